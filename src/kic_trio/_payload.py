@@ -1,0 +1,27 @@
+"""What the translator hands to the applier."""
+
+from __future__ import annotations
+
+import attrs
+
+from .models import Failure, ObjectRef
+
+
+@attrs.frozen
+class ConfigPayload:
+    """One translated configuration, ready to POST.
+
+    ``body`` is the canonical JSON (the same snapshot always gives the same bytes) and
+    ``sha`` its SHA-256 in hex: the applier compares hashes, never bodies.
+    """
+
+    body: bytes
+    sha: str
+    #: Translation failures: these objects are *not* in ``body``.
+    failures: tuple[Failure, ...] = ()
+    #: Objects that made it into ``body`` (Ingresses etc.), for status updates.
+    configured: frozenset[ObjectRef] = frozenset()
+    #: ``trio.current_time()`` of the earliest watch change this config includes, if any.
+    changes_seen_at: float | None = None
+    #: True when the translation had nothing to say and the stub entity was used.
+    empty: bool = False

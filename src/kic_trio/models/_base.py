@@ -1,0 +1,50 @@
+"""Identity of Kubernetes objects and the failure record every layer reports problems with."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(slots=True, order=True)
+class ObjectRef:
+    """Which Kubernetes object something is about.
+
+    ``namespace`` is ``""`` for cluster-scoped kinds (KongClusterPlugin, IngressClass).
+    ``group`` and ``version`` are the API group (``""`` for the core group) and version,
+    so an Event or a status write can address the object without guessing.
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str = ""
+    group: str = ""
+    version: str = "v1"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(namespace, name)``: the store key inside one kind."""
+        return (self.namespace, self.name)
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind} {where}"
+
+
+@attrs.frozen(slots=True, order=True)
+class Failure:
+    """One problem with one object: what, where in the object, and why.
+
+    ``field`` is a dotted path into the object as a user wrote it
+    (``metadata.annotations.konghq.com/plugins``, ``spec.rules[0].http.paths[1].path``),
+    ``""`` when the problem is with the object as a whole. ``reason`` is a sentence a
+    user can act on; it never contains Secret values.
+    """
+
+    obj: ObjectRef
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f" (field {self.field})" if self.field else ""
+        return f"{self.obj}{where}: {self.reason}"
