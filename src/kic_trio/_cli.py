@@ -1,0 +1,327 @@
+"""The ``kic-trio`` command: every flag and ``CONTROLLER_*`` variable is generated from ``Config``.
+
+Precedence, lowest first: ``Config``'s defaults < ``--config FILE`` < ``CONTROLLER_*``
+environment variables < flags on the command line (an explicit flag wins, as upstream).
+``POD_NAME`` and ``POD_NAMESPACE`` fill ``pod_name``/``pod_namespace`` when nothing else does.
+
+Boolean flags take ``--flag``, ``--flag=true`` and ``--flag=false``; list flags repeat or take
+comma-separated values; durations take seconds or Go durations (``10s``, ``1m30s``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._config import (
+    Config,
+    _feature_gates,
+    _leader,
+    config_fields,
+    env_of,
+    flag_of,
+    parse_bool,
+    parse_duration,
+)
+from ._errors import ConfigError
+
+# ---------------------------------------------------------------------------------------------
+# string -> value, per kind (shared by flags, env vars and config files)
+
+
+def _to_str(raw: object) -> object:
+    return raw
+
+
+def _to_bool(raw: object) -> object:
+    return parse_bool(raw) if isinstance(raw, str) else raw
+
+
+def _to_int(raw: object) -> object:
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not an integer") from None
+    return raw
+
+
+def _to_float(raw: object) -> object:
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number") from None
+    return raw
+
+
+def _to_duration(raw: object) -> object:
+    return parse_duration(raw) if isinstance(raw, str) else raw
+
+
+def _to_tristate(raw: object) -> object:
+    value = _leader(raw)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{raw!r} is not true, false or auto")
+    return value
+
+
+_CONVERT: Mapping[str, Callable[[object], object]] = {
+    "str": _to_str,
+    "bool": _to_bool,
+    "int": _to_int,
+    "float": _to_float,
+    "duration": _to_duration,
+    "list": _to_str,  # the field's converter splits commas
+    "gates": _to_str,  # the field's converter parses Name=bool pairs
+    "tristate": _to_tristate,
+}
+
+
+def _kind(name: str) -> str:
+    return str(attrs.fields_dict(Config)[name].metadata["kind"])
+
+
+# ---------------------------------------------------------------------------------------------
+# mappings (config files) through cattrs: unknown keys and bad values name their key
+
+
+def _mapping_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+
+    def hook(kind: str) -> Callable[[object, Any], object]:
+        def structure(value: object, _type: Any) -> object:
+            return _CONVERT[kind](value)
+
+        return structure
+
+    overrides = {f.name: override(struct_hook=hook(f.metadata["kind"])) for f in config_fields()}
+    conv.register_structure_hook(Config, make_dict_structure_fn(Config, conv, **overrides))
+    return conv
+
+
+def config_from_mapping(data: Mapping[str, Any], *, source: str = "config") -> Config:
+    """Build a ``Config`` from a mapping; keys may be field names or flag names."""
+    if not isinstance(data, Mapping):
+        raise ConfigError([("(file)", "--config", f"{source} must be a mapping of settings")])
+    normalised: dict[str, Any] = {}
+    for key, value in data.items():
+        normalised[str(key).lstrip("-").replace("-", "_")] = value
+    try:
+        cfg = _mapping_converter().structure(normalised, Config)
+    except cattrs.ClassValidationError as exc:
+        problems = []
+        for message in cattrs.transform_error(exc, path=source):
+            field = _field_from_message(message, normalised)
+            problems.append((field, flag_of(field) if field in attrs.fields_dict(Config) else "--config", message))
+        raise ConfigError(problems) from None
+    return cfg
+
+
+def _field_from_message(message: str, data: Mapping[str, Any]) -> str:
+    # cattrs messages end with "@ $.<key>" (or list the extra keys)
+    _, _, path = message.rpartition("@ ")
+    if "." in path:
+        return path.split(".", 1)[1].split("[")[0].split(".")[0]
+    for key in data:
+        if key in message:
+            return key
+    return "(file)"
+
+
+# ---------------------------------------------------------------------------------------------
+# the argument parser
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f in config_fields():
+        meta = f.metadata
+        group = groups.setdefault(meta["group"], parser.add_argument_group(meta["group"]))
+        default = f.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()  # type: ignore[attr-defined]
+        shown = _show_default(f.name, default)
+        help_text = f"{meta['help']} (default {shown}; env {env_of(f.name)})"
+        kind = meta["kind"]
+        kwargs: dict[str, Any] = {"dest": f.name, "help": help_text, "default": argparse.SUPPRESS}
+        if kind == "bool" or kind == "tristate":
+            kwargs.update(nargs="?", const="true", metavar="true|false")
+        elif kind == "list":
+            kwargs.update(action="append", metavar="VALUE[,VALUE]")
+        else:
+            kwargs.update(metavar=kind.upper() if kind != "str" else "VALUE")
+        group.add_argument(flag_of(f.name), **kwargs)
+    parser.add_argument(
+        "--config",
+        dest="_config_file",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="YAML or JSON file of settings (keys: field or flag names); flags and env vars win over it.",
+    )
+
+
+def _show_default(name: str, default: object) -> str:
+    if name == "feature_gates":
+        from ._config import FEATURE_GATES
+
+        return ",".join(f"{k}={str(v).lower()}" for k, v in FEATURE_GATES.items())
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, tuple | list):
+        return ",".join(default) if default else "none"
+    return str(default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kic-trio",
+        description="A Kubernetes ingress controller for Kong Gateway, on Trio.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run the controller until SIGINT/SIGTERM",
+        description="Run the controller. Every flag can also be set as CONTROLLER_<FLAG> in the environment.",
+    )
+    _add_run_flags(run)
+    sub.add_parser(
+        "translate",
+        help="print the Kong configuration a set of manifests produces (offline)",
+        add_help=False,
+    )
+    sub.add_parser("version", help="print the version as JSON")
+    flags = sub.add_parser("flags", help="print the flag table (markdown)")
+    flags.add_argument("--markdown", action="store_true", default=True)
+    return parser
+
+
+def config_from_args(
+    argv: Sequence[str], environ: Mapping[str, str] | None = None
+) -> Config:
+    """The ``Config`` a ``kic-trio run`` command line (without ``run``) describes.
+
+    Raises :class:`ConfigError` naming the flag of every value that cannot be converted; an
+    empty argv with an empty environment gives exactly ``Config()``.
+    """
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(prog="kic-trio run", exit_on_error=False, add_help=False)
+    _add_run_flags(parser)
+    try:
+        ns, extra = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError as exc:
+        raise ConfigError([("(command line)", exc.argument_name or "?", exc.message)]) from None
+    if extra:
+        raise ConfigError([("(command line)", extra[0], "unknown flag or argument")])
+    given = vars(ns)
+
+    base: dict[str, Any] = {}
+    if "_config_file" in given:
+        base = _load_file(given.pop("_config_file"))
+
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str, str]] = []
+    for f in config_fields():
+        kind = f.metadata["kind"]
+        raw: object
+        if f.name in given:
+            raw = given[f.name]
+            if kind == "list":
+                raw = [part for item in raw for part in item.split(",") if part.strip()]
+        elif env_of(f.name) in environ:
+            raw = environ[env_of(f.name)]
+        elif f.name in ("pod_name", "pod_namespace") and f.name.upper() in environ:
+            raw = environ[f.name.upper()]
+        else:
+            continue
+        try:
+            values[f.name] = _CONVERT[kind](raw)
+        except ValueError as exc:
+            problems.append((f.name, flag_of(f.name), str(exc)))
+    if problems:
+        raise ConfigError(problems)
+    if base:
+        file_cfg = config_from_mapping(base, source="--config file")
+        return attrs.evolve(file_cfg, **values)
+    return Config(**values)
+
+
+def _load_file(path: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ConfigError([("(file)", "--config", f"cannot read {path}: {exc.strerror}")]) from None
+    try:
+        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ConfigError([("(file)", "--config", f"{path} is not valid YAML/JSON: {exc}")]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([("(file)", "--config", f"{path} must hold a mapping of settings")])
+    return data
+
+
+def flags_markdown() -> str:
+    """The README's flag table, generated from ``Config`` (a test keeps the README in step)."""
+    rows = ["| flag | env | default | description |", "|---|---|---|---|"]
+    for f in config_fields():
+        default = f.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()  # type: ignore[attr-defined]
+        note = " *(kic-trio)*" if f.metadata["ours"] else ""
+        shown = _show_default(f.name, default).replace("|", "\\|")
+        help_text = str(f.metadata["help"]).replace("|", "\\|")
+        rows.append(f"| `{flag_of(f.name)}` | `{env_of(f.name)}` | `{shown}` | {help_text}{note} |")
+    return "\n".join(rows) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "translate":
+        from .translator import cli_main
+
+        return cli_main(argv[1:])
+    parser = build_parser()
+    if not argv:
+        parser.print_help()
+        return 2
+    if argv[0] == "run":
+        if any(a in ("-h", "--help") for a in argv[1:]):
+            parser.parse_args(argv)  # prints help, exits 0
+        try:
+            cfg = config_from_args(argv[1:]).validate()
+        except ConfigError as exc:
+            print(f"kic-trio: {exc}", file=sys.stderr)
+            return 2
+        from ._standalone import run_standalone
+
+        return run_standalone(cfg)
+    args = parser.parse_args(argv)
+    if args.command == "version":
+        from . import __version__
+
+        print(json.dumps({"release": __version__, "repo": "kic-trio", "commit": "unknown"}))
+        return 0
+    if args.command == "flags":
+        sys.stdout.write(flags_markdown())
+        return 0
+    parser.print_help()
+    return 2

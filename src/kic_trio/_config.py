@@ -1,0 +1,662 @@
+"""``Config``: the one source of truth for every setting.
+
+The command line (``kic-trio run --help``), the ``CONTROLLER_*`` environment variables and
+the README's flag table are all generated from the fields below, so the library API and the
+standalone program cannot drift apart, and the defaults are the same by construction.
+
+Conventions:
+
+* A field's name is the upstream flag in snake_case (``--kong-admin-url`` ->
+  ``kong_admin_url``); its default is upstream's default.
+* Durations are ``float`` seconds everywhere. Constructors also take a
+  :class:`datetime.timedelta` or a Go-style duration string (``"1m30s"``), so code written
+  against upstream's Go API ports over as written.
+* "Not set" is ``None`` for optional strings, ``[]``/``()`` for lists.
+* Building a ``Config`` never does I/O. :meth:`Config.validate` collects *every* problem into
+  one :class:`~kic_trio.ConfigError`; :func:`kic_trio.run` calls it before anything starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from ._errors import ConfigError
+
+# ---------------------------------------------------------------------------------------------
+# converters
+
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number, a ``timedelta`` or a Go duration string (``"10s"``, ``"1h30m"``).
+
+    A bare number string (``"2.5"``) is seconds too. Raises ``ValueError`` on anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        sign = 1.0
+        if text[:1] in "+-":
+            sign = -1.0 if text[0] == "-" else 1.0
+            text = text[1:]
+        pos, total = 0, 0.0
+        for m in _GO_DURATION.finditer(text):
+            if m.start() != pos:
+                break
+            total += float(m.group(1)) * _GO_UNITS[m.group(2)]
+            pos = m.end()
+        if text and pos == len(text):
+            return sign * total
+    raise ValueError(f"{value!r} is not a duration (use seconds or a Go duration such as 10s, 1m30s)")
+
+
+def _duration(value: object) -> float:
+    # Keep the raw value when it cannot be parsed: validate() reports it with the others.
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return value  # type: ignore[return-value]
+
+
+def _str_list(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, Sequence):
+        out: list[str] = []
+        for item in value:
+            out.extend(_str_list(item) if isinstance(item, str) else [item])
+        return tuple(out)
+    return value  # type: ignore[return-value]  # validate() reports the wrong type
+
+
+def _header_list(value: object) -> tuple[str, ...]:
+    # Header values may contain commas: only a str is split, on commas, as upstream's slice flags do.
+    return _str_list(value)
+
+
+#: Feature gates and their defaults (upstream's ``feature_gates_keys.go``).
+FEATURE_GATES: Mapping[str, bool] = {
+    "GatewayAlpha": False,
+    "FillIDs": True,
+    "RewriteURIs": False,
+    "KongServiceFacade": False,
+    "SanitizeKonnectConfigDumps": True,
+    "FallbackConfiguration": False,
+    "KongCustomEntity": True,
+}
+
+
+def parse_bool(value: object) -> bool:
+    """``true/false/1/0/yes/no/on/off`` (any case), as Go's ``strconv.ParseBool`` and friends."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "t", "true", "yes", "y", "on"}:
+        return True
+    if text in {"0", "f", "false", "no", "n", "off"}:
+        return False
+    raise ValueError(f"{value!r} is not a boolean (use true or false)")
+
+
+def _feature_gates(value: object) -> Mapping[str, bool]:
+    """Merge the given gates onto the defaults; accepts a mapping or ``"A=true,B=false"``."""
+    given: dict[str, Any] = {}
+    if value is None:
+        pass
+    elif isinstance(value, str):
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            name, sep, raw = part.partition("=")
+            given[name.strip()] = raw.strip() if sep else "<missing value>"
+    elif isinstance(value, Mapping):
+        given = dict(value)
+    else:
+        return value  # type: ignore[return-value]
+    merged: dict[str, Any] = dict(FEATURE_GATES)
+    for name, raw in given.items():
+        try:
+            merged[name] = parse_bool(raw)
+        except ValueError:
+            merged[name] = raw  # validate() reports it
+    return _FrozenDict(merged)
+
+
+class _FrozenDict(dict[str, Any]):
+    """A dict that refuses mutation, so a frozen Config stays frozen (and hashable)."""
+
+    def _refuse(self, *_a: object, **_k: object) -> None:
+        raise TypeError("Config.feature_gates is read-only; build a new Config with attrs.evolve")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
+def _opt_str(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    return value  # type: ignore[return-value]
+
+
+def _leader(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"", "auto", "none"}:
+        return None
+    if text in {"enabled", "enable"}:
+        return True
+    if text in {"disabled", "disable"}:
+        return False
+    try:
+        return parse_bool(text)
+    except ValueError:
+        return value  # type: ignore[return-value]
+
+
+def _secret_repr(value: object) -> str:
+    if value is None or value == ():
+        return repr(value)
+    return "'<redacted>'"
+
+
+# ---------------------------------------------------------------------------------------------
+# field declaration helpers: metadata drives the CLI, the env vars and the README table
+
+
+def _field(
+    default: Any,
+    help: str,
+    *,
+    kind: str,
+    converter: Any = None,
+    secret: bool = False,
+    group: str = "general",
+    ours: bool = False,
+) -> Any:
+    meta = {"help": help, "kind": kind, "secret": secret, "group": group, "ours": ours}
+    kwargs: dict[str, Any] = {"metadata": meta}
+    if secret:
+        kwargs["repr"] = _secret_repr
+    if converter is not None:
+        kwargs["converter"] = converter
+    if isinstance(default, list | dict | tuple):
+        if converter is not None:
+            return attrs.field(default=attrs.Factory(lambda: converter(default)), **kwargs)
+        return attrs.field(default=attrs.Factory(lambda: type(default)(default)), **kwargs)
+    return attrs.field(default=default, **kwargs)
+
+
+def _s(default: str | None, help: str, **kw: Any) -> Any:
+    return _field(default, help, kind="str", converter=_opt_str if default is None else None, **kw)
+
+
+def _b(default: bool, help: str, **kw: Any) -> Any:
+    return _field(default, help, kind="bool", **kw)
+
+
+def _i(default: int, help: str, **kw: Any) -> Any:
+    return _field(default, help, kind="int", **kw)
+
+
+def _f(default: float, help: str, **kw: Any) -> Any:
+    return _field(default, help, kind="float", **kw)
+
+
+def _d(default: float, help: str, **kw: Any) -> Any:
+    return _field(default, help, kind="duration", converter=_duration, **kw)
+
+
+def _l(default: Sequence[str], help: str, **kw: Any) -> Any:
+    return _field(tuple(default), help, kind="list", converter=_str_list, **kw)
+
+
+LOG_LEVELS = ("trace", "debug", "info", "error")
+LOG_FORMATS = ("text", "console", "json")
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """Every setting of the controller. Build it, then ``trio.run(kic_trio.run, cfg)``.
+
+    Example (the same as upstream's Go API)::
+
+        cfg = kic_trio.Config(
+            ingress_class="kong",
+            kong_admin_url=["http://localhost:8001"],
+            pod_namespace="kong",
+            leader_election=True,
+            sync_period=timedelta(seconds=10),
+        )
+
+    Construction only converts values (lists, durations); :meth:`validate` checks them all.
+    Use :func:`attrs.evolve` to derive a changed copy.
+    """
+
+    # -- logging --------------------------------------------------------------------------
+    log_level: str = _s("info", "Level of logging: trace, debug, info or error.", group="logging")
+    log_format: str = _s("text", "Format of logs: text (or console) or json.", group="logging")
+
+    # -- Kong Admin API ---------------------------------------------------------------------
+    kong_admin_url: tuple[str, ...] = _l(
+        ["http://localhost:8001"],
+        "Kong Admin API URL(s) to push configuration to (static gateways). Ignored when --kong-admin-svc is set.",
+        group="kong",
+    )
+    kong_admin_svc: str | None = _s(
+        None,
+        "Kong Admin API Service as namespace/name: enables gateway discovery from its EndpointSlices (wins over --kong-admin-url).",
+        group="kong",
+    )
+    kong_admin_svc_port_names: tuple[str, ...] = _l(
+        ["admin-tls", "kong-admin-tls"],
+        "Names of the Admin API Service ports that discovery considers.",
+        group="kong",
+    )
+    gateway_discovery_readiness_check_interval: float = _d(
+        10.0, "How often discovered gateways are checked for readiness (at least 3s).", group="kong"
+    )
+    gateway_discovery_readiness_check_timeout: float = _d(
+        5.0, "Timeout of one gateway readiness check (below the interval).", group="kong"
+    )
+    kong_admin_tls_skip_verify: bool = _b(
+        False, "Skip verification of the Admin API's TLS certificate. Insecure: for tests only.", group="kong"
+    )
+    kong_admin_tls_server_name: str | None = _s(
+        None, "SNI name to use and verify for the Admin API's TLS certificate.", group="kong"
+    )
+    kong_admin_ca_cert: str | None = _s(
+        None, "PEM CA certificate to verify the Admin API (mutually exclusive with the file).", group="kong"
+    )
+    kong_admin_ca_cert_file: str | None = _s(
+        None, "Path of a PEM CA certificate to verify the Admin API.", group="kong"
+    )
+    kong_admin_header: tuple[str, ...] = _l(
+        [], "Extra header(s) for Admin API requests, as key:value (values are never logged).", group="kong", secret=True
+    )
+    kong_admin_tls_client_cert: str | None = _s(
+        None, "PEM client certificate for mTLS to the Admin API.", group="kong"
+    )
+    kong_admin_tls_client_cert_file: str | None = _s(
+        None, "Path of a PEM client certificate for mTLS to the Admin API.", group="kong"
+    )
+    kong_admin_tls_client_key: str | None = _s(
+        None, "PEM client key for mTLS to the Admin API.", group="kong", secret=True
+    )
+    kong_admin_tls_client_key_file: str | None = _s(
+        None, "Path of a PEM client key for mTLS to the Admin API.", group="kong"
+    )
+    kong_admin_token: str | None = _s(
+        None, "Admin API token, sent as the Kong-Admin-Token header.", group="kong", secret=True
+    )
+    kong_admin_token_file: str | None = _s(
+        None, "Path of a file holding the Admin API token.", group="kong"
+    )
+    kong_admin_init_retries: int = _i(
+        60, "How many times to try each gateway at start-up before giving up.", group="kong"
+    )
+    kong_admin_init_retry_delay: float = _d(
+        1.0, "Delay between two start-up attempts.", group="kong"
+    )
+    proxy_sync_seconds: float = _f(
+        3.0,
+        "Minimum interval between two pushes to one gateway, in seconds. An isolated change after a quiet spell goes out at once.",
+        group="sync",
+    )
+    proxy_timeout_seconds: float = _f(
+        30.0, "Timeout of one push to one gateway, in seconds (below the interval is not required).", group="sync"
+    )
+    enable_reverse_sync: bool = _b(
+        False, "Push even when the gateway already runs the same configuration.", group="sync"
+    )
+    init_cache_sync_duration: float = _d(
+        5.0,
+        "Longest wait for every watcher's initial list before the first translation (it starts as soon as all have synced).",
+        group="sync",
+    )
+    sync_debounce: float = _d(
+        0.02,
+        "Quiet period after a change before translating: changes closer together are batched.",
+        group="sync",
+        ours=True,
+    )
+    sync_max_delay: float = _d(
+        0.25,
+        "Longest a change waits for a quiet period under a storm of changes.",
+        group="sync",
+        ours=True,
+    )
+    kong_status_check_interval: float = _d(
+        5.0,
+        "How often each gateway's /status is checked, to re-push promptly to one that restarted empty.",
+        group="sync",
+        ours=True,
+    )
+    sync_period: float = _d(
+        36000.0, "Period of a full relist of every watched kind (upstream's informer resync).", group="kubernetes"
+    )
+
+    # -- Kubernetes -----------------------------------------------------------------------
+    kubeconfig: str | None = _s(None, "Path of a kubeconfig file (in-cluster config when unset).", group="kubernetes")
+    apiserver_host: str | None = _s(None, "Kubernetes API server URL, overriding the kubeconfig.", group="kubernetes")
+    ingress_class: str = _s("kong", "Name of the ingress class this controller serves.", group="kubernetes")
+    watch_namespace: tuple[str, ...] = _l(
+        [], "Namespace(s) to watch; all when empty.", group="kubernetes"
+    )
+    secret_label_selector: str | None = _s(
+        None,
+        "A label key: Secrets with this label set to \"true\" are kept, besides referenced and Kong-labelled ones.",
+        group="kubernetes",
+    )
+    cluster_domain: str = _s("", "Cluster domain appended to service-upstream host names.", group="kubernetes")
+    enable_controller_ingress_networkingv1: bool = _b(True, "Watch networking.k8s.io/v1 Ingresses.", group="controllers")
+    enable_controller_ingress_class_networkingv1: bool = _b(True, "Watch IngressClasses.", group="controllers")
+    enable_controller_ingress_class_parameters: bool = _b(True, "Watch IngressClassParameters.", group="controllers")
+    enable_controller_service: bool = _b(True, "Watch Services.", group="controllers")
+    enable_controller_kongplugin: bool = _b(True, "Watch KongPlugins.", group="controllers")
+    enable_controller_kongclusterplugin: bool = _b(True, "Watch KongClusterPlugins.", group="controllers")
+    enable_controller_kongconsumer: bool = _b(True, "Watch KongConsumers.", group="controllers")
+    enable_controller_kongconsumergroup: bool = _b(True, "Watch KongConsumerGroups.", group="controllers")
+    enable_controller_kong_upstream_policy: bool = _b(True, "Watch KongUpstreamPolicies.", group="controllers")
+    feature_gates: Mapping[str, bool] = _field(
+        {},
+        "Feature gates as Name=true|false,...; merged onto the defaults.",
+        kind="gates",
+        converter=_feature_gates,
+        group="general",
+    )
+
+    # -- cluster behaviour ------------------------------------------------------------------
+    election_id: str = _s("5b374a9e.konghq.com", "Name of the leader-election Lease.", group="cluster")
+    election_namespace: str | None = _s(
+        None, "Namespace of the leader-election Lease (the Pod's namespace when unset).", group="cluster"
+    )
+    leader_election: bool | None = _field(
+        None,
+        "Leader election: true or false forces it; unset chooses as upstream (on with --kong-admin-svc, off with static URLs).",
+        kind="tristate",
+        converter=_leader,
+        group="cluster",
+    )
+    pod_name: str | None = _s(None, "Name of the controller's Pod (from POD_NAME), for Events on it.", group="cluster")
+    pod_namespace: str | None = _s(
+        None, "Namespace of the controller's Pod (from POD_NAMESPACE).", group="cluster"
+    )
+    publish_service: str | None = _s(
+        None, "Service (namespace/name) whose addresses go into Ingress status.", group="cluster"
+    )
+    publish_status_address: tuple[str, ...] = _l(
+        [], "Address(es) to put into Ingress status, overriding --publish-service.", group="cluster"
+    )
+    update_status: bool | None = _field(
+        None,
+        "Write Ingress status with the publish addresses. Unset: on when --publish-service or "
+        "--publish-status-address is given (upstream's default is on, and it refuses to start without either).",
+        kind="tristate",
+        converter=_leader,
+        group="cluster",
+    )
+    emit_kubernetes_events: bool = _b(True, "Emit Kubernetes Events for problems and pushes.", group="cluster")
+
+    # -- operability -------------------------------------------------------------------------
+    health_probe_bind_address: str = _s(":10254", "Address of /healthz and /readyz (port 0: any free port).", group="serving")
+    metrics_bind_address: str = _s(":10255", "Address of /metrics (port 0: any free port).", group="serving")
+
+    # ------------------------------------------------------------------------------------------
+
+    def validate(self) -> Config:
+        """Check every field; raise one :class:`ConfigError` listing all problems. Returns self."""
+        problems = [(name, flag_of(name), why) for name, why in _problems(self)]
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Config:
+        """Build from a mapping (a YAML/JSON file). Keys are field names or flag names.
+
+        Unknown keys and values of the wrong type raise :class:`ConfigError` naming the key.
+        """
+        from ._cli import config_from_mapping  # the CLI owns the string conversions
+
+        return config_from_mapping(data)
+
+    @property
+    def status_updates_enabled(self) -> bool:
+        """Whether Ingress status is written: explicitly on, or unset with a publish method given."""
+        if self.update_status is None:
+            return bool(self.publish_service or self.publish_status_address)
+        return self.update_status
+
+    def resolved_admin_token(self) -> str | None:
+        """The token, read from ``kong_admin_token_file`` when that is set (does I/O)."""
+        if self.kong_admin_token_file:
+            with open(self.kong_admin_token_file, encoding="utf-8") as f:
+                return f.read().strip()
+        return self.kong_admin_token
+
+
+def flag_of(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def env_of(field_name: str) -> str:
+    return "CONTROLLER_" + field_name.upper()
+
+
+def config_fields() -> tuple[attrs.Attribute[Any], ...]:
+    return attrs.fields(Config)  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+
+
+def _problems(cfg: Config) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    add = lambda name, why: out.append((name, why))  # noqa: E731
+
+    # types first: a wrong type makes the value checks below meaningless for that field
+    bad_type: set[str] = set()
+    for f in config_fields():
+        value = getattr(cfg, f.name)
+        kind = f.metadata["kind"]
+        ok = {
+            "str": lambda v: v is None or isinstance(v, str),
+            "bool": lambda v: isinstance(v, bool),
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+            "duration": lambda v: isinstance(v, float),
+            "list": lambda v: isinstance(v, tuple) and all(isinstance(i, str) for i in v),
+            "gates": lambda v: isinstance(v, Mapping),
+            "tristate": lambda v: v is None or isinstance(v, bool),
+        }[kind](value)
+        if not ok:
+            bad_type.add(f.name)
+            expected = {
+                "str": "a string",
+                "bool": "true or false",
+                "int": "an integer",
+                "float": "a number",
+                "duration": "a duration (seconds, a timedelta or a Go duration such as 10s)",
+                "list": "a list of strings",
+                "gates": "a mapping of feature gate names to booleans",
+                "tristate": "true, false or unset (automatic)",
+            }[kind]
+            add(f.name, f"{value!r} is not {expected}")
+    if f_required := [n for n in ("ingress_class",) if n not in bad_type and not getattr(cfg, n)]:
+        for n in f_required:
+            add(n, "must not be empty")
+
+    def ok(name: str) -> bool:
+        return name not in bad_type
+
+    if ok("log_level") and cfg.log_level not in LOG_LEVELS:
+        add("log_level", f"{cfg.log_level!r} is not a valid log level (use one of {', '.join(LOG_LEVELS)})")
+    if ok("log_format") and cfg.log_format not in LOG_FORMATS:
+        add("log_format", f"{cfg.log_format!r} is not a valid log format (use text or json)")
+
+    if ok("kong_admin_url"):
+        if not cfg.kong_admin_url and not cfg.kong_admin_svc:
+            add("kong_admin_url", "at least one Admin API URL is needed when --kong-admin-svc is not set")
+        for url in cfg.kong_admin_url:
+            why = _url_problem(url)
+            if why:
+                add("kong_admin_url", f"{url!r}: {why}")
+    for name in ("kong_admin_svc", "publish_service"):
+        value = getattr(cfg, name)
+        if ok(name) and value is not None:
+            why = _namespaced_name_problem(value)
+            if why:
+                add(name, f"{value!r}: {why}")
+    if ok("apiserver_host") and cfg.apiserver_host is not None:
+        why = _url_problem(cfg.apiserver_host)
+        if why:
+            add("apiserver_host", f"{cfg.apiserver_host!r}: {why}")
+    if ok("kong_admin_header"):
+        for h in cfg.kong_admin_header:
+            key, sep, _ = h.partition(":")
+            if not sep or not key.strip():
+                add("kong_admin_header", f"{h.split(':')[0]!r}...: a header must be key:value")
+
+    both = [
+        ("kong_admin_token", "kong_admin_token_file", "both admin token and admin token file specified, only one allowed"),
+        ("kong_admin_ca_cert", "kong_admin_ca_cert_file", "both a CA certificate and a CA certificate file specified, only one allowed"),
+        ("kong_admin_tls_client_cert", "kong_admin_tls_client_cert_file", "both a client certificate and a client certificate file specified, only one allowed"),
+        ("kong_admin_tls_client_key", "kong_admin_tls_client_key_file", "both a client key and a client key file specified, only one allowed"),
+    ]
+    for a, b, why in both:
+        if ok(a) and ok(b) and getattr(cfg, a) and getattr(cfg, b):
+            add(b, why)
+    if all(ok(n) for n in ("kong_admin_tls_client_cert", "kong_admin_tls_client_cert_file", "kong_admin_tls_client_key", "kong_admin_tls_client_key_file")):
+        has_cert = bool(cfg.kong_admin_tls_client_cert or cfg.kong_admin_tls_client_cert_file)
+        has_key = bool(cfg.kong_admin_tls_client_key or cfg.kong_admin_tls_client_key_file)
+        if has_cert and not has_key:
+            add("kong_admin_tls_client_key", "client certificate was provided, but the client key was not")
+        if has_key and not has_cert:
+            add("kong_admin_tls_client_cert", "client key was provided, but the client certificate was not")
+
+    for name in ("kong_admin_init_retries",):
+        if ok(name) and getattr(cfg, name) < 0:
+            add(name, "must not be negative")
+    for name in ("proxy_sync_seconds", "proxy_timeout_seconds"):
+        if ok(name) and getattr(cfg, name) <= 0:
+            add(name, "must be positive")
+    for f in config_fields():
+        if f.metadata["kind"] == "duration" and ok(f.name) and getattr(cfg, f.name) < 0:
+            add(f.name, "must not be negative")
+    if ok("sync_debounce") and ok("sync_max_delay") and cfg.sync_max_delay < cfg.sync_debounce:
+        add("sync_max_delay", "must not be below --sync-debounce")
+    if ok("gateway_discovery_readiness_check_interval") and ok("gateway_discovery_readiness_check_timeout"):
+        if cfg.kong_admin_svc and cfg.gateway_discovery_readiness_check_interval < 3.0:
+            add("gateway_discovery_readiness_check_interval", "must be at least 3s")
+        if cfg.gateway_discovery_readiness_check_timeout >= cfg.gateway_discovery_readiness_check_interval:
+            add(
+                "gateway_discovery_readiness_check_timeout",
+                "timeout must be below the readiness check interval",
+            )
+
+    if ok("feature_gates"):
+        for name, value in cfg.feature_gates.items():
+            if name not in FEATURE_GATES:
+                add("feature_gates", f"{name} is not a valid feature (known: {', '.join(FEATURE_GATES)})")
+            elif not isinstance(value, bool):
+                add("feature_gates", f"{name}={value!r}: the value must be true or false")
+
+    for name in ("health_probe_bind_address", "metrics_bind_address"):
+        if ok(name):
+            why = _bind_problem(getattr(cfg, name))
+            if why:
+                add(name, f"{getattr(cfg, name)!r}: {why}")
+    if ok("publish_status_address"):
+        for addr in cfg.publish_status_address:
+            if not _is_ip(addr) and not _DNS_NAME.fullmatch(addr):
+                add("publish_status_address", f"{addr!r} is neither an IP address nor a DNS name")
+    if ok("update_status") and cfg.update_status is True and not cfg.publish_service and not cfg.publish_status_address:
+        add(
+            "update_status",
+            "status updates enabled but no method to determine data-plane addresses: "
+            "set --publish-service or --publish-status-address, or --update-status=false",
+        )
+    if ok("watch_namespace"):
+        for ns in cfg.watch_namespace:
+            if not _DNS_LABEL.fullmatch(ns):
+                add("watch_namespace", f"{ns!r} is not a valid namespace name")
+    if ok("ingress_class") and cfg.ingress_class and not _DNS_NAME.fullmatch(cfg.ingress_class):
+        add("ingress_class", f"{cfg.ingress_class!r} is not a valid IngressClass name")
+    return out
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  # raises on a bad port
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "not a valid URL: the scheme must be http or https"
+    if not parts.hostname:
+        return "not a valid URL: it has no host"
+    return None
+
+
+def _namespaced_name_problem(value: str) -> str | None:
+    ns, sep, name = value.partition("/")
+    if not sep:
+        return "the expected format is namespace/name"
+    if not ns:
+        return "namespace cannot be empty"
+    if not name:
+        return "name cannot be empty"
+    if "/" in name:
+        return "the expected format is namespace/name"
+    return None
+
+
+def _bind_problem(addr: str) -> str | None:
+    host, sep, port = addr.rpartition(":")
+    if not sep:
+        return "the expected format is [host]:port"
+    if not port.isdigit() or int(port) > 65535:
+        return "the port must be a number from 0 to 65535"
+    host = host.strip("[]")
+    if host and not _is_ip(host) and not _DNS_NAME.fullmatch(host) and host != "localhost":
+        return "the host must be an IP address or a host name"
+    return None

@@ -1,0 +1,346 @@
+"""``run()``: the root nursery, in the shape of DESIGN.md, and the ``Controller`` handle.
+
+::
+
+    watch(kind) ─┐ deltas  ┌────────────┐ newest payload ┌─────────┐ POST /config
+    watch(kind) ─┼───────▶ │ translator │ ─────────────▶ │ applier │ ────────────▶ gateways
+    watch(kind) ─┘         └────────────┘                └─────────┘
+
+plus the leader elector, status updater, event recorder and the probe/metrics servers.
+Cancelling the caller's scope tears everything down: nothing outlives ``run()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import attrs
+import trio
+
+from ._config import Config
+from ._deltas import Delete, Delta, Synced, Upsert
+from ._errors import ConfigError, ControllerError
+from ._instance import Instance
+from ._latest import LatestValue
+from ._lifecycle import CachesSynced, LifecycleEvent, Started, TranslationDone
+from ._payload import ConfigPayload
+
+log = logging.getLogger("kic_trio.controller")
+
+
+@attrs.define(eq=False)
+class Controller:
+    """The handle ``await nursery.start(kic_trio.run, cfg)`` returns.
+
+    It is valid while ``run()`` runs; to stop the controller, cancel the scope you started it
+    in (or call :meth:`stop`).
+    """
+
+    _instance: Instance
+    _cancel_scope: trio.CancelScope
+    _gateways: Any = None
+    #: ``(host, port)`` the probes server is bound to, or ``None`` when it is off.
+    probe_address: tuple[str, int] | None = None
+    #: ``(host, port)`` the metrics server is bound to, or ``None`` when it is off.
+    metrics_address: tuple[str, int] | None = None
+    _latest: LatestValue[ConfigPayload] = attrs.field(factory=LatestValue)
+
+    @property
+    def config(self) -> Config:
+        return self._instance.cfg
+
+    @property
+    def instance_id(self) -> str:
+        return self._instance.id
+
+    @property
+    def probe_port(self) -> int | None:
+        return self.probe_address[1] if self.probe_address else None
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.metrics_address[1] if self.metrics_address else None
+
+    @property
+    def metrics_registry(self) -> Any:
+        """This instance's ``prometheus_client.CollectorRegistry``."""
+        return self._instance.metrics.registry
+
+    @property
+    def is_leader(self) -> bool:
+        return self._instance.leader.is_leader
+
+    @property
+    def is_ready(self) -> bool:
+        return self._instance.health.not_ready_reason(self.is_leader) is None
+
+    async def wait_ready(self) -> None:
+        """Wait until caches are synced and a first configuration was applied (DB-less leader)."""
+        while not self.is_ready:
+            if self._instance.health.caches_synced and self._instance.health.first_push_done:
+                # ready as far as data goes, but not the leader: a follower is ready too
+                return
+            with trio.move_on_after(0.05):
+                await self._instance.health.wait_ready()
+
+    def applied_hashes(self) -> Mapping[str, str]:
+        """Gateway URL -> SHA-256 of the configuration it last accepted from this instance."""
+        if self._gateways is None:
+            return {}
+        return dict(self._gateways.applied_hashes())
+
+    @property
+    def latest_config(self) -> ConfigPayload | None:
+        """The newest translated configuration (``None`` before the first translation)."""
+        return self._latest.peek()
+
+    def subscribe(self, buffer: int = 256) -> contextlib.AbstractAsyncContextManager[trio.MemoryReceiveChannel[LifecycleEvent]]:
+        """Lifecycle events as a channel: ``async with controller.subscribe() as events: ...``."""
+        return self._instance.bus.subscribe(buffer)
+
+    def stop(self) -> None:
+        """Ask ``run()`` to shut down cleanly (it returns normally)."""
+        self._cancel_scope.cancel()
+
+
+async def run(cfg: Config, *, task_status: trio.TaskStatus[Controller] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run the controller until cancelled.
+
+    ``trio.run(kic_trio.run, cfg)`` is a whole program; ``await nursery.start(kic_trio.run,
+    cfg)`` returns a :class:`Controller` once every task has started.
+
+    Raises :class:`~kic_trio.ConfigError` (before starting anything) when ``cfg`` is invalid,
+    and :class:`~kic_trio.ControllerError` when a task fails; never a bare ExceptionGroup.
+    """
+    if not isinstance(cfg, Config):
+        raise TypeError(f"run() takes a kic_trio.Config, not {type(cfg).__name__}")
+    cfg.validate()
+    instance = Instance.create(cfg)
+    try:
+        await _run(instance, task_status)
+    except BaseExceptionGroup as group:
+        raise _collapse(group) from None
+    finally:
+        instance.bus.close()
+
+
+def _collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """Turn the root nursery's ExceptionGroup into one exception, per the exception policy."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for leaf in leaves:
+        if isinstance(leaf, KeyboardInterrupt | SystemExit):
+            return leaf
+    real = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    if not real:
+        return leaves[0]
+    first = real[0]
+    if isinstance(first, ControllerError | ConfigError):
+        return first
+    err = ControllerError(f"controller task failed: {type(first).__name__}: {first}")
+    err.__cause__ = first
+    return err
+
+
+async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> None:
+    cfg = instance.cfg
+    async with trio.open_nursery() as nursery:
+        controller = Controller(instance, nursery.cancel_scope)
+        from ._server import metrics_app, probes_app, serve_app
+
+        controller.probe_address = await nursery.start(serve_app, probes_app(instance), cfg.health_probe_bind_address)
+        controller.metrics_address = await nursery.start(serve_app, metrics_app(instance), cfg.metrics_bind_address)
+
+        kube = await nursery.start(_hold_kube_client, cfg)
+        await _start_pipeline(instance, controller, kube, nursery)
+
+        instance.health.started = True
+        instance.bus.emit(Started())
+        log.info(
+            "kic-trio started",
+            extra={"instance_id": instance.id, "ingress_class": cfg.ingress_class},
+        )
+        task_status.started(controller)
+
+
+async def _hold_kube_client(cfg: Config, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+    """Open the instance's own Kubernetes client and keep it open until cancelled."""
+    from .k8s import open_kube_client
+
+    async with open_kube_client(cfg) as kube:
+        task_status.started(kube)
+        await trio.sleep_forever()
+
+
+async def _start_pipeline(instance: Instance, controller: Controller, kube: Any, nursery: trio.Nursery) -> None:
+    """watchers -> translator -> applier, plus the cluster tasks."""
+    from . import k8s, kong
+
+    cfg = instance.cfg
+    send, receive = trio.open_memory_channel[Delta](math.inf)
+
+    # cluster behaviour: leader election, events, status
+    recorder = k8s.make_event_recorder(instance, kube)
+    instance.recorder = recorder
+    if hasattr(recorder, "run"):
+        await nursery.start(recorder.run)
+    await nursery.start(k8s.run_leader_election, instance, kube)
+    status = None
+    if cfg.status_updates_enabled:
+        status = k8s.make_status_updater(instance, kube)
+        await nursery.start(status.run)
+
+    # the data path
+    fetcher, expected_kinds = await nursery.start(k8s.run_watchers, instance, kube, send)
+    gateways = await nursery.start(kong.run_gateways, instance, kube, controller._latest)
+    controller._gateways = gateways
+    await nursery.start(
+        translator_task, instance, receive, controller._latest, expected_kinds, fetcher, status
+    )
+
+
+async def translator_task(
+    instance: Instance,
+    receive: trio.MemoryReceiveChannel[Delta],
+    latest: LatestValue[ConfigPayload],
+    expected_kinds: frozenset[str],
+    fetcher: Any,
+    status: Any,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Apply deltas to the store; translate after a quiet period; hand the newest config on.
+
+    The first translation waits until every enabled watcher has listed (``Synced``), bounded
+    by ``init_cache_sync_duration``, instead of upstream's fixed sleep. After that, a change
+    is translated once no further change arrived for ``sync_debounce`` seconds, or at the
+    latest ``sync_max_delay`` after it was seen.
+    """
+    from .store import Store
+    from .translator import Translator, TranslatorOptions
+
+    cfg = instance.cfg
+    store = Store()
+    translator = Translator(TranslatorOptions.from_config(cfg))
+    task_status.started()
+
+    pending_kinds = set(expected_kinds)
+    changed: set[tuple[str, str, str]] = set()
+    first_seen: float | None = None
+
+    def apply(delta: Delta) -> None:
+        nonlocal first_seen
+        if isinstance(delta, Synced):
+            pending_kinds.discard(delta.kind)
+            return
+        if store.apply(delta):
+            if isinstance(delta, Upsert):
+                ref = delta.obj.ref
+                changed.add((delta.kind, ref.namespace, ref.name))
+            elif isinstance(delta, Delete):
+                changed.add((delta.kind, delta.namespace, delta.name))
+            if delta.seen_at and (first_seen is None or delta.seen_at < first_seen):
+                first_seen = delta.seen_at
+
+    # -- initial sync -------------------------------------------------------------------------
+    deadline = trio.current_time() + cfg.init_cache_sync_duration
+    with trio.move_on_at(deadline):
+        while pending_kinds:
+            apply(await receive.receive())
+    late = tuple(sorted(pending_kinds))
+    if late:
+        log.warning(
+            "watchers not synced after %.1fs, translating anyway; late: %s",
+            cfg.init_cache_sync_duration,
+            ", ".join(late),
+        )
+    instance.health.mark_synced()
+    instance.bus.emit(CachesSynced(kinds=tuple(sorted(expected_kinds)), late=late))
+    # drain what is already queued so the first translation sees it
+    while True:
+        try:
+            apply(receive.receive_nowait())
+        except trio.WouldBlock:
+            break
+    _translate(instance, store, translator, latest, None, first_seen, fetcher)
+    changed.clear()
+    first_seen = None
+
+    # -- steady state: debounce -----------------------------------------------------------------
+    async with receive:
+        while True:
+            apply(await receive.receive())
+            hard_deadline = trio.current_time() + cfg.sync_max_delay
+            while True:
+                quiet_deadline = min(trio.current_time() + cfg.sync_debounce, hard_deadline)
+                with trio.move_on_at(quiet_deadline) as scope:
+                    apply(await receive.receive())
+                if scope.cancelled_caught:
+                    break
+            if not changed and pending_kinds:
+                continue
+            if changed:
+                _translate(instance, store, translator, latest, set(changed), first_seen, fetcher)
+            changed.clear()
+            first_seen = None
+
+
+def _translate(
+    instance: Instance,
+    store: Any,
+    translator: Any,
+    latest: LatestValue[ConfigPayload],
+    changed: set[tuple[str, str, str]] | None,
+    first_seen: float | None,
+    fetcher: Any,
+) -> None:
+    wanted = store.take_newly_wanted_secrets()
+    if wanted and fetcher is not None:
+        fetcher.fetch(wanted)
+    started = time.perf_counter()
+    result = translator.translate(store.snapshot(), changed=changed)
+    duration = time.perf_counter() - started
+    payload: ConfigPayload = result.to_payload()
+    payload = attrs.evolve(payload, changes_seen_at=first_seen)
+    m = instance.metrics
+    ok = "true" if not payload.failures else "false"
+    m.translation_count.labels(ok, instance.id).inc()
+    m.translation_duration.labels(ok, instance.id).observe(duration * 1000)
+    m.translation_broken_resources.labels(instance.id).set(len(payload.failures))
+    for kind in ("Ingress", "Service", "EndpointSlice", "Secret", "KongPlugin", "KongConsumer"):
+        m.store_objects.labels(kind, instance.id).set(store.count(kind))
+    for failure in payload.failures:
+        instance.recorder.emit(failure.obj, "Warning", "KongConfigurationTranslationFailed", failure.reason)
+    instance.bus.emit(TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration))
+    previous = latest.peek()
+    if previous is None or previous.sha != payload.sha or latest.has_new:
+        latest.put(payload)
+    elif previous is not None and previous.sha == payload.sha:
+        log.debug("translation unchanged (%s), nothing to push", payload.sha[:12])
+
+
+@contextlib.asynccontextmanager
+async def open_controller(cfg: Config) -> AsyncIterator[Controller]:
+    """``async with open_controller(cfg) as controller:`` — run the controller for a block."""
+    try:
+        async with trio.open_nursery() as nursery:
+            controller: Controller = await nursery.start(run, cfg)
+            try:
+                yield controller
+            finally:
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise _collapse(group) from None

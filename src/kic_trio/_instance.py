@@ -1,0 +1,121 @@
+"""``Instance``: everything one running controller owns, handed to each of its tasks.
+
+There is no module-level mutable state in kic-trio: two ``run()`` calls in one process get
+two instances, two metrics registries, two Kubernetes clients.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Protocol
+
+import attrs
+import trio
+
+from ._config import Config
+from ._lifecycle import LifecycleBus
+from ._metrics import Metrics
+from .models import ObjectRef
+
+
+class EventRecorder(Protocol):
+    """Where Kubernetes Events go (``kic_trio.k8s`` implements it). ``emit`` never blocks."""
+
+    def emit(self, ref: ObjectRef, type: str, reason: str, message: str) -> None: ...
+
+
+class NullRecorder:
+    """Drops every event: ``emit_kubernetes_events=false``, or no Kubernetes at all."""
+
+    def emit(self, ref: ObjectRef, type: str, reason: str, message: str) -> None:
+        return None
+
+
+class LeaderState:
+    """Whether this instance may push and write status; set by the leader elector.
+
+    Without leader election the instance is always the leader.
+    """
+
+    def __init__(self, is_leader: bool = True) -> None:
+        self._is_leader = is_leader
+        self._changed = trio.Event()
+
+    @property
+    def is_leader(self) -> bool:
+        return self._is_leader
+
+    def set(self, is_leader: bool) -> None:
+        if is_leader != self._is_leader:
+            self._is_leader = is_leader
+            self._changed.set()
+            self._changed = trio.Event()
+
+    async def wait_changed(self) -> None:
+        await self._changed.wait()
+
+    async def wait_leader(self) -> None:
+        while not self._is_leader:
+            await self._changed.wait()
+
+
+@attrs.define
+class Health:
+    """What ``/readyz`` reports: caches synced, and — as leader in DB-less mode — a first push."""
+
+    started: bool = False
+    caches_synced: bool = False
+    first_push_done: bool = False
+    _ready_event: trio.Event = attrs.field(factory=trio.Event)
+
+    def not_ready_reason(self, is_leader: bool) -> str | None:
+        if not self.started:
+            return "controller not started"
+        if not self.caches_synced:
+            return "caches not yet synced"
+        if is_leader and not self.first_push_done:
+            return "synchronizer not yet configured"
+        return None
+
+    def mark_synced(self) -> None:
+        self.caches_synced = True
+        self._check()
+
+    def mark_pushed(self) -> None:
+        self.first_push_done = True
+        self._check()
+
+    def _check(self) -> None:
+        if self.caches_synced and self.first_push_done:
+            self._ready_event.set()
+
+    async def wait_ready(self) -> None:
+        await self._ready_event.wait()
+
+
+@attrs.define
+class Instance:
+    """The per-run context. Build one with :meth:`create`."""
+
+    cfg: Config
+    id: str
+    log: logging.Logger
+    metrics: Metrics
+    bus: LifecycleBus
+    leader: LeaderState
+    health: Health
+    recorder: EventRecorder = attrs.field(factory=NullRecorder)
+
+    @classmethod
+    def create(cls, cfg: Config, *, instance_id: str | None = None) -> Instance:
+        iid = instance_id or uuid.uuid4().hex[:12]
+        return cls(
+            cfg=cfg,
+            id=iid,
+            log=logging.getLogger("kic_trio"),
+            metrics=Metrics(iid),
+            bus=LifecycleBus(),
+            leader=LeaderState(True),
+            health=Health(),
+        )
