@@ -23,7 +23,6 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._config import (
     Config,
-    _feature_gates,
     _leader,
     config_fields,
     env_of,
@@ -103,7 +102,7 @@ def _mapping_converter() -> cattrs.Converter:
 
         return structure
 
-    overrides = {f.name: override(struct_hook=hook(f.metadata["kind"])) for f in config_fields()}
+    overrides: dict[str, Any] = {f.name: override(struct_hook=hook(f.metadata["kind"])) for f in config_fields()}
     conv.register_structure_hook(Config, make_dict_structure_fn(Config, conv, **overrides))
     return conv
 
@@ -146,9 +145,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     for f in config_fields():
         meta = f.metadata
         group = groups.setdefault(meta["group"], parser.add_argument_group(meta["group"]))
-        default = f.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            default = default.factory()  # type: ignore[attr-defined]
+        default = _default_of(f)
         shown = _show_default(f.name, default)
         help_text = f"{meta['help']} (default {shown}; env {env_of(f.name)})"
         kind = meta["kind"]
@@ -167,6 +164,13 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="YAML or JSON file of settings (keys: field or flag names); flags and env vars win over it.",
     )
+
+
+def _default_of(f: attrs.Attribute[Any]) -> object:
+    default: Any = f.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return default.factory()
+    return default
 
 
 def _show_default(name: str, default: object) -> str:
@@ -237,7 +241,7 @@ def config_from_args(
         if f.name in given:
             raw = given[f.name]
             if kind == "list":
-                raw = [part for item in raw for part in item.split(",") if part.strip()]
+                raw = [part for item in given[f.name] for part in str(item).split(",") if part.strip()]
         elif env_of(f.name) in environ:
             raw = environ[env_of(f.name)]
         elif f.name in ("pod_name", "pod_namespace") and f.name.upper() in environ:
@@ -279,9 +283,7 @@ def flags_markdown() -> str:
     """The README's flag table, generated from ``Config`` (a test keeps the README in step)."""
     rows = ["| flag | env | default | description |", "|---|---|---|---|"]
     for f in config_fields():
-        default = f.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            default = default.factory()  # type: ignore[attr-defined]
+        default = _default_of(f)
         note = " *(kic-trio)*" if f.metadata["ours"] else ""
         shown = _show_default(f.name, default).replace("|", "\\|")
         help_text = str(f.metadata["help"]).replace("|", "\\|")
@@ -296,9 +298,9 @@ def flags_markdown() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "translate":
-        from .translator import cli_main
+        from . import translator
 
-        return cli_main(argv[1:])
+        return int(translator.cli_main(argv[1:]))
     parser = build_parser()
     if not argv:
         parser.print_help()

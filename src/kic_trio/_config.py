@@ -383,7 +383,7 @@ class Config:
     enable_controller_kongconsumer: bool = _b(True, "Watch KongConsumers.", group="controllers")
     enable_controller_kongconsumergroup: bool = _b(True, "Watch KongConsumerGroups.", group="controllers")
     enable_controller_kong_upstream_policy: bool = _b(True, "Watch KongUpstreamPolicies.", group="controllers")
-    feature_gates: Mapping[str, bool] = _field(
+    feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",
         kind="gates",
@@ -470,45 +470,57 @@ def env_of(field_name: str) -> str:
 
 
 def config_fields() -> tuple[attrs.Attribute[Any], ...]:
-    return attrs.fields(Config)  # type: ignore[return-value]
+    return attrs.fields(Config)
 
 
 # ---------------------------------------------------------------------------------------------
 # validation
 
 
+_EXPECTED = {
+    "str": "a string",
+    "bool": "true or false",
+    "int": "an integer",
+    "float": "a number",
+    "duration": "a duration (seconds, a timedelta or a Go duration such as 10s)",
+    "list": "a list of strings",
+    "gates": "a mapping of feature gate names to booleans",
+    "tristate": "true, false or unset (automatic)",
+}
+
+
+def _type_ok(kind: str, v: object) -> bool:
+    if kind == "str":
+        return v is None or isinstance(v, str)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "int":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind == "float":
+        return isinstance(v, int | float) and not isinstance(v, bool)
+    if kind == "duration":
+        return isinstance(v, float)
+    if kind == "list":
+        return isinstance(v, tuple) and all(isinstance(i, str) for i in v)
+    if kind == "gates":
+        return isinstance(v, Mapping)
+    return v is None or isinstance(v, bool)  # tristate
+
+
 def _problems(cfg: Config) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    add = lambda name, why: out.append((name, why))  # noqa: E731
+
+    def add(name: str, why: str) -> None:
+        out.append((name, why))
 
     # types first: a wrong type makes the value checks below meaningless for that field
     bad_type: set[str] = set()
     for f in config_fields():
         value = getattr(cfg, f.name)
         kind = f.metadata["kind"]
-        ok = {
-            "str": lambda v: v is None or isinstance(v, str),
-            "bool": lambda v: isinstance(v, bool),
-            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-            "duration": lambda v: isinstance(v, float),
-            "list": lambda v: isinstance(v, tuple) and all(isinstance(i, str) for i in v),
-            "gates": lambda v: isinstance(v, Mapping),
-            "tristate": lambda v: v is None or isinstance(v, bool),
-        }[kind](value)
-        if not ok:
+        if not _type_ok(kind, value):
             bad_type.add(f.name)
-            expected = {
-                "str": "a string",
-                "bool": "true or false",
-                "int": "an integer",
-                "float": "a number",
-                "duration": "a duration (seconds, a timedelta or a Go duration such as 10s)",
-                "list": "a list of strings",
-                "gates": "a mapping of feature gate names to booleans",
-                "tristate": "true, false or unset (automatic)",
-            }[kind]
-            add(f.name, f"{value!r} is not {expected}")
+            add(f.name, f"{value!r} is not {_EXPECTED[kind]}")
     if f_required := [n for n in ("ingress_class",) if n not in bad_type and not getattr(cfg, n)]:
         for n in f_required:
             add(n, "must not be empty")

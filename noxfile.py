@@ -1,0 +1,78 @@
+"""Chores as nox sessions: ``nox -s tests lint typecheck``, ``nox -s demo``, ``nox -s bench``.
+
+Sessions use uv for fast environment creation when it is installed, else virtualenv.
+The control-plane binaries (kube-apiserver, etcd) are built once into
+``~/.cache/kic-trio/controlplane`` by ``python -m kic_trio.testing.controlplane build``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PY = "3.11"
+
+
+def _install(session: nox.Session, extras: str) -> None:
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session(python=PY)
+def tests(session: nox.Session) -> None:
+    """Unit, conformance, integration (real kube-apiserver + etcd) and short reliability tests."""
+    _install(session, "test")
+    session.run("python", "-m", "kic_trio.testing.controlplane", "build")
+    args = session.posargs or ["tests"]
+    session.run("pytest", *args, env={"KIC_TRIO_RELIABILITY": os.environ.get("KIC_TRIO_RELIABILITY", "short")})
+
+
+@nox.session(python=PY)
+def unit(session: nox.Session) -> None:
+    """Only the tests that need no control plane (fast inner loop)."""
+    _install(session, "test")
+    session.run("pytest", "-m", "not integration", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=PY)
+def lint(session: nox.Session) -> None:
+    """ruff over everything."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PY)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over src/."""
+    _install(session, "dev")
+    session.run("mypy", "--strict", "src/kic_trio")
+
+
+@nox.session(python=PY)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print tables, write benchmarks/results/*.json and plots."""
+    _install(session, "test,bench")
+    session.run("python", "-m", "kic_trio.testing.controlplane", "build")
+    scripts = session.posargs or ["benchmarks/run_all.py"]
+    for script in scripts:
+        session.run("python", script)
+
+
+@nox.session(python=PY)
+def demo(session: nox.Session) -> None:
+    """A local control plane + FakeKong + the controller, with the manifests in examples/."""
+    _install(session, "test")
+    session.run("python", "-m", "kic_trio.testing.controlplane", "build")
+    session.run("python", "-m", "kic_trio.demo", *session.posargs)
+
+
+@nox.session(python=PY)
+def soak(session: nox.Session) -> None:
+    """The long reliability suite."""
+    _install(session, "test")
+    session.run("python", "-m", "kic_trio.testing.controlplane", "build")
+    session.run("pytest", "tests/reliability", *session.posargs, env={"KIC_TRIO_RELIABILITY": "long"})
