@@ -1,0 +1,386 @@
+"""Kubernetes Events: how users learn, with ``kubectl describe``, why an object is not in Kong.
+
+Callers (translator task, applier) call :meth:`EventRecorder.emit` from anywhere: it never
+blocks and never raises. A background task (:meth:`EventRecorder.run`) writes the queued events
+to the API server, with client-go's recorder semantics where they matter to users:
+
+* **One Event object per problem.** The same (object, type, reason, message) emitted again --
+  on every sync while an Ingress stays broken -- PATCHes the existing Event's ``count`` and
+  ``lastTimestamp`` instead of creating another object (a bounded LRU remembers what was
+  written, like client-go's ``EventCorrelator``). Emits of one problem that arrive while the
+  first is still queued are coalesced into a single write with the summed count.
+* **Spam filter.** A token bucket per involved object (burst 25, one token per 5 minutes, as
+  client-go) and a global one (``qps``/``burst``) bound the write rate whatever happens:
+  10k broken Ingresses do not turn into a write storm.
+* **Bounded memory.** At most ``max_pending`` distinct problems wait; beyond that new ones are
+  dropped and counted in the log.
+* **Failure is not fatal.** A write that fails is logged and forgotten.
+
+Events are core ``v1`` Events (``involvedObject``), which ``kubectl describe`` shows with their
+count. Messages are the caller's text, truncated to 1024 characters; callers must never put
+Secret values in them (Failure reasons never contain any).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import socket
+import time
+from datetime import UTC, datetime
+from typing import Literal, NoReturn, Protocol
+
+import attrs
+import trio
+
+from .._errors import KubernetesError
+from ..models import ObjectRef
+from ._leader import KubeRequester
+
+EventType = Literal["Normal", "Warning"]
+
+COMPONENT = "kic-trio"
+MAX_MESSAGE = 1024
+#: Namespace used for Events about cluster-scoped objects (as client-go).
+DEFAULT_NAMESPACE = "default"
+INSTANCE_ANNOTATION = "konghq.com/instance-id"
+
+
+# --------------------------------------------------------------------------------------------
+# Rate limiting (pure; shared with the status updater)
+
+
+@attrs.define
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved up. Time is passed in (pure)."""
+
+    rate: float
+    burst: float
+    tokens: float = attrs.field(default=-1.0)
+    stamp: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.tokens < 0:
+            self.tokens = self.burst
+
+    def _refill(self, now: float) -> None:
+        if self.stamp is not None and now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now if self.stamp is None else max(self.stamp, now)
+
+    def try_take(self, now: float) -> bool:
+        """Take one token if there is one."""
+        self._refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until a token will be available (0 when one is)."""
+        self._refill(now)
+        if self.tokens >= 1.0 or self.rate <= 0:
+            return 0.0 if self.tokens >= 1.0 else float("inf")
+        return (1.0 - self.tokens) / self.rate
+
+    async def take(self) -> None:
+        """Wait (on trio's clock) for a token and take it."""
+        # Reserve now, then sleep off the deficit: concurrent callers queue up in order, each
+        # owing one more token than the one before.
+        self._refill(trio.current_time())
+        self.tokens -= 1.0
+        if self.tokens < 0:
+            await trio.sleep(-self.tokens / self.rate)
+        else:
+            await trio.lowlevel.checkpoint()
+
+
+# --------------------------------------------------------------------------------------------
+# What gets written (pure)
+
+
+@attrs.frozen
+class EventKey:
+    """Identity of one problem: the same key on a later sync updates the same Event."""
+
+    ref: ObjectRef
+    type: str
+    reason: str
+    message: str
+
+
+def _api_version(ref: ObjectRef) -> str:
+    return f"{ref.group}/{ref.version}" if ref.group else ref.version
+
+
+def event_namespace(ref: ObjectRef) -> str:
+    return ref.namespace or DEFAULT_NAMESPACE
+
+
+def truncate_message(message: str, limit: int = MAX_MESSAGE) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def event_body(
+    key: EventKey,
+    *,
+    name: str,
+    count: int,
+    first: str,
+    last: str,
+    component: str = COMPONENT,
+    instance: str = "",
+    host: str = "",
+    annotations: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """A core ``v1`` Event about ``key.ref``."""
+    ref = key.ref
+    involved: dict[str, str] = {"kind": ref.kind, "name": ref.name, "apiVersion": _api_version(ref)}
+    if ref.namespace:
+        involved["namespace"] = ref.namespace
+    if ref.uid:
+        involved["uid"] = ref.uid
+    metadata: dict[str, object] = {"name": name, "namespace": event_namespace(ref)}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    source: dict[str, str] = {"component": component}
+    if host:
+        source["host"] = host
+    body: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": metadata,
+        "involvedObject": involved,
+        "type": key.type,
+        "reason": key.reason,
+        "message": key.message,
+        "source": source,
+        "firstTimestamp": first,
+        "lastTimestamp": last,
+        "count": count,
+        "reportingComponent": component,
+    }
+    if instance:
+        body["reportingInstance"] = instance[:128]
+    return body
+
+
+def _timestamp(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@attrs.define
+class _Written:
+    namespace: str
+    name: str
+    count: int
+    first: str
+
+
+# --------------------------------------------------------------------------------------------
+# The recorder
+
+
+class EventRecorder:
+    """Queue Events without blocking; write them from :meth:`run`. See the module docstring."""
+
+    def __init__(
+        self,
+        kube: KubeRequester | None,
+        *,
+        enabled: bool = True,
+        component: str = COMPONENT,
+        instance: str = "",
+        host: str = "",
+        instance_id: str = "",
+        log: logging.Logger | None = None,
+        max_pending: int = 4096,
+        cache_size: int = 4096,
+        qps: float = 10.0,
+        burst: int = 100,
+        per_object_burst: int = 25,
+        per_object_refill: float = 300.0,
+    ) -> None:
+        self.kube = kube
+        self.enabled = enabled and kube is not None
+        self.component = component
+        self.instance = instance
+        self.host = host
+        self.annotations = {INSTANCE_ANNOTATION: instance_id} if instance_id else None
+        self.log = log or logging.getLogger("kic_trio.events")
+        self.max_pending = max_pending
+        self.cache_size = cache_size
+        self._global = TokenBucket(qps, burst)
+        self._per_object_burst = per_object_burst
+        self._per_object_rate = 1.0 / per_object_refill if per_object_refill > 0 else float("inf")
+        self._per_object: collections.OrderedDict[ObjectRef, TokenBucket] = collections.OrderedDict()
+        self._pending: collections.OrderedDict[EventKey, int] = collections.OrderedDict()
+        self._written: collections.OrderedDict[EventKey, _Written] = collections.OrderedDict()
+        self._wakeup = trio.Event()
+        self._idle = trio.Event()
+        self._idle.set()
+        self._last_name_ns = 0
+        #: Counters, for logs, metrics and tests.
+        self.created = 0
+        self.patched = 0
+        self.dropped = 0
+        self.throttled = 0
+        self.failed = 0
+
+    @classmethod
+    def disabled(cls) -> EventRecorder:
+        """A recorder that discards everything (``emit_kubernetes_events=false``)."""
+        return cls(None, enabled=False)
+
+    # -- producer side -----------------------------------------------------------------------
+
+    def emit(self, ref: ObjectRef, type: EventType, reason: str, message: str) -> None:
+        """Queue an Event about ``ref``. Never blocks, never raises."""
+        if not self.enabled:
+            return
+        key = EventKey(ref, type, reason, truncate_message(message))
+        if key in self._pending:
+            self._pending[key] += 1
+        elif len(self._pending) >= self.max_pending:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                self.log.warning("event queue full: %d event(s) dropped so far", self.dropped)
+            return
+        else:
+            self._pending[key] = 1
+        self._idle = trio.Event() if self._idle.is_set() else self._idle
+        self._wakeup.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def wait_idle(self) -> None:
+        """Return once every queued event has been written, dropped or throttled."""
+        await self._idle.wait()
+
+    # -- writer side -------------------------------------------------------------------------
+
+    def _object_bucket(self, ref: ObjectRef) -> TokenBucket:
+        bucket = self._per_object.get(ref)
+        if bucket is None:
+            bucket = TokenBucket(self._per_object_rate, self._per_object_burst)
+            self._per_object[ref] = bucket
+            while len(self._per_object) > self.cache_size:
+                self._per_object.popitem(last=False)
+        else:
+            self._per_object.move_to_end(ref)
+        return bucket
+
+    def _new_name(self, ref: ObjectRef) -> str:
+        # client-go names Events <object>.<unix nanos in hex>; keep it strictly increasing.
+        ns = max(time.time_ns(), self._last_name_ns + 1)
+        self._last_name_ns = ns
+        return f"{ref.name[:200]}.{ns:x}"
+
+    async def _create(self, key: EventKey, count: int, first: str, last: str) -> _Written:
+        assert self.kube is not None
+        namespace = event_namespace(key.ref)
+        name = self._new_name(key.ref)
+        body = event_body(
+            key,
+            name=name,
+            count=count,
+            first=first,
+            last=last,
+            component=self.component,
+            instance=self.instance,
+            host=self.host,
+            annotations=self.annotations,
+        )
+        await self.kube.request("POST", f"/api/v1/namespaces/{namespace}/events", json=body)
+        self.created += 1
+        return _Written(namespace, name, count, first)
+
+    async def _write(self, key: EventKey, n: int) -> None:
+        assert self.kube is not None
+        now = _timestamp(datetime.now(UTC))
+        prev = self._written.get(key)
+        if prev is None:
+            written = await self._create(key, n, now, now)
+        else:
+            count = prev.count + n
+            try:
+                await self.kube.request(
+                    "PATCH",
+                    f"/api/v1/namespaces/{prev.namespace}/events/{prev.name}",
+                    json={"count": count, "lastTimestamp": now},
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
+                self.patched += 1
+                written = _Written(prev.namespace, prev.name, count, prev.first)
+            except KubernetesError as exc:
+                if exc.status != 404:
+                    raise
+                # The Event expired (the API server keeps them for an hour): start it again,
+                # keeping the count so far, as client-go does.
+                written = await self._create(key, count, prev.first, now)
+        self._written[key] = written
+        self._written.move_to_end(key)
+        while len(self._written) > self.cache_size:
+            self._written.popitem(last=False)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+        """Write queued events, one at a time, within the rate limits; forever."""
+        task_status.started()
+        while True:
+            if not self._pending:
+                self._idle.set()
+                await self._wakeup.wait()
+                self._wakeup = trio.Event()
+                continue
+            key, n = self._pending.popitem(last=False)
+            if not self._object_bucket(key.ref).try_take(trio.current_time()):
+                self.throttled += 1
+                self.log.debug("event on %s throttled: %s", key.ref, key.reason)
+                continue
+            await self._global.take()
+            try:
+                await self._write(key, n)
+            except (KubernetesError, ValueError) as exc:
+                self.failed += 1
+                self.log.warning("could not write event %s on %s: %s", key.reason, key.ref, exc)
+
+
+def pod_ref(namespace: str, name: str, uid: str = "") -> ObjectRef:
+    """The controller's own Pod, for Normal/Warning Events about pushes."""
+    return ObjectRef("Pod", namespace, name, uid, "", "v1")
+
+
+class _EventsConfig(Protocol):
+    @property
+    def emit_kubernetes_events(self) -> bool: ...
+    @property
+    def pod_name(self) -> str | None: ...
+
+
+class _InstanceLike(Protocol):
+    @property
+    def cfg(self) -> _EventsConfig: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def log(self) -> logging.Logger: ...
+
+
+def make_event_recorder(instance: _InstanceLike, kube: KubeRequester | None) -> EventRecorder:
+    """The recorder the instance's Config asks for (a discarding one when events are off).
+
+    Events carry the instance id as the ``konghq.com/instance-id`` annotation, as upstream's.
+    """
+    cfg = instance.cfg
+    if not cfg.emit_kubernetes_events or kube is None:
+        return EventRecorder.disabled()
+    host = cfg.pod_name or socket.gethostname()
+    return EventRecorder(
+        kube,
+        instance=f"{host}_{instance.id}",
+        host=host,
+        instance_id=instance.id,
+        log=instance.log.getChild("events"),
+    )
