@@ -1,0 +1,799 @@
+"""What DB-less Kong 3.x checks in ``POST /config``, and the 400 bodies it answers with.
+
+Kong validates in stages (see ``reference/kong-validation.md`` §0.1), and the stage decides
+the shape of the error: field and entity checks first (here: the decK JSON schema plus the
+Kong rules below); only when those pass, uniqueness and dangling references. Errors are
+collected in an *error tree* shaped like the input (``err_t`` in Kong's source): entity
+sections keyed by 1-based index (Lua arrays), by name, or by :data:`NULL_KEY` (Kong's
+``ngx.null``). The tree is then rendered either as Kong's unflattened body or, with
+``flatten_errors``, drained into ``flattened_errors`` entries that carry each entity's tags
+— which is how a controller maps a rejection back to the Kubernetes object.
+
+Known, deliberate differences from the decK schema (Kong is more lenient; we follow Kong):
+
+* top-level ``consumer_group_consumers`` is accepted (DB-less only; absent from the schema);
+* ``secret`` of ``hmacauth_credentials`` and ``jwt_secrets`` may be omitted (Kong generates it);
+* services and routes need neither ``name`` nor ``id``, and certificates need no ``id``
+  (Kong generates ids; the schema insists on them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+#: Kong's ``ngx.null`` key: an error stored under an entity that has no name or id.
+NULL_KEY = "\0null"
+
+#: Entity collections that may be nested under another entity, and the fk they get.
+CHILDREN: dict[str, tuple[str, ...]] = {
+    "services": ("routes", "plugins"),
+    "routes": ("plugins",),
+    "consumers": (
+        "plugins",
+        "acls",
+        "keyauth_credentials",
+        "basicauth_credentials",
+        "hmacauth_credentials",
+        "jwt_secrets",
+        "oauth2_credentials",
+        "mtls_auth_credentials",
+    ),
+    "upstreams": ("targets",),
+    "certificates": ("snis",),
+    "key_sets": ("keys",),
+    "consumer_groups": ("plugins",),
+}
+PARENT_FK: dict[str, str] = {
+    "services": "service",
+    "routes": "route",
+    "consumers": "consumer",
+    "upstreams": "upstream",
+    "certificates": "certificate",
+    "key_sets": "set",
+    "consumer_groups": "consumer_group",
+}
+#: Fields by which an entity can be referenced (Kong's endpoint keys); all unique.
+ENDPOINT_KEY: dict[str, str] = {
+    "services": "name",
+    "routes": "name",
+    "upstreams": "name",
+    "consumers": "username",
+    "snis": "name",
+    "plugins": "instance_name",
+    "keyauth_credentials": "key",
+    "basicauth_credentials": "username",
+    "hmacauth_credentials": "username",
+    "jwt_secrets": "key",
+    "oauth2_credentials": "client_id",
+    "consumer_groups": "name",
+}
+#: Foreign keys that must resolve: entity type -> {fk field: referenced type}.
+REFERENCES: dict[str, dict[str, str]] = {
+    "routes": {"service": "services"},
+    "plugins": {"route": "routes", "service": "services", "consumer": "consumers"},
+    "targets": {"upstream": "upstreams"},
+    "snis": {"certificate": "certificates"},
+    "acls": {"consumer": "consumers"},
+    "keyauth_credentials": {"consumer": "consumers"},
+    "basicauth_credentials": {"consumer": "consumers"},
+    "hmacauth_credentials": {"consumer": "consumers"},
+    "jwt_secrets": {"consumer": "consumers"},
+    "oauth2_credentials": {"consumer": "consumers"},
+}
+#: ``protocols`` values Kong knows (``kong/constants.lua``).
+PROTOCOLS = ("grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp")
+DEFAULT_ROUTE_PROTOCOLS = ("http", "https")
+FORMAT_VERSIONS = ("1.1", "2.1", "3.0")
+
+#: The plugins an OSS Kong 3.9 loads by default (``plugins = bundled``).
+BUNDLED_PLUGINS: frozenset[str] = frozenset(
+    ["acl", "acme", "ai-prompt-decorator", "ai-prompt-guard", "ai-prompt-template", "ai-proxy", "ai-request-transformer", "ai-response-transformer", "aws-lambda", "azure-functions", "basic-auth", "bot-detection", "correlation-id", "cors", "datadog", "file-log", "grpc-gateway", "grpc-web", "hmac-auth", "http-log", "ip-restriction", "jwt", "key-auth", "ldap-auth", "loggly", "oauth2", "opentelemetry", "post-function", "pre-function", "prometheus", "proxy-cache", "rate-limiting", "redirect", "request-size-limiting", "request-termination", "request-transformer", "response-ratelimiting", "response-transformer", "session", "standard-webhooks", "statsd", "syslog", "tcp-log", "udp-log", "zipkin"]
+)
+
+_SCHEMA_ENV = "KIC_TRIO_KONG_SCHEMA"
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_TARGET_RE = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$")
+_DECLARATIVE_NS = uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5")
+
+
+def find_schema(explicit: str | Path | None = None) -> Path | None:
+    """Where the decK declarative JSON schema is: the argument, ``$KIC_TRIO_KONG_SCHEMA``,
+    or ``shared/kong/kong_json_schema.json`` next to a source checkout. ``None`` if nowhere."""
+    import os
+
+    candidates: list[Path] = []
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get(_SCHEMA_ENV):
+        candidates.append(Path(os.environ[_SCHEMA_ENV]))
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidates.append(parent / "shared" / "kong" / "kong_json_schema.json")
+        candidates.append(parent.parent / "shared" / "kong" / "kong_json_schema.json")
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+class SchemaChecker:
+    """The decK JSON schema, compiled once (per FakeKong), and Kong's reading of its errors."""
+
+    def __init__(self, path: Path) -> None:
+        import jsonschema  # type: ignore[import-untyped]
+
+        with path.open("rb") as f:
+            schema = json.load(f)
+        jsonschema.Draft4Validator.check_schema(schema)
+        self._validator = jsonschema.Draft4Validator(schema)
+
+    def check(self, config: Mapping[str, Any], tree: ErrorTree) -> None:
+        doc = {k: v for k, v in config.items() if k != "consumer_group_consumers"}
+        if self._validator.is_valid(doc):
+            return
+        for error in self._validator.iter_errors(doc):
+            self._record(error, doc, tree)
+
+    def _record(self, error: Any, doc: Mapping[str, Any], tree: ErrorTree) -> None:
+        path = list(error.absolute_path)
+        chain, rest = locate(path, doc)
+        etype = chain[-1][0] if chain else None
+        instance = error.instance
+        v = error.validator
+        if v == "required":
+            for name in error.validator_value:
+                if isinstance(instance, Mapping) and name not in instance:
+                    if name == "secret" and etype in ("hmacauth_credentials", "jwt_secrets") and not rest:
+                        continue
+                    if name == "id" and etype == "certificates" and not rest:
+                        continue
+                    tree.field(chain, [*rest, name], "required field missing")
+        elif v == "additionalProperties":
+            known = error.schema.get("properties", {})
+            patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+            for name in instance:
+                if name not in known and not any(p.search(name) for p in patterns):
+                    tree.field(chain, [*rest, name], "unknown field")
+        elif v == "anyOf" and not rest and all(
+            isinstance(s, Mapping) and set(s) <= {"required", "description"} for s in error.validator_value
+        ):
+            if etype in ("services", "routes"):
+                return
+            names = sorted(n for s in error.validator_value for n in s["required"])
+            tree.entity(chain, "at least one of these fields must be non-empty: " + ", ".join(f"'{n}'" for n in names))
+        elif (
+            v == "type"
+            and len(rest) == 1
+            and etype is not None
+            and rest[0] in REFERENCES.get(etype, {})
+            and isinstance(instance, str)
+        ):
+            return  # Kong takes a foreign key as a name or id string; decK wants an object
+        else:
+            tree.field(chain, rest, _message(error), whole=not rest)
+
+
+def _message(error: Any) -> str:
+    """Kong's wording (``kong/db/schema/init.lua`` templates) for a JSON-schema failure."""
+    v, val, inst = error.validator, error.validator_value, error.instance
+    if v == "type":
+        types = [val] if isinstance(val, str) else list(val)
+        words = {
+            "string": "expected a string",
+            "number": "expected a number",
+            "integer": "expected an integer",
+            "boolean": "expected a boolean",
+            "array": "expected an array",
+            "object": "expected a record",
+        }
+        return words.get(types[0], f"expected a {types[0]}")
+    if v == "enum":
+        return "expected one of: " + ", ".join(str(x) for x in val)
+    if v == "pattern":
+        return f"invalid value: {inst}"
+    if v == "minLength":
+        return f"length must be at least {val}"
+    if v == "maxLength":
+        return f"length must be at most {val}"
+    if v == "minItems":
+        return f"length must be at least {val}"
+    if v == "maxItems":
+        return f"length must be at most {val}"
+    if v in ("minimum", "maximum"):
+        lo, hi = error.schema.get("minimum"), error.schema.get("maximum")
+        if lo is not None and hi is not None:
+            return f"value should be between {lo} and {hi}"
+        if lo is not None:
+            return f"value must be greater than {lo}"
+        return f"value must be at most {hi}"
+    return str(error.message)
+
+
+def locate(path: list[Any], doc: Mapping[str, Any]) -> tuple[list[tuple[str, int]], list[Any]]:
+    """Split a JSON path into the chain of entities it goes through and the field path."""
+    chain: list[tuple[str, int]] = []
+    if len(path) >= 2 and isinstance(path[0], str) and isinstance(path[1], int):
+        chain.append((path[0], path[1]))
+        i = 2
+        node: Any = doc.get(path[0])
+        node = node[path[1]] if isinstance(node, list) and path[1] < len(node) else None
+        while (
+            i + 1 < len(path)
+            and path[i] in CHILDREN.get(chain[-1][0], ())
+            and isinstance(path[i + 1], int)
+            and isinstance(node, Mapping)
+            and isinstance(node.get(path[i]), list)
+        ):
+            chain.append((path[i], path[i + 1]))
+            lst = node[path[i]]
+            node = lst[path[i + 1]] if path[i + 1] < len(lst) else None
+            i += 2
+        return chain, path[i:]
+    return chain, path
+
+
+class ErrorTree:
+    """Kong's ``err_t``: nested dicts; array positions are 1-based ``int`` keys.
+
+    Only the first error per field is kept (Kong reports the first failing validator).
+    """
+
+    def __init__(self) -> None:
+        self.root: dict[Any, Any] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.root)
+
+    def _entity_node(self, chain: list[tuple[str, int]], *, create: bool = True) -> dict[Any, Any] | None:
+        node = self.root
+        for etype, idx in chain:
+            section = node.setdefault(etype, {})
+            key = idx + 1
+            cur = section.get(key)
+            if isinstance(cur, str):
+                return None  # a whole-entity error already stands
+            if cur is None:
+                cur = section[key] = {}
+            node = cur
+        return node
+
+    def field(self, chain: list[tuple[str, int]], rest: list[Any], message: str, *, whole: bool = False) -> None:
+        if whole and chain:
+            self.whole(chain, message)
+            return
+        node = self._entity_node(chain)
+        if node is None:
+            return
+        keys = [k + 1 if isinstance(k, int) else k for k in rest]
+        if not keys:
+            keys = ["@entity"]
+        for k in keys[:-1]:
+            nxt = node.get(k)
+            if isinstance(nxt, str):
+                return
+            if nxt is None:
+                nxt = node[k] = {}
+            node = nxt
+        node.setdefault(keys[-1], message)
+
+    def entity(self, chain: list[tuple[str, int]], message: str) -> None:
+        node = self._entity_node(chain)
+        if node is None:
+            return
+        node.setdefault("@entity", []).append(message)
+
+    def whole(self, chain: list[tuple[str, int]], message: str) -> None:
+        """Replace an entity's errors with one string (uniqueness, ``expected a record``)."""
+        parent = self._entity_node(chain[:-1])
+        if parent is None:
+            return
+        etype, idx = chain[-1]
+        parent.setdefault(etype, {})[idx + 1] = message
+
+    def replace(self, chain: list[tuple[str, int]], errors: dict[Any, Any]) -> None:
+        """Replace an entity's errors with exactly ``errors`` (a subschema short-circuit)."""
+        parent = self._entity_node(chain[:-1])
+        if parent is None:
+            return
+        etype, idx = chain[-1]
+        parent.setdefault(etype, {})[idx + 1] = errors
+
+    def keyed(self, etype: str, key: str, message: str) -> None:
+        """An error stored under a name/id/null key (dangling references, stage-5 uniqueness)."""
+        self.root.setdefault(etype, {}).setdefault(key, []).append(message)
+
+
+# -- walking the input ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Item:
+    """One entity of the input, wherever it sits: ``chain`` locates it, ``parent`` is the
+    item it is nested under (``None`` at top level)."""
+
+    etype: str
+    chain: tuple[tuple[str, int], ...]
+    entity: Mapping[str, Any]
+    parent: Item | None
+
+
+def iter_items(config: Mapping[str, Any]) -> Iterator[Item]:
+    def walk(etype: str, lst: list[Any], chain: tuple[tuple[str, int], ...], parent: Item | None) -> Iterator[Item]:
+        for i, ent in enumerate(lst):
+            if not isinstance(ent, Mapping):
+                continue
+            item = Item(etype, (*chain, (etype, i)), ent, parent)
+            yield item
+            for child in CHILDREN.get(etype, ()):
+                sub = ent.get(child)
+                if isinstance(sub, list):
+                    yield from walk(child, sub, item.chain, item)
+
+    for key, value in config.items():
+        if not key.startswith("_") and isinstance(value, list):
+            yield from walk(key, value, (), None)
+
+
+def is_uuid(value: object) -> bool:
+    return isinstance(value, str) and bool(_UUID_RE.match(value))
+
+
+# -- Kong's own rules (stage 1) -------------------------------------------------------------
+
+
+@attrs.define
+class Rules:
+    """Knobs of the Kong rules: which plugins are loaded, which tags FakeKong rejects."""
+
+    enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS
+    reject_tags: frozenset[str] = frozenset()
+    check_certificates: bool = True
+
+
+def check_rules(config: Mapping[str, Any], tree: ErrorTree, rules: Rules) -> None:
+    fv = config.get("_format_version")
+    if fv is None:
+        tree.root.setdefault("_format_version", "required field missing")
+    elif not isinstance(fv, str):
+        tree.root.setdefault("_format_version", "expected a string")
+    elif fv not in FORMAT_VERSIONS:
+        tree.root.setdefault("_format_version", "expected one of: " + ", ".join(FORMAT_VERSIONS))
+    for item in iter_items(config):
+        chain = list(item.chain)
+        ent = item.entity
+        tags = ent.get("tags")
+        if rules.reject_tags and isinstance(tags, list):
+            for t in tags:
+                if t in rules.reject_tags:
+                    tree.entity(chain, f"rejected by FakeKong: entity carries tag '{t}'")
+        if item.etype == "routes":
+            _check_route(chain, ent, tree)
+        elif item.etype == "plugins" and rules.enabled_plugins is not None:
+            name = ent.get("name")
+            if isinstance(name, str) and name not in rules.enabled_plugins:
+                tree.replace(
+                    chain,
+                    {"name": f"plugin '{name}' not enabled; add it to the 'plugins' configuration property"},
+                )
+        elif item.etype == "certificates" and rules.check_certificates:
+            _check_certificate(chain, ent, tree)
+        elif item.etype == "services":
+            port = ent.get("port")
+            if isinstance(port, int) and not 0 <= port <= 65535:
+                tree.field(chain, ["port"], "value should be between 0 and 65535")
+        elif item.etype == "targets":
+            t = ent.get("target")
+            if isinstance(t, str) and t and not _TARGET_RE.match(t):
+                tree.field(chain, ["target"], f"Invalid target ('{t}'); not a valid hostname or ip address")
+
+
+def _nonempty(ent: Mapping[str, Any], field: str) -> bool:
+    v = ent.get(field)
+    return bool(v) and v is not None
+
+
+def _check_route(chain: list[tuple[str, int]], ent: Mapping[str, Any], tree: ErrorTree) -> None:
+    protocols = ent.get("protocols")
+    if protocols is None:
+        protocols = list(DEFAULT_ROUTE_PROTOCOLS)
+    if not isinstance(protocols, list):
+        return  # the schema reported it
+    if not protocols:
+        tree.replace(chain, {"protocols": "unknown type: nil"})
+        return
+    first = protocols[0]
+    if first not in PROTOCOLS:
+        tree.replace(chain, {"protocols": f"unknown type: {first}"})
+        return
+    paths = ent.get("paths")
+    if isinstance(paths, list):
+        for i, p in enumerate(paths):
+            msg = _path_problem(p)
+            if msg:
+                tree.field(chain, ["paths", i], msg)
+    has_tls = any(p in ("grpcs", "https", "tls", "tls_passthrough") for p in protocols)
+    if _nonempty(ent, "snis") and not has_tls:
+        tree.field(chain, ["snis"], "length must be 0")
+        tree.entity(chain, "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'")
+    if first in ("http", "https"):
+        for f in ("sources", "destinations"):
+            if _nonempty(ent, f):
+                tree.field(chain, [f], f"cannot set '{f}' when 'protocols' is 'http' or 'https'")
+        fields: tuple[str, ...]
+        if "https" in protocols:
+            fields, proto = ("methods", "hosts", "headers", "paths", "snis"), "https"
+        else:
+            fields, proto = ("methods", "hosts", "headers", "paths"), "http"
+        if not any(_nonempty(ent, f) for f in fields):
+            quoted = ", ".join(f"'{f}'" for f in fields)
+            tree.entity(chain, f"must set one of {quoted} when 'protocols' is '{proto}'")
+    elif first in ("grpc", "grpcs"):
+        if ent.get("strip_path") is True:
+            tree.field(chain, ["strip_path"], "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'")
+        for f in ("methods", "sources", "destinations"):
+            if _nonempty(ent, f):
+                tree.field(chain, [f], f"cannot set '{f}' when 'protocols' is 'grpc' or 'grpcs'")
+        fields = ("hosts", "headers", "paths", "snis") if first == "grpcs" else ("hosts", "headers", "paths")
+        if not any(_nonempty(ent, f) for f in fields):
+            quoted = ", ".join(f"'{f}'" for f in fields)
+            tree.entity(chain, f"must set one of {quoted} when 'protocols' is '{first}'")
+    else:  # tcp, tls, udp, tls_passthrough
+        for f in ("methods", "hosts", "paths", "headers"):
+            if _nonempty(ent, f):
+                tree.field(
+                    chain, [f], f"cannot set '{f}' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'"
+                )
+        if first == "tls_passthrough":
+            if not _nonempty(ent, "snis"):
+                tree.entity(chain, "must set snis when 'protocols' is 'tls_passthrough'")
+        elif not any(_nonempty(ent, f) for f in ("sources", "destinations", "snis")):
+            tree.entity(
+                chain, "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'"
+            )
+
+
+def _path_problem(p: object) -> str | None:
+    if not isinstance(p, str):
+        return None  # the schema reported it
+    if p == "":
+        return "length must be at least 1"
+    if "//" in p:
+        return "must not have empty segments"
+    if not (p.startswith("/") or p.startswith("~/")):
+        return "should start with: / (fixed path) or ~/ (regex path)"
+    if p.startswith("~"):
+        try:
+            re.compile(p[1:])
+        except re.error as e:
+            return f"invalid regex: '{p[1:]}' (PCRE returned: {e})"
+    return None
+
+
+def _check_certificate(chain: list[tuple[str, int]], ent: Mapping[str, Any], tree: ErrorTree) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert_pem, key_pem = ent.get("cert"), ent.get("key")
+    cert = key = None
+    if isinstance(cert_pem, str) and cert_pem:
+        try:
+            cert = x509.load_pem_x509_certificate(cert_pem.encode())
+        except ValueError as e:
+            tree.field(chain, ["cert"], f"invalid certificate: {e}")
+    if isinstance(key_pem, str) and key_pem:
+        try:
+            key = serialization.load_pem_private_key(
+                key_pem.encode(), password=None, unsafe_skip_rsa_key_validation=True
+            )
+        except (ValueError, TypeError) as e:
+            # never echo key material: the library's message names the problem only
+            tree.field(chain, ["key"], f"invalid key: {type(e).__name__}")
+    if cert is not None and key is not None:
+        fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+        enc = serialization.Encoding.DER
+        if cert.public_key().public_bytes(enc, fmt) != key.public_key().public_bytes(enc, fmt):
+            tree.entity(chain, "certificate does not match key")
+
+
+# -- references and uniqueness (stages 4 and 5) ---------------------------------------------
+
+
+def _ref_key(item: Item) -> str:
+    """Kong's ``at``: endpoint key value, else primary key, else ``ngx.null``."""
+    ek = ENDPOINT_KEY.get(item.etype)
+    if ek and isinstance(item.entity.get(ek), str):
+        return str(item.entity[ek])
+    if isinstance(item.entity.get("id"), str):
+        return str(item.entity["id"])
+    if ek:
+        return NULL_KEY
+    return str(generated_id(item) or NULL_KEY)
+
+
+def generated_id(item: Item) -> str | None:
+    """The id Kong would generate for an entity without one, when it is deterministic."""
+    ent = item.entity
+    if isinstance(ent.get("id"), str):
+        return str(ent["id"])
+    if item.etype == "targets":
+        up = ent.get("upstream")
+        if up is None and item.parent is not None:
+            up = item.parent.entity.get("id") or item.parent.entity.get("name")
+        if isinstance(up, str) and isinstance(ent.get("target"), str):
+            key = f"targets:*:{up}:{ent['target']}"
+            return str(uuid.uuid5(uuid.uuid5(_DECLARATIVE_NS, "targets"), key))
+        return None
+    ek = ENDPOINT_KEY.get(item.etype)
+    if ek and isinstance(ent.get(ek), str):
+        return str(uuid.uuid5(uuid.uuid5(_DECLARATIVE_NS, item.etype), ent[ek]))
+    return None
+
+
+def check_dangling_as_missing_pk(config: Mapping[str, Any], tree: ErrorTree) -> None:
+    """Stage 1b: with any other error, an unresolvable top-level fk is ``<fk>.id``."""
+    index = _reference_index(config)
+    for item in iter_items(config):
+        if item.parent is not None:
+            continue
+        for fk, target in REFERENCES.get(item.etype, {}).items():
+            ref = item.entity.get(fk)
+            if isinstance(ref, str) and ref not in index.get(target, set()):
+                tree.field(list(item.chain), [fk, "id"], "missing primary key")
+
+
+def _reference_index(config: Mapping[str, Any]) -> dict[str, set[str]]:
+    index: dict[str, set[str]] = {}
+    for item in iter_items(config):
+        s = index.setdefault(item.etype, set())
+        ek = ENDPOINT_KEY.get(item.etype)
+        if ek and isinstance(item.entity.get(ek), str):
+            s.add(item.entity[ek])
+        if isinstance(item.entity.get("id"), str):
+            s.add(item.entity["id"])
+    return index
+
+
+def check_references_and_uniqueness(config: Mapping[str, Any], tree: ErrorTree) -> None:
+    seen_keys: dict[tuple[str, str], bool] = {}
+    seen_ids: dict[tuple[str, str], bool] = {}
+    custom_ids: dict[str, bool] = {}
+    index = _reference_index(config)
+    for item in iter_items(config):
+        ent = item.entity
+        chain = list(item.chain)
+        ek = ENDPOINT_KEY.get(item.etype)
+        dup = None
+        if ek and isinstance(ent.get(ek), str):
+            k = (item.etype, ent[ek])
+            if k in seen_keys:
+                dup = f"uniqueness violation: '{item.etype}' entity with {ek} set to '{ent[ek]}' already declared"
+            seen_keys[k] = True
+        if dup is None:
+            pk = generated_id(item)
+            if pk is not None:
+                k = (item.etype, pk)
+                if k in seen_ids:
+                    dup = f"uniqueness violation: '{item.etype}' entity with primary key set to '{pk}' already declared"
+                seen_ids[k] = True
+        if dup is not None:
+            tree.whole(chain, dup)
+        for fk, target in REFERENCES.get(item.etype, {}).items():
+            if item.parent is not None and PARENT_FK.get(item.parent.etype) == fk:
+                continue
+            ref = ent.get(fk)
+            if ref is None:
+                continue
+            if isinstance(ref, Mapping):
+                rid = ref.get("id")
+                ok = isinstance(rid, str) and rid in index.get(target, set())
+                shown = json.dumps(ref, separators=(",", ":"))
+            else:
+                ok = isinstance(ref, str) and ref in index.get(target, set())
+                shown = str(ref)
+            if not ok:
+                tree.keyed(
+                    item.etype, _ref_key(item), f"invalid reference '{fk}: {shown}' (no such entry in '{target}')"
+                )
+        if item.etype == "consumers" and isinstance(ent.get("custom_id"), str):
+            cid = ent["custom_id"]
+            if cid in custom_ids:
+                # Kong's stage 5 keeps only the last such violation per entity type
+                tree.root["consumers"] = {
+                    **{k: v for k, v in tree.root.get("consumers", {}).items() if isinstance(k, int)},
+                    _ref_key(item): "uniqueness violation: 'consumers' entity with custom_id "
+                    f"set to '{cid}' already declared",
+                }
+            custom_ids[cid] = True
+
+
+# -- validation entry point -----------------------------------------------------------------
+
+
+def validate(config: Mapping[str, Any], schema: SchemaChecker | None, rules: Rules) -> ErrorTree:
+    """All of Kong's stages; an empty tree means the config is accepted."""
+    tree = ErrorTree()
+    if schema is not None:
+        schema.check(config, tree)
+    check_rules(config, tree, rules)
+    if tree:
+        check_dangling_as_missing_pk(config, tree)
+        return tree
+    check_references_and_uniqueness(config, tree)
+    return tree
+
+
+def has_entities(config: Mapping[str, Any]) -> bool:
+    return any(isinstance(v, list) and v for k, v in config.items() if not k.startswith("_"))
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+class NullKeyError(Exception):
+    """The unflattened error tree has an ``ngx.null`` key: Kong cannot encode it (500)."""
+
+
+def to_json_tree(node: Any) -> Any:
+    """``err_t`` as cjson encodes it: int-keyed tables become ``null``-padded arrays."""
+    if isinstance(node, dict):
+        if any(k == NULL_KEY for k in node):
+            raise NullKeyError
+        if node and all(isinstance(k, int) for k in node):
+            out: list[Any] = [None] * max(node)
+            for k, v in node.items():
+                out[k - 1] = to_json_tree(v)
+            return out
+        return {str(k): to_json_tree(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [to_json_tree(v) for v in node]
+    return node
+
+
+_LUA_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def lua_pretty(node: Any) -> str:
+    """Penlight 1.14 ``pretty.write(t, "")``: how Kong prints ``err_t`` in ``message``."""
+    if isinstance(node, str):
+        if "\n" in node:
+            return f"[[{node}]]"
+        return '"' + node.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(node, bool):
+        return "true" if node else "false"
+    if isinstance(node, (int, float)):
+        return str(node)
+    if node is None:
+        return "nil"
+    items: dict[Any, Any] = dict(enumerate(node, 1)) if isinstance(node, list) else dict(node)
+    parts: list[str] = []
+    n = 1
+    while n in items:
+        parts.append(lua_pretty(items[n]))
+        n += 1
+    others = [k for k in items if not (isinstance(k, int) and 1 <= k < n)]
+    for k in sorted((k for k in others if not isinstance(k, int)), key=str):
+        name = "userdata: NULL" if k == NULL_KEY else str(k)
+        key = name if _LUA_IDENT.match(name) else f'["{name}"]'
+        parts.append(f"{key}={lua_pretty(items[k])}")
+    for k in sorted(k for k in others if isinstance(k, int)):
+        parts.append(f"[{k}]={lua_pretty(items[k])}")
+    return "{" + ",".join(parts) + "}"
+
+
+def unflattened_body(tree: ErrorTree) -> dict[str, Any]:
+    """Kong's 400 body without ``flatten_errors`` (raises :class:`NullKeyError` -> 500)."""
+    fields = to_json_tree(tree.root)
+    return {
+        "code": 14,
+        "name": "invalid declarative configuration",
+        "message": "declarative config is invalid: " + lua_pretty(tree.root),
+        "fields": fields,
+    }
+
+
+def flattened_body(tree: ErrorTree, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Kong's 400 body with ``flatten_errors``: entity errors drained into a list."""
+    root = dict(tree.root)
+    entries: list[dict[str, Any]] = []
+    for etype in sorted((k for k in root if isinstance(root[k], dict) and k in _entity_types(config)), reverse=True):
+        section = root.pop(etype)
+        items = config.get(etype)
+        if not isinstance(items, list):
+            root[etype] = section  # no top-level array: left in `fields`, unflattened
+            continue
+        # keys that are not indexes (names, ids, ngx.null) cannot be resolved: dropped
+        for key in sorted((k for k in section if isinstance(k, int)), reverse=True):
+            if 1 <= key <= len(items) and isinstance(items[key - 1], Mapping):
+                _drain(etype, items[key - 1], section[key], None, entries)
+    return {
+        "code": 14,
+        "name": "invalid declarative configuration",
+        "message": "declarative config is invalid: " + lua_pretty(root),
+        "fields": to_json_tree(root),
+        "flattened_errors": entries,
+    }
+
+
+def _entity_types(config: Mapping[str, Any]) -> set[str]:
+    return {k for k, v in config.items() if not k.startswith("_") and isinstance(v, list)}
+
+
+def _drain(
+    etype: str, ent: Mapping[str, Any], err: Any, parent: tuple[str, Mapping[str, Any]] | None, out: list[dict[str, Any]]
+) -> None:
+    errors: list[dict[str, str]] = []
+    if isinstance(err, str):
+        errors.append({"type": "entity", "message": err})
+    elif isinstance(err, dict):
+        children = CHILDREN.get(etype, ())
+        for key in sorted((k for k in err if k in children), reverse=True):
+            sub_in = ent.get(key)
+            sub_err = err[key]
+            if isinstance(sub_in, list) and isinstance(sub_err, dict):
+                for idx in sorted((k for k in sub_err if isinstance(k, int)), reverse=True):
+                    if 1 <= idx <= len(sub_in) and isinstance(sub_in[idx - 1], Mapping):
+                        _drain(key, sub_in[idx - 1], sub_err[idx], (etype, ent), out)
+        for key in sorted((k for k in err if k not in children), key=str, reverse=True):
+            val = err[key]
+            if key == "@entity":
+                for msg in val if isinstance(val, list) else [val]:
+                    errors.append({"type": "entity", "message": str(msg)})
+            else:
+                _field_errors(str(key), val, errors)
+    if not errors:
+        return
+    entry: dict[str, Any] = {"entity_type": etype[:-1] if etype.endswith("s") else etype}
+    name = ent.get("name")
+    if isinstance(name, str) and name:
+        entry["entity_name"] = name
+    if is_uuid(ent.get("id")):
+        entry["entity_id"] = ent["id"]
+    tags = ent.get("tags")
+    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+        entry["entity_tags"] = list(tags)
+    shown = {k: v for k, v in ent.items() if not (k in CHILDREN.get(etype, ()) and isinstance(v, list))}
+    if parent is not None:
+        ptype, pent = parent
+        if is_uuid(pent.get("id")):
+            shown[PARENT_FK[ptype]] = {"id": pent["id"]}
+    entry["entity"] = shown
+    entry["errors"] = errors
+    out.append(entry)
+
+
+def _field_errors(path: str, val: Any, out: list[dict[str, str]]) -> None:
+    if isinstance(val, dict):
+        for k in sorted(val, key=str, reverse=True):
+            _field_errors(f"{path}.{k}", val[k], out)
+    elif isinstance(val, list):
+        for i in range(len(val), 0, -1):
+            _field_errors(f"{path}.{i}", val[i - 1], out)
+    elif val is not None:
+        out.append({"type": "field", "field": path, "message": str(val)})
+
+
+# -- what Kong stores -----------------------------------------------------------------------
+
+
+def flat_entities(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The config as Kong stores it: one flat list per entity type, nested children hoisted
+    with their parent's id as a foreign key, every entity with an id."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    ids: dict[tuple[str, ...], str] = {}
+    for item in iter_items(config):
+        ent = {k: v for k, v in item.entity.items() if not (k in CHILDREN.get(item.etype, ()) and isinstance(v, list))}
+        eid = generated_id(item) or str(uuid.uuid4())
+        ids[tuple(f"{t}:{i}" for t, i in item.chain)] = eid
+        ent["id"] = eid
+        if item.parent is not None:
+            ptype = item.parent.etype
+            ent[PARENT_FK[ptype]] = ids[tuple(f"{t}:{i}" for t, i in item.parent.chain)]
+        out.setdefault(item.etype, []).append(ent)
+    return out
