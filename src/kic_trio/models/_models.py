@@ -1,0 +1,274 @@
+"""Slim, immutable models of the watched Kubernetes objects.
+
+A model keeps only what translation and status need (the raw dict is dropped after parsing:
+that is where the memory goes in a big cluster). Models compare by identity: the store hands out
+the very same object until it changes, which is what the incremental translator relies on.
+Annotations are filtered to the prefixes the controller reads, so a 100 kB
+``last-applied-configuration`` does not stay in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._base import Failure, ObjectRef
+
+#: Annotation prefixes worth keeping (everything else is dropped at parse time).
+KEPT_ANNOTATION_PREFIXES = (
+    "konghq.com/",
+    "ingress.kubernetes.io/",
+    "kubernetes.io/ingress.class",
+    "ingressclass.kubernetes.io/",
+)
+
+_EMPTY: Mapping[str, str] = {}
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class Model:
+    """What every model has: identity, version, parse problems, (filtered) annotations, labels."""
+
+    ref: ObjectRef
+    resource_version: str = ""
+    failures: tuple[Failure, ...] = ()
+    annotations: Mapping[str, str] = _EMPTY
+    labels: Mapping[str, str] = _EMPTY
+    #: ``metadata.creationTimestamp`` as RFC 3339 text ("" when unknown): "oldest wins" rules.
+    created: str = ""
+
+    @property
+    def namespace(self) -> str:
+        return self.ref.namespace
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def uid(self) -> str:
+        return self.ref.uid
+
+
+# --- Ingress -----------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class IngressBackend:
+    """``service: {name, port: {number|name}}`` or ``resource: {apiGroup, kind, name}``."""
+
+    service_name: str | None = None
+    port_number: int | None = None
+    port_name: str | None = None
+    #: ``(apiGroup, kind, name)`` of a resource backend (only KongServiceFacade upstream).
+    resource: tuple[str, str, str] | None = None
+
+
+@attrs.frozen(slots=True)
+class IngressPath:
+    path: str
+    path_type: str | None
+    backend: IngressBackend
+
+
+@attrs.frozen(slots=True)
+class IngressRule:
+    host: str
+    paths: tuple[IngressPath, ...]
+    #: False when the rule has no ``http`` section (skipped by translation).
+    has_http: bool = True
+
+
+@attrs.frozen(slots=True)
+class IngressTLS:
+    hosts: tuple[str, ...]
+    secret_name: str
+
+
+@attrs.frozen(slots=True)
+class LoadBalancerIngress:
+    """One ``status.loadBalancer.ingress[]`` entry."""
+
+    ip: str = ""
+    hostname: str = ""
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class Ingress(Model):
+    ingress_class_name: str | None = None
+    rules: tuple[IngressRule, ...] = ()
+    default_backend: IngressBackend | None = None
+    tls: tuple[IngressTLS, ...] = ()
+    #: Current ``status.loadBalancer.ingress`` (the status updater compares before writing).
+    load_balancer: tuple[LoadBalancerIngress, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class ParametersRef:
+    """``IngressClass.spec.parameters``."""
+
+    api_group: str
+    kind: str
+    name: str
+    namespace: str = ""
+    scope: str = ""
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class IngressClass(Model):
+    controller: str = ""
+    parameters: ParametersRef | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.annotations.get("ingressclass.kubernetes.io/is-default-class") == "true"
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class IngressClassParameters(Model):
+    service_upstream: bool = False
+    enable_legacy_regex_detection: bool = False
+
+
+# --- Service / EndpointSlice ------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: int | str | None = None
+    protocol: str = "TCP"
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class Service(Model):
+    type: str = "ClusterIP"
+    external_name: str = ""
+    ports: tuple[ServicePort, ...] = ()
+    cluster_ips: tuple[str, ...] = ()
+    load_balancer: tuple[LoadBalancerIngress, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class EndpointPort:
+    name: str
+    port: int | None
+    protocol: str = "TCP"
+
+
+@attrs.frozen(slots=True)
+class Endpoint:
+    addresses: tuple[str, ...]
+    #: ``conditions.ready``: ``None`` means unknown, which Kubernetes says to read as ready.
+    ready: bool | None = None
+    serving: bool | None = None
+    terminating: bool | None = None
+    target_kind: str = ""
+    target_name: str = ""
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class EndpointSlice(Model):
+    #: Label ``kubernetes.io/service-name``.
+    service_name: str = ""
+    address_type: str = "IPv4"
+    ports: tuple[EndpointPort, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    #: Name of the owning Service (ownerReferences), if any.
+    owner_service: str = ""
+
+
+# --- Secret ----------------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class Secret(Model):
+    type: str = "Opaque"
+    #: Decoded ``data`` (plus ``stringData``, which offline manifests use). Never printed.
+    data: Mapping[str, bytes] = attrs.field(default=_EMPTY, repr=False)
+
+    def text(self, key: str) -> str | None:
+        """``data[key]`` as text (UTF-8, undecodable bytes replaced), ``None`` when absent."""
+        value = self.data.get(key)
+        return None if value is None else value.decode("utf-8", "replace")
+
+
+# --- Kong custom resources ------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class SecretKeyRef:
+    name: str
+    key: str
+    namespace: str = ""
+
+
+@attrs.frozen(slots=True)
+class ConfigPatch:
+    path: str
+    value_from: SecretKeyRef
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongPlugin(Model):
+    plugin: str = ""
+    config: Mapping[str, Any] | None = None
+    config_from: SecretKeyRef | None = None
+    config_patches: tuple[ConfigPatch, ...] = ()
+    disabled: bool = False
+    run_on: str | None = None
+    protocols: tuple[str, ...] = ()
+    ordering: Mapping[str, Any] | None = None
+    instance_name: str | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongClusterPlugin(KongPlugin):
+    """Cluster-scoped KongPlugin; ``configFrom`` names the Secret's namespace."""
+
+    @property
+    def is_global(self) -> bool:
+        return self.labels.get("global") == "true"
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongConsumer(Model):
+    username: str = ""
+    custom_id: str = ""
+    credentials: tuple[str, ...] = ()
+    consumer_groups: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongConsumerGroup(Model):
+    pass
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongUpstreamPolicy(Model):
+    #: The Kong upstream fields this policy sets (already in Kong's snake_case shape).
+    upstream: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class UnknownObject(Model):
+    """What :func:`parse` returns for a kind it does not know (with a failure)."""
+
+
+AnyModel = (
+    Ingress
+    | IngressClass
+    | IngressClassParameters
+    | Service
+    | EndpointSlice
+    | Secret
+    | KongPlugin
+    | KongClusterPlugin
+    | KongConsumer
+    | KongConsumerGroup
+    | KongUpstreamPolicy
+    | UnknownObject
+)
