@@ -1,0 +1,117 @@
+"""Event recorder: the pure parts (rate limits, Event bodies, queueing and coalescing).
+
+Writing to the API server (create, then PATCH the count) is tested against a real
+kube-apiserver in tests/integration/test_events_recorder.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+import kic_trio
+from kic_trio._instance import Instance
+from kic_trio.k8s._events import (
+    EventKey,
+    EventRecorder,
+    TokenBucket,
+    event_body,
+    make_event_recorder,
+    pod_ref,
+    truncate_message,
+)
+from kic_trio.models import ObjectRef
+
+
+class NoKube:
+    """These tests never reach the API server."""
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        raise AssertionError("no request expected")
+
+
+INGRESS = ObjectRef("Ingress", "shop", "web", "uid-1", "networking.k8s.io", "v1")
+CLUSTER_PLUGIN = ObjectRef("KongClusterPlugin", "", "auth", "uid-2", "configuration.konghq.com", "v1")
+
+
+def test_token_bucket_spends_its_burst_then_refills_at_its_rate() -> None:
+    bucket = TokenBucket(rate=2.0, burst=3)
+    assert [bucket.try_take(0.0) for _ in range(4)] == [True, True, True, False]
+    assert bucket.wait_time(0.0) == pytest.approx(0.5)
+    assert bucket.try_take(0.5) and not bucket.try_take(0.5)
+    assert [bucket.try_take(100.0) for _ in range(4)] == [True, True, True, False]  # capped at burst
+
+
+async def test_token_bucket_take_queues_callers_in_order(autojump_clock: trio.testing.MockClock) -> None:
+    bucket = TokenBucket(rate=2.0, burst=1)
+    done: list[float] = []
+
+    async def taker() -> None:
+        await bucket.take()
+        done.append(trio.current_time())
+
+    start = trio.current_time()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            for _ in range(5):
+                nursery.start_soon(taker)
+    assert [round(t - start, 3) for t in done] == [0.0, 0.5, 1.0, 1.5, 2.0]
+
+
+def test_event_body_names_the_object_as_kubectl_describe_expects() -> None:
+    key = EventKey(INGRESS, "Warning", "KongConfigurationTranslationFailed", "bad path")
+    body = event_body(key, name="web.1", count=3, first="t1", last="t2", instance="pod_x", host="pod",
+                      annotations={"konghq.com/instance-id": "abc"})
+    assert body["metadata"] == {"name": "web.1", "namespace": "shop",
+                                "annotations": {"konghq.com/instance-id": "abc"}}
+    assert body["involvedObject"] == {"kind": "Ingress", "namespace": "shop", "name": "web",
+                                      "uid": "uid-1", "apiVersion": "networking.k8s.io/v1"}
+    assert (body["type"], body["reason"], body["message"], body["count"]) == (
+        "Warning", "KongConfigurationTranslationFailed", "bad path", 3)
+    assert body["source"] == {"component": "kic-trio", "host": "pod"}
+    assert (body["firstTimestamp"], body["lastTimestamp"], body["reportingInstance"]) == ("t1", "t2", "pod_x")
+
+
+def test_events_about_cluster_scoped_objects_go_to_the_default_namespace() -> None:
+    body = event_body(EventKey(CLUSTER_PLUGIN, "Warning", "R", "m"), name="n", count=1, first="t", last="t")
+    assert body["metadata"] == {"name": "n", "namespace": "default"}
+    assert "namespace" not in body["involvedObject"]  # type: ignore[operator]
+    pod = event_body(EventKey(pod_ref("kong", "kic-0"), "Normal", "R", "m"), name="n", count=1, first="t", last="t")
+    assert pod["involvedObject"] == {"kind": "Pod", "namespace": "kong", "name": "kic-0", "apiVersion": "v1"}
+
+
+def test_long_messages_are_truncated() -> None:
+    assert truncate_message("short") == "short"
+    long = truncate_message("x" * 5000)
+    assert len(long) == 1024 and long.endswith("...")
+
+
+async def test_emits_of_one_problem_coalesce_while_queued() -> None:
+    recorder = EventRecorder(NoKube())  # queueing only: nothing runs the writer here
+    for _ in range(11):
+        recorder.emit(INGRESS, "Warning", "KongConfigurationTranslationFailed", "bad path")
+    recorder.emit(INGRESS, "Warning", "KongConfigurationTranslationFailed", "another problem")
+    assert recorder.pending == 2
+    assert list(recorder._pending.values()) == [11, 1]
+
+
+async def test_the_queue_is_bounded() -> None:
+    recorder = EventRecorder(NoKube(), max_pending=3)
+    for i in range(10):
+        recorder.emit(INGRESS, "Warning", "R", f"problem {i}")
+    assert (recorder.pending, recorder.dropped) == (3, 7)
+    recorder.emit(INGRESS, "Warning", "R", "problem 0")  # already queued: coalesced, not dropped
+    assert recorder.dropped == 7
+
+
+async def test_events_off_means_a_recorder_that_discards() -> None:
+    instance = Instance.create(kic_trio.Config(kong_admin_url=["http://k:8001"], emit_kubernetes_events=False))
+    recorder = make_event_recorder(instance, kube=None)
+    assert not recorder.enabled
+    recorder.emit(INGRESS, "Warning", "R", "m")
+    assert recorder.pending == 0
+    with trio.fail_after(5):
+        await recorder.wait_idle()
