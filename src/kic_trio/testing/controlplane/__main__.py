@@ -1,0 +1,56 @@
+"""``python -m kic_trio.testing.controlplane build|up``.
+
+* ``build``: compile etcd and kube-apiserver into the cache folder (no-op when present;
+  ``--force`` rebuilds).
+* ``up``: build when absent, start a control plane, print ``KUBECONFIG=<path>`` on its own
+  line once ready (and ``ETCD_URL=...``), run until SIGINT/SIGTERM, then clean up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+from ._build import BuildError, ensure_binaries
+from ._plane import ControlPlane, ControlPlaneError
+
+
+async def _up(crd_dir: Path | None) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with ControlPlane(crd_dir=crd_dir) as cp:
+            print(f"KUBECONFIG={cp.kubeconfig}", flush=True)
+            print(f"ETCD_URL={cp.etcd_url}", flush=True)
+            async for _ in signals:
+                break
+        print("control plane stopped", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kic_trio.testing.controlplane")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build etcd and kube-apiserver (when absent)")
+    b.add_argument("--force", action="store_true", help="rebuild even when present")
+    u = sub.add_parser("up", help="run a control plane until SIGINT/SIGTERM")
+    u.add_argument("--crd-dir", type=Path, default=None, help="folder of CRD YAML to install")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        if args.cmd == "build":
+            print(ensure_binaries(force=args.force))
+        else:
+            ensure_binaries()
+            trio.run(_up, args.crd_dir)
+    except (BuildError, ControlPlaneError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,462 @@
+"""``ControlPlane``: a real etcd + kube-apiserver on loopback, for tests, benchmarks and demos.
+
+Started the way controller-runtime's envtest starts them (client-certificate users, RBAC,
+no controller-manager), with everything in one temporary folder that is removed on stop.
+
+It is Trio-native (``trio.lowlevel.open_process``, ``httpx.AsyncClient``)::
+
+    async with ControlPlane() as cp:
+        ... cp.kubeconfig ...
+
+and also offers a blocking ``start()``/``stop()`` for a session-scoped pytest fixture: those
+run the async code in a private ``trio.run`` on a worker thread, so they work whether or not
+the caller is inside Trio. The child processes outlive that run; Trio's ``Process`` waits on a
+pidfd, so a later ``trio.run`` (a test calling :meth:`restart_apiserver`, or ``stop()``) can
+still wait for them.
+
+What a bare control plane does not do (no controller-manager): namespaces stay
+``Terminating`` after deletion, nothing is garbage-collected, Services get no EndpointSlices.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import contextlib
+import logging
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import trio
+import yaml
+
+from ._build import ensure_binaries
+from ._certs import CertAuthority, CertPair, service_account_keys
+
+log = logging.getLogger("kic_trio.testing.controlplane")
+
+_T = TypeVar("_T")
+
+_CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+class ControlPlaneError(RuntimeError):
+    """A component did not start or did not become ready; the message carries its log tail."""
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (the kernel picks it: port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def default_crd_dirs() -> list[Path]:
+    """Where Kong's CRDs are looked for when no ``crd_dir`` is given.
+
+    The project's own copy (``deploy/crds`` at the repository root) first, then the team's
+    shared copy next to the repository (``../shared/crds``).
+    """
+    repo = Path(__file__).resolve().parents[4]
+    return [repo / "deploy" / "crds", repo.parent / "shared" / "crds"]
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _run_blocking(fn: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``fn`` in a fresh ``trio.run`` on a worker thread (safe even inside a Trio run)."""
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="controlplane") as ex:
+        return ex.submit(trio.run, fn).result()
+
+
+class _Child:
+    """One child process (etcd or kube-apiserver) with its log file."""
+
+    def __init__(self, name: str, proc: trio.Process, log_path: Path) -> None:
+        self.name = name
+        self.proc = proc
+        self.log_path = log_path
+
+    @classmethod
+    async def spawn(cls, name: str, args: Sequence[str], log_path: Path) -> _Child:
+        with log_path.open("ab") as out:
+            proc = await trio.lowlevel.open_process(
+                list(args),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                # Own session: a terminal's Ctrl-C must not kill etcd before kube-apiserver;
+                # we stop them ourselves, in order.
+                start_new_session=True,
+            )
+        return cls(name, proc, log_path)
+
+    def check_alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise ControlPlaneError(
+                f"{self.name} exited with {self.proc.returncode}; last log lines:\n{_tail(self.log_path)}"
+            )
+
+    async def stop(self, timeout: float) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds. Shielded: always reaps the child."""
+        with trio.CancelScope(shield=True):
+            if self.proc.poll() is not None:
+                return
+            self.proc.send_signal(signal.SIGTERM)
+            with trio.move_on_after(timeout):
+                await self.proc.wait()
+                return
+            log.warning("%s did not stop within %.0fs after SIGTERM; killing it", self.name, timeout)
+            self.proc.kill()
+            await self.proc.wait()
+
+
+class ControlPlane:
+    """etcd + kube-apiserver on 127.0.0.1 with free ports, an admin kubeconfig and Kong's CRDs.
+
+    Attributes set once started: ``dir`` (temporary folder), ``kubeconfig`` (admin, group
+    ``system:masters``), ``url`` (``https://127.0.0.1:<port>``), ``etcd_url``, ``ca_cert``.
+    """
+
+    def __init__(
+        self,
+        *,
+        crd_dir: str | Path | None = None,
+        install_crds: bool = True,
+        bin_dir: str | Path | None = None,
+        start_timeout: float = 90.0,
+        stop_timeout: float = 20.0,
+        apiserver_args: Sequence[str] = (),
+    ) -> None:
+        self._crd_dir = Path(crd_dir) if crd_dir is not None else None
+        self._install_crds = install_crds
+        self._bin_dir = Path(bin_dir) if bin_dir is not None else None
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self._extra_args = tuple(apiserver_args)
+        self._etcd: _Child | None = None
+        self._apiserver: _Child | None = None
+        self._dir: Path | None = None
+        self._ca: CertAuthority | None = None
+        self._serving: CertPair | None = None
+        self._sa: CertPair | None = None
+        self._admin: CertPair | None = None
+        self.api_port = 0
+        self.etcd_port = 0
+        self.kubeconfig = Path()
+        #: Kinds of the CRDs installed at start (``plural.group``).
+        self.crds: list[str] = []
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def dir(self) -> Path:
+        if self._dir is None:
+            raise ControlPlaneError("the control plane is not started")
+        return self._dir
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.api_port}"
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://127.0.0.1:{self.etcd_port}"
+
+    @property
+    def ca_cert(self) -> Path:
+        assert self._ca is not None, "not started"
+        return self._ca.cert_path
+
+    @property
+    def bin_dir(self) -> Path:
+        return self._bin_dir or ensure_binaries()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> ControlPlane:
+        await self.astart()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.astop()
+
+    def start(self) -> ControlPlane:
+        """Blocking start (for sync code such as a session-scoped pytest fixture)."""
+        _run_blocking(self.astart)
+        return self
+
+    def stop(self) -> None:
+        """Blocking stop: both processes ended, temporary folder removed."""
+        _run_blocking(self.astop)
+
+    async def astart(self) -> None:
+        """Start etcd, then kube-apiserver; wait until ready; install the CRDs."""
+        if self._dir is not None:
+            raise ControlPlaneError("already started")
+        bins = self._bin_dir or await trio.to_thread.run_sync(ensure_binaries)
+        self._bin_dir = bins
+        self._dir = Path(tempfile.mkdtemp(prefix="kic-trio-cp-"))
+        try:
+            certs = self._dir / "certs"
+            certs.mkdir()
+            self._ca = CertAuthority.create(certs)
+            self._serving = self._ca.issue_server()
+            self._sa = service_account_keys(certs)
+            self._admin = self._ca.issue_client("admin", ["system:masters"], stem="admin")
+            self.etcd_port = free_port()
+            self.api_port = free_port()
+            self.kubeconfig = self._write_kubeconfig(self._dir / "kubeconfig", self._admin, self.url)
+            with trio.fail_after(self.start_timeout):
+                await self._start_etcd()
+                await self.start_apiserver()
+                if self._install_crds:
+                    await self._install_kong_crds()
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await self.astop()
+            raise
+
+    async def astop(self) -> None:
+        """Stop kube-apiserver, then etcd (SIGTERM, SIGKILL after ``stop_timeout``); remove the folder."""
+        with trio.CancelScope(shield=True):
+            for child in (self._apiserver, self._etcd):
+                if child is not None:
+                    await child.stop(self.stop_timeout)
+            self._apiserver = self._etcd = None
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
+                self._dir = None
+
+    # ------------------------------------------------------------------ etcd
+
+    async def _start_etcd(self) -> None:
+        etcd = self.bin_dir / "etcd"
+        args = [
+            str(etcd),
+            f"--data-dir={self.dir / 'etcd-data'}",
+            f"--listen-client-urls={self.etcd_url}",
+            f"--advertise-client-urls={self.etcd_url}",
+            f"--listen-peer-urls=http://127.0.0.1:{free_port()}",
+            "--unsafe-no-fsync=true",
+            "--log-level=warn",
+        ]
+        self._etcd = await _Child.spawn("etcd", args, self.dir / "etcd.log")
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while True:
+                self._etcd.check_alive()
+                with contextlib.suppress(httpx.HTTPError):
+                    r = await client.get(f"{self.etcd_url}/health")
+                    if r.status_code == 200:
+                        return
+                await trio.sleep(0.1)
+
+    async def _etcd_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            r = await client.post(f"{self.etcd_url}{path}", json=body)
+            r.raise_for_status()
+            data: dict[str, Any] = r.json()
+            return data
+
+    async def etcd_revision(self) -> int:
+        """etcd's current revision (read through its HTTP/JSON gRPC gateway)."""
+        data = await self._etcd_post("/v3/kv/range", {"key": base64.b64encode(b"\0").decode(), "limit": 1})
+        return int(data["header"]["revision"])
+
+    async def compact_etcd(self) -> int:
+        """Compact etcd's history up to now, so older resourceVersions answer 410 Gone.
+
+        Note: kube-apiserver serves watches from its watch cache; an RV the cache still holds
+        keeps working. Restart kube-apiserver after compacting to make old RVs expire for sure.
+        Returns the revision compacted to.
+        """
+        rev = await self.etcd_revision()
+        await self._etcd_post("/v3/kv/compaction", {"revision": str(rev), "physical": True})
+        return rev
+
+    # ------------------------------------------------------------------ kube-apiserver
+
+    def _apiserver_args(self, port: int) -> list[str]:
+        assert self._ca is not None and self._serving is not None and self._sa is not None
+        return [
+            str(self.bin_dir / "kube-apiserver"),
+            f"--etcd-servers={self.etcd_url}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={port}",
+            f"--cert-dir={self.dir / 'certs'}",
+            f"--tls-cert-file={self._serving.cert}",
+            f"--tls-private-key-file={self._serving.key}",
+            f"--client-ca-file={self._ca.cert_path}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            f"--service-account-issuer=https://127.0.0.1:{port}/",
+            f"--service-account-key-file={self._sa.cert}",
+            f"--service-account-signing-key-file={self._sa.key}",
+            "--authorization-mode=RBAC",
+            "--allow-privileged=true",
+            "--disable-admission-plugins=ServiceAccount",
+            "--endpoint-reconciler-type=none",
+            *self._extra_args,
+        ]
+
+    def _ssl_context(self, pair: CertPair | None = None) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.ca_cert))
+        pair = pair or self._admin
+        assert pair is not None
+        ctx.load_cert_chain(str(pair.cert), str(pair.key))
+        return ctx
+
+    def admin_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` authenticated as the admin, based at :attr:`url`."""
+        kwargs.setdefault("timeout", 10.0)
+        return httpx.AsyncClient(base_url=self.url, verify=self._ssl_context(), **kwargs)
+
+    def admin_client_sync(self, **kwargs: Any) -> httpx.Client:
+        """Blocking variant of :meth:`admin_client` (for sync fixtures)."""
+        kwargs.setdefault("timeout", 10.0)
+        return httpx.Client(base_url=self.url, verify=self._ssl_context(), **kwargs)
+
+    async def _spawn_apiserver(self, port: int, log_name: str) -> _Child:
+        child = await _Child.spawn("kube-apiserver", self._apiserver_args(port), self.dir / log_name)
+        base = f"https://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, verify=self._ssl_context(), timeout=5.0) as client:
+            while True:
+                child.check_alive()
+                with contextlib.suppress(httpx.HTTPError):
+                    ready = await client.get("/readyz")
+                    if ready.status_code == 200:
+                        ns = await client.get("/api/v1/namespaces/default")
+                        if ns.status_code == 200:
+                            return child
+                await trio.sleep(0.2)
+
+    async def start_apiserver(self) -> None:
+        """Start kube-apiserver on :attr:`api_port` and wait for ``/readyz`` and ``default``."""
+        if self._apiserver is not None and self._apiserver.proc.poll() is None:
+            raise ControlPlaneError("kube-apiserver is already running")
+        with trio.fail_after(self.start_timeout):
+            self._apiserver = await self._spawn_apiserver(self.api_port, "kube-apiserver.log")
+
+    async def stop_apiserver(self) -> None:
+        """Stop kube-apiserver only; etcd keeps running (and its data)."""
+        if self._apiserver is not None:
+            await self._apiserver.stop(self.stop_timeout)
+            self._apiserver = None
+
+    async def restart_apiserver(self) -> None:
+        """Stop kube-apiserver and start it again on the same port with the same etcd."""
+        await self.stop_apiserver()
+        await self.start_apiserver()
+
+    @contextlib.asynccontextmanager
+    async def extra_apiserver(self) -> AsyncIterator[Path]:
+        """A second kube-apiserver on the same etcd (another port); yields its admin kubeconfig.
+
+        Lets a test change the cluster while the main kube-apiserver is down, as a client
+        talking to one replica of an HA control plane would experience it.
+        """
+        assert self._admin is not None
+        port = free_port()
+        with trio.fail_after(self.start_timeout):
+            child = await self._spawn_apiserver(port, f"kube-apiserver-{port}.log")
+        try:
+            path = self._write_kubeconfig(
+                self.dir / f"kubeconfig-{port}", self._admin, f"https://127.0.0.1:{port}"
+            )
+            yield path
+        finally:
+            await child.stop(self.stop_timeout)
+
+    # ------------------------------------------------------------------ users and kubeconfigs
+
+    def _write_kubeconfig(self, path: Path, pair: CertPair, server: str) -> Path:
+        # File references, not *-data: kr8s writes *-data to temp files it never removes.
+        doc = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": "kic-trio-test", "cluster": {"server": server, "certificate-authority": str(self.ca_cert)}}
+            ],
+            "users": [
+                {"name": "user", "user": {"client-certificate": str(pair.cert), "client-key": str(pair.key)}}
+            ],
+            "contexts": [
+                {
+                    "name": "kic-trio-test",
+                    "context": {"cluster": "kic-trio-test", "user": "user", "namespace": "default"},
+                }
+            ],
+            "current-context": "kic-trio-test",
+        }
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        path.chmod(0o600)
+        return path
+
+    def add_user(self, name: str, groups: Sequence[str] = ()) -> Path:
+        """Issue a client certificate for ``name`` in ``groups``; return a kubeconfig for it.
+
+        The user starts with no permissions beyond the ``system:authenticated`` defaults:
+        grant them with (Cluster)Roles and bindings, as for RBAC tests.
+        """
+        assert self._ca is not None, "not started"
+        pair = self._ca.issue_client(name, groups)
+        safe = pair.cert.stem
+        return self._write_kubeconfig(self.dir / f"kubeconfig-{safe}", pair, self.url)
+
+    # ------------------------------------------------------------------ CRDs
+
+    def _crd_documents(self) -> list[dict[str, Any]]:
+        dirs = [self._crd_dir] if self._crd_dir is not None else default_crd_dirs()
+        for d in dirs:
+            if d.is_dir():
+                docs: list[dict[str, Any]] = []
+                for f in sorted(d.glob("*.y*ml")):
+                    docs.extend(
+                        doc
+                        for doc in yaml.safe_load_all(f.read_text())
+                        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+                    )
+                return docs
+        if self._crd_dir is not None:
+            raise ControlPlaneError(f"CRD folder {self._crd_dir} does not exist")
+        log.warning("no CRD folder found (looked in %s); Kong CRDs not installed", dirs)
+        return []
+
+    async def _install_kong_crds(self) -> None:
+        docs = self._crd_documents()
+        names = [d["metadata"]["name"] for d in docs]
+        async with self.admin_client() as client:
+            for doc in docs:
+                r = await client.post(_CRD_PATH, json=doc)
+                if r.status_code not in (201, 409):
+                    raise ControlPlaneError(f"installing CRD {doc['metadata']['name']}: {r.status_code} {r.text[:500]}")
+            await wait_crds_established(client, names)
+        self.crds = names
+
+
+async def wait_crds_established(client: httpx.AsyncClient, names: Sequence[str]) -> None:
+    """Poll until every named CRD has condition ``Established=True`` (it is then served)."""
+    pending = set(names)
+    while pending:
+        for name in sorted(pending):
+            r = await client.get(f"{_CRD_PATH}/{name}")
+            if r.status_code == 200:
+                conds = (r.json().get("status") or {}).get("conditions") or []
+                if any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):
+                    pending.discard(name)
+        if pending:
+            await trio.sleep(0.1)

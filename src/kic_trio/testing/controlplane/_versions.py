@@ -1,0 +1,36 @@
+"""The one place that pins the control plane's versions and says where its binaries live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: kube-apiserver version (built from the Go module proxy; staging modules are v0.37.2).
+K8S_VERSION = "v1.37.2"
+#: etcd version; upstream envtest pairs Kubernetes 1.37 with etcd 3.7.
+ETCD_VERSION = "v3.7.3"
+
+#: Set this to a folder holding ``etcd`` and ``kube-apiserver`` to use those binaries instead.
+BIN_DIR_ENV = "KIC_TRIO_CONTROLPLANE_BIN"
+
+
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/kic-trio/controlplane`` (``~/.cache/...``): outside git, shared by checkouts."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kic-trio" / "controlplane"
+
+
+def version_dir() -> Path:
+    """One folder per version pair, so bumping a pin never reuses stale binaries."""
+    return cache_root() / f"k8s-{K8S_VERSION}_etcd-{ETCD_VERSION}"
+
+
+def bin_dir() -> Path:
+    """Where ``etcd`` and ``kube-apiserver`` are (or will be built): the env override or the cache."""
+    override = os.environ.get(BIN_DIR_ENV)
+    return Path(override) if override else version_dir() / "bin"
+
+
+def work_dir() -> Path:
+    """Scratch folder for the build's wrapper Go modules."""
+    return version_dir() / "work"

@@ -1,0 +1,181 @@
+"""The test control plane is a real Kubernetes API: versions, CRUD through kr8s, watches, users."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kr8s
+import pytest
+import trio
+from kr8s.asyncio.objects import Ingress, Service, new_class
+
+from kic_trio.testing.controlplane import K8S_VERSION, ControlPlane
+
+KongPlugin = new_class("KongPlugin.configuration.konghq.com/v1", namespaced=True)
+
+
+@pytest.fixture
+async def api(kubeconfig: Path) -> AsyncIterator[Any]:
+    # Our own Api object (not kr8s's per-thread cache), closed at the end.
+    a = await kr8s.asyncio.Api(kubeconfig=str(kubeconfig), bypass_factory=True)
+    a.timeout = httpx.Timeout(10.0, read=30.0)
+    try:
+        yield a
+    finally:
+        if a._session is not None:
+            await a._session.aclose()
+
+
+async def test_kube_apiserver_version(control_plane: ControlPlane) -> None:
+    with trio.fail_after(30):
+        proc = await trio.run_process(
+            [str(control_plane.bin_dir / "kube-apiserver"), "--version"], capture_stdout=True
+        )
+    out = proc.stdout.decode()
+    assert out.strip() == f"Kubernetes {K8S_VERSION}"
+    assert K8S_VERSION.startswith("v1.37.")
+
+
+async def test_version_endpoint_and_crds(control_plane: ControlPlane) -> None:
+    with trio.fail_after(30):
+        async with control_plane.admin_client() as client:
+            version = (await client.get("/version")).json()
+            crds = (await client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).json()
+    assert version["gitVersion"] == K8S_VERSION
+    names = {c["metadata"]["name"] for c in crds["items"]}
+    assert "kongplugins.configuration.konghq.com" in names
+    assert set(control_plane.crds) <= names
+
+
+async def test_create_read_and_watch_through_kr8s(api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    with trio.fail_after(60):
+        svc = Service(
+            {
+                "metadata": {"name": "echo", "namespace": ns},
+                "spec": {"ports": [{"port": 80, "targetPort": 8080}], "selector": {"app": "echo"}},
+            },
+            api=api,
+        )
+        await svc.create()
+        ing = Ingress(
+            {
+                "metadata": {"name": "demo", "namespace": ns},
+                "spec": {
+                    "ingressClassName": "kong",
+                    "rules": [
+                        {
+                            "host": "example.com",
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": "/",
+                                        "pathType": "Prefix",
+                                        "backend": {"service": {"name": "echo", "port": {"number": 80}}},
+                                    }
+                                ]
+                            },
+                        }
+                    ],
+                },
+            },
+            api=api,
+        )
+        await ing.create()
+        plugin = KongPlugin(
+            {
+                "metadata": {"name": "rl", "namespace": ns},
+                "plugin": "rate-limiting",
+                "config": {"minute": 5},
+            },
+            api=api,
+        )
+        await plugin.create()
+
+        got_ing = await Ingress.get("demo", namespace=ns, api=api)
+        got_svc = await Service.get("echo", namespace=ns, api=api)
+        got_plugin = await KongPlugin.get("rl", namespace=ns, api=api)
+        assert got_ing.spec.rules[0].host == "example.com"
+        assert got_svc.spec.clusterIP.startswith("10.0.0.")
+        assert got_plugin.raw["config"] == {"minute": 5}
+
+        # A watch from the current resourceVersion sees the update.
+        rv = got_ing.metadata.resourceVersion
+        send, recv = trio.open_memory_channel[tuple[str, Any]](10)
+
+        async def watch() -> None:
+            async for event, obj in api.watch("ingresses", namespace=ns, since=rv):
+                await send.send((event, obj))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(watch)
+            await got_ing.patch({"metadata": {"annotations": {"konghq.com/strip-path": "true"}}})
+            event, obj = await recv.receive()
+            nursery.cancel_scope.cancel()
+        assert event == "MODIFIED"
+        assert obj.name == "demo"
+        assert obj.metadata.annotations["konghq.com/strip-path"] == "true"
+
+
+async def test_restart_apiserver_keeps_data(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(120):
+        async with control_plane.admin_client() as client:
+            r = await client.post(
+                f"/api/v1/namespaces/{k8s_namespace}/configmaps",
+                json={"metadata": {"name": "keep"}, "data": {"k": "v"}},
+            )
+            assert r.status_code == 201
+        port = control_plane.api_port
+        await control_plane.restart_apiserver()
+        assert control_plane.api_port == port
+        async with control_plane.admin_client() as client:
+            r = await client.get(f"/api/v1/namespaces/{k8s_namespace}/configmaps/keep")
+    assert r.status_code == 200
+    assert r.json()["data"] == {"k": "v"}
+
+
+async def test_added_user_is_subject_to_rbac(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    kubeconfig = control_plane.add_user("alice", ["team-a"])
+    with trio.fail_after(60):
+        a = await kr8s.asyncio.Api(kubeconfig=str(kubeconfig), bypass_factory=True)
+        try:
+            with pytest.raises(kr8s.ServerError) as info:
+                await Service.get("nope", namespace=k8s_namespace, api=a)
+            assert info.value.response is not None
+            assert info.value.response.status_code == 403
+            assert "alice" in str(info.value)
+        finally:
+            if a._session is not None:
+                await a._session.aclose()
+
+
+async def test_compaction_expires_old_resource_versions(control_plane: ControlPlane) -> None:
+    with trio.fail_after(30):
+        before = await control_plane.etcd_revision()
+        compacted = await control_plane.compact_etcd()
+        async with httpx.AsyncClient() as client:
+            r = await client.post(
+                f"{control_plane.etcd_url}/v3/kv/range",
+                json={"key": "AA==", "revision": str(max(1, before - 1))},
+            )
+    assert compacted >= before
+    # etcd refuses reads below the compacted revision.
+    assert r.status_code == 400
+    assert "compacted" in r.json()["message"]
+
+
+def test_blocking_start_stop_cleans_up() -> None:
+    cp = ControlPlane(install_crds=False)
+    cp.start()
+    folder = cp.dir
+    try:
+        with cp.admin_client_sync() as client:
+            r = client.get("/livez")
+        assert (r.status_code, r.text) == (200, "ok")
+        assert cp.crds == []
+    finally:
+        cp.stop()
+    assert not folder.exists()
