@@ -1,0 +1,165 @@
+"""Kubernetes Events against a real kube-apiserver: one Event per problem, its count goes up."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import trio
+
+from kic_trio._errors import KubernetesError
+from kic_trio.k8s._events import EventRecorder
+from kic_trio.models import ObjectRef
+from kic_trio.testing.controlplane import ControlPlane
+
+
+class Kube:
+    """The ``KubeClient.request`` contract over the control plane's admin client, counting calls."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.calls: list[tuple[str, str]] = []
+
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
+    ) -> httpx.Response:
+        self.calls.append((method, path))
+        try:
+            resp = await self.client.request(method, path, params=params, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            raise KubernetesError(f"{method} {path}: {exc}") from exc
+        if resp.status_code >= 400:
+            raise KubernetesError(f"{method} {path}: {resp.status_code} {resp.text[:200]}", status=resp.status_code)
+        return resp
+
+
+@contextlib.asynccontextmanager
+async def kube_client(cp: ControlPlane) -> AsyncIterator[Kube]:
+    async with cp.admin_client() as client:
+        yield Kube(client)
+
+
+async def create_ingress(kube: Kube, namespace: str, name: str) -> ObjectRef:
+    body = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"ingressClassName": "kong", "defaultBackend": {"service": {"name": "svc", "port": {"number": 80}}}},
+    }
+    resp = await kube.request("POST", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses", json=body)
+    uid = resp.json()["metadata"]["uid"]
+    return ObjectRef("Ingress", namespace, name, uid, "networking.k8s.io", "v1")
+
+
+async def events_about(kube: Kube, namespace: str, uid: str) -> list[dict[str, Any]]:
+    resp = await kube.request(
+        "GET", f"/api/v1/namespaces/{namespace}/events", params={"fieldSelector": f"involvedObject.uid={uid}"}
+    )
+    items: list[dict[str, Any]] = resp.json()["items"]
+    return items
+
+
+async def test_repeated_warning_updates_one_event(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            ref = await create_ingress(kube, k8s_namespace, "broken")
+            recorder = EventRecorder(kube, instance="kic-0_test", host="kic-0", instance_id="test")
+            await nursery.start(recorder.run)
+
+            message = "spec.rules[0].http.paths[0].path: invalid regex"
+            recorder.emit(ref, "Warning", "KongConfigurationTranslationFailed", message)
+            await recorder.wait_idle()
+            [event] = await events_about(kube, k8s_namespace, ref.uid)
+            assert event["type"] == "Warning"
+            assert event["reason"] == "KongConfigurationTranslationFailed"
+            assert event["message"] == message
+            assert event["count"] == 1
+            assert event["involvedObject"]["kind"] == "Ingress"
+            assert event["involvedObject"]["name"] == "broken"
+            assert event["source"]["component"] == "kic-trio"
+            assert event["metadata"]["annotations"] == {"konghq.com/instance-id": "test"}
+
+            # ten more syncs report the same problem
+            for _ in range(10):
+                recorder.emit(ref, "Warning", "KongConfigurationTranslationFailed", message)
+                await recorder.wait_idle()
+            events = await events_about(kube, k8s_namespace, ref.uid)
+            assert len(events) == 1
+            assert events[0]["metadata"]["name"] == event["metadata"]["name"]
+            assert events[0]["count"] == 11
+            assert (recorder.created, recorder.patched, recorder.failed) == (1, 10, 0)
+            posts = [c for c in kube.calls if c[0] == "POST" and c[1].endswith("/events")]
+            assert len(posts) == 1
+
+            # a different problem on the same object is a separate Event
+            recorder.emit(ref, "Warning", "KongConfigurationApplyFailed", "invalid methods: bad")
+            await recorder.wait_idle()
+            assert len(await events_about(kube, k8s_namespace, ref.uid)) == 2
+            nursery.cancel_scope.cancel()
+
+
+async def test_an_expired_event_is_recreated_with_its_count(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            ref = await create_ingress(kube, k8s_namespace, "flaky")
+            recorder = EventRecorder(kube)
+            await nursery.start(recorder.run)
+            for _ in range(3):
+                recorder.emit(ref, "Warning", "KongConfigurationApplyFailed", "invalid paths: bad")
+                await recorder.wait_idle()
+            [event] = await events_about(kube, k8s_namespace, ref.uid)
+            # the API server drops Events after their TTL (1 h); simulate it
+            await kube.request("DELETE", f"/api/v1/namespaces/{k8s_namespace}/events/{event['metadata']['name']}")
+            recorder.emit(ref, "Warning", "KongConfigurationApplyFailed", "invalid paths: bad")
+            await recorder.wait_idle()
+            [again] = await events_about(kube, k8s_namespace, ref.uid)
+            assert again["count"] == 4
+            assert recorder.failed == 0
+            nursery.cancel_scope.cancel()
+
+
+async def test_burst_of_emits_is_coalesced_and_spam_filtered(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            ref = await create_ingress(kube, k8s_namespace, "noisy")
+            recorder = EventRecorder(kube, per_object_burst=3)
+            await nursery.start(recorder.run)
+            # 1000 emits in one go (one sync loop): coalesced into a single write
+            for _ in range(1000):
+                recorder.emit(ref, "Warning", "R", "same problem")
+            await recorder.wait_idle()
+            [event] = await events_about(kube, k8s_namespace, ref.uid)
+            assert event["count"] == 1000
+            # 50 distinct problems on one object: the per-object spam filter lets 2 more through
+            for i in range(50):
+                recorder.emit(ref, "Warning", "R", f"problem {i}")
+            await recorder.wait_idle()
+            assert len(await events_about(kube, k8s_namespace, ref.uid)) == 3
+            assert recorder.throttled == 48
+            nursery.cancel_scope.cancel()
+
+
+async def test_events_on_cluster_scoped_objects_and_pods(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            recorder = EventRecorder(kube)
+            await nursery.start(recorder.run)
+            plugin = ObjectRef("KongClusterPlugin", "", f"auth-{k8s_namespace}", "", "configuration.konghq.com", "v1")
+            pod = ObjectRef("Pod", k8s_namespace, "kic-0", "", "", "v1")
+            recorder.emit(plugin, "Warning", "KongConfigurationTranslationFailed", "plugin config invalid")
+            recorder.emit(pod, "Normal", "KongConfigurationSucceeded", "successfully applied Kong configuration to http://127.0.0.1:8001")
+            await recorder.wait_idle()
+            assert (recorder.created, recorder.failed) == (2, 0)
+            resp = await kube.request(
+                "GET",
+                "/api/v1/namespaces/default/events",
+                params={"fieldSelector": f"involvedObject.name=auth-{k8s_namespace}"},
+            )
+            assert [e["involvedObject"]["kind"] for e in resp.json()["items"]] == ["KongClusterPlugin"]
+            resp = await kube.request(
+                "GET", f"/api/v1/namespaces/{k8s_namespace}/events", params={"fieldSelector": "involvedObject.kind=Pod"}
+            )
+            assert [e["reason"] for e in resp.json()["items"]] == ["KongConfigurationSucceeded"]
+            nursery.cancel_scope.cancel()
