@@ -1,0 +1,439 @@
+"""The applier: every gateway gets the newest configuration, on its own schedule.
+
+Each gateway (an Admin API URL) is a :class:`Gateway` with its own task, so a slow, sick or
+rate-limiting gateway never holds the others back, and discovery can add and remove gateways
+while the rest keep running. A gateway's task:
+
+* starts up (``GET /status``, ``GET /``: a DB-less Kong >= 3.4.1), retried;
+* pushes when the desired config's SHA differs from the one it last accepted, at most once
+  per ``proxy_sync_seconds`` — an isolated change after a quiet spell goes out at once;
+* on 400 maps Kong's entity errors back to Kubernetes objects (Warning Events), keeps the
+  last good config running (Kong refuses a DB-less config as a whole) and does not re-POST
+  the same refused SHA in a loop: only a new config, or a long backoff, retries it;
+* honours ``Retry-After`` on 429, backs off exponentially with jitter on 5xx, network
+  errors and timeouts;
+* checks ``/status`` every ``kong_status_check_interval`` and re-pushes promptly to a gateway
+  whose hash went back to zeros (it restarted empty).
+
+Only the leader pushes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Iterable, Iterator, Mapping
+
+import trio
+
+from .._config import Config
+from .._errors import KongAdminError, UnsupportedKongError
+from .._instance import Instance
+from .._latest import LatestValue
+from .._lifecycle import ConfigApplied, PushFailed
+from .._payload import ConfigPayload
+from ..models import Failure, ObjectRef
+from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult
+from ._parse import ResponseParsingError, failures_from, parse_rejection
+
+PROTOCOL = "db-less"
+#: Backoff after 5xx / network errors / timeouts: base * 2^n, capped, with jitter.
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+#: Before re-POSTing a config Kong refused (400/413): doubles per refusal, capped.
+REFUSED_RETRY_BASE = 60.0
+REFUSED_RETRY_CAP = 600.0
+#: Without ``Retry-After``, a 429 is retried after this long.
+DEFAULT_RETRY_AFTER = 1.0
+
+
+class Gateway:
+    """One Admin API URL: its client, what it last accepted, and its own task."""
+
+    def __init__(self, url: str, gateways: GatewaySet, *, discovered: bool = False, server_name: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.discovered = discovered
+        self.server_name = server_name
+        #: SHA of the config this gateway last accepted (201/304) from us.
+        self.applied_sha: str | None = None
+        self.info: KongInfo | None = None
+        #: Started up and answering ``/status``.
+        self.ready = False
+        self._set = gateways
+        self._cancel = trio.CancelScope()
+        self._wake = trio.Event()
+        self._rng = random.Random()
+        self._last_push_at = -math.inf
+        self._not_before = -math.inf
+        self._errors_in_row = 0
+        self._refused_sha: str | None = None
+        self._refused_until = -math.inf
+        self._refusals = 0
+        self._latency_reported_for: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<Gateway {self.url} applied={self.applied_sha and self.applied_sha[:12]} ready={self.ready}>"
+
+    @property
+    def router_flavor(self) -> str | None:
+        return self.info.router_flavor if self.info else None
+
+    def wake(self) -> None:
+        self._wake.set()
+        self._wake = trio.Event()
+
+    def cancel(self) -> None:
+        self._cancel.cancel()
+
+    async def _sleep_until(self, deadline: float) -> None:
+        """Sleep until ``deadline`` or a wake-up (a new config, leadership, a restart seen)."""
+        wake = self._wake
+        with trio.move_on_at(deadline):
+            await wake.wait()
+
+    # -- the task --------------------------------------------------------------------------
+
+    async def run(self, instance: Instance) -> None:
+        with self._cancel:
+            client = AdminClient(self.url, self._set.options(instance.cfg), server_name=self.server_name)
+            try:
+                await self._start_up(instance, client)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._status_loop, instance, client)
+                    await self._push_loop(instance, client)
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(2):
+                    await client.aclose()
+
+    async def _start_up(self, instance: Instance, client: AdminClient) -> None:
+        cfg = instance.cfg
+        attempts = max(1, cfg.kong_admin_init_retries)
+        last: KongAdminError | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                timeout = cfg.gateway_discovery_readiness_check_timeout if self.discovered else None
+                await client.status(timeout=timeout)
+                self.info = await client.info(timeout=timeout)
+                self.ready = True
+                instance.log.info(
+                    "gateway %s ready: Kong %s, router flavor %s", self.url, self.info.version, self.info.router_flavor
+                )
+                return
+            except UnsupportedKongError:
+                raise
+            except KongAdminError as e:
+                last = e
+            if self.discovered:
+                # a discovered gateway stays pending while it is listed
+                instance.log.debug("gateway %s not ready yet: %s", self.url, last)
+                await trio.sleep(cfg.gateway_discovery_readiness_check_interval)
+                continue
+            if attempt >= attempts:
+                raise KongAdminError(
+                    f"Kong Admin API {self.url} not reachable after {attempts} attempts: {last}", url=self.url
+                )
+            instance.log.info("waiting for Kong Admin API %s (attempt %d/%d): %s", self.url, attempt, attempts, last)
+            await trio.sleep(cfg.kong_admin_init_retry_delay)
+
+    async def _status_loop(self, instance: Instance, client: AdminClient) -> None:
+        cfg = instance.cfg
+        interval = _status_interval(cfg)
+        while True:
+            await trio.sleep(interval)
+            try:
+                h = await client.configuration_hash(timeout=cfg.gateway_discovery_readiness_check_timeout)
+            except KongAdminError as e:
+                if self.ready:
+                    instance.log.warning("gateway %s: status check failed: %s", self.url, e)
+                self.ready = False
+                continue
+            self.ready = True
+            if h == EMPTY_HASH and self.applied_sha is not None:
+                instance.log.warning("gateway %s runs no configuration (restarted?): pushing again", self.url)
+                self.applied_sha = None
+                self._not_before = -math.inf
+                self.wake()
+
+    async def _push_loop(self, instance: Instance, client: AdminClient) -> None:
+        cfg = instance.cfg
+        while True:
+            payload = self._set.desired
+            if payload is None or not instance.leader.is_leader:
+                await self._sleep_until(math.inf)
+                continue
+            now = trio.current_time()
+            same = payload.sha == self.applied_sha
+            if same and not cfg.enable_reverse_sync:
+                await self._sleep_until(math.inf)
+                continue
+            due = max(self._not_before, self._last_push_at + cfg.proxy_sync_seconds)
+            if payload.sha == self._refused_sha:
+                due = max(due, self._refused_until)
+            if due > now:
+                await self._sleep_until(due)
+                continue
+            await self._push(instance, client, payload)
+
+    # -- one push --------------------------------------------------------------------------
+
+    async def _push(self, instance: Instance, client: AdminClient, payload: ConfigPayload) -> None:
+        cfg = instance.cfg
+        start = trio.current_time()
+        self._last_push_at = start
+        result: PushResult | None = None
+        error: str | None = None
+        with trio.move_on_after(cfg.proxy_timeout_seconds) as scope:
+            try:
+                result = await client.post_config(payload.body)
+            except KongAdminError as e:
+                error = str(e)
+        if scope.cancelled_caught:
+            error = f"POST {self.url}/config: timed out after {cfg.proxy_timeout_seconds:g}s"
+        duration = trio.current_time() - start
+        if result is None:
+            self._backoff(instance, payload, error or "push failed", duration, network=True)
+            return
+        if result.ok:
+            self._succeeded(instance, payload, result, duration)
+        elif result.status == 400:
+            self._refused(instance, payload, result, duration)
+        elif result.status == 413:
+            msg = (
+                f"Kong at {self.url} refused a configuration of {len(payload.body)} bytes as too large "
+                "(HTTP 413): raise Kong's nginx_admin_client_max_body_size (or lmdb_map_size)"
+            )
+            self._refused(instance, payload, result, duration, message=msg)
+        elif result.status == 429:
+            wait = result.retry_after if result.retry_after is not None else DEFAULT_RETRY_AFTER
+            self._not_before = trio.current_time() + wait
+            msg = f"Kong at {self.url} is busy loading a configuration (HTTP 429); retrying in {wait:g}s"
+            instance.log.info("%s", msg)
+            self._record_failure(instance, payload, msg, 429, duration, "other")
+        else:
+            self._backoff(instance, payload, f"HTTP {result.status}: {_short(result.body)}", duration, status=result.status)
+
+    def _labels(self, instance: Instance) -> dict[str, str]:
+        return {"dataplane": self.url, "instance_id": instance.id}
+
+    def _succeeded(self, instance: Instance, payload: ConfigPayload, result: PushResult, duration: float) -> None:
+        m = instance.metrics
+        lab = self._labels(instance)
+        self.applied_sha = payload.sha
+        self._errors_in_row = 0
+        self._refused_sha = None
+        self._refusals = 0
+        self._not_before = -math.inf
+        m.push_count.labels(success="true", protocol=PROTOCOL, failure_reason="", **lab).inc()
+        m.push_size.labels(protocol=PROTOCOL, success="true", **lab).set(len(payload.body))
+        m.push_duration.labels(success="true", protocol=PROTOCOL, **lab).observe(duration * 1000)
+        m.push_last_successful.labels(**lab).set(time.time())
+        m.push_broken_resources.labels(**lab).set(0)
+        if payload.changes_seen_at is not None and self._latency_reported_for != payload.sha:
+            self._latency_reported_for = payload.sha
+            m.sync_latency.labels(**lab).observe(max(0.0, trio.current_time() - payload.changes_seen_at))
+        instance.health.mark_pushed()
+        instance.bus.emit(
+            ConfigApplied(self.url, payload.sha, duration, len(payload.body), skipped=result.status == 304)
+        )
+        instance.log.info(
+            "gateway %s: configuration %s applied (HTTP %d, %d bytes, %.0f ms)",
+            self.url, payload.sha[:12], result.status, len(payload.body), duration * 1000,
+        )
+        self._pod_event(instance, "Normal", "KongConfigurationSucceeded", f"successfully applied Kong configuration to {self.url}")
+
+    def _refused(
+        self, instance: Instance, payload: ConfigPayload, result: PushResult, duration: float, *, message: str | None = None
+    ) -> None:
+        now = trio.current_time()
+        if self._refused_sha == payload.sha:
+            self._refusals += 1
+        else:
+            self._refusals = 1
+        self._refused_sha = payload.sha
+        self._refused_until = now + min(REFUSED_RETRY_CAP, REFUSED_RETRY_BASE * 2 ** (self._refusals - 1))
+        failures: tuple[Failure, ...] = ()
+        if message is None:
+            try:
+                rejection = parse_rejection(result.body)
+            except ResponseParsingError as e:
+                message = f"Kong at {self.url} refused the configuration (HTTP 400) and {e}"
+            else:
+                failures, unmapped = failures_from(rejection)
+                for ent in unmapped:
+                    instance.log.warning(
+                        "gateway %s refused %s %r, which carries no Kubernetes object tags: %s",
+                        self.url, ent.entity_type, ent.entity_name, "; ".join(f"{k}: {v}" for k, v in ent.problems),
+                    )
+                n = len(rejection.entities)
+                message = (
+                    f"Kong at {self.url} refused the configuration: {n} invalid entit{'y' if n == 1 else 'ies'}"
+                    if n
+                    else f"Kong at {self.url} refused the configuration: {_short(rejection.message.encode())}"
+                )
+        instance.log.warning("%s", message)
+        if failures and self._set.first_report(payload.sha):
+            for f in failures:
+                instance.recorder.emit(f.obj, "Warning", "KongConfigurationApplyFailed", f.reason)
+        instance.metrics.push_broken_resources.labels(**self._labels(instance)).set(len(failures))
+        self._record_failure(instance, payload, message, result.status, duration, "other", failures)
+
+    def _backoff(
+        self, instance: Instance, payload: ConfigPayload, message: str, duration: float, *, network: bool = False, status: int | None = None
+    ) -> None:
+        self._errors_in_row += 1
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self._errors_in_row - 1))
+        delay *= self._rng.uniform(0.5, 1.0)
+        self._not_before = trio.current_time() + delay
+        instance.log.warning("gateway %s: push failed (%s); retrying in %.1fs", self.url, message, delay)
+        self._record_failure(instance, payload, message, status, duration, "network" if network else "other")
+
+    def _record_failure(
+        self,
+        instance: Instance,
+        payload: ConfigPayload,
+        message: str,
+        status: int | None,
+        duration: float,
+        reason: str,
+        failures: tuple[Failure, ...] = (),
+    ) -> None:
+        m = instance.metrics
+        lab = self._labels(instance)
+        m.push_count.labels(success="false", protocol=PROTOCOL, failure_reason=reason, **lab).inc()
+        m.push_size.labels(protocol=PROTOCOL, success="false", **lab).set(len(payload.body))
+        m.push_duration.labels(success="false", protocol=PROTOCOL, **lab).observe(duration * 1000)
+        instance.bus.emit(PushFailed(self.url, message, status, failures))
+        self._pod_event(instance, "Warning", "KongConfigurationApplyFailed", f"failed to apply Kong configuration to {self.url}: {message}")
+
+    def _pod_event(self, instance: Instance, type_: str, reason: str, message: str) -> None:
+        cfg = instance.cfg
+        if cfg.pod_name and cfg.pod_namespace:
+            instance.recorder.emit(ObjectRef("Pod", cfg.pod_namespace, cfg.pod_name), type_, reason, message)
+
+
+def _status_interval(cfg: Config) -> float:
+    return max(0.1, float(cfg.kong_status_check_interval))
+
+
+def _short(body: bytes, limit: int = 200) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class GatewaySet:
+    """The gateways the applier pushes to. Static (``from_config``) or fed by discovery.
+
+    ``add``/``remove`` may be called at any time; while :func:`run_applier` runs, an added
+    gateway starts at once (and gets the current config as soon as it is up), a removed one
+    is stopped and dropped.
+    """
+
+    def __init__(self, urls: Iterable[str] = (), *, options: AdminAPIOptions | None = None) -> None:
+        self._options = options
+        self._gateways: dict[str, Gateway] = {}
+        self._nursery: trio.Nursery | None = None
+        self._instance: Instance | None = None
+        self.desired: ConfigPayload | None = None
+        self._reported_sha: str | None = None
+        for u in urls:
+            self.add(u)
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> GatewaySet:
+        """The static gateways of ``kong_admin_url``."""
+        return cls(cfg.kong_admin_url)
+
+    def options(self, cfg: Config) -> AdminAPIOptions:
+        if self._options is None:
+            self._options = AdminAPIOptions.from_config(cfg)
+        return self._options
+
+    def __len__(self) -> int:
+        return len(self._gateways)
+
+    def __iter__(self) -> Iterator[Gateway]:
+        return iter(list(self._gateways.values()))
+
+    def urls(self) -> list[str]:
+        return sorted(self._gateways)
+
+    def get(self, url: str) -> Gateway | None:
+        return self._gateways.get(url.rstrip("/"))
+
+    def add(self, url: str, *, discovered: bool = False, server_name: str | None = None) -> Gateway:
+        url = url.rstrip("/")
+        gw = self._gateways.get(url)
+        if gw is not None:
+            return gw
+        gw = Gateway(url, self, discovered=discovered, server_name=server_name)
+        self._gateways[url] = gw
+        if self._nursery is not None and self._instance is not None:
+            self._nursery.start_soon(gw.run, self._instance)
+        return gw
+
+    def remove(self, url: str) -> None:
+        gw = self._gateways.pop(url.rstrip("/"), None)
+        if gw is not None:
+            gw.cancel()
+
+    def applied_hashes(self) -> Mapping[str, str]:
+        """URL -> SHA of the configuration each gateway last accepted from this instance."""
+        return {u: g.applied_sha for u, g in sorted(self._gateways.items()) if g.applied_sha is not None}
+
+    def set_desired(self, payload: ConfigPayload) -> None:
+        self.desired = payload
+        self.wake_all()
+
+    def wake_all(self) -> None:
+        for gw in self._gateways.values():
+            gw.wake()
+
+    def first_report(self, sha: str) -> bool:
+        """True once per refused SHA, so several gateways refusing it make one set of Events."""
+        if self._reported_sha == sha:
+            return False
+        self._reported_sha = sha
+        return True
+
+    def _attach(self, nursery: trio.Nursery, instance: Instance) -> None:
+        self._nursery = nursery
+        self._instance = instance
+        for gw in self._gateways.values():
+            nursery.start_soon(gw.run, instance)
+
+    def _detach(self) -> None:
+        self._nursery = None
+        self._instance = None
+
+
+async def run_applier(
+    instance: Instance,
+    latest: LatestValue[ConfigPayload],
+    gateways: GatewaySet,
+    *,
+    task_status: trio.TaskStatus[GatewaySet] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Push the newest config from ``latest`` to every gateway of ``gateways`` until cancelled."""
+    async with trio.open_nursery() as nursery:
+        gateways.options(instance.cfg)  # configuration problems surface now, not per gateway
+        gateways._attach(nursery, instance)
+        try:
+            nursery.start_soon(_follow_leadership, instance, gateways)
+            current = latest.peek()
+            if current is not None:
+                gateways.set_desired(current)
+            task_status.started(gateways)
+            while True:
+                payload = await latest.get()
+                gateways.set_desired(payload)
+        finally:
+            gateways._detach()
+
+
+async def _follow_leadership(instance: Instance, gateways: GatewaySet) -> None:
+    while True:
+        await instance.leader.wait_changed()
+        gateways.wake_all()

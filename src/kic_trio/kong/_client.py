@@ -1,0 +1,315 @@
+"""The Kong Admin API client: the three calls a DB-less controller needs, over httpx.
+
+Every httpx exception is translated into :class:`~kic_trio.KongAdminError` here, at the
+edge, so the applier deals with one exception type. HTTP error statuses of ``POST /config``
+are *not* exceptions: they are outcomes (:class:`PushResult`) the applier decides about.
+Secrets (the admin token, header values, the client key) never reach a log line or an
+exception message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import os
+import re
+import ssl
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+import httpx
+import orjson
+import trio
+
+from .._config import Config
+from .._errors import KongAdminError, UnsupportedKongError
+
+EMPTY_HASH = "0" * 32
+MIN_VERSION = (3, 4, 1)
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_USER_AGENT = "kic-trio"
+
+
+@attrs.frozen
+class AdminAPIOptions:
+    """How to reach Admin APIs: auth headers, TLS, timeout. Built once, shared by gateways."""
+
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    #: ``True``: default verification, ``False``: none, or a prepared context (CA, mTLS).
+    verify: ssl.SSLContext | bool = True
+    server_name: str | None = None
+    timeout: float = 30.0
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> AdminAPIOptions:
+        """Read the ``kong_admin_*`` fields (and the token / certificate files they name)."""
+        headers: list[tuple[str, str]] = []
+        for h in cfg.kong_admin_header:
+            key, sep, value = h.partition(":")
+            if not sep or not key.strip():
+                raise KongAdminError("a --kong-admin-header entry is not key:value")
+            headers.append((key.strip(), value.strip()))
+        try:
+            token = cfg.resolved_admin_token()
+        except OSError as e:
+            raise KongAdminError(f"cannot read --kong-admin-token-file: {e.strerror}") from None
+        if token and not any(k.lower() == "kong-admin-token" for k, _ in headers):
+            headers.append(("Kong-Admin-Token", token))
+        verify = make_ssl_context(
+            skip_verify=cfg.kong_admin_tls_skip_verify,
+            ca_pem=cfg.kong_admin_ca_cert,
+            ca_file=cfg.kong_admin_ca_cert_file,
+            client_cert_pem=cfg.kong_admin_tls_client_cert,
+            client_cert_file=cfg.kong_admin_tls_client_cert_file,
+            client_key_pem=cfg.kong_admin_tls_client_key,
+            client_key_file=cfg.kong_admin_tls_client_key_file,
+        )
+        return cls(
+            headers=tuple(headers),
+            verify=verify,
+            server_name=cfg.kong_admin_tls_server_name or None,
+            timeout=cfg.proxy_timeout_seconds,
+        )
+
+
+def make_ssl_context(
+    *,
+    skip_verify: bool = False,
+    ca_pem: str | None = None,
+    ca_file: str | None = None,
+    client_cert_pem: str | None = None,
+    client_cert_file: str | None = None,
+    client_key_pem: str | None = None,
+    client_key_file: str | None = None,
+) -> ssl.SSLContext:
+    """An SSL context for the Admin API: CA as PEM text or file, optional client cert/key."""
+    try:
+        ctx = ssl.create_default_context(cafile=ca_file or None, cadata=ca_pem or None)
+    except (OSError, ssl.SSLError) as e:
+        raise KongAdminError(f"cannot load the Admin API CA certificate: {_ssl_reason(e)}") from None
+    if skip_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if client_cert_pem or client_cert_file or client_key_pem or client_key_file:
+        try:
+            with _pem_file(client_cert_pem, client_cert_file) as cert, _pem_file(client_key_pem, client_key_file) as key:
+                if cert is None or key is None:
+                    raise KongAdminError("an Admin API client certificate needs both a certificate and a key")
+                ctx.load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as e:
+            # the message names the problem, never the key
+            raise KongAdminError(f"cannot load the Admin API client certificate: {_ssl_reason(e)}") from None
+    return ctx
+
+
+def _ssl_reason(e: BaseException) -> str:
+    if isinstance(e, ssl.SSLError):
+        return str(e.reason or type(e).__name__)
+    if isinstance(e, OSError):
+        return e.strerror or type(e).__name__
+    return type(e).__name__
+
+
+@contextlib.contextmanager
+def _pem_file(pem: str | None, path: str | None) -> Iterator[str | None]:
+    """``ssl`` loads client certificates from files only: PEM text goes to a private temp file
+    that lives only while it is loaded."""
+    if path:
+        yield path
+        return
+    if not pem:
+        yield None
+        return
+    fd, name = tempfile.mkstemp(prefix="kic-trio-", suffix=".pem")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(pem)
+        yield name
+    finally:
+        os.unlink(name)
+
+
+@attrs.frozen
+class KongInfo:
+    """What ``GET /`` says about a gateway."""
+
+    version: str
+    database: str
+    router_flavor: str
+    node_id: str = ""
+    edition: str = ""
+
+
+@attrs.frozen
+class PushResult:
+    """The outcome of one ``POST /config``: Kong's status and body, as received."""
+
+    status: int
+    body: bytes
+    retry_after: float | None
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 400
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    m = _VERSION_RE.match(text.strip())
+    if not m:
+        return None
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class AdminClient:
+    """One gateway's Admin API. Close it with :meth:`aclose` (or ``async with``)."""
+
+    def __init__(self, url: str, options: AdminAPIOptions, *, server_name: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._server_name = server_name or options.server_name
+        headers = {"User-Agent": _USER_AGENT}
+        headers.update(dict(options.headers))
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            headers=headers,
+            verify=options.verify,
+            timeout=httpx.Timeout(options.timeout),
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> AdminClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        if self._server_name:
+            kw.setdefault("extensions", {})["sni_hostname"] = self._server_name
+        try:
+            return await self._http.request(method, path, **kw)
+        except httpx.TimeoutException as e:
+            raise KongAdminError(f"{method} {self.url}{path}: timed out ({type(e).__name__})", url=self.url) from None
+        except httpx.HTTPError as e:
+            raise KongAdminError(f"{method} {self.url}{path}: {_describe(e)}", url=self.url) from None
+        except ssl.SSLError as e:
+            raise KongAdminError(f"{method} {self.url}{path}: TLS error: {_ssl_reason(e)}", url=self.url) from None
+        except OSError as e:
+            raise KongAdminError(f"{method} {self.url}{path}: {e.strerror or type(e).__name__}", url=self.url) from None
+
+    async def _get_json(self, path: str, *, timeout: float | None = None) -> Mapping[str, Any]:
+        kw: dict[str, Any] = {}
+        if timeout is not None:
+            kw["timeout"] = timeout
+        resp = await self._request("GET", path, **kw)
+        if resp.status_code != 200:
+            raise KongAdminError(
+                f"GET {self.url}{path}: HTTP {resp.status_code}: {_short(resp.content)}",
+                url=self.url,
+                status=resp.status_code,
+            )
+        try:
+            data = orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            raise KongAdminError(f"GET {self.url}{path}: the answer is not JSON", url=self.url) from None
+        if not isinstance(data, Mapping):
+            raise KongAdminError(f"GET {self.url}{path}: the answer is not a JSON object", url=self.url)
+        return data
+
+    async def status(self, *, timeout: float | None = None) -> Mapping[str, Any]:
+        """``GET /status``."""
+        return await self._get_json("/status", timeout=timeout)
+
+    async def configuration_hash(self, *, timeout: float | None = None) -> str:
+        """``configuration_hash`` from ``/status`` (32 zeros: the gateway runs no config)."""
+        h = (await self.status(timeout=timeout)).get("configuration_hash")
+        return h if isinstance(h, str) else EMPTY_HASH
+
+    async def info(self, *, timeout: float | None = None) -> KongInfo:
+        """``GET /``, checked: a DB-less Kong at least 3.4.1, or :class:`UnsupportedKongError`."""
+        data = await self._get_json("/", timeout=timeout)
+        version = str(data.get("version", ""))
+        conf = data.get("configuration")
+        conf = conf if isinstance(conf, Mapping) else {}
+        database = str(conf.get("database", "off"))
+        info = KongInfo(
+            version=version,
+            database=database,
+            router_flavor=str(conf.get("router_flavor", "traditional")),
+            node_id=str(data.get("node_id", "")),
+            edition=str(data.get("edition", "")),
+        )
+        parsed = parse_version(version)
+        if parsed is None:
+            raise UnsupportedKongError(f"{self.url}: cannot read Kong's version {version!r}", url=self.url)
+        if parsed < MIN_VERSION:
+            raise UnsupportedKongError(
+                f"{self.url}: Kong {version} is too old; kic-trio needs Kong 3.4.1 or newer", url=self.url
+            )
+        if database != "off":
+            raise UnsupportedKongError(
+                f"{self.url}: Kong runs with database={database!r}; kic-trio drives DB-less Kong only "
+                "(database-backed mode is not supported yet)",
+                url=self.url,
+            )
+        return info
+
+    async def post_config(self, body: bytes, *, timeout: float | None = None) -> PushResult:
+        """``POST /config?check_hash=1&flatten_errors=1``; any HTTP status is a result."""
+        kw: dict[str, Any] = {}
+        if timeout is not None:
+            kw["timeout"] = timeout
+        start = trio.current_time()
+        resp = await self._request(
+            "POST",
+            "/config",
+            params={"check_hash": "1", "flatten_errors": "1"},
+            content=body,
+            headers={"Content-Type": "application/json"},
+            **kw,
+        )
+        return PushResult(
+            status=resp.status_code,
+            body=resp.content,
+            retry_after=parse_retry_after(resp.headers.get("retry-after")),
+            duration=trio.current_time() - start,
+        )
+
+
+def _describe(e: httpx.HTTPError) -> str:
+    cause: BaseException | None = e
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS error: {_ssl_reason(cause)}"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    text = str(e) or type(e).__name__
+    return text[:200]
+
+
+def _short(body: bytes, limit: int = 300) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
