@@ -272,6 +272,18 @@ class StatusUpdater:
             return True
         return seen.entries != entries
 
+    async def _replaced(self, ref: ObjectRef) -> bool:
+        """Whether the Ingress named by ``ref`` is gone or now has another uid."""
+        path = f"{_INGRESSES}/namespaces/{ref.namespace}/ingresses/{ref.name}"
+        try:
+            with trio.fail_after(self.request_timeout):
+                resp = await self.kube.request("GET", path)
+            return str(resp.json()["metadata"]["uid"]) != ref.uid
+        except KubernetesError as exc:
+            return exc.status == 404
+        except (ValueError, KeyError, TypeError, trio.TooSlowError):
+            return False
+
     async def _patch(self, ref: ObjectRef, entries: Entries) -> None:
         await self._bucket.take()
         path = f"{_INGRESSES}/namespaces/{ref.namespace}/ingresses/{ref.name}/status"
@@ -284,10 +296,11 @@ class StatusUpdater:
         except (KubernetesError, trio.TooSlowError) as exc:
             status = getattr(exc, "status", None)
             self._seen.pop(ref.key, None)
-            if status in (404, 409):
-                # Gone, or re-created under the same name (uid precondition): a later push
-                # brings the new object.
-                self.log.debug("status of %s not written: %s", ref, exc)
+            if status == 404 or (status in (409, 422) and ref.uid and await self._replaced(ref)):
+                # Gone, or re-created under the same name (the uid in the patch does not match:
+                # the API server answers 422 "field is immutable"): a later push brings the
+                # new object.
+                self.log.debug("status of %s not written: the object is gone or was replaced", ref)
                 return
             self.failures += 1
             self.log.warning("could not write status of %s: %s", ref, exc)

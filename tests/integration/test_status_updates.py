@@ -1,0 +1,208 @@
+"""Ingress status against a real kube-apiserver: written with the publish address, never rewritten
+when unchanged, following the publish Service, and only by the leader."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import trio
+
+import kic_trio
+from kic_trio._errors import KubernetesError
+from kic_trio.k8s._leader import LeaderState
+from kic_trio.k8s._status import StatusUpdater
+from kic_trio.models import ObjectRef
+from kic_trio.testing.controlplane import ControlPlane
+
+ING = "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
+
+
+class Kube:
+    """The ``KubeClient.request`` contract over the control plane's admin client, counting calls."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.calls: list[tuple[str, str]] = []
+
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
+    ) -> httpx.Response:
+        self.calls.append((method, path))
+        try:
+            resp = await self.client.request(method, path, params=params, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            raise KubernetesError(f"{method} {path}: {exc}") from exc
+        if resp.status_code >= 400:
+            raise KubernetesError(f"{method} {path}: {resp.status_code} {resp.text[:200]}", status=resp.status_code)
+        return resp
+
+    def count(self, method: str, suffix: str = "") -> int:
+        return sum(1 for m, p in self.calls if m == method and p.endswith(suffix))
+
+
+@contextlib.asynccontextmanager
+async def kube_client(cp: ControlPlane) -> AsyncIterator[Kube]:
+    async with cp.admin_client() as client:
+        yield Kube(client)
+
+
+async def create_ingresses(kube: Kube, namespace: str, n: int, start: int = 0) -> frozenset[ObjectRef]:
+    refs = set()
+    for i in range(start, start + n):
+        body = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": f"ing-{i}", "namespace": namespace},
+            "spec": {"ingressClassName": "kong", "defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}},
+        }
+        resp = await kube.request("POST", ING.format(ns=namespace), json=body)
+        uid = resp.json()["metadata"]["uid"]
+        refs.add(ObjectRef("Ingress", namespace, f"ing-{i}", uid, "networking.k8s.io", "v1"))
+    return frozenset(refs)
+
+
+async def status_of(kube: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
+    resp = await kube.request("GET", f"{ING.format(ns=namespace)}/{name}")
+    lb: list[dict[str, Any]] = resp.json().get("status", {}).get("loadBalancer", {}).get("ingress", [])
+    return lb
+
+
+def config(**kwargs: Any) -> kic_trio.Config:
+    return kic_trio.Config(kong_admin_url=["http://127.0.0.1:8001"], **kwargs)
+
+
+async def test_status_carries_the_publish_address_and_is_not_rewritten(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            refs = await create_ingresses(kube, k8s_namespace, 5)
+            cfg = config(publish_status_address=["10.1.2.3", "kong.example.com"])
+            updater = StatusUpdater(cfg, kube)
+            await nursery.start(updater.run)
+            # a Service in the configured set is not an Ingress: no status for it
+            updater.submit(refs | {ObjectRef("Service", k8s_namespace, "s")})
+            await updater.wait_idle()
+            for ref in refs:
+                assert await status_of(kube, k8s_namespace, ref.name) == [
+                    {"ip": "10.1.2.3"},
+                    {"hostname": "kong.example.com"},
+                ]
+            assert kube.count("PATCH", "/status") == 5
+
+            # later pushes with the same Ingresses: nothing to write
+            for _ in range(10):
+                updater.submit(refs)
+                await updater.wait_idle()
+            assert kube.count("PATCH", "/status") == 5
+
+            # one new Ingress: one more write
+            more = await create_ingresses(kube, k8s_namespace, 1, start=5)
+            updater.submit(refs | more)
+            await updater.wait_idle()
+            assert kube.count("PATCH", "/status") == 6
+            assert updater.failures == 0
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_new_term_reads_current_status_instead_of_rewriting(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube:
+            refs = await create_ingresses(kube, k8s_namespace, 4)
+            cfg = config(publish_status_address=["10.9.9.9"])
+            async with trio.open_nursery() as nursery:
+                first = StatusUpdater(cfg, kube)
+                await nursery.start(first.run)
+                first.submit(refs)
+                await first.wait_idle()
+                nursery.cancel_scope.cancel()
+            assert kube.count("PATCH", "/status") == 4
+            # a restarted controller (or a new leader) finds the status already right
+            async with trio.open_nursery() as nursery:
+                second = StatusUpdater(cfg, kube, seed_threshold=0)
+                await nursery.start(second.run)
+                second.submit(refs)
+                await second.wait_idle()
+                nursery.cancel_scope.cancel()
+            assert kube.count("PATCH", "/status") == 4
+            assert second.lists == 1
+
+
+async def test_publish_service_addresses_follow_the_service(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            svc = {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "kong-proxy", "namespace": k8s_namespace},
+                "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+            }
+            resp = await kube.request("POST", f"/api/v1/namespaces/{k8s_namespace}/services", json=svc)
+            cluster_ip = resp.json()["spec"]["clusterIP"]
+            refs = await create_ingresses(kube, k8s_namespace, 2)
+            updater = StatusUpdater(config(publish_service=f"{k8s_namespace}/kong-proxy"), kube, refresh_period=0.2)
+            await nursery.start(updater.run)
+            updater.submit(refs)
+            await updater.wait_idle()
+            # no load balancer yet: the cluster IP
+            assert await status_of(kube, k8s_namespace, "ing-0") == [{"ip": cluster_ip}]
+
+            # the cloud provisions the load balancer
+            await kube.request(
+                "PATCH",
+                f"/api/v1/namespaces/{k8s_namespace}/services/kong-proxy/status",
+                json={"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}, {"hostname": "lb.example.net"}]}}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+            want = [{"ip": "203.0.113.10"}, {"hostname": "lb.example.net"}]
+            for _ in range(100):  # picked up on the next refresh (0.2 s here)
+                if await status_of(kube, k8s_namespace, "ing-1") == want:
+                    break
+                await trio.sleep(0.1)
+            assert await status_of(kube, k8s_namespace, "ing-1") == want
+            assert await status_of(kube, k8s_namespace, "ing-0") == want
+            assert kube.count("PATCH", "/status") == 2 + 2 + 1  # two per address set, plus the Service
+            nursery.cancel_scope.cancel()
+
+
+async def test_only_the_leader_writes(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            refs = await create_ingresses(kube, k8s_namespace, 3)
+            leader = LeaderState()
+            updater = StatusUpdater(config(publish_status_address=["10.0.0.7"]), kube, leader=leader)
+            await nursery.start(updater.run)
+            updater.submit(refs)
+            await trio.sleep(0.5)
+            assert kube.count("PATCH") == 0
+            assert await status_of(kube, k8s_namespace, "ing-0") == []
+            leader.set(True)
+            await updater.wait_idle()
+            assert kube.count("PATCH", "/status") == 3
+            assert await status_of(kube, k8s_namespace, "ing-2") == [{"ip": "10.0.0.7"}]
+            nursery.cancel_scope.cancel()
+
+
+async def test_recreated_ingress_is_not_given_the_old_ones_status(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            [old] = await create_ingresses(kube, k8s_namespace, 1)
+            await kube.request("DELETE", f"{ING.format(ns=k8s_namespace)}/{old.name}")
+            [new] = await create_ingresses(kube, k8s_namespace, 1)
+            updater = StatusUpdater(config(publish_status_address=["10.0.0.8"]), kube)
+            await nursery.start(updater.run)
+            updater.submit({old})  # a stale configured set naming the deleted object's uid
+            await updater.wait_idle()
+            assert await status_of(kube, k8s_namespace, new.name) == []
+            assert updater.failures == 0
+            updater.submit({new})
+            await updater.wait_idle()
+            assert await status_of(kube, k8s_namespace, new.name) == [{"ip": "10.0.0.8"}]
+            nursery.cancel_scope.cancel()
