@@ -299,14 +299,19 @@ class AdminClient:
 
 
 def _describe(e: httpx.HTTPError) -> str:
+    chain: list[BaseException] = []
     cause: BaseException | None = e
-    while cause is not None and cause.__cause__ is not None:
-        cause = cause.__cause__
-    if isinstance(cause, ssl.SSLError):
-        return f"TLS error: {_ssl_reason(cause)}"
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    text = str(e) or type(e).__name__
+    while cause is not None and cause not in chain and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for c in reversed(chain):
+        if isinstance(c, ssl.SSLCertVerificationError):
+            return f"TLS error: certificate verify failed: {c.verify_message}"
+        if isinstance(c, ssl.SSLError):
+            return f"TLS error: {_ssl_reason(c)}"
+        if isinstance(c, OSError) and c.strerror:
+            return c.strerror
+    text = next((str(c) for c in chain if str(c)), type(e).__name__)
     return text[:200]
 
 
