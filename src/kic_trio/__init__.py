@@ -40,9 +40,9 @@ __version__ = "0.1.0"
 __all__ = [
     "FEATURE_GATES",
     "CachesSynced",
+    "Config",
     "ConfigApplied",
     "ConfigError",
-    "Config",
     "Controller",
     "ControllerError",
     "EventsDropped",

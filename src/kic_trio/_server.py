@@ -101,8 +101,8 @@ async def serve_app(
     config.graceful_timeout = 0.5
     shutdown = trio.Event()
 
-    async def started(task_status_inner: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status_inner)  # type: ignore[arg-type]
+    async def started(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        await serve(app, config, shutdown_trigger=shutdown.wait, task_status=task_status)
 
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(started)
