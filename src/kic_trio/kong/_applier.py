@@ -182,7 +182,6 @@ class Gateway:
     async def _push(self, instance: Instance, client: AdminClient, payload: ConfigPayload) -> None:
         cfg = instance.cfg
         start = trio.current_time()
-        self._last_push_at = start
         result: PushResult | None = None
         error: str | None = None
         with trio.move_on_after(cfg.proxy_timeout_seconds) as scope:
@@ -222,6 +221,9 @@ class Gateway:
         m = instance.metrics
         lab = self._labels(instance)
         self.applied_sha = payload.sha
+        # the minimum interval runs from the start of the last accepted push; failures are
+        # paced by their own backoff instead
+        self._last_push_at = trio.current_time() - duration
         self._errors_in_row = 0
         self._refused_sha = None
         self._refusals = 0
