@@ -1,0 +1,282 @@
+"""``KubeClient``: one Kubernetes API client per controller instance.
+
+kr8s loads the configuration (kubeconfig, exec plugins, in-cluster service account); the
+requests go through an ``httpx.AsyncClient`` of our own, built from kr8s's loaded auth, so we
+control timeouts, connection limits, 401 handling and shutdown. Why not kr8s's own session
+(``reference/kr8s-on-trio.md``):
+
+* kr8s caches ``Api`` objects per thread and arguments, so two controllers in one process
+  would share one client, and one's shutdown would close the other's. We construct the Api
+  ourselves and take it out of kr8s's cache.
+* kr8s sets no timeouts and never closes its client; we set both.
+* kr8s writes ``*-data`` kubeconfig fields (client keys included) to temp files it never
+  removes; we delete them as soon as they are loaded into an SSL context.
+* kr8s never reads the service account's ``namespace`` file; we do.
+
+The kr8s ``Api`` stays available as :attr:`KubeClient.api` for code that wants kr8s objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import kr8s
+
+from .._errors import KubernetesError
+
+log = logging.getLogger("kic_trio.k8s")
+
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+#: Connect/write/pool timeouts for every request; reads of ordinary requests.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=30.0)
+
+_USER_AGENT = "kic-trio"
+
+
+class _KubeConfig(Protocol):
+    @property
+    def kubeconfig(self) -> str | None: ...
+    @property
+    def apiserver_host(self) -> str | None: ...
+
+
+def _status_message(resp: httpx.Response) -> str:
+    """The ``message`` of a Kubernetes ``Status`` body, else a short slice of the text."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text[:200]
+    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return resp.reason_phrase
+
+
+class KubeClient:
+    """Requests to the Kubernetes API with the instance's credentials.
+
+    ``request`` returns the response of a 2xx call and raises
+    :class:`~kic_trio._errors.KubernetesError` otherwise (``status`` set when the server
+    answered, ``None`` for transport errors). A 401 re-reads the credentials (rotated
+    service-account token, refreshed exec credential) and retries once.
+    """
+
+    def __init__(self, api: Any, *, namespace: str, sa_dir: Path | None) -> None:
+        #: The kr8s ``Api`` (for kr8s objects; pass ``api=kube.api`` explicitly).
+        self.api = api
+        #: The namespace the controller runs in (SA ``namespace`` file, else the context's).
+        self.namespace = namespace
+        self._sa_dir = sa_dir
+        self._client: httpx.AsyncClient | None = None
+        self._extensions: dict[str, Any] = {}
+
+    @property
+    def server(self) -> str:
+        return str(self.api.auth.server)
+
+    # -------------------------------------------------------------- credentials
+
+    def _temp_files(self) -> list[str]:
+        """Files kr8s wrote from ``*-data`` kubeconfig fields (it never removes them)."""
+        auth = self.api.auth
+        user = getattr(auth, "_user", {}) or {}
+        cluster = getattr(auth, "_cluster", {}) or {}
+        out = []
+        if "client-key-data" in user and auth.client_key_file:
+            out.append(str(auth.client_key_file))
+        if "client-certificate-data" in user and auth.client_cert_file:
+            out.append(str(auth.client_cert_file))
+        if "certificate-authority-data" in cluster and auth.server_ca_file:
+            out.append(str(auth.server_ca_file))
+        return out
+
+    def _remove_temp_files(self) -> None:
+        for path in self._temp_files():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    async def _build(self) -> None:
+        """(Re)build both HTTP clients from kr8s's loaded auth, then drop its temp files."""
+        auth = self.api.auth
+        token = auth.token
+        verify: ssl.SSLContext | bool = await auth.ssl_context()
+        if self._sa_dir is not None and not token:
+            # --apiserver-host in a pod: kr8s takes the URL and skips the service account.
+            token, ca = _service_account_token(self._sa_dir)
+            if verify is True and ca is not None:
+                verify = ssl.create_default_context(cafile=ca)
+        headers = {"User-Agent": _USER_AGENT}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        old, self._client = self._client, httpx.AsyncClient(
+            base_url=auth.server,
+            headers=headers,
+            verify=verify,
+            proxy=auth.proxy,
+            timeout=DEFAULT_TIMEOUT,
+            # One long-lived connection per watch: do not cap them.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
+        )
+        self._extensions = {"sni_hostname": auth.tls_server_name} if auth.tls_server_name else {}
+        self.api.timeout = DEFAULT_TIMEOUT
+        await self.api._create_session()
+        self._remove_temp_files()
+        if old is not None:
+            await old.aclose()
+
+    async def reauthenticate(self) -> None:
+        """Re-read credentials (kubeconfig / token file / exec plugin) and rebuild the clients."""
+        try:
+            await self.api.auth.reauthenticate()
+        except Exception as exc:
+            raise KubernetesError(f"reloading Kubernetes credentials failed: {type(exc).__name__}") from exc
+        await self._build()
+
+    async def aclose(self) -> None:
+        for client in (self._client, getattr(self.api, "_session", None)):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+        self._client = None
+        self._remove_temp_files()
+
+    # -------------------------------------------------------------- requests
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise KubernetesError("the Kubernetes client is closed")
+        return self._client
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Any = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> httpx.Response:
+        """One request; the 2xx response, else :class:`KubernetesError`."""
+        for attempt in (0, 1):
+            try:
+                resp = await self.http.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    headers=headers,
+                    timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+                    extensions=self._extensions,
+                )
+            except httpx.HTTPError as exc:
+                raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            if resp.status_code == 401 and attempt == 0:
+                await self.reauthenticate()
+                continue
+            if resp.is_error:
+                raise KubernetesError(
+                    f"{method} {path}: {resp.status_code} {_status_message(resp)}",
+                    status=resp.status_code,
+                )
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        headers: Any = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """A streamed response (watches). Error statuses raise as in :meth:`request`;
+        transport errors, also those while the caller reads the body, raise
+        :class:`KubernetesError` with the ``httpx`` exception as ``__cause__``.
+        """
+        for attempt in (0, 1):
+            try:
+                async with self.http.stream(
+                    method,
+                    path,
+                    params=params,
+                    headers=headers,
+                    timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+                    extensions=self._extensions,
+                ) as resp:
+                    if resp.status_code == 401 and attempt == 0:
+                        await resp.aclose()
+                    elif resp.is_error:
+                        await resp.aread()
+                        raise KubernetesError(
+                            f"{method} {path}: {resp.status_code} {_status_message(resp)}",
+                            status=resp.status_code,
+                        )
+                    else:
+                        yield resp
+                        return
+            except httpx.HTTPError as exc:
+                raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            await self.reauthenticate()
+
+
+def _service_account_token(sa_dir: Path) -> tuple[str | None, str | None]:
+    """The mounted service-account token and CA path (``None`` when absent)."""
+    token_file, ca = sa_dir / "token", sa_dir / "ca.crt"
+    token = token_file.read_text().strip() if token_file.is_file() else None
+    return token, (str(ca) if ca.is_file() else None)
+
+
+def _pod_namespace(auth: Any, sa_dir: Path) -> tuple[Path | None, str]:
+    """``(sa_dir if mounted, namespace)``: the SA ``namespace`` file in a pod, else kr8s's."""
+    mounted = sa_dir if sa_dir.is_dir() else None
+    ns_file = sa_dir / "namespace"
+    in_pod = str(auth.server_ca_file or "") == str(sa_dir / "ca.crt")
+    if in_pod and ns_file.is_file():
+        return mounted, ns_file.read_text().strip() or "default"
+    return mounted, str(auth.namespace or "default")
+
+
+@contextlib.asynccontextmanager
+async def open_kube_client(
+    cfg: _KubeConfig, *, service_account_dir: Path = SERVICE_ACCOUNT_DIR
+) -> AsyncIterator[KubeClient]:
+    """A :class:`KubeClient` for ``cfg.kubeconfig`` / ``cfg.apiserver_host`` (in-cluster when unset).
+
+    Makes no request: a missing API server shows up on first use, where callers retry.
+    Raises :class:`KubernetesError` when no credentials can be found at all.
+    """
+    api = kr8s.asyncio.Api(
+        bypass_factory=True,
+        url=cfg.apiserver_host,
+        kubeconfig=cfg.kubeconfig,
+        serviceaccount=str(service_account_dir),
+    )
+    if cfg.apiserver_host and not cfg.kubeconfig:
+        # Only the URL: do not let kr8s pick up $KUBECONFIG or ~/.kube/config behind our back.
+        api.auth._kubeconfig_path_or_dict = False  # type: ignore[assignment]
+    # Out of kr8s's per-thread cache: this Api belongs to one controller instance only.
+    for cache in kr8s.asyncio.Api._instances.values():
+        for key in [k for k, v in list(cache.items()) if v is api]:
+            del cache[key]
+    try:
+        await api.auth
+    except Exception as exc:
+        raise KubernetesError(f"no usable Kubernetes credentials: {type(exc).__name__}: {exc}") from exc
+    sa_dir, namespace = _pod_namespace(api.auth, service_account_dir)
+    kube = KubeClient(api, namespace=namespace, sa_dir=sa_dir)
+    try:
+        await kube._build()
+        yield kube
+    finally:
+        await kube.aclose()

@@ -1,0 +1,402 @@
+"""The watch layer: one reflector per kind (per namespace), filtering, Secret fetching.
+
+``run_watchers(instance_or_cfg, kube, send)`` starts everything and hands back
+``(SecretFetcher, expected_kinds)`` through ``task_status`` (``nursery.start``). Deltas go out
+on ``send`` as ``Upsert``/``Delete``/``Synced`` (``kic_trio._deltas``).
+
+Filtering (``docs/internals.md``, "Class filtering split" and "Secrets"):
+
+* Ingress, KongClusterPlugin, KongConsumer, KongConsumerGroup that *explicitly* name another
+  ingress class are dropped; if one was passed on before (its class changed), a ``Delete`` is
+  sent. Class-less objects pass: the translator decides about them.
+* Secrets are passed on only when they carry ``konghq.com/ca-cert: "true"``, a
+  ``konghq.com/credential`` label or the ``secret_label_selector`` label = ``"true"``, or when
+  the store asked for them (:meth:`SecretFetcher.fetch`): those are fetched at once and their
+  later changes and deletion are passed on too. Every other Secret in the cluster is seen on the
+  watch and forgotten (only its key and resourceVersion are kept, for the relist diff).
+
+A kind whose CRD is not installed is logged once, reported ``Synced`` (there is nothing to
+hold), and started when discovery serves it; if the CRD is deleted, its objects are deleted
+from the store and the kind waits again. Nothing here raises out of the watch tasks: a
+malformed object is parsed into a model with ``failures`` (``kic_trio.models.parse`` never
+raises), and an object whose parse still blows up is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import trio
+
+from .._deltas import Delete, Delta, Synced, Upsert
+from .._errors import KubernetesError
+from ..models import KINDS, KindInfo, names_other_class, parse, secret_has_kong_label
+from ._reflector import (
+    Backoff,
+    Key,
+    KindNotServed,
+    NullObserver,
+    Reflector,
+    WatchObserver,
+    object_key,
+)
+
+log = logging.getLogger("kic_trio.k8s.watch")
+
+#: kind -> the Config switch that turns its watch off (EndpointSlice and Secret: always on).
+KIND_SWITCHES: Mapping[str, str | None] = {
+    "Ingress": "enable_controller_ingress_networkingv1",
+    "IngressClass": "enable_controller_ingress_class_networkingv1",
+    "IngressClassParameters": "enable_controller_ingress_class_parameters",
+    "Service": "enable_controller_service",
+    "EndpointSlice": None,
+    "Secret": None,
+    "KongPlugin": "enable_controller_kongplugin",
+    "KongClusterPlugin": "enable_controller_kongclusterplugin",
+    "KongConsumer": "enable_controller_kongconsumer",
+    "KongConsumerGroup": "enable_controller_kongconsumergroup",
+    "KongUpstreamPolicy": "enable_controller_kong_upstream_policy",
+}
+
+#: API groups served by kube-apiserver itself; any other group comes from a CRD.
+BUILTIN_GROUPS = frozenset({"", "networking.k8s.io", "discovery.k8s.io"})
+
+
+def enabled_kinds(cfg: Any) -> list[str]:
+    """The kinds to watch, in a stable order."""
+    return [k for k, switch in KIND_SWITCHES.items() if switch is None or bool(getattr(cfg, switch, True))]
+
+
+class MetricsObserver:
+    """Feeds ``kic_trio_watch_events/restarts/relists`` of one instance."""
+
+    def __init__(self, metrics: Any, instance_id: str) -> None:
+        self._m = metrics
+        self._id = instance_id
+
+    def event(self, kind: str, type_: str) -> None:
+        self._m.watch_events.labels(kind, type_, self._id).inc()
+
+    def restart(self, kind: str, reason: str) -> None:
+        self._m.watch_restarts.labels(kind, reason, self._id).inc()
+
+    def relist(self, kind: str) -> None:
+        self._m.watch_relists.labels(kind, self._id).inc()
+
+
+class KindHandler:
+    """The sink of every reflector of one kind: filters, parses, sends deltas.
+
+    ``held`` is what the store has of this kind as far as the watch layer is concerned
+    (key -> resourceVersion): the basis for "send a Delete when an object stops being ours".
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        send: trio.MemorySendChannel[Delta],
+        *,
+        ingress_class: str,
+        secret_label_selector: str | None = None,
+        wanted_secrets: set[Key] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.send = send
+        self.ingress_class = ingress_class
+        self.secret_label_selector = secret_label_selector
+        self.wanted_secrets: set[Key] = wanted_secrets if wanted_secrets is not None else set()
+        self.held: dict[Key, str] = {}
+        self.sources: set[object] = set()
+        self._synced_sources: set[object] = set()
+
+    def _keep(self, key: Key, raw: Mapping[str, Any]) -> bool:
+        if self.kind == "Secret":
+            meta = raw.get("metadata")
+            labels = meta.get("labels") if isinstance(meta, Mapping) else None
+            labels = labels if isinstance(labels, Mapping) else {}
+            str_labels = {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
+            return key in self.wanted_secrets or secret_has_kong_label(str_labels, self.secret_label_selector)
+        return not names_other_class(self.kind, raw, self.ingress_class)
+
+    async def upsert(self, raw: dict[str, Any]) -> None:
+        meta = raw.get("metadata")
+        if not isinstance(meta, Mapping):
+            return
+        key = object_key(raw)
+        if key is None:
+            return
+        try:
+            keep = self._keep(key, raw)
+            model = parse(self.kind, raw) if keep else None
+        except Exception:
+            # parse() never raises by contract; if it ever does, one object is lost, not the watch.
+            log.exception("%s %s/%s: could not parse; skipped", self.kind, key[0], key[1])
+            return
+        if model is None:
+            if key in self.held:
+                del self.held[key]
+                await self.send.send(Delete(self.kind, key[0], key[1], trio.current_time()))
+            return
+        self.held[key] = str(meta.get("resourceVersion") or "")
+        await self.send.send(Upsert(self.kind, model, trio.current_time()))
+
+    async def delete(self, namespace: str, name: str) -> None:
+        if self.held.pop((namespace, name), None) is not None:
+            await self.send.send(Delete(self.kind, namespace, name, trio.current_time()))
+
+    async def synced(self, source: object) -> None:
+        self._synced_sources.add(source)
+        if self.sources <= self._synced_sources:
+            await self.send.send(Synced(self.kind))
+
+    async def report_synced(self) -> None:
+        """Nothing to list (the kind is not served): the store's (empty) view is complete."""
+        await self.send.send(Synced(self.kind))
+
+    async def drop_all(self) -> None:
+        """The kind stopped being served (CRD deleted): everything held is gone."""
+        for ns, name in sorted(self.held):
+            await self.send.send(Delete(self.kind, ns, name, trio.current_time()))
+        self.held.clear()
+
+    def reset_sources(self, sources: Iterable[object]) -> None:
+        self.sources = set(sources)
+        self._synced_sources.clear()
+
+
+class SecretFetcher:
+    """GETs the Secrets the store asks for, and keeps passing on their changes afterwards.
+
+    ``fetch(keys)`` never blocks (the translator task calls it): keys are queued and a
+    background task (:meth:`run`) GETs them with a few requests in flight. A Secret that does
+    not exist yet is logged; as it is now "wanted", the Secret watcher passes it on when it is
+    created. Keys in namespaces the controller does not watch are ignored (with a warning).
+    The wanted set only grows: a Secret once referenced is followed for the instance's life.
+    """
+
+    def __init__(
+        self,
+        kube: Any,
+        handler: KindHandler,
+        *,
+        namespaces: Sequence[str] = (),
+        concurrency: int = 8,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.kube = kube
+        self.handler = handler
+        self.namespaces = frozenset(namespaces)
+        self._limiter = trio.CapacityLimiter(concurrency)
+        self._send, self._receive = trio.open_memory_channel[Key](math.inf)
+        self._rng = rng or random.Random()
+        self._warned: set[str] = set()
+
+    @property
+    def wanted(self) -> set[Key]:
+        return self.handler.wanted_secrets
+
+    def fetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        for ns, name in keys:
+            key = (ns, name)
+            if self.namespaces and ns not in self.namespaces:
+                if ns not in self._warned:
+                    self._warned.add(ns)
+                    log.warning("a watched object references Secrets in namespace %r, which is not watched", ns)
+                continue
+            if key in self.wanted:
+                continue
+            self.wanted.add(key)
+            self._send.send_nowait(key)
+
+    async def fetch_now(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Like :meth:`fetch`, but returns once these Secrets were fetched (or found missing)."""
+        todo = [(ns, n) for ns, n in keys if not self.namespaces or ns in self.namespaces]
+        self.wanted.update(todo)
+        async with trio.open_nursery() as nursery:
+            for key in todo:
+                nursery.start_soon(self._get, key)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        async with trio.open_nursery() as nursery:
+            async for key in self._receive:
+                nursery.start_soon(self._get, key)
+
+    async def _get(self, key: Key) -> None:
+        ns, name = key
+        backoff = Backoff(rng=self._rng)
+        while True:
+            try:
+                async with self._limiter:
+                    resp = await self.kube.request("GET", f"/api/v1/namespaces/{ns}/secrets/{name}")
+            except KubernetesError as exc:
+                if exc.status == 404:
+                    log.info("referenced Secret %s/%s does not exist (yet); following it", ns, name)
+                    return
+                if exc.status == 403:
+                    log.warning("not allowed to read referenced Secret %s/%s: %s", ns, name, exc)
+                    return
+                delay = backoff.next(trio.current_time())
+                log.warning("fetching Secret %s/%s failed (%s); retrying in %.1fs", ns, name, exc, delay)
+                await trio.sleep(delay)
+                continue
+            if key not in self.handler.held:  # the watch may have delivered it meanwhile
+                try:
+                    raw = resp.json()
+                except ValueError:
+                    log.warning("Secret %s/%s: the response is not JSON", ns, name)
+                    return
+                if isinstance(raw, dict):
+                    await self.handler.upsert(raw)
+            return
+
+
+async def kind_served(kube: Any, info: KindInfo) -> bool:
+    """Whether discovery lists ``info.plural`` in its group/version (a 404 means no)."""
+    try:
+        resp = await kube.request("GET", f"/apis/{info.group}/{info.version}")
+    except KubernetesError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    resources = resp.json().get("resources") or []
+    return any(isinstance(r, Mapping) and r.get("name") == info.plural for r in resources)
+
+
+async def run_kind(
+    kube: Any,
+    kind: str,
+    info: KindInfo,
+    handler: KindHandler,
+    namespaces: Sequence[str | None],
+    *,
+    observer: WatchObserver | None = None,
+    crd_poll_interval: float = 10.0,
+    rng: random.Random | None = None,
+    reflector_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Watch one kind forever: wait for its CRD when needed, run a reflector per namespace."""
+    rng = rng or random.Random()
+    opts = dict(reflector_options or {})
+    needs_crd = info.group not in BUILTIN_GROUPS
+    while True:
+        if needs_crd:
+            await _wait_served(kube, kind, info, handler, crd_poll_interval, rng)
+        reflectors = [
+            Reflector(kube, kind, info, handler, namespace=ns, rng=rng, observer=observer, **opts)
+            for ns in namespaces
+        ]
+        handler.reset_sources(reflectors)
+        try:
+            async with trio.open_nursery() as nursery:
+                for r in reflectors:
+                    nursery.start_soon(r.run)
+        except* KindNotServed:
+            log.warning("%s is no longer served (CRD deleted?); its objects are gone", kind)
+            await handler.drop_all()
+            needs_crd = True
+
+
+async def _wait_served(
+    kube: Any, kind: str, info: KindInfo, handler: KindHandler, poll: float, rng: random.Random
+) -> None:
+    backoff = Backoff(rng=rng)
+    reported = False
+    while True:
+        try:
+            if await kind_served(kube, info):
+                if reported:
+                    log.info("%s is now served; starting to watch it", kind)
+                return
+        except (KubernetesError, ValueError, AttributeError) as exc:
+            delay = backoff.next(trio.current_time())
+            log.warning("discovery for %s failed (%s); retrying in %.1fs", kind, exc, delay)
+            await trio.sleep(delay)
+            continue
+        if not reported:
+            reported = True
+            log.warning(
+                "%s (%s/%s) is not served: its CRD is not installed; watching for it",
+                kind, info.group, info.version,
+            )
+            await handler.report_synced()
+        await trio.sleep(poll)
+
+
+def _unpack(instance_or_cfg: Any) -> tuple[Any, WatchObserver]:
+    if hasattr(instance_or_cfg, "cfg") and hasattr(instance_or_cfg, "metrics"):
+        inst = instance_or_cfg
+        return inst.cfg, MetricsObserver(inst.metrics, inst.id)
+    return instance_or_cfg, NullObserver()
+
+
+async def run_watchers(
+    instance_or_cfg: Any,
+    kube: Any,
+    send: trio.MemorySendChannel[Delta],
+    *,
+    crd_poll_interval: float = 10.0,
+    reflector_options: Mapping[str, Any] | None = None,
+    task_status: trio.TaskStatus[tuple[SecretFetcher, frozenset[str]]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run every enabled watcher until cancelled.
+
+    ``task_status.started((fetcher, expected_kinds))``: the :class:`SecretFetcher` the
+    translator task hands newly referenced Secrets to, and the kinds that will report
+    ``Synced``. ``reflector_options`` are passed to every :class:`Reflector` (tests use it
+    for short timeouts).
+    """
+    cfg, observer = _unpack(instance_or_cfg)
+    watch_ns = [ns for ns in (getattr(cfg, "watch_namespace", ()) or ()) if ns]
+    kinds = enabled_kinds(cfg)
+    handlers = {
+        kind: KindHandler(
+            kind,
+            send,
+            ingress_class=str(getattr(cfg, "ingress_class", "kong")),
+            secret_label_selector=getattr(cfg, "secret_label_selector", None),
+        )
+        for kind in kinds
+    }
+    fetcher = SecretFetcher(kube, handlers["Secret"], namespaces=watch_ns)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(fetcher.run)
+        for kind in kinds:
+            info = KINDS[kind]
+            namespaces: list[str | None] = list(watch_ns) if (info.namespaced and watch_ns) else [None]
+            nursery.start_soon(
+                functools.partial(
+                    run_kind,
+                    observer=observer,
+                    crd_poll_interval=crd_poll_interval,
+                    reflector_options=reflector_options,
+                ),
+                kube,
+                kind,
+                info,
+                handlers[kind],
+                namespaces,
+                name=f"watch {kind}",
+            )
+        log.info(
+            "watching %s in %s",
+            ", ".join(kinds),
+            ", ".join(watch_ns) if watch_ns else "all namespaces",
+        )
+        task_status.started((fetcher, frozenset(kinds)))
+
+
+__all__ = [
+    "KIND_SWITCHES",
+    "KindHandler",
+    "SecretFetcher",
+    "enabled_kinds",
+    "kind_served",
+    "run_kind",
+    "run_watchers",
+]
