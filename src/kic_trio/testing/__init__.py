@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .fakekong import FakeKong
 
-__all__ = ["ControlPlane", "FakeKong"]
+__all__ = ["ControlPlane", "FakeKong", "apply", "delete", "load_manifests"]
 
 _WHERE = {
     "FakeKong": ".fakekong",
     "ControlPlane": ".controlplane",
+    "apply": "._apply",
+    "delete": "._apply",
+    "load_manifests": "._apply",
 }
 
 
