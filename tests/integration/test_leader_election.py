@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import trio
 
+import kic_trio
 from kic_trio._errors import KubernetesError
-from kic_trio.k8s._leader import LeaderElector
+from kic_trio.k8s._client import KubeClient, open_kube_client
+from kic_trio.k8s._leader import KubeRequester, LeaderElector
 from kic_trio.testing.controlplane import ControlPlane
 
 # Short timings keep most tests quick; one test runs upstream's real 15 s / 10 s / 2 s.
@@ -18,9 +20,9 @@ SHORT = {"lease_duration": 3.0, "renew_deadline": 2.0, "retry_period": 0.5}
 
 
 class Kube:
-    """The ``KubeClient.request`` contract over the control plane's admin client."""
+    """The project's ``KubeClient``, with a switch that cuts this client off (a partition)."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: KubeClient) -> None:
         self.client = client
         self.broken = False
 
@@ -29,19 +31,33 @@ class Kube:
     ) -> httpx.Response:
         if self.broken:
             raise KubernetesError("connection refused (test partition)")
-        try:
-            resp = await self.client.request(method, path, params=params, json=json, headers=headers)
-        except httpx.HTTPError as exc:
-            raise KubernetesError(f"{method} {path}: {exc}") from exc
-        if resp.status_code >= 400:
-            raise KubernetesError(f"{method} {path}: {resp.status_code}", status=resp.status_code)
-        return resp
+        return await self.client.request(method, path, params=params, json=json, headers=headers)
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, path: str, *, params: Any = None) -> AsyncIterator[httpx.Response]:
+        if self.broken:
+            raise KubernetesError("connection refused (test partition)")
+        async with self.client.stream(method, path, params=params) as resp:
+            yield resp
 
 
 @contextlib.asynccontextmanager
 async def kube_client(cp: ControlPlane) -> AsyncIterator[Kube]:
-    async with cp.admin_client() as client:
+    cfg = kic_trio.Config(kong_admin_url=["http://127.0.0.1:8001"], kubeconfig=str(cp.kubeconfig))
+    async with open_kube_client(cfg) as client:
         yield Kube(client)
+
+
+class PollingKube:
+    """A client without ``stream``: followers fall back to polling every retry period."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
+    ) -> httpx.Response:
+        return await self.kube.request(method, path, params=params, json=json, headers=headers)
 
 
 async def lease_holder(kube: Kube, namespace: str) -> str | None:
@@ -50,7 +66,7 @@ async def lease_holder(kube: Kube, namespace: str) -> str | None:
     return holder
 
 
-def elector(kube: Kube, namespace: str, identity: str, **kwargs: Any) -> LeaderElector:
+def elector(kube: KubeRequester, namespace: str, identity: str, **kwargs: Any) -> LeaderElector:
     return LeaderElector(kube, namespace=namespace, name="election", identity=identity, **kwargs)
 
 
@@ -99,7 +115,7 @@ async def test_cancelled_leader_hands_over_at_once_with_real_timings(
     with trio.fail_after(40):
         async with kube_client(control_plane) as kube:
             a = elector(kube, k8s_namespace, "a")
-            b = elector(kube, k8s_namespace, "b")
+            b = elector(PollingKube(kube), k8s_namespace, "b")  # no watch: the retry finds it
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(watch_for_two_leaders, a, b)
                 a_scope = trio.CancelScope()
@@ -178,4 +194,35 @@ async def test_partitioned_leader_steps_down_and_the_other_takes_over(
                     "GET", f"/apis/coordination.k8s.io/v1/namespaces/{k8s_namespace}/leases/election"
                 )
                 assert lease.json()["spec"]["leaseTransitions"] == 1
+                nursery.cancel_scope.cancel()
+
+
+async def test_watching_follower_takes_over_a_released_lease_without_waiting_for_its_retry(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    """With a 6 s retry period only the watch on the Lease can make the hand-over this quick."""
+    timings = {"lease_duration": 15.0, "renew_deadline": 10.0, "retry_period": 6.0}
+    with trio.fail_after(40):
+        async with kube_client(control_plane) as kube:
+            a = elector(kube, k8s_namespace, "a", **timings)
+            b = elector(kube, k8s_namespace, "b", **timings)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(watch_for_two_leaders, a, b)
+                a_scope = trio.CancelScope()
+                a_done = trio.Event()
+
+                async def run_a() -> None:
+                    with a_scope:
+                        await a.run()
+                    a_done.set()
+
+                nursery.start_soon(run_a)
+                await a.state.wait_leader()
+                await nursery.start(b.run)
+                await trio.sleep(7)  # b failed one attempt and now waits, watching
+                assert not b.state.is_leader
+                a_scope.cancel()
+                await a_done.wait()
+                with trio.fail_after(2):  # < the 6 s retry period
+                    await b.state.wait_leader()
                 nursery.cancel_scope.cancel()

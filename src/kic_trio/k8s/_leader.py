@@ -29,6 +29,7 @@ import socket
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from json import loads as json_loads
 from typing import Any, NoReturn, Protocol
 
 import attrs
@@ -468,7 +469,59 @@ class LeaderElector:
             started = trio.current_time()
             if await self._attempt(self.retry_period):
                 return started
-            await trio.sleep(self.retry_period * (1 + self.jitter * self._rng.random()))
+            await self._sleep_or_released(self.retry_period * (1 + self.jitter * self._rng.random()))
+
+    async def _sleep_or_released(self, seconds: float) -> None:
+        """Wait ``seconds`` between attempts, but wake as soon as the Lease is released.
+
+        When the client can stream (``KubeClient.stream``) a follower watches the Lease while
+        it waits, so a leader's clean release is picked up in milliseconds rather than on the
+        next retry; renewals seen on the watch also count as observations. Without streaming
+        (or on any watch error) this is a plain sleep.
+        """
+        with trio.move_on_after(seconds):
+            stream = getattr(self.kube, "stream", None)
+            raw = self._observed_raw
+            rv = raw.get("metadata", {}).get("resourceVersion") if raw is not None else None
+            if stream is not None and isinstance(rv, str) and rv:
+                try:
+                    await self._watch_for_release(stream, rv, seconds)
+                    return
+                except (KubernetesError, ValueError, TypeError, AttributeError) as exc:
+                    self.log.debug("lease %s/%s: watch failed: %s", self.namespace, self.name, exc)
+            await trio.sleep_forever()
+
+    async def _watch_for_release(self, stream: Any, rv: str, seconds: float) -> None:
+        params = {
+            "watch": "1",
+            "fieldSelector": f"metadata.name={self.name}",
+            "resourceVersion": rv,
+            "timeoutSeconds": str(int(seconds) + 1),
+        }
+        # Leaving the line loop by ``return``/``break`` would leave httpx's chain of async
+        # generators suspended (ResourceWarning when collected); cancelling a scope around it
+        # instead unwinds them all through the pending read.
+        released = False
+        async with stream("GET", self._collection, params=params) as resp:
+            with trio.CancelScope() as scope:
+                async for line in resp.aiter_lines():
+                    if scope.cancel_called or not line.strip():
+                        continue
+                    event = json_loads(line)
+                    kind = event.get("type")
+                    obj = event.get("object")
+                    if kind == "DELETED":
+                        released = True
+                    elif kind in ("ADDED", "MODIFIED") and isinstance(obj, dict):
+                        # A renewal keeps us waiting (and refreshes our observation); a release
+                        # (no holder) or an expired lease ends the wait.
+                        released = self._observe(obj) is None or not self._held_by_other()
+                    if released or kind == "ERROR":
+                        scope.cancel()
+        if released:
+            return
+        # The watch ended early (timeout, 410 Gone...): sleep out the rest.
+        await trio.sleep_forever()
 
     async def _hold(self, last_ok: float) -> None:
         """Renew every ``retry_period`` until a renewal cannot be had by the deadline."""
