@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 
-@attrs.frozen(slots=True, order=True)
+@attrs.frozen(slots=True, order=True, cache_hash=True)
 class ObjectRef:
     """Which Kubernetes object something is about.
 

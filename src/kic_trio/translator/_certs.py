@@ -1,0 +1,140 @@
+"""TLS Secrets -> Kong certificates with SNIs; CA certificates.
+
+Rules: kic-behaviour.md §3.8 and §3.15 (upstream ``translate_certs.go``): each host goes to the
+first Secret (in Ingress order) that claims it; the Secret must hold a matching X.509 key pair;
+identical cert+key in several Secrets merge into one certificate (oldest Secret's UID wins).
+Checking a key pair costs ~100 µs, so results are remembered per content digest
+(:class:`KeyPairChecker`): a pure function of the bytes, safe to keep across translations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ..models import Failure, ObjectRef, Secret
+from ._util import tags_for
+
+
+class KeyPairChecker:
+    """Validates PEM cert/key pairs, remembering results by content digest (bounded)."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._seen: dict[bytes, bool] = {}
+        self._limit = limit
+
+    def valid(self, cert: bytes, key: bytes) -> bool:
+        digest = hashlib.blake2b(cert + b"\0" + key, digest_size=16).digest()
+        ok = self._seen.get(digest)
+        if ok is None:
+            ok = _check_pair(cert, key)
+            if len(self._seen) >= self._limit:
+                self._seen.clear()
+            self._seen[digest] = ok
+        return ok
+
+
+def _check_pair(cert: bytes, key: bytes) -> bool:
+    try:
+        c = x509.load_pem_x509_certificate(cert)
+        k = serialization.load_pem_private_key(key, None, unsafe_skip_rsa_key_validation=True)
+        pub = serialization.PublicFormat.SubjectPublicKeyInfo
+        enc = serialization.Encoding.DER
+        return c.public_key().public_bytes(enc, pub) == k.public_key().public_bytes(enc, pub)
+    except Exception:
+        return False
+
+
+def cert_from_secret(secret: Secret, checker: KeyPairChecker) -> tuple[str, str] | None:
+    """``(cert, key)`` as trimmed text, or ``None`` when the Secret holds no valid pair."""
+    cert = secret.data.get("tls.crt")
+    key = secret.data.get("tls.key")
+    if cert is None or key is None:
+        return None
+    cert = cert.strip()
+    key = key.strip()
+    if not checker.valid(cert, key):
+        return None
+    return cert.decode("utf-8", "replace"), key.decode("utf-8", "replace")
+
+
+def build_certificates(
+    claims: Iterable[tuple[tuple[str, str], list[str], list[ObjectRef]]],
+    snap: Any,
+    checker: KeyPairChecker,
+) -> tuple[list[dict[str, Any]], list[Failure], list[ObjectRef]]:
+    """Certificates for ``(secret key, hosts, parents)`` claims (hosts already de-duplicated).
+
+    Returns the certificate entities, failures, and the Secrets that made it in.
+    """
+    failures: list[Failure] = []
+    merged: dict[str, dict[str, Any]] = {}
+    created: dict[str, str] = {}
+    sni_owner: dict[str, str] = {}
+    used: list[ObjectRef] = []
+    for (ns, name), hosts, parents in claims:
+        secret: Secret | None = snap.get("Secret", ns, name)
+        if secret is None:
+            for p in parents:
+                failures.append(Failure(p, "", f"Failed to fetch the secret ({ns}/{name})"))
+            continue
+        pair = cert_from_secret(secret, checker)
+        if pair is None:
+            for p in [*parents, secret.ref]:
+                failures.append(Failure(p, "", "failed to construct certificate from secret"))
+            continue
+        used.append(secret.ref)
+        ident = pair[0] + "\0" + pair[1]
+        cur = merged.get(ident)
+        uid = secret.ref.uid
+        if cur is None:
+            cur = merged[ident] = {
+                "id": uid,
+                "cert": pair[0],
+                "key": pair[1],
+                "tags": tags_for(secret),
+                "snis": [],
+            }
+            created[ident] = secret.created
+        elif created[ident] > secret.created or (
+            created[ident] == secret.created and cur["id"] > uid
+        ):
+            cur["id"] = uid
+            created[ident] = secret.created
+        for host in hosts:
+            if host not in sni_owner:
+                sni_owner[host] = cur["id"]
+                cur["snis"].append(host)
+    certs = []
+    for cert in merged.values():
+        snis = sorted(cert.pop("snis"))
+        if snis:
+            cert["snis"] = [{"name": h, "certificate": {"id": cert["id"]}} for h in snis]
+        certs.append(cert)
+    return certs, failures, used
+
+
+def ca_certificate(
+    secret: Secret, seen_ids: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, str]:
+    """A ``konghq.com/ca-cert`` Secret -> ``ca_certificates`` entity, or a failure reason."""
+    cid = secret.text("id")
+    if not cid:
+        return None, "invalid CA certificate: missing 'id' field in data"
+    raw = secret.data.get("cert") or secret.data.get("ca.crt")
+    if raw is None:
+        return None, "invalid CA certificate: missing 'cert' or 'ca.crt' field in data"
+    try:
+        c = x509.load_pem_x509_certificate(raw.strip())
+        constraints = c.extensions.get_extension_for_class(x509.BasicConstraints).value
+        if not constraints.ca:
+            return None, "invalid CA certificate: certificate is not a CA"
+    except x509.ExtensionNotFound:
+        return None, "invalid CA certificate: certificate is not a CA"
+    except Exception:
+        return None, "invalid CA certificate: not a PEM certificate"
+    return {"id": cid, "cert": raw.strip().decode(), "tags": tags_for(secret)}, ""

@@ -1,0 +1,424 @@
+"""One Ingress -> its Kong routes (grouped by Kong service), TLS claims and default backend.
+
+Everything here depends on the Ingress alone (plus the class-wide regex settings), which is
+what lets the translator cache the result per Ingress object and reuse it until that object
+changes. Rules: kic-behaviour.md §3.3-3.6 and §3.11 (upstream ``subtranslator/ingress.go``,
+``kongstate/route.go``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from ..models import Failure, Ingress, IngressBackend, IngressPath, ObjectRef, split_list
+from ._util import entity_id, go_bool, go_int, plugin_names, tags_for
+
+VALID_PROTOCOLS = frozenset(
+    {"http", "https", "grpc", "grpcs", "ws", "wss", "tls", "tcp", "tls_passthrough"}
+)
+_VALID_METHOD = re.compile(r"[A-Z]+")
+_VALID_PATH_HANDLING = re.compile(r"v\d")
+_VALID_SNI = re.compile(r"([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)+(\.([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*))*")
+_VALID_HOST = re.compile(
+    r"(\*\.)?([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)+(\.([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*))*?(\.\*)?"
+)
+_LEGACY_PLAIN_PATH = re.compile(r"[a-zA-Z0-9.\-_~/%]*")
+_SLASHES = re.compile(r"//+")
+_REDIRECT_CODES = frozenset({426, 301, 302, 307, 308})
+KONG_REGEX_PREFIX = "~"
+
+#: ``(kind, value)``: ``("number", 80)``, ``("name", "http")`` or ``("implicit", "")``.
+PortDef = tuple[str, Any]
+
+
+def port_token(port: PortDef) -> str:
+    """Upstream's ``PortDef.CanonicalString``: the port part of service and route names."""
+    if port[0] == "number":
+        return str(port[1])
+    if port[0] == "name":
+        return str(port[1])
+    return "implicitPort"
+
+
+def port_def(backend: IngressBackend) -> PortDef:
+    if backend.port_name:
+        return ("name", backend.port_name)
+    if backend.port_number:
+        return ("number", backend.port_number)
+    return ("implicit", "")
+
+
+@attrs.frozen(slots=True, eq=False)
+class RouteOut:
+    """One Kong route and the Kong service it belongs to."""
+
+    name: str
+    #: Kong service name ``<ns>.<svc>.<port>``.
+    service: str
+    #: ``(namespace, k8s service name, port def)`` of the backend.
+    backend: tuple[str, str, PortDef]
+    route: dict[str, Any]
+    ingress: ObjectRef
+    #: ``konghq.com/plugins`` of the Ingress: ``(namespace, name)``.
+    plugins: tuple[tuple[str, str], ...] = ()
+    #: Set when ``konghq.com/rewrite`` cannot be honoured: upstream then drops the whole service.
+    rewrite_error: str = ""
+    #: True for the default-backend route (its service carries no ``path``).
+    default_backend: bool = False
+
+
+@attrs.frozen(slots=True, eq=False)
+class IngressOut:
+    ref: ObjectRef
+    created: str
+    routes: tuple[RouteOut, ...] = ()
+    #: ``(secret namespace/name, hosts)`` per ``spec.tls`` entry.
+    tls: tuple[tuple[tuple[str, str], tuple[str, ...]], ...] = ()
+    default: RouteOut | None = None
+    failures: tuple[Failure, ...] = ()
+
+
+# --- paths -------------------------------------------------------------------------------
+
+
+def _paths_for(p: IngressPath, path: str) -> list[str]:
+    kind = p.path_type or "ImplementationSpecific"
+    if kind == "Prefix":
+        base = path.strip("/")
+        if not base:
+            return ["/"]
+        return [f"/{base}/", f"{KONG_REGEX_PREFIX}/{base}$"]
+    if kind == "Exact":
+        return [f"{KONG_REGEX_PREFIX}/{path.lstrip('/')}$"]
+    if kind == "ImplementationSpecific":
+        return [path or "/"]
+    return []
+
+
+def _regex_prefixed(path: str, prefix: str, legacy: bool) -> str:
+    if path.startswith(prefix):
+        return path.replace(prefix, KONG_REGEX_PREFIX, 1)
+    if legacy and not _LEGACY_PLAIN_PATH.fullmatch(path) and not path.startswith(KONG_REGEX_PREFIX):
+        return KONG_REGEX_PREFIX + path
+    return path
+
+
+# --- route overrides (annotations) -------------------------------------------------------
+
+
+def _fail(failures: list[Failure], ref: ObjectRef, key: str, reason: str) -> None:
+    failures.append(Failure(ref, f"metadata.annotations.{key}", reason))
+
+
+def _use_ssl_protocols(protocols: list[str] | None) -> list[str]:
+    grpc = any("grpc" in p for p in protocols or ())
+    http = any("http" in p for p in protocols or ())
+    out = []
+    if grpc:
+        out.append("grpcs")
+    if http or not grpc:
+        out.append("https")
+    return out
+
+
+def _headers(ann: dict[str, str] | Any) -> dict[str, list[str]]:
+    sep = ann.get("konghq.com/headers-separator", ",")
+    out: dict[str, list[str]] = {}
+    for key, value in ann.items():
+        if key.startswith("konghq.com/headers.") and len(key) > 19 and value:
+            out[key[19:]] = [v.strip() for v in value.split(sep)]
+    return out
+
+
+def _apply_route_annotations(
+    route: dict[str, Any], ann: Any, ref: ObjectRef, failures: list[Failure]
+) -> None:
+    """Upstream's ``Route.Override``: same order, same validation (bad values are ignored)."""
+    if (v := ann.get("konghq.com/strip-path")) is not None and v.lower() in ("true", "false"):
+        route["strip_path"] = v.lower() == "true"
+    elif v:
+        _fail(failures, ref, "konghq.com/strip-path", f"{v!r} is not true or false; ignored")
+    if ann.get("ingress.kubernetes.io/force-ssl-redirect") == "true":
+        route["https_redirect_status_code"] = 302
+        route["protocols"] = _use_ssl_protocols(route.get("protocols"))
+    if code := ann.get("konghq.com/https-redirect-status-code"):
+        n = go_int(code)
+        if n in _REDIRECT_CODES:
+            route["https_redirect_status_code"] = n
+        else:
+            _fail(
+                failures,
+                ref,
+                "konghq.com/https-redirect-status-code",
+                "must be one of 301, 302, 307, 308, 426; ignored",
+            )
+    if (v := ann.get("konghq.com/preserve-host")) is not None and v.lower() in ("true", "false"):
+        route["preserve_host"] = v.lower() == "true"
+    elif v:
+        _fail(failures, ref, "konghq.com/preserve-host", f"{v!r} is not true or false; ignored")
+    for key, field in (
+        ("konghq.com/request-buffering", "request_buffering"),
+        ("konghq.com/response-buffering", "response_buffering"),
+    ):
+        if (v := ann.get(key)) is not None:
+            b = go_bool(v.lower())
+            if b is None:
+                _fail(failures, ref, key, f"{v!r} is not a boolean; ignored")
+            else:
+                route[field] = b
+    protocols = split_list(ann.get("konghq.com/protocols"))
+    if protocols:
+        if all(p in VALID_PROTOCOLS for p in protocols):
+            route["protocols"] = protocols
+        else:
+            _fail(failures, ref, "konghq.com/protocols", "contains an unknown protocol; ignored")
+            if ann.get("ingress.kubernetes.io/force-ssl-redirect") != "true":
+                route.pop("protocols", None)
+    if (v := ann.get("konghq.com/regex-priority")) is not None and v:
+        n = go_int(v)
+        if n is None:
+            _fail(failures, ref, "konghq.com/regex-priority", f"{v!r} is not an integer; ignored")
+        else:
+            route["regex_priority"] = n
+    methods = [m.upper() for m in split_list(ann.get("konghq.com/methods"))]
+    if methods:
+        if all(_VALID_METHOD.fullmatch(m) for m in methods):
+            route["methods"] = methods
+        else:
+            _fail(failures, ref, "konghq.com/methods", "contains an invalid method; ignored")
+    if "konghq.com/snis" in ann:
+        snis = split_list(ann["konghq.com/snis"])
+        if all(_VALID_SNI.fullmatch(s) for s in snis):
+            if snis:
+                route["snis"] = snis
+        else:
+            _fail(failures, ref, "konghq.com/snis", "contains an invalid SNI; ignored")
+    aliases = split_list(ann.get("konghq.com/host-aliases"))
+    if aliases:
+        if all(_VALID_HOST.fullmatch(h) for h in aliases):
+            hosts = list(route.get("hosts", ()))
+            for h in aliases:
+                if h not in hosts:
+                    hosts.append(h)
+            route["hosts"] = hosts
+        else:
+            _fail(failures, ref, "konghq.com/host-aliases", "contains an invalid host; ignored")
+    headers = _headers(ann)
+    if headers:
+        route["headers"] = headers
+    if (v := ann.get("konghq.com/path-handling")) is not None:
+        if _VALID_PATH_HANDLING.search(v):
+            route["path_handling"] = v
+        else:
+            _fail(failures, ref, "konghq.com/path-handling", f"{v!r} is not v0 or v1; ignored")
+    # normalizeProtocols: grpc mixed with http -> http,https; any grpc -> no strip_path
+    protocols_now = route.get("protocols")
+    if protocols_now:
+        grpc = any("grpc" in p for p in protocols_now)
+        http = any("http" in p or p not in VALID_PROTOCOLS for p in protocols_now)
+        if grpc and http:
+            route["protocols"] = ["http", "https"]
+        if grpc:
+            route.pop("strip_path", None)
+
+
+def rewrite_uri_config(uri: str) -> str:
+    """``konghq.com/rewrite`` -> request-transformer's ``replace.uri`` (``$1`` -> capture 1)."""
+    out: list[str] = []
+    state = "plain"
+    for i, ch in enumerate(uri):
+        if state == "escape":
+            if ch != "$":
+                raise ValueError(f"unexpected {ch} at pos {i}")
+            out.append(ch)
+            state = "plain"
+        elif state == "mark":
+            if not ch.isdigit():
+                raise ValueError(f"unexpected {ch} at pos {i}")
+            out.append("$(uri_captures[" + ch)
+            state = "digit"
+        elif state == "digit":
+            if ch.isdigit():
+                out.append(ch)
+            else:
+                out.append("])")
+                if ch == "$":
+                    state = "mark"
+                elif ch == "\\":
+                    state = "escape"
+                else:
+                    out.append(ch)
+                    state = "plain"
+        elif ch == "$":
+            state = "mark"
+        elif ch == "\\":
+            state = "escape"
+        else:
+            out.append(ch)
+    if state == "digit":
+        out.append("])")
+        state = "plain"
+    if state != "plain":
+        raise ValueError("unexpected end of string")
+    return "".join(out)
+
+
+def _finish_route(
+    route: dict[str, Any], ing: Ingress, opts_fill_ids: bool, rewrite_uris: bool
+) -> str:
+    """deckgen defaults, ID, rewrite plugin. Returns a rewrite error ("" when fine)."""
+    route.setdefault("https_redirect_status_code", 426)
+    route.setdefault("path_handling", "v0")
+    if opts_fill_ids:
+        route["id"] = entity_id("routes", route["name"])
+    rewrite = ing.annotations.get("konghq.com/rewrite")
+    if rewrite is None:
+        return ""
+    if not rewrite_uris:
+        return "konghq.com/rewrite annotation not supported when rewrite uris disabled"
+    try:
+        uri = rewrite_uri_config(rewrite or "/")
+    except ValueError as exc:
+        return str(exc)
+    route["plugins"] = [{"name": "request-transformer", "config": {"replace": {"uri": uri}}}]
+    return ""
+
+
+def translate_ingress(
+    ing: Ingress,
+    *,
+    legacy_regex: bool,
+    regex_prefix: str,
+    fill_ids: bool,
+    rewrite_uris: bool,
+) -> IngressOut:
+    """All Kong routes of one (accepted) Ingress."""
+    ref = ing.ref
+    ns = ref.namespace
+    failures: list[Failure] = []
+    prefix = ing.annotations.get("konghq.com/regex-prefix", regex_prefix)
+    tags = tags_for(ing)
+    plugins = tuple(plugin_names(ing))
+    ann = ing.annotations
+    proto_ann = sorted(split_list(ann.get("konghq.com/protocols")))
+    # route key -> (backend, host, [paths])
+    groups: dict[str, tuple[IngressBackend, str, PortDef, list[str]]] = {}
+    for ri, rule in enumerate(ing.rules):
+        if not rule.has_http or not rule.paths:
+            continue
+        for pi, p in enumerate(rule.paths):
+            path = _SLASHES.sub("/", p.path) or "/"
+            b = p.backend
+            field = f"spec.rules[{ri}].http.paths[{pi}].backend"
+            if b.service_name is None:
+                if b.resource is not None:
+                    group, kind, _ = b.resource
+                    reason = f"unknown resource type {group + '/' if group else ''}{kind}"
+                else:
+                    reason = "no Service or Resource specified for Ingress path"
+                failures.append(
+                    Failure(
+                        ref, field, f"failed to get backend for ingress path {path!r}: {reason}"
+                    )
+                )
+                continue
+            if not b.service_name:
+                failures.append(
+                    Failure(ref, f"{field}.service.name", "the backend names no Service")
+                )
+                continue
+            pd = port_def(b)
+            key = f"{ns}.{ing.ref.name}.{b.service_name}.{rule.host}.{port_token(pd)}"
+            entry = groups.get(key)
+            if entry is None:
+                entry = groups[key] = (b, rule.host, pd, [])
+            for kong_path in _paths_for(p, path):
+                entry[3].append(_regex_prefixed(kong_path, prefix, legacy_regex))
+    routes = []
+    for b, host, pd, paths in groups.values():
+        svc_name = b.service_name or ""
+        token = port_token(pd)
+        name = f"{ns}.{ref.name}.{svc_name}.{host.replace('*', '_')}.{token}"
+        route: dict[str, Any] = {
+            "name": name,
+            "strip_path": False,
+            "preserve_host": True,
+            "regex_priority": 0,
+            "request_buffering": True,
+            "response_buffering": True,
+            "tags": tags,
+            "paths": paths,
+        }
+        if proto_ann:
+            route["protocols"] = list(proto_ann)
+        if host:
+            route["hosts"] = [host]
+        _apply_route_annotations(route, ann, ref, failures)
+        err = _finish_route(route, ing, fill_ids, rewrite_uris)
+        routes.append(
+            RouteOut(
+                name=name,
+                service=f"{ns}.{svc_name}.{token}",
+                backend=(ns, svc_name, pd),
+                route=route,
+                ingress=ref,
+                plugins=plugins,
+                rewrite_error=err,
+            )
+        )
+    if failures:
+        # annotation problems are reported once per Ingress, not once per route
+        failures = list(dict.fromkeys(failures))
+    tls = tuple(((ns, t.secret_name), t.hosts) for t in ing.tls if t.hosts and t.secret_name)
+    default = None
+    db = ing.default_backend
+    if db is not None:
+        if db.service_name:
+            pd = port_def(db)
+            token = port_token(pd)
+            route = {
+                "name": f"{ns}.{ref.name}",
+                "strip_path": False,
+                "preserve_host": True,
+                "request_buffering": True,
+                "response_buffering": True,
+                "tags": tags,
+                "paths": ["/"],
+                "regex_priority": 0,
+            }
+            if proto_ann:
+                route["protocols"] = list(proto_ann)
+            _apply_route_annotations(route, ann, ref, [])
+            route.setdefault("https_redirect_status_code", 426)
+            route.setdefault("path_handling", "v0")
+            if fill_ids:
+                route["id"] = entity_id("routes", route["name"])
+            default = RouteOut(
+                name=route["name"],
+                service=f"{ns}.{db.service_name}.{token}",
+                backend=(ns, db.service_name, pd),
+                route=route,
+                ingress=ref,
+                plugins=plugins,
+                default_backend=True,
+            )
+        elif db.resource is not None:
+            group, kind, _ = db.resource
+            failures.append(
+                Failure(
+                    ref,
+                    "spec.defaultBackend.resource",
+                    f"default backend: unsupported resource type {group + '/' if group else ''}{kind}",
+                )
+            )
+    return IngressOut(
+        ref=ref,
+        created=ing.created,
+        routes=tuple(sorted(routes, key=lambda r: r.name)),
+        tls=tls,
+        default=default,
+        failures=tuple(failures),
+    )

@@ -1,0 +1,46 @@
+"""What the translator needs to know besides the objects: pure, hashable data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+#: Upstream's feature gates that change translation, with upstream's defaults.
+DEFAULT_GATES: Mapping[str, bool] = {"FillIDs": True, "RewriteURIs": False}
+
+
+@attrs.frozen(slots=True)
+class TranslatorOptions:
+    """Settings of one translation. Built by hand or from a ``Config`` with :meth:`from_config`."""
+
+    ingress_class: str = "kong"
+    #: Appended to ``service-upstream`` target host names (``svc.ns.svc.<domain>``).
+    cluster_domain: str = ""
+    #: Deterministic UUIDv5 IDs on services, routes, consumers, groups and plugins.
+    fill_ids: bool = True
+    #: Honour ``konghq.com/rewrite`` (else it is a failure on the Ingress).
+    rewrite_uris: bool = False
+    #: Keep terminating endpoints as weight-0 targets.
+    enable_drain_support: bool = False
+    #: The controller's regex path prefix, replaced by Kong's ``~``.
+    regex_path_prefix: str = "/~"
+    #: Used when no IngressClassParameters says otherwise.
+    default_legacy_regex_detection: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> TranslatorOptions:
+        """Read ``ingress_class``, ``cluster_domain``, ``feature_gates``, ``enable_drain_support``
+        from a ``Config`` (duck-typed: anything with those attributes)."""
+        gates = dict(DEFAULT_GATES)
+        raw_gates = getattr(cfg, "feature_gates", None) or {}
+        for name, value in dict(raw_gates).items():
+            gates[str(name)] = bool(value)
+        return cls(
+            ingress_class=str(getattr(cfg, "ingress_class", "kong") or "kong"),
+            cluster_domain=str(getattr(cfg, "cluster_domain", "") or ""),
+            fill_ids=gates["FillIDs"],
+            rewrite_uris=gates["RewriteURIs"],
+            enable_drain_support=bool(getattr(cfg, "enable_drain_support", False)),
+        )

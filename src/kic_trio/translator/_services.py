@@ -1,0 +1,364 @@
+"""One Kong service (+ its upstream and targets) from its routes and backing Kubernetes Service.
+
+Reads: the Service, its EndpointSlices, a KongUpstreamPolicy, client/CA certificate Secrets.
+Every read is recorded in ``deps`` so the translator knows which changes touch this service.
+Rules: kic-behaviour.md §3.4, §3.7, §3.12 (upstream ``translate_upstreams.go``,
+``kongstate/service.go``, ``kongstate/upstream.go``, ``ingressrules.go``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from ..models import Failure, ObjectRef, Service, ServicePort, split_list
+from ..store import Snapshot
+from ._ingress import VALID_PROTOCOLS, PortDef, RouteOut, port_token
+from ._util import entity_id, go_bool, go_int, plugin_names, tags_for
+
+_NON_TLS = frozenset({"http", "grpc", "ws", "tcp", "udp"})
+_UNKNOWN_TAGS = [
+    "k8s-name:UNKNOWN",
+    "k8s-namespace:UNKNOWN",
+    "k8s-kind:Service",
+    "k8s-uid:00000000-0000-0000-0000-000000000000",
+    "k8s-group:core",
+    "k8s-version:v1",
+]
+
+Dep = tuple[str, str, str]
+
+
+@attrs.frozen(slots=True, eq=False)
+class ServiceOut:
+    name: str
+    #: The Kong service (with nested routes), ``None`` when it is dropped.
+    service: dict[str, Any] | None
+    upstream: dict[str, Any]
+    failures: tuple[Failure, ...]
+    #: ``konghq.com/plugins`` of the Kubernetes Service: ``(namespace, name)``.
+    plugins: tuple[tuple[str, str], ...]
+    #: Secret ``(ns, name)`` used as client certificate (emitted as a certificate too).
+    client_cert: tuple[str, str] | None
+    client_cert_parent: ObjectRef | None
+    configured: tuple[ObjectRef, ...]
+    deps: frozenset[Dep]
+
+
+def _find_port(svc: Service, want: PortDef) -> tuple[ServicePort | None, str]:
+    kind, value = want
+    if kind == "number":
+        if svc.type == "ExternalName":
+            return ServicePort(name="", port=value, target_port=value), ""
+        for p in svc.ports:
+            if p.port == value:
+                return p, ""
+    elif kind == "name":
+        if svc.type == "ExternalName":
+            return None, "rules with an ExternalName service must specify numeric ports"
+        for p in svc.ports:
+            if p.name == value or (isinstance(p.target_port, str) and p.target_port == value):
+                return p, ""
+    else:
+        if svc.type == "ExternalName":
+            return None, "rules with an ExternalName service must specify numeric ports"
+        if len(svc.ports) != 1:
+            return None, f"in implicit mode, service must have exactly 1 port, has {len(svc.ports)}"
+        return svc.ports[0], ""
+    return None, "no suitable port found"
+
+
+def _target(address: str, port: str) -> str:
+    try:
+        if ipaddress.ip_address(address).version == 6:
+            return f"[{address}]:{port}"
+    except ValueError:
+        pass
+    return f"{address}:{port}"
+
+
+def _targets(
+    snap: Snapshot,
+    svc: Service,
+    port: ServicePort,
+    deps: set[Dep],
+    service_upstream: bool,
+    cluster_domain: str,
+    drain: bool,
+) -> list[dict[str, Any]]:
+    ns = svc.ref.namespace
+    if service_upstream or svc.annotations.get("ingress.kubernetes.io/service-upstream") == "true":
+        host = f"{svc.ref.name}.{ns}.svc"
+        if cluster_domain:
+            host += "." + cluster_domain
+        return [{"target": f"{host}:{port.port}"}]
+    if svc.type == "ExternalName":
+        tp = port.target_port if port.target_port is not None else 0
+        return [{"target": _target(svc.external_name, str(tp))}]
+    deps.add(("eps", ns, svc.ref.name))
+    extra = sorted({p.protocol for p in svc.ports if p.protocol and p.protocol != "TCP"})
+    protocols = ["TCP", *extra]
+    seen: dict[str, dict[str, Any]] = {}
+    for proto in protocols:
+        for eps in snap.endpoint_slices(ns, svc.ref.name):
+            for ep_port in eps.ports:
+                if (
+                    ep_port.port is None
+                    or ep_port.port < 0
+                    or ep_port.protocol != proto
+                    or ep_port.name != port.name
+                ):
+                    continue
+                for ep in eps.endpoints:
+                    terminating = bool(ep.terminating)
+                    if ep.ready is False and not (terminating and drain):
+                        continue
+                    if not ep.addresses:
+                        continue
+                    target = _target(ep.addresses[0], str(ep_port.port))
+                    if target in seen:
+                        continue
+                    t: dict[str, Any] = {"target": target}
+                    if terminating and drain and ep.ready is False:
+                        t["weight"] = 0
+                    seen[target] = t
+    return [seen[k] for k in sorted(seen)]
+
+
+def translate_service(
+    name: str,
+    backend: tuple[str, str, PortDef],
+    routes: Sequence[RouteOut],
+    snap: Snapshot,
+    *,
+    service_upstream: bool,
+    cluster_domain: str,
+    drain: bool,
+    fill_ids: bool,
+) -> ServiceOut:
+    """The Kong service ``name`` with ``routes`` (sorted by name), its upstream and failures."""
+    ns, svc_name, pd = backend
+    deps: set[Dep] = {("Service", ns, svc_name)}
+    failures: list[Failure] = []
+    configured: list[ObjectRef] = []
+    token = port_token(pd)
+    host = f"{svc_name}.{ns}.{token}.svc"
+    rule_routes = [r for r in routes if not r.default_backend]
+    service: dict[str, Any] = {
+        "name": name,
+        "host": host,
+        "port": 80,
+        "protocol": "http",
+        "connect_timeout": 60000,
+        "read_timeout": 60000,
+        "write_timeout": 60000,
+        "retries": 5,
+    }
+    if rule_routes:
+        service["path"] = "/"
+    parents = list(dict.fromkeys(r.ingress for r in routes))
+    upstream: dict[str, Any] = {"name": host, "algorithm": "round-robin"}
+    plugins: tuple[tuple[str, str], ...] = ()
+    client_cert = None
+    k8s: Service | None = snap.get("Service", ns, svc_name)
+    if k8s is None:
+        for parent in parents:
+            failures.append(
+                Failure(
+                    parent,
+                    "",
+                    "failed to resolve Kubernetes Service for backend: failed to fetch Service "
+                    f"{ns}/{svc_name}: Service {ns}/{svc_name} not found",
+                )
+            )
+        tags: list[str] = _UNKNOWN_TAGS
+    else:
+        configured.append(k8s.ref)
+        tags = tags_for(k8s)
+        ann = k8s.annotations
+        ref = k8s.ref
+        plugins = tuple(plugin_names(k8s))
+        # client certificate
+        cert_name = ann.get("konghq.com/client-cert")
+        protocol = ann.get("konghq.com/protocol") or "http"
+        if cert_name:
+            deps.add(("Secret", ns, cert_name))
+            secret = snap.get("Secret", ns, cert_name)
+            if secret is None:
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/client-cert",
+                        f"Failed to fetch secret '{ns}/{cert_name}'",
+                    )
+                )
+            elif protocol in _NON_TLS:
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/client-cert",
+                        f"Client certificate requested for incompatible service protocol '{protocol}'",
+                    )
+                )
+            else:
+                client_cert = (ns, cert_name)
+                service["client_certificate"] = {"id": secret.ref.uid}
+        # CA certificates
+        ca_names = split_list(ann.get("konghq.com/ca-certificates-secrets"))
+        if ca_names:
+            verify = go_bool(ann.get("konghq.com/tls-verify", ""))
+            if not verify:
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/ca-certificates-secrets",
+                        "CA certificates requested for service without TLS verification enabled",
+                    )
+                )
+            elif protocol in _NON_TLS:
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/ca-certificates-secrets",
+                        f"CA certificates requested for incompatible service protocol '{protocol}'",
+                    )
+                )
+            else:
+                ids = []
+                for ca in ca_names:
+                    deps.add(("Secret", ns, ca))
+                    secret = snap.get("Secret", ns, ca)
+                    if secret is None:
+                        failures.append(
+                            Failure(
+                                ref,
+                                "metadata.annotations.konghq.com/ca-certificates-secrets",
+                                f"Failed to fetch secret for CA Certificate '{ns}/{ca}'",
+                            )
+                        )
+                    elif "id" not in secret.data:
+                        failures.append(
+                            Failure(
+                                ref,
+                                "metadata.annotations.konghq.com/ca-certificates-secrets",
+                                f"Invalid CA certificate '{ns}/{ca}': missing 'id' field in data",
+                            )
+                        )
+                    else:
+                        ids.append(secret.text("id"))
+                if ids:
+                    service["ca_certificates"] = ids
+        # port and targets
+        port, err = _find_port(k8s, pd)
+        if port is None:
+            for obj in [ref, *parents]:
+                failures.append(
+                    Failure(obj, "", f"can't find port for backend kubernetes service: {err}")
+                )
+        else:
+            service["port"] = port.port
+            targets = _targets(snap, k8s, port, deps, service_upstream, cluster_domain, drain)
+            if targets:
+                upstream["targets"] = targets
+        # service annotations (overrideByAnnotation)
+        proto = ann.get("konghq.com/protocol")
+        if proto:
+            if proto in VALID_PROTOCOLS:
+                service["protocol"] = proto
+            else:
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/protocol",
+                        f"konghq.com/protocol annotation has invalid value: {proto}",
+                    )
+                )
+        path = ann.get("konghq.com/path")
+        if path and path.startswith("/"):
+            service["path"] = path
+        elif path:
+            failures.append(
+                Failure(ref, "metadata.annotations.konghq.com/path", "must start with /; ignored")
+            )
+        for key, field in (
+            ("konghq.com/connect-timeout", "connect_timeout"),
+            ("konghq.com/write-timeout", "write_timeout"),
+            ("konghq.com/read-timeout", "read_timeout"),
+            ("konghq.com/retries", "retries"),
+            ("konghq.com/tls-verify-depth", "tls_verify_depth"),
+        ):
+            if (v := ann.get(key)) is not None:
+                n = go_int(v)
+                if n is None:
+                    failures.append(
+                        Failure(
+                            ref, f"metadata.annotations.{key}", f"{v!r} is not an integer; ignored"
+                        )
+                    )
+                else:
+                    service[field] = n
+        if (v := ann.get("konghq.com/tls-verify")) is not None:
+            b = go_bool(v)
+            if b is None:
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/tls-verify",
+                        f"{v!r} is not a boolean; ignored",
+                    )
+                )
+            else:
+                service["tls_verify"] = b
+        if service["protocol"] in ("grpc", "grpcs"):
+            service.pop("path", None)
+        # upstream overrides
+        host_header = ann.get("konghq.com/host-header")
+        if host_header:
+            upstream["host_header"] = host_header
+        policy_name = ann.get("konghq.com/upstream-policy")
+        if policy_name:
+            deps.add(("KongUpstreamPolicy", ns, policy_name))
+            policy = snap.get("KongUpstreamPolicy", ns, policy_name)
+            if policy is None:
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/upstream-policy",
+                        f"failed fetching KongUpstreamPolicy: KongUpstreamPolicy {ns}/{policy_name} not found",
+                    )
+                )
+            else:
+                upstream.update(policy.upstream)
+                configured.append(policy.ref)
+    upstream["tags"] = tags
+    service["tags"] = tags
+    if fill_ids:
+        service["id"] = entity_id("services", name)
+    service["routes"] = [r.route for r in routes]
+    out_service: dict[str, Any] | None = service
+    rewrite_errors = [r for r in rule_routes if r.rewrite_error]
+    if rewrite_errors:
+        for r in rewrite_errors:
+            failures.append(
+                Failure(r.ingress, "metadata.annotations.konghq.com/rewrite", r.rewrite_error)
+            )
+        defaults = [r.route for r in routes if r.default_backend]
+        if defaults:
+            service.pop("path", None)
+            service["routes"] = defaults
+        else:
+            out_service = None
+    return ServiceOut(
+        name=name,
+        service=out_service,
+        upstream=upstream,
+        failures=tuple(dict.fromkeys(failures)),
+        plugins=plugins if out_service is not None else (),
+        client_cert=client_cert,
+        client_cert_parent=k8s.ref if k8s is not None and client_cert else None,
+        configured=tuple(configured),
+        deps=frozenset(deps),
+    )

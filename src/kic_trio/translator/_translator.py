@@ -1,0 +1,756 @@
+"""The translator: a store snapshot in, Kong's declarative config (canonical JSON) out.
+
+It is incremental. The output is split into *units*, each computed from a few objects:
+
+* one per Ingress (its routes, TLS claims, default backend),
+* one per Kong service (service + routes + upstream + targets),
+* one per referenced plugin, one per KongConsumer, one per KongConsumerGroup,
+* the global plugins, the certificates, the CA certificates.
+
+Each unit records what it read (``("Service", ns, name)``, ``("eps", ns, service)``, ...). A
+change marks the units that read the changed object dirty; recomputing a unit marks the units
+fed by its output dirty (an Ingress's routes feed Kong services, routes feed plugins...). Every
+unit's entities are kept as serialised bytes (:mod:`._fragments`), so after one change only a
+handful of entities are rebuilt, re-serialised and re-hashed. A full translation is the same
+code with every object "changed" on an empty state, which is how ``incremental == full`` is
+tested. Nothing here does I/O or imports trio, httpx or kr8s.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import orjson
+
+from .._payload import ConfigPayload
+from ..models import (
+    CA_CERT_LABEL,
+    Failure,
+    IngressClass,
+    KongClusterPlugin,
+    KongPlugin,
+    ObjectRef,
+    class_annotation_of,
+    ingress_class_of,
+)
+from ..store import Snapshot
+from ._certs import KeyPairChecker, build_certificates, ca_certificate
+from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
+from ._fragments import Fragments
+from ._ingress import IngressOut, RouteOut, translate_ingress
+from ._options import TranslatorOptions
+from ._plugins import (
+    PluginConfigError,
+    global_plugin,
+    instances,
+    missing_plugin_failures,
+    plugin_config,
+)
+from ._services import ServiceOut, translate_service
+from ._util import plugin_names
+
+Key = tuple[str, str]
+Dep = tuple[str, str, str]
+Unit = tuple[Any, ...]
+
+_CLASSED = frozenset({"KongConsumer", "KongConsumerGroup", "KongClusterPlugin"})
+
+
+@attrs.frozen(slots=False, eq=False)
+class TranslationResult:
+    """One translated configuration.
+
+    ``sha`` is SHA-256 over the digests of the body's entities (a hash tree of ``body``): equal
+    bodies have equal hashes, and it costs nothing extra to compute after a small change.
+    """
+
+    body: bytes
+    sha: str
+    failures: tuple[Failure, ...]
+    configured: frozenset[ObjectRef]
+    empty: bool
+
+    @functools.cached_property
+    def config(self) -> dict[str, Any]:
+        """The declarative config as a dict (parsed from ``body`` on first use)."""
+        out: dict[str, Any] = orjson.loads(self.body)
+        return out
+
+    def to_payload(self, changes_seen_at: float | None = None) -> ConfigPayload:
+        return ConfigPayload(
+            body=self.body,
+            sha=self.sha,
+            failures=self.failures,
+            configured=self.configured,
+            changes_seen_at=changes_seen_at,
+            empty=self.empty,
+        )
+
+
+class _View:
+    """Snapshot reads with class filtering of KongConsumer/KongConsumerGroup/KongClusterPlugin."""
+
+    __slots__ = ("_classless_ok", "_ours", "snap")
+
+    def __init__(self, snap: Snapshot, ours: str, classless_ok: bool) -> None:
+        self.snap = snap
+        self._ours = ours
+        self._classless_ok = classless_ok
+
+    def accepted(self, kind: str, obj: Any) -> bool:
+        cls = ingress_class_of(obj) if kind == "Ingress" else class_annotation_of(obj)
+        return cls == self._ours if cls is not None else self._classless_ok
+
+    def get(self, kind: str, namespace: str, name: str) -> Any:
+        obj = self.snap.get(kind, namespace, name)
+        if obj is not None and kind in _CLASSED and not self.accepted(kind, obj):
+            return None
+        return obj
+
+    def endpoint_slices(self, namespace: str, service: str) -> Any:
+        return self.snap.endpoint_slices(namespace, service)
+
+
+class _Deps:
+    """Reverse index: input key -> the units that read it."""
+
+    def __init__(self) -> None:
+        self.readers: dict[Dep, set[Unit]] = {}
+        self.reads: dict[Unit, frozenset[Dep]] = {}
+
+    def set(self, unit: Unit, deps: frozenset[Dep]) -> None:
+        old = self.reads.get(unit, frozenset())
+        if old == deps:
+            return
+        for d in old - deps:
+            s = self.readers.get(d)
+            if s is not None:
+                s.discard(unit)
+                if not s:
+                    del self.readers[d]
+        for d in deps - old:
+            self.readers.setdefault(d, set()).add(unit)
+        if deps:
+            self.reads[unit] = deps
+        else:
+            self.reads.pop(unit, None)
+
+    def units(self, dep: Dep) -> Iterable[Unit]:
+        return tuple(self.readers.get(dep, ()))
+
+
+class _State:
+    """Everything the translator remembers between two translations."""
+
+    def __init__(self) -> None:
+        self.snap: Snapshot | None = None
+        self.ctx: tuple[Any, ...] | None = None
+        self.frags = Fragments()
+        self.deps = _Deps()
+        self.failures: dict[Unit, tuple[Failure, ...]] = {}
+        self.configured: dict[Unit, tuple[ObjectRef, ...]] = {}
+        self.conf_count: dict[ObjectRef, int] = {}
+        # ingresses
+        self.ing: dict[Key, IngressOut] = {}
+        self.order: list[tuple[str, str, str]] = []  # (created, ns, name)
+        self.default: RouteOut | None = None
+        # kong services
+        self.svc_routes: dict[str, dict[str, RouteOut]] = {}
+        self.svc_backend: dict[str, tuple[str, str, Any]] = {}
+        self.svc: dict[str, ServiceOut] = {}
+        # plugins: plugin key -> {(kind, identifier, referrer): True}
+        self.rels: dict[Key, dict[tuple[str, str, ObjectRef], bool]] = {}
+        self.rels_of: dict[Unit, list[tuple[Key, tuple[str, str, ObjectRef]]]] = {}
+        # consumers
+        self.cons: dict[Key, ConsumerOut] = {}
+        self.unique: dict[tuple[str, str], dict[tuple[Key, ObjectRef], bool]] = {}
+        self.groups: dict[Key, str] = {}
+        self.ca_secrets: set[Key] = set()
+        self.parse_failures: dict[tuple[str, str, str], tuple[Failure, ...]] = {}
+
+
+class Translator:
+    """Translates store snapshots; keeps caches so that the next translation is incremental.
+
+    ``translate(snapshot)`` translates everything; ``translate(snapshot, changed)`` with the
+    ``(kind, namespace, name)`` of every object changed since the previous call reuses all the
+    rest (``Store.take_changes()`` gives exactly that set). Same snapshot, same bytes.
+    """
+
+    def __init__(self, options: TranslatorOptions | None = None) -> None:
+        self.options = options or TranslatorOptions()
+        self._checker = KeyPairChecker()
+        self._st = _State()
+
+    # --- public ---------------------------------------------------------------------------
+
+    def translate(
+        self, snapshot: Snapshot, changed: Iterable[tuple[str, str, str]] | None = None
+    ) -> TranslationResult:
+        st = self._st
+        ctx = self._context(snapshot)
+        if changed is None or st.snap is None or ctx != st.ctx:
+            st = self._st = _State()
+            st.ctx = ctx
+            changes: Iterable[tuple[str, str, str]] = [
+                (kind, m.ref.namespace, m.ref.name)
+                for kind in sorted(snapshot.kinds())
+                for m in snapshot.list(kind)
+            ]
+        else:
+            changes = changed
+        prev = st.snap
+        st.snap = snapshot
+        view = _View(snapshot, self.options.ingress_class, bool(ctx[0]))
+        self._apply(st, view, prev, changes)
+        body, sha, empty = st.frags.assemble()
+        failures = [f for fs in st.failures.values() for f in fs]
+        failures.extend(f for fs in st.parse_failures.values() for f in fs)
+        failures = sorted(set(failures))
+        failed = {f.obj for f in failures}
+        configured = frozenset(r for r in st.conf_count if r not in failed)
+        return TranslationResult(
+            body=body, sha=sha, failures=tuple(failures), configured=configured, empty=empty
+        )
+
+    # --- context --------------------------------------------------------------------------
+
+    def _context(self, snap: Snapshot) -> tuple[Any, ...]:
+        """Class-wide settings: default class?, legacy regex, service-upstream (from ICP)."""
+        ic: IngressClass | None = snap.get("IngressClass", "", self.options.ingress_class)
+        classless_ok = bool(ic is not None and ic.is_default)
+        legacy = self.options.default_legacy_regex_detection
+        service_upstream = False
+        if ic is not None and ic.parameters is not None:
+            p = ic.parameters
+            if p.kind == "IngressClassParameters" and p.api_group == "configuration.konghq.com":
+                icp = snap.get("IngressClassParameters", p.namespace, p.name)
+                if icp is not None:
+                    legacy = icp.enable_legacy_regex_detection
+                    service_upstream = icp.service_upstream
+        return (classless_ok, legacy, service_upstream)
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    @staticmethod
+    def _set_failures(st: _State, unit: Unit, failures: Iterable[Failure]) -> None:
+        fs = tuple(failures)
+        if fs:
+            st.failures[unit] = fs
+        else:
+            st.failures.pop(unit, None)
+
+    @staticmethod
+    def _set_configured(st: _State, unit: Unit, refs: Iterable[ObjectRef]) -> None:
+        new = tuple(refs)
+        old = st.configured.get(unit, ())
+        if new == old:
+            return
+        for r in old:
+            n = st.conf_count[r] - 1
+            if n:
+                st.conf_count[r] = n
+            else:
+                del st.conf_count[r]
+        for r in new:
+            st.conf_count[r] = st.conf_count.get(r, 0) + 1
+        if new:
+            st.configured[unit] = new
+        else:
+            st.configured.pop(unit, None)
+
+    @staticmethod
+    def _set_rels(
+        st: _State,
+        unit: Unit,
+        rels: list[tuple[Key, tuple[str, str, ObjectRef]]],
+        dirty_plugins: set[Key],
+    ) -> None:
+        old = st.rels_of.get(unit, [])
+        if old == rels:
+            return
+        for pkey, rel in old:
+            d = st.rels.get(pkey)
+            if d is not None:
+                d.pop(rel, None)
+                if not d:
+                    del st.rels[pkey]
+            dirty_plugins.add(pkey)
+        for pkey, rel in rels:
+            st.rels.setdefault(pkey, {})[rel] = True
+            dirty_plugins.add(pkey)
+        if rels:
+            st.rels_of[unit] = rels
+        else:
+            st.rels_of.pop(unit, None)
+
+    @staticmethod
+    def _plugin_rels(
+        refs: Iterable[tuple[str, str]],
+        kind: str,
+        identifier: str,
+        referrer: ObjectRef,
+        failures: list[Failure],
+    ) -> list[tuple[Key, tuple[str, str, ObjectRef]]]:
+        out = []
+        for ns, name in refs:
+            if ns != referrer.namespace:
+                failures.append(
+                    Failure(
+                        referrer,
+                        "metadata.annotations.konghq.com/plugins",
+                        f"no grant found to reference KongPlugin {ns}/{name}: "
+                        "cross-namespace plugin references are not supported",
+                    )
+                )
+                continue
+            out.append(((ns, name), (kind, identifier, referrer)))
+        return out
+
+    # --- the pipeline ---------------------------------------------------------------------
+
+    def _apply(
+        self,
+        st: _State,
+        view: _View,
+        prev: Snapshot | None,
+        changes: Iterable[tuple[str, str, str]],
+    ) -> None:
+        opts = self.options
+        snap = view.snap
+        dirty_ing: set[Key] = set()
+        dirty_svc: set[str] = set()
+        dirty_plugins: set[Key] = set()
+        dirty_cons: set[Key] = set()
+        dirty_groups: set[Key] = set()
+        global_dirty = certs_dirty = ca_dirty = False
+
+        def mark(dep: Dep) -> None:
+            nonlocal global_dirty, certs_dirty
+            for unit in st.deps.units(dep):
+                tag = unit[0]
+                if tag == "svc":
+                    dirty_svc.add(unit[1])
+                elif tag == "plugin":
+                    dirty_plugins.add(unit[1])
+                elif tag == "cons":
+                    dirty_cons.add(unit[1])
+                elif tag == "global":
+                    global_dirty = True
+                elif tag == "certs":
+                    certs_dirty = True
+
+        for kind, ns, name in changes:
+            key = (ns, name)
+            obj = snap.get(kind, ns, name)
+            fk = (kind, ns, name)
+            if obj is not None and obj.failures:
+                st.parse_failures[fk] = obj.failures
+            else:
+                st.parse_failures.pop(fk, None)
+            if kind == "Ingress":
+                dirty_ing.add(key)
+            elif kind == "KongConsumer":
+                dirty_cons.add(key)
+            elif kind == "KongConsumerGroup":
+                dirty_groups.add(key)
+                mark(fk)
+            elif kind == "KongPlugin":
+                dirty_plugins.add(key)
+                mark(fk)
+            elif kind == "KongClusterPlugin":
+                global_dirty = True
+                mark(fk)
+            elif kind == "Secret":
+                mark(fk)
+                old = prev.get(kind, ns, name) if prev is not None else None
+                labelled = any(
+                    o is not None and o.labels.get(CA_CERT_LABEL) == "true" for o in (old, obj)
+                )
+                if labelled:
+                    ca_dirty = True
+                    if obj is not None and obj.labels.get(CA_CERT_LABEL) == "true":
+                        st.ca_secrets.add(key)
+                    else:
+                        st.ca_secrets.discard(key)
+            elif kind == "EndpointSlice":
+                old = prev.get(kind, ns, name) if prev is not None else None
+                for o in (old, obj):
+                    if o is not None and o.service_name:
+                        mark(("eps", ns, o.service_name))
+            elif kind in ("Service", "KongUpstreamPolicy"):
+                mark(fk)
+
+        # 1. Ingresses -> routes per Kong service, TLS claims, default backends
+        order_dirty = default_dirty = False
+        for key in dirty_ing:
+            ing = snap.get("Ingress", *key)
+            old = st.ing.pop(key, None)
+            new = None
+            if ing is not None and view.accepted("Ingress", ing):
+                new = translate_ingress(
+                    ing,
+                    legacy_regex=bool(st.ctx[1]) if st.ctx else False,
+                    regex_prefix=opts.regex_path_prefix,
+                    fill_ids=opts.fill_ids,
+                    rewrite_uris=opts.rewrite_uris,
+                )
+                st.ing[key] = new
+            unit: Unit = ("ing", key)
+            if old is not None:
+                for r in old.routes:
+                    routes = st.svc_routes.get(r.service)
+                    if routes is not None:
+                        routes.pop(r.name, None)
+                        if not routes:
+                            del st.svc_routes[r.service]
+                    dirty_svc.add(r.service)
+            if new is not None:
+                for r in new.routes:
+                    st.svc_routes.setdefault(r.service, {})[r.name] = r
+                    st.svc_backend[r.service] = r.backend
+                    dirty_svc.add(r.service)
+            old_order = (old.created, *key) if old is not None else None
+            new_order = (new.created, *key) if new is not None else None
+            if old_order != new_order:
+                order_dirty = True
+                if old_order is not None:
+                    i = bisect.bisect_left(st.order, old_order)
+                    if i < len(st.order) and st.order[i] == old_order:
+                        del st.order[i]
+                if new_order is not None:
+                    bisect.insort(st.order, new_order)
+            has_tls = (old is not None and bool(old.tls)) or (new is not None and bool(new.tls))
+            if has_tls and (
+                old is None or new is None or old.tls != new.tls or old_order != new_order
+            ):
+                certs_dirty = True
+            if (old is not None and old.default) or (new is not None and new.default):
+                default_dirty = True
+            self._set_failures(st, unit, new.failures if new is not None else ())
+            self._set_configured(st, unit, (new.ref,) if new is not None else ())
+
+        # 2. the one default backend (oldest Ingress that has one)
+        if default_dirty or (order_dirty and st.default is not None):
+            chosen: RouteOut | None = None
+            for _, ns, name in st.order:
+                ing_out = st.ing[(ns, name)]
+                if ing_out.default is not None:
+                    chosen = ing_out.default
+                    break
+            if chosen is not st.default:
+                for dr in (st.default, chosen):
+                    if dr is not None:
+                        dirty_svc.add(dr.service)
+                        st.svc_backend.setdefault(dr.service, dr.backend)
+                st.default = chosen
+
+        # 3. Kong services (+ upstreams, targets)
+        service_upstream = bool(st.ctx[2]) if st.ctx else False
+        for name in dirty_svc:
+            unit = ("svc", name)
+            routes_map = st.svc_routes.get(name)
+            sroutes = [routes_map[k] for k in sorted(routes_map)] if routes_map else []
+            if st.default is not None and st.default.service == name:
+                sroutes.append(st.default)
+                sroutes.sort(key=lambda x: x.name)
+            old_svc = st.svc.pop(name, None)
+            if not sroutes:
+                st.frags.replace(unit, ())
+                st.deps.set(unit, frozenset())
+                self._set_failures(st, unit, ())
+                self._set_configured(st, unit, ())
+                self._set_rels(st, unit, [], dirty_plugins)
+                st.svc_backend.pop(name, None)
+                if old_svc is not None and old_svc.client_cert:
+                    certs_dirty = True
+                continue
+            backend = st.svc_backend.get(name) or sroutes[0].backend
+            sout = translate_service(
+                name,
+                backend,
+                sroutes,
+                view.snap,
+                service_upstream=service_upstream,
+                cluster_domain=opts.cluster_domain,
+                drain=opts.enable_drain_support,
+                fill_ids=opts.fill_ids,
+            )
+            st.svc[name] = sout
+            entries: list[tuple[str, Any, Any]] = [
+                ("upstreams", sout.upstream["name"], sout.upstream)
+            ]
+            failures = list(sout.failures)
+            rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
+            if sout.service is not None:
+                entries.append(("services", name, sout.service))
+                kept = {id(rt) for rt in sout.service["routes"]}
+                for sr in sroutes:
+                    if sr.plugins and id(sr.route) in kept:
+                        rels.extend(
+                            self._plugin_rels(sr.plugins, "route", sr.name, sr.ingress, failures)
+                        )
+                if sout.plugins:
+                    k8s_ref = sout.configured[0]
+                    rels.extend(self._plugin_rels(sout.plugins, "service", name, k8s_ref, failures))
+            st.frags.replace(unit, entries)
+            st.deps.set(unit, sout.deps)
+            self._set_failures(st, unit, dict.fromkeys(failures))
+            self._set_configured(st, unit, sout.configured)
+            self._set_rels(st, unit, rels, dirty_plugins)
+            old_cc = (old_svc.client_cert, old_svc.client_cert_parent) if old_svc else (None, None)
+            if old_cc != (sout.client_cert, sout.client_cert_parent):
+                certs_dirty = True
+
+        # 4. consumer groups
+        for key in dirty_groups:
+            unit = ("group", key)
+            group = view.get("KongConsumerGroup", *key)
+            if group is None:
+                st.groups.pop(key, None)
+                st.frags.replace(unit, ())
+                self._set_configured(st, unit, ())
+                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_failures(st, unit, ())
+                continue
+            entity = translate_consumer_group(group, opts.fill_ids)
+            st.groups[key] = entity["name"]
+            st.frags.replace(unit, [("consumer_groups", (entity["name"], *key), entity)])
+            self._set_configured(st, unit, (group.ref,))
+            failures_g: list[Failure] = []
+            rels = self._plugin_rels(
+                plugin_names(group), "consumer_group", entity["name"], group.ref, failures_g
+            )
+            self._set_rels(st, unit, rels, dirty_plugins)
+            self._set_failures(st, unit, failures_g)
+
+        # 5. consumers, with credential conflicts across consumers
+        touched: set[Key] = set(dirty_cons)
+        for key in dirty_cons:
+            old_c = st.cons.pop(key, None)
+            consumer = view.get("KongConsumer", *key)
+            new_c = (
+                translate_consumer(consumer, view, opts.fill_ids) if consumer is not None else None
+            )
+            if new_c is not None:
+                st.cons[key] = new_c
+            st.deps.set(("cons", key), new_c.deps if new_c is not None else frozenset())
+            for c, add in ((old_c, False), (new_c, True)):
+                if c is None:
+                    continue
+                for index, value, secret_ref in c.unique_keys:
+                    entry = st.unique.setdefault((index, value), {})
+                    if add:
+                        entry[(key, secret_ref)] = True
+                    else:
+                        entry.pop((key, secret_ref), None)
+                    touched.update(k for k, _ in entry)
+                    if not entry:
+                        del st.unique[(index, value)]
+        for key in touched:
+            unit = ("cons", key)
+            c = st.cons.get(key)
+            if c is None or c.consumer is None:
+                st.frags.replace(unit, ())
+                self._set_configured(st, unit, ())
+                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_failures(st, unit, c.failures if c is not None else ())
+                continue
+            failures = list(c.failures)
+            conflicts = []
+            for index, value, secret_ref in c.unique_keys:
+                entry = st.unique.get((index, value), {})
+                if len(entry) > 1:
+                    conflicts.append(index)
+                    failures.append(
+                        Failure(
+                            secret_ref,
+                            "",
+                            f'Secret has conflicting credential: conflict detected in "{index}" index',
+                        )
+                    )
+            if conflicts:
+                failures.append(
+                    Failure(
+                        c.ref,
+                        "",
+                        f'Consumer has conflicting credentials: conflict detected in "{conflicts[0]}" index',
+                    )
+                )
+                st.frags.replace(unit, ())
+                self._set_configured(st, unit, ())
+                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_failures(st, unit, failures)
+                continue
+            sort_key = (c.identifier, *key)
+            entries = [("consumers", sort_key, c.consumer)]
+            for g in c.groups:
+                entries.append(
+                    (
+                        "consumer_group_consumers",
+                        (g, c.identifier, *key),
+                        {"consumer": c.identifier, "consumer_group": g},
+                    )
+                )
+            st.frags.replace(unit, entries)
+            self._set_configured(st, unit, c.configured)
+            rels = self._plugin_rels(c.plugins, "consumer", c.identifier, c.ref, failures)
+            self._set_rels(st, unit, rels, dirty_plugins)
+            self._set_failures(st, unit, failures)
+
+        # 6. plugins referenced by routes, services, consumers, groups
+        for pkey in dirty_plugins:
+            self._plugin_unit(st, view, pkey)
+
+        # 7. global KongClusterPlugins
+        if global_dirty:
+            self._global_plugins(st, view)
+
+        # 8. certificates
+        if certs_dirty:
+            self._certificates(st, view)
+
+        # 9. CA certificates
+        if ca_dirty:
+            self._ca_certificates(st, view)
+
+    def _plugin_unit(self, st: _State, view: _View, pkey: Key) -> None:
+        unit: Unit = ("plugin", pkey)
+        rels_map = st.rels.get(pkey)
+        if not rels_map:
+            st.frags.replace(unit, ())
+            st.deps.set(unit, frozenset())
+            self._set_failures(st, unit, ())
+            self._set_configured(st, unit, ())
+            return
+        ns, name = pkey
+        deps: set[Dep] = {("KongPlugin", ns, name), ("KongClusterPlugin", "", name)}
+        rels: dict[str, list[tuple[str, ObjectRef]]] = {}
+        for kind, ident, ref in sorted(rels_map, key=lambda r: (r[0], r[1], r[2])):
+            rels.setdefault(kind, []).append((ident, ref))
+        plugin: KongPlugin | None = view.get("KongPlugin", ns, name)
+        if plugin is None:
+            plugin = view.get("KongClusterPlugin", "", name)
+        failures: list[Failure] = []
+        entries: list[tuple[str, Any, Any]] = []
+        configured: tuple[ObjectRef, ...] = ()
+        if plugin is None:
+            failures.extend(missing_plugin_failures(name, rels))
+        elif plugin.plugin:
+            try:
+                config = plugin_config(plugin, view, deps)
+            except PluginConfigError as exc:
+                failures.append(
+                    Failure(plugin.ref, "", f"could not build the plugin configuration: {exc}")
+                )
+            else:
+                for i, inst in enumerate(instances(plugin, config, rels, self.options.fill_ids)):
+                    entries.append(("plugins", (ns, name, i), inst))
+                configured = (plugin.ref,)
+        st.frags.replace(unit, entries)
+        st.deps.set(unit, frozenset(deps))
+        self._set_failures(st, unit, failures)
+        self._set_configured(st, unit, configured)
+
+    def _global_plugins(self, st: _State, view: _View) -> None:
+        unit: Unit = ("global",)
+        deps: set[Dep] = set()
+        by_name: dict[str, list[KongClusterPlugin]] = {}
+        for kcp in view.snap.list("KongClusterPlugin"):
+            if kcp.is_global and kcp.plugin and view.accepted("KongClusterPlugin", kcp):
+                by_name.setdefault(kcp.plugin, []).append(kcp)
+            if kcp.labels.get("global") == "true":
+                deps.add(("KongClusterPlugin", "", kcp.ref.name))
+        entries: list[tuple[str, Any, Any]] = []
+        failures: list[Failure] = []
+        configured: list[ObjectRef] = []
+        for pname, items in sorted(by_name.items()):
+            if len(items) > 1:
+                for kcp in items:
+                    failures.append(
+                        Failure(
+                            kcp.ref,
+                            "",
+                            f"multiple global KongClusterPlugins for plugin {pname!r}: none applied",
+                        )
+                    )
+                continue
+            kcp = items[0]
+            try:
+                config = plugin_config(kcp, view, deps)
+            except PluginConfigError as exc:
+                failures.append(
+                    Failure(kcp.ref, "", f"could not build the plugin configuration: {exc}")
+                )
+                continue
+            entries.append(
+                ("plugins", ("", "", pname), global_plugin(kcp, config, self.options.fill_ids))
+            )
+            configured.append(kcp.ref)
+        # any (non-global) KongClusterPlugin change may make one global: depend on all of them
+        st.frags.replace(unit, entries)
+        st.deps.set(unit, frozenset(deps))
+        self._set_failures(st, unit, failures)
+        self._set_configured(st, unit, configured)
+
+    def _certificates(self, st: _State, view: _View) -> None:
+        unit: Unit = ("certs",)
+        seen_hosts: set[str] = set()
+        claims: dict[Key, tuple[list[str], dict[ObjectRef, bool]]] = {}
+        for _, ns, name in st.order:
+            out = st.ing[(ns, name)]
+            for secret_key, hosts in out.tls:
+                entry = claims.setdefault(secret_key, ([], {}))
+                for h in hosts:
+                    if h not in seen_hosts:
+                        seen_hosts.add(h)
+                        entry[0].append(h)
+                entry[1][out.ref] = True
+        for svc_name in sorted(st.svc):
+            s = st.svc[svc_name]
+            if s.client_cert is not None and s.client_cert_parent is not None:
+                entry = claims.setdefault(s.client_cert, ([], {}))
+                entry[1][s.client_cert_parent] = True
+        certs, failures, used = build_certificates(
+            ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
+            view,
+            self._checker,
+        )
+        st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
+        st.deps.set(unit, frozenset(("Secret", ns, name) for ns, name in claims))
+        self._set_failures(st, unit, failures)
+        self._set_configured(st, unit, used)
+
+    def _ca_certificates(self, st: _State, view: _View) -> None:
+        unit: Unit = ("ca",)
+        secrets = [view.snap.get("Secret", ns, name) for ns, name in st.ca_secrets]
+        secrets = [s for s in secrets if s is not None]
+        secrets.sort(key=lambda s: (s.created, s.ref.namespace, s.ref.name))
+        entries: list[tuple[str, Any, Any]] = []
+        failures: list[Failure] = []
+        seen: dict[str, Any] = {}
+        configured = []
+        for s in secrets:
+            entity, reason = ca_certificate(s, seen)
+            if entity is None:
+                failures.append(Failure(s.ref, "data", reason))
+                continue
+            if entity["id"] in seen:
+                failures.append(
+                    Failure(
+                        s.ref,
+                        "data.id",
+                        f"CA certificate id {entity['id']!r} is already used by an older Secret",
+                    )
+                )
+                continue
+            seen[entity["id"]] = s
+            entries.append(("ca_certificates", entity["id"], entity))
+            configured.append(s.ref)
+        st.frags.replace(unit, entries)
+        self._set_failures(st, unit, failures)
+        self._set_configured(st, unit, configured)
