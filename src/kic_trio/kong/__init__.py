@@ -24,7 +24,7 @@ from ._client import (
     parse_retry_after,
     parse_version,
 )
-from ._discovery import discovered_gateways, run_gateway_discovery
+from ._discovery import admin_url, discovered_gateways, run_gateway_discovery
 from ._parse import (
     ConfigRejection,
     EntityError,
@@ -45,6 +45,7 @@ __all__ = [
     "KongInfo",
     "PushResult",
     "ResponseParsingError",
+    "admin_url",
     "discovered_gateways",
     "failures_from",
     "make_ssl_context",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import trio
 
@@ -155,6 +155,7 @@ class Gateway:
                 instance.log.warning("gateway %s runs no configuration (restarted?): pushing again", self.url)
                 self.applied_sha = None
                 self._not_before = -math.inf
+                self._set.notify()
                 self.wake()
 
     async def _push_loop(self, instance: Instance, client: AdminClient) -> None:
@@ -237,6 +238,7 @@ class Gateway:
             self._latency_reported_for = payload.sha
             m.sync_latency.labels(**lab).observe(max(0.0, trio.current_time() - payload.changes_seen_at))
         instance.health.mark_pushed()
+        self._set.notify()
         instance.bus.emit(
             ConfigApplied(self.url, payload.sha, duration, len(payload.body), skipped=result.status == 304)
         )
@@ -340,6 +342,7 @@ class GatewaySet:
         self._instance: Instance | None = None
         self.desired: ConfigPayload | None = None
         self._reported_sha: str | None = None
+        self._changed = trio.Event()
         for u in urls:
             self.add(u)
 
@@ -374,12 +377,24 @@ class GatewaySet:
         self._gateways[url] = gw
         if self._nursery is not None and self._instance is not None:
             self._nursery.start_soon(gw.run, self._instance)
+        self.notify()
         return gw
 
     def remove(self, url: str) -> None:
         gw = self._gateways.pop(url.rstrip("/"), None)
         if gw is not None:
             gw.cancel()
+            self.notify()
+
+    def notify(self) -> None:
+        """Something changed (a gateway added, removed, or its applied config)."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_for(self, predicate: Callable[[GatewaySet], bool]) -> None:
+        """Return once ``predicate(self)`` holds; re-checked on every change (handy in tests)."""
+        while not predicate(self):
+            await self._changed.wait()
 
     def applied_hashes(self) -> Mapping[str, str]:
         """URL -> SHA of the configuration each gateway last accepted from this instance."""

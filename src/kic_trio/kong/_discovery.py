@@ -11,25 +11,36 @@ checked by its own task (``/status`` every ``kong_status_check_interval``, withi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import trio
 
-from .._errors import KubernetesError
 from .._instance import Instance
 from ._applier import GatewaySet
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-_SLICES = "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices"
-#: How often the EndpointSlices are listed.
-POLL_INTERVAL = 1.0
+
+
+def admin_url(address: str, port: int) -> str:
+    """Upstream's gateway URL for an endpoint: always https, IPv6 bracketed."""
+    host = f"[{address}]" if ":" in address else address
+    return f"https://{host}:{port}"
 
 
 def discovered_gateways(
-    slices: Iterable[Mapping[str, Any]], port_names: Iterable[str], *, service: str, namespace: str
+    slices: Iterable[Mapping[str, Any]],
+    port_names: Iterable[str],
+    *,
+    service: str,
+    namespace: str,
+    url_for: Callable[[str, int], str] = admin_url,
 ) -> dict[str, str]:
-    """Admin URLs of the ready endpoints in ``slices`` -> the TLS server name to use for each."""
+    """Admin URLs of the ready endpoints in ``slices`` -> the TLS server name to use for each.
+
+    ``url_for(address, port)`` makes the URL (default :func:`admin_url`); an embedder that
+    reaches gateways some other way (a port-forward, a test on loopback) can map it.
+    """
     wanted = set(port_names)
     out: dict[str, str] = {}
     server_name = f"pod.{service}.{namespace}.svc"
@@ -52,10 +63,58 @@ def discovered_gateways(
             addrs = ep.get("addresses") or []
             if not addrs or not isinstance(addrs[0], str):
                 continue
-            host = f"[{addrs[0]}]" if ":" in addrs[0] else addrs[0]
             for port in ports:
-                out[f"https://{host}:{port}"] = server_name
+                out[url_for(addrs[0], port)] = server_name
     return out
+
+
+class _SliceSink:
+    """The Reflector's sink: keeps the Service's slices and re-derives the gateways."""
+
+    def __init__(
+        self, instance: Instance, gateways: GatewaySet, service: str, namespace: str, url_for: Callable[[str, int], str]
+    ) -> None:
+        self._url_for = url_for
+        self._instance = instance
+        self._gateways = gateways
+        self._service = service
+        self._namespace = namespace
+        self.slices: dict[str, Mapping[str, Any]] = {}
+        self.listed = trio.Event()
+
+    async def upsert(self, raw: dict[str, Any]) -> None:
+        name = (raw.get("metadata") or {}).get("name")
+        if isinstance(name, str):
+            self.slices[name] = raw
+            if self.listed.is_set():
+                self.reconcile()
+
+    async def delete(self, namespace: str, name: str) -> None:
+        self.slices.pop(name, None)
+        if self.listed.is_set():
+            self.reconcile()
+
+    async def synced(self, source: object) -> None:
+        self.reconcile()
+        self.listed.set()
+
+    def reconcile(self) -> None:
+        cfg = self._instance.cfg
+        log = self._instance.log
+        found = discovered_gateways(
+            self.slices.values(),
+            cfg.kong_admin_svc_port_names,
+            service=self._service,
+            namespace=self._namespace,
+            url_for=self._url_for,
+        )
+        for url in sorted(set(self._gateways.urls()) - set(found)):
+            log.info("gateway discovery: %s is gone", url)
+            self._gateways.remove(url)
+        for url, server_name in sorted(found.items()):
+            if self._gateways.get(url) is None:
+                log.info("gateway discovery: found %s", url)
+                self._gateways.add(url, discovered=True, server_name=cfg.kong_admin_tls_server_name or server_name)
 
 
 async def run_gateway_discovery(
@@ -63,35 +122,32 @@ async def run_gateway_discovery(
     kube: Any,
     gateways: GatewaySet,
     *,
+    url_for: Callable[[str, int], str] = admin_url,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Keep ``gateways`` equal to the ready admin endpoints of ``kong_admin_svc``.
 
-    Lists the Service's EndpointSlices every :data:`POLL_INTERVAL` seconds through
-    ``kube.request`` (a list filtered by label is one small request).
+    Watches the Service's EndpointSlices with the watch layer's :class:`Reflector` (list,
+    then watch; relist on 410; backoff on errors), filtered by the
+    ``kubernetes.io/service-name`` label. Returns from ``nursery.start`` after the first list.
     """
+    from ..k8s import Reflector
+    from ..models import KINDS
+
     cfg = instance.cfg
-    assert cfg.kong_admin_svc, "discovery needs kong_admin_svc"
+    if not cfg.kong_admin_svc:
+        raise ValueError("gateway discovery needs kong_admin_svc")
     namespace, _, service = cfg.kong_admin_svc.partition("/")
-    path = _SLICES.format(ns=namespace)
-    params = {"labelSelector": f"{SERVICE_NAME_LABEL}={service}"}
-    started = False
-    while True:
-        try:
-            resp = await kube.request("GET", path, params=params)
-            items = resp.json().get("items") or []
-        except (KubernetesError, ValueError) as e:
-            instance.log.warning("gateway discovery: cannot list EndpointSlices of %s: %s", cfg.kong_admin_svc, e)
-        else:
-            found = discovered_gateways(items, cfg.kong_admin_svc_port_names, service=service, namespace=namespace)
-            for url in set(gateways.urls()) - set(found):
-                instance.log.info("gateway discovery: %s is gone", url)
-                gateways.remove(url)
-            for url, server_name in sorted(found.items()):
-                if gateways.get(url) is None:
-                    instance.log.info("gateway discovery: found %s", url)
-                    gateways.add(url, discovered=True, server_name=cfg.kong_admin_tls_server_name or server_name)
-        if not started:
-            started = True
-            task_status.started()
-        await trio.sleep(POLL_INTERVAL)
+    sink = _SliceSink(instance, gateways, service, namespace, url_for)
+    reflector = Reflector(
+        kube,
+        "EndpointSlice",
+        KINDS["EndpointSlice"],
+        sink,
+        namespace=namespace,
+        label_selector=f"{SERVICE_NAME_LABEL}={service}",
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reflector.run)
+        await sink.listed.wait()
+        task_status.started()

@@ -4,7 +4,7 @@ See :class:`FakeKong` and ``python -m kic_trio.testing.fakekong --help``.
 """
 
 from ._server import DEFAULT_MAX_BODY_SIZE, EMPTY_HASH, FakeKong, RequestRecord
-from ._tls import CertPair
+from ._tls import CertPair, TestCA
 from ._validate import BUNDLED_PLUGINS
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "CertPair",
     "FakeKong",
     "RequestRecord",
+    "TestCA",
 ]

@@ -126,6 +126,7 @@ class FakeKong:
         enabled_plugins: frozenset[str] | None = v.BUNDLED_PLUGINS,
         reject_tags: frozenset[str] | set[str] = frozenset(),
         admin_token: str | None = None,
+        ca: TestCA | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -162,7 +163,8 @@ class FakeKong:
         self._ca: TestCA | None = None
         self._server_pair: CertPair | None = None
         if tls:
-            self._ca = TestCA()
+            # several fakes may share one CA, so one CA bundle verifies them all
+            self._ca = ca or TestCA()
             self._server_pair = self._ca.issue("localhost", dns=("localhost",), ips=("127.0.0.1", "::1"))
 
     # -- knobs -----------------------------------------------------------------------------
