@@ -9,9 +9,13 @@ from typing import Any
 
 import httpx
 import trio
+import trio.testing
 
 import kic_trio
 from kic_trio._errors import KubernetesError
+from kic_trio._latest import LatestValue
+from kic_trio._lifecycle import ConfigApplied, LifecycleBus
+from kic_trio._payload import ConfigPayload
 from kic_trio.k8s._leader import LeaderState
 from kic_trio.k8s._status import StatusUpdater
 from kic_trio.models import ObjectRef
@@ -205,4 +209,25 @@ async def test_recreated_ingress_is_not_given_the_old_ones_status(
             updater.submit({new})
             await updater.wait_idle()
             assert await status_of(kube, k8s_namespace, new.name) == [{"ip": "10.0.0.8"}]
+            nursery.cancel_scope.cancel()
+
+
+async def test_status_follows_applied_configurations(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            refs = await create_ingresses(kube, k8s_namespace, 2)
+            bus = LifecycleBus()
+            latest: LatestValue[ConfigPayload] = LatestValue()
+            updater = StatusUpdater(config(publish_status_address=["10.0.0.9"]), kube)
+            await nursery.start(updater.run)
+            await nursery.start(updater.follow_pushes, bus, latest)
+            latest.put(ConfigPayload(b"{}", "sha-1", configured=refs))
+            bus.emit(ConfigApplied("http://kong:8001", "sha-0", 0.01, 2))  # an older config: ignored
+            await trio.testing.wait_all_tasks_blocked()
+            assert kube.count("PATCH") == 0
+            bus.emit(ConfigApplied("http://kong:8001", "sha-1", 0.01, 2))
+            await trio.testing.wait_all_tasks_blocked()
+            await updater.wait_idle()
+            assert kube.count("PATCH", "/status") == 2
+            assert await status_of(kube, k8s_namespace, "ing-1") == [{"ip": "10.0.0.9"}]
             nursery.cancel_scope.cancel()

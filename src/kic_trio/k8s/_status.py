@@ -38,6 +38,9 @@ import attrs
 import trio
 
 from .._errors import KubernetesError
+from .._latest import LatestValue
+from .._lifecycle import ConfigApplied, LifecycleBus
+from .._payload import ConfigPayload
 from ..models import ObjectRef
 from ._events import TokenBucket
 from ._leader import KubeRequester, LeaderSink, LeaderState, wait_not_leader
@@ -199,6 +202,27 @@ class StatusUpdater:
         self._configured = frozenset(r for r in configured if r.kind == "Ingress")
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._dirty.set()
+
+    async def follow_pushes(
+        self,
+        bus: LifecycleBus,
+        latest: LatestValue[ConfigPayload],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Submit ``configured`` of the newest payload each time a gateway reports it applied.
+
+        A ready-made wiring for the controller (``nursery.start(updater.follow_pushes,
+        instance.bus, latest)``) so the applier need not know about status. Returns when the
+        bus is closed.
+        """
+        async with bus.subscribe() as events:
+            task_status.started()
+            async for event in events:
+                if isinstance(event, ConfigApplied):
+                    payload = latest.peek()
+                    if payload is not None and payload.sha == event.config_hash:
+                        self.submit(payload.configured)
 
     async def wait_idle(self) -> None:
         """Return once everything submitted so far has been written (for tests)."""
