@@ -507,9 +507,12 @@ class LeaderElector:
                 async for line in resp.aiter_lines():
                     if scope.cancel_called or not line.strip():
                         continue
-                    event = json_loads(line)
-                    kind = event.get("type")
-                    obj = event.get("object")
+                    try:
+                        event = json_loads(line)
+                    except ValueError:
+                        event = {"type": "ERROR"}
+                    kind = event.get("type") if isinstance(event, dict) else "ERROR"
+                    obj = event.get("object") if isinstance(event, dict) else None
                     if kind == "DELETED":
                         released = True
                     elif kind in ("ADDED", "MODIFIED") and isinstance(obj, dict):
@@ -634,7 +637,9 @@ def make_leader(
     """
     if not leader_election_enabled(cfg):
         return AlwaysLeader(bus=bus, state=state)
-    namespace = cfg.election_namespace or cfg.pod_namespace or ""
+    # As controller-runtime: the configured namespace, else the Pod's (the client knows it from
+    # the service account when in a cluster, else from the kubeconfig context).
+    namespace = cfg.election_namespace or cfg.pod_namespace or str(getattr(kube, "namespace", "") or "")
     if not namespace:
         raise ValueError("leader election is on but neither election_namespace nor pod_namespace is set")
     return LeaderElector(

@@ -111,6 +111,20 @@ def test_make_leader_picks_namespace_and_mode() -> None:
     assert isinstance(make_leader(cfg, api.client("x")), AlwaysLeader)
 
 
+def test_election_namespace_falls_back_to_the_clients_namespace() -> None:
+    api = LeaseAPI()
+    client = api.client("x")
+    cfg = kic_trio.Config(kong_admin_svc="kong/kong-admin")
+    with pytest.raises(ValueError, match="namespace"):
+        make_leader(cfg, client)
+    client.namespace = "kong-system"  # what KubeClient knows from the service account
+    elector = make_leader(cfg, client)
+    assert isinstance(elector, LeaderElector) and elector.namespace == "kong-system"
+    cfg = kic_trio.Config(kong_admin_svc="kong/kong-admin", pod_namespace="kong", election_namespace="elect")
+    elector = make_leader(cfg, client)
+    assert isinstance(elector, LeaderElector) and elector.namespace == "elect"
+
+
 def test_bad_timings_are_refused() -> None:
     api = LeaseAPI()
     with pytest.raises(ValueError, match="lease_duration"):
@@ -141,6 +155,7 @@ class Client:
         self.api = api
         self.name = name
         self.broken = False
+        self.namespace = ""
 
     async def request(
         self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
