@@ -280,9 +280,20 @@ class Reflector:
         async with self.kube.stream(
             "GET", self.path, params=params, timeout=httpx.Timeout(10.0, read=read)
         ) as resp:
-            async for line in resp.aiter_lines():
-                if line.strip():
-                    await self._handle_line(line)
+            # Leaving httpx's nested line/text/byte generators mid-stream (raise or break in
+            # the loop body) leaves them to the GC, with a ResourceWarning each. Cancelling
+            # instead raises inside the innermost generator, so they all finish properly.
+            stop: Exception | None = None
+            with trio.CancelScope() as scope:
+                async for line in resp.aiter_lines():
+                    if stop is None and line.strip():
+                        try:
+                            await self._handle_line(line)
+                        except (_Gone, KubernetesError) as exc:
+                            stop = exc
+                            scope.cancel()
+            if stop is not None:
+                raise stop
 
     async def _handle_line(self, line: str) -> None:
         try:
