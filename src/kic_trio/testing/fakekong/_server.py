@@ -197,6 +197,10 @@ class FakeKong:
         for _ in range(n):
             self._failures.append(_Failure(status, retry_after, body))
 
+    def clear_failures(self) -> None:
+        """Forget failures queued by :meth:`fail_next` (the gateway recovers)."""
+        self._failures.clear()
+
     def hang(self) -> None:
         """From now on, ``POST /config`` never answers (until :meth:`release`)."""
         if self._hang is None:
