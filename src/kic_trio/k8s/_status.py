@@ -338,7 +338,9 @@ class StatusUpdater:
         self._seen[ref.key] = _Seen(uid, entries)
 
     async def _write_all(self, configured: frozenset[ObjectRef], entries: Entries) -> None:
-        todo = [r for r in sorted(configured) if self._differs(r, entries)]
+        # (Not ``sorted(configured)``: comparing attrs objects costs ~75 ms per 1000.)
+        todo = [r for r in configured if self._differs(r, entries)]
+        todo.sort(key=lambda r: r.key)
         unknown = [r for r in todo if r.key not in self._seen]
         if len(unknown) > self.seed_threshold:
             # Many Ingresses we know nothing about (start of a term): one paginated list per
