@@ -35,7 +35,14 @@ import trio
 
 from .._deltas import Delete, Delta, Synced, Upsert
 from .._errors import KubernetesError
-from ..models import KINDS, KindInfo, names_other_class, parse, secret_has_kong_label
+from ..models import (
+    KINDS,
+    KindInfo,
+    is_classed_kind,
+    names_other_class,
+    parse,
+    secret_has_kong_label,
+)
 from ._reflector import (
     Backoff,
     Key,
@@ -110,6 +117,10 @@ class KindHandler:
         self.ingress_class = ingress_class
         self.secret_label_selector = secret_label_selector
         self.wanted_secrets: set[Key] = wanted_secrets if wanted_secrets is not None else set()
+        #: Only filtered kinds need to remember what they passed on (to send a Delete when an
+        #: object stops matching); for the others every object is passed on, and a Delete
+        #: for an object the store does not hold is a no-op there.
+        self.filtered = kind == "Secret" or is_classed_kind(kind)
         self.held: dict[Key, str] = {}
         self.sources: set[object] = set()
         self._synced_sources: set[object] = set()
@@ -142,11 +153,12 @@ class KindHandler:
                 del self.held[key]
                 await self.send.send(Delete(self.kind, key[0], key[1], trio.current_time()))
             return
-        self.held[key] = str(meta.get("resourceVersion") or "")
+        if self.filtered:
+            self.held[key] = model.resource_version
         await self.send.send(Upsert(self.kind, model, trio.current_time()))
 
     async def delete(self, namespace: str, name: str) -> None:
-        if self.held.pop((namespace, name), None) is not None:
+        if not self.filtered or self.held.pop((namespace, name), None) is not None:
             await self.send.send(Delete(self.kind, namespace, name, trio.current_time()))
 
     async def synced(self, source: object) -> None:
@@ -158,9 +170,12 @@ class KindHandler:
         """Nothing to list (the kind is not served): the store's (empty) view is complete."""
         await self.send.send(Synced(self.kind))
 
-    async def drop_all(self) -> None:
-        """The kind stopped being served (CRD deleted): everything held is gone."""
-        for ns, name in sorted(self.held):
+    async def drop_all(self, keys: Iterable[Key] = ()) -> None:
+        """The kind stopped being served (CRD deleted): everything passed on is gone.
+
+        ``keys``: what the reflectors knew (unfiltered kinds do not track ``held``).
+        """
+        for ns, name in sorted(set(self.held) | set(keys)):
             await self.send.send(Delete(self.kind, ns, name, trio.current_time()))
         self.held.clear()
 
@@ -298,7 +313,7 @@ async def run_kind(
                     nursery.start_soon(r.run)
         except* KindNotServed:
             log.warning("%s is no longer served (CRD deleted?); its objects are gone", kind)
-            await handler.drop_all()
+            await handler.drop_all(k for r in reflectors for k in r.known)
             needs_crd = True
 
 
