@@ -16,6 +16,10 @@ from kic_trio.k8s import KubeClient, open_kube_client
 from kic_trio.testing.controlplane._certs import CertAuthority
 
 
+def _exists(path: object) -> bool:
+    return os.path.exists(str(path))
+
+
 class Cfg:
     def __init__(self, kubeconfig: str | None = None, apiserver_host: str | None = None) -> None:
         self.kubeconfig = kubeconfig
@@ -47,7 +51,7 @@ async def test_each_client_is_its_own_and_leaves_no_key_files(tmp_path: Path) ->
             files = [one.api.auth.client_key_file, one.api.auth.client_cert_file, one.api.auth.server_ca_file]
             assert all(files)
             # kr8s wrote the *-data fields to temp files; they are gone once loaded.
-            assert not any(os.path.exists(str(f)) for f in files)
+            assert not any(_exists(f) for f in files)
             assert one.namespace == "team-a"
             async with open_kube_client(Cfg(str(path)), service_account_dir=tmp_path / "no-sa") as two:
                 assert two.api is not one.api
