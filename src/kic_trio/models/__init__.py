@@ -49,7 +49,7 @@ from ._models import (
     ServicePort,
     UnknownObject,
 )
-from ._parsers import KINDS, KindInfo, parse
+from ._parsers import KINDS, KindInfo, parse, tls_pair_valid
 
 __all__ = [
     "ANNOTATION_CLASSED_KINDS",
@@ -96,4 +96,5 @@ __all__ = [
     "secret_has_kong_label",
     "secret_refs",
     "split_list",
+    "tls_pair_valid",
 ]

@@ -189,6 +189,9 @@ class Secret(Model):
     type: str = "Opaque"
     #: Decoded ``data`` (plus ``stringData``, which offline manifests use). Never printed.
     data: Mapping[str, bytes] = attrs.field(default=_EMPTY, repr=False)
+    #: Whether ``tls.crt``/``tls.key`` form a valid X.509 key pair, checked once at parse time
+    #: (it costs ~100 µs, which must not be paid on every translation). ``None``: no pair.
+    tls_pair_valid: bool | None = None
 
     def text(self, key: str) -> str | None:
         """``data[key]`` as text (UTF-8, undecodable bytes replaced), ``None`` when absent."""

@@ -47,6 +47,29 @@ from ._models import (
 from ._parse import Reader, type_name
 
 
+def tls_pair_valid(cert: bytes, key: bytes) -> bool:
+    """Whether PEM ``cert`` and ``key`` (surrounding whitespace ignored) form a key pair.
+
+    Like Go's ``tls.X509KeyPair``: the certificate parses and its public key is the private
+    key's. Expiry is not checked (upstream does not either).
+    """
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        c = x509.load_pem_x509_certificate(cert.strip())
+        k = serialization.load_pem_private_key(
+            key.strip(), None, unsafe_skip_rsa_key_validation=True
+        )
+        enc = serialization.Encoding.DER
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        return bool(
+            c.public_key().public_bytes(enc, spki) == k.public_key().public_bytes(enc, spki)
+        )
+    except Exception:
+        return False
+
+
 @attrs.frozen(slots=True)
 class KindInfo:
     """Where a kind lives in the Kubernetes API."""
@@ -376,10 +399,14 @@ def _secret(raw: Mapping[str, Any]) -> Secret:
             data[key] = value.encode()
         else:
             r.fail(f"stringData.{key}", f"expected a string, got {type_name(value)}")
+    pair_ok = None
+    if "tls.crt" in data and "tls.key" in data:
+        pair_ok = tls_pair_valid(data["tls.crt"], data["tls.key"])
     return Secret(
         **base,
         type=r.as_str(raw.get("type"), "type") or "Opaque",
         data=data,
+        tls_pair_valid=pair_ok,
         failures=tuple(r.failures),
     )
 

@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
-from ..models import Failure, ObjectRef, Secret
+from ..models import Failure, ObjectRef, Secret, tls_pair_valid
 from ._util import tags_for
 
 
@@ -39,14 +38,7 @@ class KeyPairChecker:
 
 
 def _check_pair(cert: bytes, key: bytes) -> bool:
-    try:
-        c = x509.load_pem_x509_certificate(cert)
-        k = serialization.load_pem_private_key(key, None, unsafe_skip_rsa_key_validation=True)
-        pub = serialization.PublicFormat.SubjectPublicKeyInfo
-        enc = serialization.Encoding.DER
-        return c.public_key().public_bytes(enc, pub) == k.public_key().public_bytes(enc, pub)
-    except Exception:
-        return False
+    return tls_pair_valid(cert, key)
 
 
 def cert_from_secret(secret: Secret, checker: KeyPairChecker) -> tuple[str, str] | None:
@@ -57,7 +49,10 @@ def cert_from_secret(secret: Secret, checker: KeyPairChecker) -> tuple[str, str]
         return None
     cert = cert.strip()
     key = key.strip()
-    if not checker.valid(cert, key):
+    ok = secret.tls_pair_valid
+    if ok is None:
+        ok = checker.valid(cert, key)
+    if not ok:
         return None
     return cert.decode("utf-8", "replace"), key.decode("utf-8", "replace")
 

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 _OPTS = orjson.OPT_SORT_KEYS
+_sha256 = hashlib.sha256
 
 #: Top-level keys in canonical (byte) order.
 LISTS = (
@@ -35,61 +36,86 @@ def dumps(obj: Any) -> bytes:
 
 
 class SortedList:
-    """``key -> (bytes, digest)`` with keys kept in order (lazy bulk sort, insort when few)."""
+    """``key -> serialised entity`` kept in key order, with its joined form cached.
 
-    __slots__ = ("_items", "_keys", "_pending", "_sorted")
+    ``_keys``/``_data``/``_digs`` are aligned arrays in key order, so joining is a single C-level
+    ``bytes.join``; updates find their slot by bisection. A list whose entities did not change
+    keeps its joined bytes and hash from the previous translation.
+    """
+
+    __slots__ = ("_data", "_digs", "_hash", "_index", "_joined", "_keys", "_pending")
 
     def __init__(self) -> None:
-        self._items: dict[Any, tuple[bytes, bytes]] = {}
+        self._index: dict[Any, tuple[bytes, bytes]] = {}
         self._keys: list[Any] = []
-        self._pending: list[Any] = []
-        self._sorted = True
+        self._data: list[bytes] = []
+        self._digs: list[bytes] = []
+        self._pending: dict[Any, None] = {}
+        self._joined: bytes | None = None
+        self._hash: bytes | None = None
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._index)
 
     def set(self, key: Any, data: bytes) -> None:
-        old = self._items.get(key)
+        index = self._index
+        old = index.get(key)
         if old is not None and old[0] == data:
             return
-        self._items[key] = (data, hashlib.sha256(data).digest())
+        item = (data, _sha256(data).digest())
+        index[key] = item
+        self._joined = self._hash = None
         if old is None:
-            self._pending.append(key)
+            self._pending[key] = None
+        elif key not in self._pending:
+            i = bisect.bisect_left(self._keys, key)
+            self._data[i] = item[0]
+            self._digs[i] = item[1]
 
     def delete(self, key: Any) -> None:
-        if self._items.pop(key, None) is None:
+        if self._index.pop(key, None) is None:
             return
-        if self._pending and key in self._pending:
-            self._pending.remove(key)
+        self._joined = self._hash = None
+        if key in self._pending:
+            del self._pending[key]
             return
         i = bisect.bisect_left(self._keys, key)
-        if i < len(self._keys) and self._keys[i] == key:
-            del self._keys[i]
+        del self._keys[i]
+        del self._data[i]
+        del self._digs[i]
 
     def _settle(self) -> None:
-        if not self._pending:
+        pending = self._pending
+        if not pending:
             return
-        if len(self._pending) > 32:
-            self._keys.extend(self._pending)
-            self._keys.sort()
+        index = self._index
+        if len(pending) > 64:
+            keys = self._keys
+            keys.extend(pending)
+            keys.sort()
+            items = [index[k] for k in keys]
+            self._data = [it[0] for it in items]
+            self._digs = [it[1] for it in items]
         else:
-            for key in self._pending:
-                bisect.insort(self._keys, key)
-        self._pending = []
+            for key in pending:
+                i = bisect.bisect_left(self._keys, key)
+                data, dig = index[key]
+                self._keys.insert(i, key)
+                self._data.insert(i, data)
+                self._digs.insert(i, dig)
+        self._pending = {}
 
     def keys(self) -> list[Any]:
         self._settle()
         return self._keys
 
     def join(self) -> tuple[bytes, bytes]:
-        """``(b"[e1,e2,...]", concatenated digests)``."""
-        self._settle()
-        items = self._items
-        parts = [items[k] for k in self._keys]
-        return (
-            b"[" + b",".join([p[0] for p in parts]) + b"]",
-            b"".join([p[1] for p in parts]),
-        )
+        """``(b"[e1,e2,...]", sha256 of the entities' digests)``, cached until a change."""
+        if self._joined is None or self._hash is None:
+            self._settle()
+            self._joined = b"[" + b",".join(self._data) + b"]"
+            self._hash = _sha256(b"".join(self._digs)).digest()
+        return self._joined, self._hash
 
 
 class Fragments:
@@ -103,8 +129,9 @@ class Fragments:
         """Make ``entries`` (``(list, key, entity)``) exactly what ``unit`` contributes."""
         old = self._owned.pop(unit, None)
         new_keys = []
+        lists = self.lists
         for list_name, key, entity in entries:
-            self.lists[list_name].set(key, dumps(entity))
+            lists[list_name].set(key, orjson.dumps(entity, option=_OPTS))
             new_keys.append((list_name, key))
         if old:
             keep = set(new_keys)
@@ -124,10 +151,9 @@ class Fragments:
             if not len(lst):
                 continue
             empty = False
-            body, digests = lst.join()
+            body, digest = lst.join()
             parts.append(b',"' + name.encode() + b'":' + body)
-            h.update(b"\0" + name.encode() + b"\0")
-            h.update(digests)
+            h.update(b"\0" + name.encode() + b"\0" + digest)
         if empty:
             stub = b'[{"name":"kong"}]'
             parts.append(b',"upstreams":' + stub)

@@ -133,10 +133,40 @@ def _headers(ann: dict[str, str] | Any) -> dict[str, list[str]]:
     return out
 
 
+#: Annotations that change routes (plus the ``konghq.com/headers.*`` family).
+ROUTE_ANNOTATIONS = frozenset(
+    {
+        "konghq.com/strip-path",
+        "ingress.kubernetes.io/force-ssl-redirect",
+        "konghq.com/https-redirect-status-code",
+        "konghq.com/preserve-host",
+        "konghq.com/request-buffering",
+        "konghq.com/response-buffering",
+        "konghq.com/protocols",
+        "konghq.com/regex-priority",
+        "konghq.com/methods",
+        "konghq.com/snis",
+        "konghq.com/host-aliases",
+        "konghq.com/path-handling",
+    }
+)
+
+
+def has_route_annotations(ann: Any) -> bool:
+    """Cheap pre-check: most Ingresses carry none of the route annotations."""
+    if not ann:
+        return False
+    if not ROUTE_ANNOTATIONS.isdisjoint(ann):
+        return True
+    return any(k.startswith("konghq.com/headers.") for k in ann)
+
+
 def _apply_route_annotations(
     route: dict[str, Any], ann: Any, ref: ObjectRef, failures: list[Failure]
 ) -> None:
     """Upstream's ``Route.Override``: same order, same validation (bad values are ignored)."""
+    if not has_route_annotations(ann):
+        return
     if (v := ann.get("konghq.com/strip-path")) is not None and v.lower() in ("true", "false"):
         route["strip_path"] = v.lower() == "true"
     elif v:

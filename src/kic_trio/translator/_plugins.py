@@ -61,7 +61,10 @@ def plugin_config(plugin: KongPlugin, snap: Any, deps: set[Dep]) -> dict[str, An
     """The ``config`` of a plugin: inline, patched from Secrets, or wholly from a Secret."""
     cluster = isinstance(plugin, KongClusterPlugin)
     ns = plugin.ref.namespace
-    config: Any = copy.deepcopy(dict(plugin.config)) if plugin.config is not None else {}
+    # the config is only read downstream: copy it only when patches will modify it
+    config: Any = plugin.config if plugin.config is not None else {}
+    if plugin.config_patches:
+        config = copy.deepcopy(dict(config))
     for patch in plugin.config_patches:
         ref = patch.value_from
         secret_ns = ref.namespace if cluster else ns

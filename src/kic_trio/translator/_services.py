@@ -72,11 +72,14 @@ def _find_port(svc: Service, want: PortDef) -> tuple[ServicePort | None, str]:
 
 
 def _target(address: str, port: str) -> str:
-    try:
-        if ipaddress.ip_address(address).version == 6:
+    """``addr:port``, IPv6 in brackets (IPv4-mapped IPv6 stays bare, as Go's ``To4``)."""
+    if ":" in address:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return f"{address}:{port}"
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
             return f"[{address}]:{port}"
-    except ValueError:
-        pass
     return f"{address}:{port}"
 
 
