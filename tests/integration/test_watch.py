@@ -297,3 +297,21 @@ class _Cfg:
     def __init__(self, kubeconfig: str) -> None:
         self.kubeconfig = kubeconfig
         self.apiserver_host = None
+
+
+async def test_401_rereads_credentials(control_plane: ControlPlane, k8s_namespace: str) -> None:
+    """A rotated token: the first request is refused (401), the client re-reads and succeeds."""
+    path = control_plane.token_kubeconfig("not-the-right-token", control_plane.dir / f"kc-{k8s_namespace}")
+    with trio.fail_after(60):
+        async with open_kube_client(_Cfg(str(path))) as kube:
+            control_plane.token_kubeconfig(control_plane.admin_token, path)  # "rotation"
+            r = await kube.request("GET", f"/api/v1/namespaces/{k8s_namespace}")
+            assert r.json()["metadata"]["name"] == k8s_namespace
+            # The watch path too: rotate to a wrong token and back.
+            control_plane.token_kubeconfig("wrong-again", path)
+            await kube.reauthenticate()
+            control_plane.token_kubeconfig(control_plane.admin_token, path)
+            async with kube.stream(
+                "GET", f"/api/v1/namespaces/{k8s_namespace}/services", params={"watch": "true", "timeoutSeconds": "1"}
+            ) as resp:
+                assert resp.status_code == 200

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -129,7 +130,8 @@ def object_key(raw: Mapping[str, Any]) -> Key | None:
     ns = meta.get("namespace") or ""
     if not isinstance(name, str) or not name or not isinstance(ns, str):
         return None
-    return (ns, name)
+    # Namespaces repeat across thousands of keys kept for the relist diff: share one string.
+    return (sys.intern(ns), name)
 
 
 def _rv(raw: Mapping[str, Any]) -> str:
@@ -208,7 +210,10 @@ class Reflector:
                     self.observer.relist(self.kind)
                     self.resource_version = None
                     continue
-                if isinstance(exc.__cause__, httpx.ReadTimeout) and self.resource_version is not None:
+                if (
+                    isinstance(exc.__cause__, httpx.ReadTimeout)
+                    and self.resource_version is not None
+                ):
                     log.debug("%r: no event for %.0fs; resuming the watch", self, self.read_timeout)
                     self.observer.restart(self.kind, "idle")
                     continue
@@ -313,7 +318,9 @@ class Reflector:
             if code == 410:
                 raise _Gone()
             message = obj.get("message") if isinstance(obj.get("message"), str) else "watch error"
-            raise KubernetesError(f"watch {self.path}: {message}", status=code if isinstance(code, int) else None)
+            raise KubernetesError(
+                f"watch {self.path}: {message}", status=code if isinstance(code, int) else None
+            )
         rv = _rv(obj)
         if type_ == "BOOKMARK":
             if rv:

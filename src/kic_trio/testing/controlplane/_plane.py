@@ -24,6 +24,7 @@ import base64
 import concurrent.futures
 import contextlib
 import logging
+import secrets
 import shutil
 import signal
 import socket
@@ -120,7 +121,9 @@ class _Child:
             with trio.move_on_after(timeout):
                 await self.proc.wait()
                 return
-            log.warning("%s did not stop within %.0fs after SIGTERM; killing it", self.name, timeout)
+            log.warning(
+                "%s did not stop within %.0fs after SIGTERM; killing it", self.name, timeout
+            )
             self.proc.kill()
             await self.proc.wait()
 
@@ -158,6 +161,8 @@ class ControlPlane:
         self.api_port = 0
         self.etcd_port = 0
         self.kubeconfig = Path()
+        #: Bearer token of a second admin user (``token-admin``, group ``system:masters``).
+        self.admin_token = ""
         #: Kinds of the CRDs installed at start (``plural.group``).
         self.crds: list[str] = []
 
@@ -220,7 +225,15 @@ class ControlPlane:
             self._admin = self._ca.issue_client("admin", ["system:masters"], stem="admin")
             self.etcd_port = free_port()
             self.api_port = free_port()
-            self.kubeconfig = self._write_kubeconfig(self._dir / "kubeconfig", self._admin, self.url)
+            self.kubeconfig = self._write_kubeconfig(
+                self._dir / "kubeconfig", self._admin, self.url
+            )
+            # A static bearer token for the admin too: tests of token handling (401 -> re-read
+            # credentials) need a token user. kube-apiserver reads this file once, at start.
+            self.admin_token = secrets.token_urlsafe(24)
+            tokens = certs / "tokens.csv"
+            tokens.write_text(f'{self.admin_token},token-admin,token-admin,"system:masters"\n')
+            tokens.chmod(0o600)
             with trio.fail_after(self.start_timeout):
                 await self._start_etcd()
                 await self.start_apiserver()
@@ -274,7 +287,9 @@ class ControlPlane:
 
     async def etcd_revision(self) -> int:
         """etcd's current revision (read through its HTTP/JSON gRPC gateway)."""
-        data = await self._etcd_post("/v3/kv/range", {"key": base64.b64encode(b"\0").decode(), "limit": 1})
+        data = await self._etcd_post(
+            "/v3/kv/range", {"key": base64.b64encode(b"\0").decode(), "limit": 1}
+        )
         return int(data["header"]["revision"])
 
     async def compact_etcd(self) -> int:
@@ -310,6 +325,7 @@ class ControlPlane:
             "--allow-privileged=true",
             "--disable-admission-plugins=ServiceAccount",
             "--endpoint-reconciler-type=none",
+            f"--token-auth-file={self.dir / 'certs' / 'tokens.csv'}",
             *self._extra_args,
         ]
 
@@ -331,9 +347,13 @@ class ControlPlane:
         return httpx.Client(base_url=self.url, verify=self._ssl_context(), **kwargs)
 
     async def _spawn_apiserver(self, port: int, log_name: str) -> _Child:
-        child = await _Child.spawn("kube-apiserver", self._apiserver_args(port), self.dir / log_name)
+        child = await _Child.spawn(
+            "kube-apiserver", self._apiserver_args(port), self.dir / log_name
+        )
         base = f"https://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, verify=self._ssl_context(), timeout=5.0) as client:
+        async with httpx.AsyncClient(
+            base_url=base, verify=self._ssl_context(), timeout=5.0
+        ) as client:
             while True:
                 child.check_alive()
                 with contextlib.suppress(httpx.HTTPError):
@@ -389,16 +409,48 @@ class ControlPlane:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "kic-trio-test", "cluster": {"server": server, "certificate-authority": str(self.ca_cert)}}
+                {
+                    "name": "kic-trio-test",
+                    "cluster": {"server": server, "certificate-authority": str(self.ca_cert)},
+                }
             ],
             "users": [
-                {"name": "user", "user": {"client-certificate": str(pair.cert), "client-key": str(pair.key)}}
+                {
+                    "name": "user",
+                    "user": {"client-certificate": str(pair.cert), "client-key": str(pair.key)},
+                }
             ],
             "contexts": [
                 {
                     "name": "kic-trio-test",
                     "context": {"cluster": "kic-trio-test", "user": "user", "namespace": "default"},
                 }
+            ],
+            "current-context": "kic-trio-test",
+        }
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        path.chmod(0o600)
+        return path
+
+    def token_kubeconfig(self, token: str, path: Path | None = None) -> Path:
+        """Write (or overwrite) a kubeconfig that authenticates with ``token``; return its path.
+
+        Any token other than :attr:`admin_token` is answered with 401 (tests of credential
+        rotation write a wrong one, then the right one).
+        """
+        path = path or self.dir / "kubeconfig-token"
+        doc = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "kic-trio-test",
+                    "cluster": {"server": self.url, "certificate-authority": str(self.ca_cert)},
+                }
+            ],
+            "users": [{"name": "user", "user": {"token": token}}],
+            "contexts": [
+                {"name": "kic-trio-test", "context": {"cluster": "kic-trio-test", "user": "user"}}
             ],
             "current-context": "kic-trio-test",
         }
@@ -443,7 +495,9 @@ class ControlPlane:
             for doc in docs:
                 r = await client.post(_CRD_PATH, json=doc)
                 if r.status_code not in (201, 409):
-                    raise ControlPlaneError(f"installing CRD {doc['metadata']['name']}: {r.status_code} {r.text[:500]}")
+                    raise ControlPlaneError(
+                        f"installing CRD {doc['metadata']['name']}: {r.status_code} {r.text[:500]}"
+                    )
             await wait_crds_established(client, names)
         self.crds = names
 
