@@ -213,7 +213,9 @@ class EventRecorder:
         self._global = TokenBucket(qps, burst)
         self._per_object_burst = per_object_burst
         self._per_object_rate = 1.0 / per_object_refill if per_object_refill > 0 else float("inf")
-        self._per_object: collections.OrderedDict[ObjectRef, TokenBucket] = collections.OrderedDict()
+        self._per_object: collections.OrderedDict[ObjectRef, TokenBucket] = (
+            collections.OrderedDict()
+        )
         self._pending: collections.OrderedDict[EventKey, int] = collections.OrderedDict()
         self._written: collections.OrderedDict[EventKey, _Written] = collections.OrderedDict()
         self._wakeup = trio.Event()
@@ -234,7 +236,7 @@ class EventRecorder:
 
     # -- producer side -----------------------------------------------------------------------
 
-    def emit(self, ref: ObjectRef, type: EventType, reason: str, message: str) -> None:
+    def emit(self, ref: ObjectRef, type: str, reason: str, message: str) -> None:
         """Queue an Event about ``ref``. Never blocks, never raises."""
         if not self.enabled:
             return
@@ -325,7 +327,9 @@ class EventRecorder:
         while len(self._written) > self.cache_size:
             self._written.popitem(last=False)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
         """Write queued events, one at a time, within the rate limits; forever."""
         task_status.started()
         while True:

@@ -403,7 +403,9 @@ class LeaderElector:
         except KubernetesError as exc:
             if exc.status == 409:
                 # A concurrent update (or create) won this round. Re-read next round.
-                self.log.debug("lease %s/%s: lost a write race (%s)", self.namespace, self.name, exc.status)
+                self.log.debug(
+                    "lease %s/%s: lost a write race (%s)", self.namespace, self.name, exc.status
+                )
                 return False
             raise
         written = resp.json()
@@ -441,7 +443,9 @@ class LeaderElector:
         if not _set(self.state, leader):
             return
         if leader:
-            self.log.info("became leader (lease %s/%s, identity %s)", self.namespace, self.name, self.identity)
+            self.log.info(
+                "became leader (lease %s/%s, identity %s)", self.namespace, self.name, self.identity
+            )
             if self.bus is not None:
                 self.bus.emit(LeadershipGained())
         else:
@@ -469,7 +473,9 @@ class LeaderElector:
             started = trio.current_time()
             if await self._attempt(self.retry_period):
                 return started
-            await self._sleep_or_released(self.retry_period * (1 + self.jitter * self._rng.random()))
+            await self._sleep_or_released(
+                self.retry_period * (1 + self.jitter * self._rng.random())
+            )
 
     async def _sleep_or_released(self, seconds: float) -> None:
         """Wait ``seconds`` between attempts, but wake as soon as the Lease is released.
@@ -546,11 +552,15 @@ class LeaderElector:
                     last_ok = started
                     break
                 if self._observed is not None and self._observed.holder not in ("", self.identity):
-                    self.log.warning("lease %s/%s taken by %s", self.namespace, self.name, self._observed.holder)
+                    self.log.warning(
+                        "lease %s/%s taken by %s", self.namespace, self.name, self._observed.holder
+                    )
                     return
                 await trio.sleep_until(min(deadline, trio.current_time() + self.retry_period))
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
         """Campaign, lead, step down on a missed deadline and campaign again; forever.
 
         On cancellation the lease is released (if held) before returning.
@@ -573,7 +583,9 @@ class LeaderElector:
                         if await self.release():
                             self.log.info("released lease %s/%s", self.namespace, self.name)
                     except KubernetesError as exc:
-                        self.log.warning("lease %s/%s: release failed: %s", self.namespace, self.name, exc)
+                        self.log.warning(
+                            "lease %s/%s: release failed: %s", self.namespace, self.name, exc
+                        )
 
 
 class AlwaysLeader:
@@ -587,7 +599,9 @@ class AlwaysLeader:
         self.state: LeaderSink = state if state is not None else LeaderState()
         self.identity = ""
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
         _set(self.state, True)
         if self.bus is not None:
             self.bus.emit(LeadershipGained())
@@ -639,16 +653,22 @@ def make_leader(
         return AlwaysLeader(bus=bus, state=state)
     # As controller-runtime: the configured namespace, else the Pod's (the client knows it from
     # the service account when in a cluster, else from the kubeconfig context).
-    namespace = cfg.election_namespace or cfg.pod_namespace or str(getattr(kube, "namespace", "") or "")
+    namespace = (
+        cfg.election_namespace or cfg.pod_namespace or str(getattr(kube, "namespace", "") or "")
+    )
     if not namespace:
-        raise ValueError("leader election is on but neither election_namespace nor pod_namespace is set")
+        raise ValueError(
+            "leader election is on but neither election_namespace nor pod_namespace is set"
+        )
     return LeaderElector(
         kube,
         namespace=namespace,
         name=cfg.election_id or DEFAULT_ELECTION_ID,
         identity=default_identity(cfg.pod_name or ""),
-        lease_duration=lease_duration or _timing(cfg, "election_lease_duration", DEFAULT_LEASE_DURATION),
-        renew_deadline=renew_deadline or _timing(cfg, "election_renew_deadline", DEFAULT_RENEW_DEADLINE),
+        lease_duration=lease_duration
+        or _timing(cfg, "election_lease_duration", DEFAULT_LEASE_DURATION),
+        renew_deadline=renew_deadline
+        or _timing(cfg, "election_renew_deadline", DEFAULT_RENEW_DEADLINE),
         retry_period=retry_period or _timing(cfg, "election_retry_period", DEFAULT_RETRY_PERIOD),
         bus=bus,
         log=log,
@@ -656,9 +676,16 @@ def make_leader(
     )
 
 
+class _ClientElectorConfig(_ElectorConfig, Protocol):
+    @property
+    def kubeconfig(self) -> str | None: ...
+    @property
+    def apiserver_host(self) -> str | None: ...
+
+
 class _InstanceLike(Protocol):
     @property
-    def cfg(self) -> _ElectorConfig: ...
+    def cfg(self) -> _ClientElectorConfig: ...
     @property
     def bus(self) -> LifecycleBus: ...
     @property
@@ -671,16 +698,31 @@ async def run_leader_election(
     instance: _InstanceLike,
     kube: KubeRequester,
     *,
+    dedicated_client: bool = True,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> NoReturn:
     """The controller's leadership task: elect on ``instance.leader``, or always lead.
 
     With election on, ``instance.leader`` is set to *not* leading before ``started`` (the
     applier must not push before the Lease is won).
+
+    The elector talks to the API server through a client of its own (``dedicated_client``;
+    controller-runtime does the same), opened from ``instance.cfg``: renewals never queue
+    behind watch or status traffic, and when the controller shuts down the Lease can still be
+    released while the shared client (``kube``) is being closed by its own task.
     """
-    elector = make_leader(
-        instance.cfg, kube, bus=instance.bus, log=instance.log.getChild("leader"), state=instance.leader
-    )
-    if isinstance(elector, LeaderElector):
+    cfg = instance.cfg
+    log = instance.log.getChild("leader")
+    if not leader_election_enabled(cfg):
+        await AlwaysLeader(bus=instance.bus, state=instance.leader).run(task_status=task_status)
+    if not dedicated_client:
         instance.leader.set(False)
-    await elector.run(task_status=task_status)
+        await make_leader(cfg, kube, bus=instance.bus, log=log, state=instance.leader).run(
+            task_status=task_status
+        )
+    from ._client import open_kube_client
+
+    async with open_kube_client(cfg) as own:
+        instance.leader.set(False)
+        elector = make_leader(cfg, own, bus=instance.bus, log=log, state=instance.leader)
+        await elector.run(task_status=task_status)
