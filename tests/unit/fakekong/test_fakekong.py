@@ -453,3 +453,38 @@ async def test_command_prints_url_and_stops_on_sigterm() -> None:
                 await proc.wait()
             if proc.stdout is not None:
                 await proc.stdout.aclose()
+
+
+def test_large_configs_take_the_fast_path_and_still_report_errors() -> None:
+    from kic_trio.testing.fakekong import _validate as v
+
+    path = v.find_schema()
+    assert path is not None
+    checker = v.SchemaChecker(path)
+    cfg = good_config(600)
+    assert not v.validate(cfg, checker, v.Rules())
+    cfg["services"][417]["retries"] = "many"  # type: ignore[index]
+    cfg["services"][3]["routes"][0]["bogus"] = True  # type: ignore[index]
+    tree = v.validate(cfg, checker, v.Rules())
+    errs = v.flattened_body(tree, cfg)["flattened_errors"]
+    assert [(e["entity_name"], e["errors"]) for e in errs] == [
+        ("svc417", [{"type": "field", "field": "retries", "message": "expected an integer"}]),
+        ("r3", [{"type": "field", "field": "bogus", "message": "unknown field"}]),
+    ]
+
+
+def test_kong_leniencies_over_the_deck_schema() -> None:
+    """Kong takes what decK's schema refuses: string foreign keys, unnamed services, no
+    certificate id, no hmac secret, top-level consumer_group_consumers."""
+    from kic_trio.testing.fakekong import _validate as v
+
+    path = v.find_schema()
+    assert path is not None
+    cfg = {
+        "_format_version": "3.0",
+        "services": [{"host": "example.com", "routes": [{"paths": ["/"]}]}, {"name": "named", "host": "x.example"}],
+        "routes": [{"name": "top", "service": "named", "paths": ["/top"]}],
+        "consumers": [{"username": "u", "hmacauth_credentials": [{"username": "h"}]}],
+        "consumer_group_consumers": [{"consumer": "u", "consumer_group": "g"}],
+    }
+    assert not v.validate(cfg, v.SchemaChecker(path), v.Rules())

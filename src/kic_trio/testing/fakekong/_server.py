@@ -165,7 +165,9 @@ class FakeKong:
         if tls:
             # several fakes may share one CA, so one CA bundle verifies them all
             self._ca = ca or TestCA()
-            self._server_pair = self._ca.issue("localhost", dns=("localhost",), ips=("127.0.0.1", "::1"))
+            self._server_pair = self._ca.issue(
+                "localhost", dns=("localhost",), ips=("127.0.0.1", "::1")
+            )
 
     # -- knobs -----------------------------------------------------------------------------
 
@@ -188,7 +190,12 @@ class FakeKong:
         self._rules.enabled_plugins = names
 
     def fail_next(
-        self, n: int = 1, status: int = 500, *, retry_after: float | None = None, body: bytes | None = None
+        self,
+        n: int = 1,
+        status: int = 500,
+        *,
+        retry_after: float | None = None,
+        body: bytes | None = None,
     ) -> None:
         """Answer the next ``n`` ``POST /config`` with ``status`` (Kong's body for it unless
         ``body`` is given; ``Retry-After`` when ``retry_after`` is set, as Kong does on 429)."""
@@ -284,8 +291,15 @@ class FakeKong:
                     cfg.ca_certs = str(tmp / "ca.crt")
                     cfg.verify_mode = ssl.CERT_REQUIRED
 
-            async def started(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-                await serve(cast(Any, self._app), cfg, shutdown_trigger=self._stop.wait, task_status=task_status)
+            async def started(
+                *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+            ) -> None:
+                await serve(
+                    cast(Any, self._app),
+                    cfg,
+                    shutdown_trigger=self._stop.wait,
+                    task_status=task_status,
+                )
 
             async with trio.open_nursery() as nursery:
                 binds = await nursery.start(started)
@@ -316,7 +330,12 @@ class FakeKong:
 
     # -- the ASGI app ----------------------------------------------------------------------
 
-    async def _app(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    async def _app(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
         if scope["type"] == "lifespan":
             while True:
                 msg = await receive()
@@ -327,7 +346,9 @@ class FakeKong:
                     return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1").lower(): val.decode("latin-1") for k, val in scope["headers"]}
+        headers = {
+            k.decode("latin-1").lower(): val.decode("latin-1") for k, val in scope["headers"]
+        }
         rec = RequestRecord(
             method=scope["method"],
             path=scope["path"],
@@ -346,7 +367,9 @@ class FakeKong:
         await send({"type": "http.response.body", "body": payload})
         self._notify()
 
-    async def _read_body(self, receive: Callable[[], Awaitable[dict[str, Any]]]) -> tuple[bytes | None, int]:
+    async def _read_body(
+        self, receive: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> tuple[bytes | None, int]:
         """The whole body, or ``None`` past ``max_body_size`` (still drained, never kept)."""
         chunks: list[bytes] = []
         size = 0
@@ -374,7 +397,9 @@ class FakeKong:
         if body is None:
             return 413, [(b"content-type", b"text/html")], _413_HTML
         if self.admin_token is not None and headers.get("kong-admin-token") != self.admin_token:
-            return _json(401, {"message": "Invalid credentials. Token or User credentials required"})
+            return _json(
+                401, {"message": "Invalid credentials. Token or User credentials required"}
+            )
         path = rec.path.rstrip("/") or "/"
         if rec.method == "GET" and path == "/":
             return _json(200, self._root())
@@ -383,7 +408,10 @@ class FakeKong:
         if path == "/config":
             if self.database != "off":
                 return _json(
-                    400, {"message": "this endpoint is only available when Kong is configured to not use a database"}
+                    400,
+                    {
+                        "message": "this endpoint is only available when Kong is configured to not use a database"
+                    },
                 )
             if rec.method == "GET":
                 return _json(200, {"config": self._export_yaml()})
@@ -403,7 +431,9 @@ class FakeKong:
             "lua_version": "LuaJIT 2.1.0-20231117",
             "timers": {"running": 0, "pending": 0},
             "plugins": {
-                "available_on_server": {p: {"version": self.version, "priority": 1000} for p in plugins},
+                "available_on_server": {
+                    p: {"version": self.version, "priority": 1000} for p in plugins
+                },
                 "enabled_in_cluster": [],
             },
             "configuration": {
@@ -457,7 +487,11 @@ class FakeKong:
             extra: list[tuple[bytes, bytes]] = []
             if f.retry_after is not None:
                 extra.append((b"retry-after", str(math.ceil(f.retry_after)).encode()))
-            payload = f.body if f.body is not None else json.dumps({"message": _MESSAGES.get(f.status, "failure")}).encode()
+            payload = (
+                f.body
+                if f.body is not None
+                else json.dumps({"message": _MESSAGES.get(f.status, "failure")}).encode()
+            )
             status, hdrs, out = _json_bytes(f.status, payload)
             return status, hdrs + extra, out
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
@@ -477,7 +511,11 @@ class FakeKong:
             else:
                 raw = body
         elif ctype == "application/x-www-form-urlencoded" and body:
-            params.update(dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+            params.update(
+                dict(
+                    urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+                )
+            )
         elif body:
             raw = body
         flatten = str(params.pop("flatten_errors", "")).lower() in ("true", "1", "on", "yes")
@@ -525,8 +563,7 @@ class FakeKong:
 
 def _json(status: int, body: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     # Kong (cjson) escapes "/" as "\/"; clients decode both the same way.
-    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/").encode()
-    return _json_bytes(status, data)
+    return _json_bytes(status, orjson.dumps(body).replace(b"/", b"\\/"))
 
 
 def _json_bytes(status: int, data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

@@ -75,7 +75,12 @@ class TestCA:
         self.cert_pem: str = self._cert.public_bytes(serialization.Encoding.PEM).decode()
 
     def issue(
-        self, common_name: str, *, dns: tuple[str, ...] = (), ips: tuple[str, ...] = (), client: bool = False
+        self,
+        common_name: str,
+        *,
+        dns: tuple[str, ...] = (),
+        ips: tuple[str, ...] = (),
+        client: bool = False,
     ) -> CertPair:
         """A leaf certificate signed by this CA, for a server (default) or a client."""
         key = ec.generate_private_key(ec.SECP256R1())
