@@ -13,7 +13,9 @@ from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
 
 
-def ingress(name: str, host: str, annotations: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def ingress(
+    name: str, host: str, annotations: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     return [
         {
             "apiVersion": "v1",
@@ -47,7 +49,12 @@ def ingress(name: str, host: str, annotations: dict[str, str] | None = None) -> 
 
 
 def hosts_in(config: dict[str, Any]) -> set[str]:
-    return {h for svc in config.get("services", []) for r in svc.get("routes", []) for h in r.get("hosts", [])}
+    return {
+        h
+        for svc in config.get("services", [])
+        for r in svc.get("routes", [])
+        for h in r.get("hosts", [])
+    }
 
 
 async def test_bad_ingress_gets_one_warning_event_across_syncs(
@@ -60,9 +67,11 @@ async def test_bad_ingress_gets_one_warning_event_across_syncs(
                 ingress("bad", "bad.example.com", {"konghq.com/plugins": "no-such-plugin"}),
                 namespace=k8s_namespace,
             )
-            bad_uid = (await client.get(f"/apis/networking.k8s.io/v1/namespaces/{k8s_namespace}/ingresses/bad")).json()[
-                "metadata"
-            ]["uid"]
+            bad_uid = (
+                await client.get(
+                    f"/apis/networking.k8s.io/v1/namespaces/{k8s_namespace}/ingresses/bad"
+                )
+            ).json()["metadata"]["uid"]
             cfg = kic_trio.Config(
                 kubeconfig=str(kubeconfig),
                 kong_admin_url=[kong.url],
@@ -81,7 +90,8 @@ async def test_bad_ingress_gets_one_warning_event_across_syncs(
                     task_status.started()
                     async for event in events:
                         if isinstance(event, kic_trio.TranslationDone) and any(
-                            f.obj.name == "bad" and f.obj.namespace == k8s_namespace for f in event.failures
+                            f.obj.name == "bad" and f.obj.namespace == k8s_namespace
+                            for f in event.failures
                         ):
                             reported += 1
 
@@ -99,8 +109,12 @@ async def test_bad_ingress_gets_one_warning_event_across_syncs(
                 await controller.wait_ready()
                 # ten more syncs: each changes another Ingress and reaches Kong
                 for i in range(10):
-                    await apply(client, ingress("good", f"good-{i}.example.com"), namespace=k8s_namespace)
-                    await kong.wait_for(lambda k, i=i: f"good-{i}.example.com" in hosts_in(k.config))
+                    await apply(
+                        client, ingress("good", f"good-{i}.example.com"), namespace=k8s_namespace
+                    )
+                    await kong.wait_for(
+                        lambda k, i=i: f"good-{i}.example.com" in hosts_in(k.config)
+                    )
                 assert reported >= 1
                 events: list[dict[str, Any]] = []
                 for _ in range(100):  # the recorder writes in the background
@@ -110,7 +124,10 @@ async def test_bad_ingress_gets_one_warning_event_across_syncs(
                     await trio.sleep(0.1)
                 assert len(events) == 1, events
                 [event] = events
-                assert (event["type"], event["reason"]) == ("Warning", "KongConfigurationTranslationFailed")
+                assert (event["type"], event["reason"]) == (
+                    "Warning",
+                    "KongConfigurationTranslationFailed",
+                )
                 assert "no-such-plugin" in event["message"]
                 assert event["count"] == reported
                 nursery.cancel_scope.cancel()

@@ -27,11 +27,15 @@ class Kube:
     ) -> httpx.Response:
         self.calls.append((method, path))
         try:
-            resp = await self.client.request(method, path, params=params, json=json, headers=headers)
+            resp = await self.client.request(
+                method, path, params=params, json=json, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise KubernetesError(f"{method} {path}: {exc}") from exc
         if resp.status_code >= 400:
-            raise KubernetesError(f"{method} {path}: {resp.status_code} {resp.text[:200]}", status=resp.status_code)
+            raise KubernetesError(
+                f"{method} {path}: {resp.status_code} {resp.text[:200]}", status=resp.status_code
+            )
         return resp
 
 
@@ -46,22 +50,31 @@ async def create_ingress(kube: Kube, namespace: str, name: str) -> ObjectRef:
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"ingressClassName": "kong", "defaultBackend": {"service": {"name": "svc", "port": {"number": 80}}}},
+        "spec": {
+            "ingressClassName": "kong",
+            "defaultBackend": {"service": {"name": "svc", "port": {"number": 80}}},
+        },
     }
-    resp = await kube.request("POST", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses", json=body)
+    resp = await kube.request(
+        "POST", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses", json=body
+    )
     uid = resp.json()["metadata"]["uid"]
     return ObjectRef("Ingress", namespace, name, uid, "networking.k8s.io", "v1")
 
 
 async def events_about(kube: Kube, namespace: str, uid: str) -> list[dict[str, Any]]:
     resp = await kube.request(
-        "GET", f"/api/v1/namespaces/{namespace}/events", params={"fieldSelector": f"involvedObject.uid={uid}"}
+        "GET",
+        f"/api/v1/namespaces/{namespace}/events",
+        params={"fieldSelector": f"involvedObject.uid={uid}"},
     )
     items: list[dict[str, Any]] = resp.json()["items"]
     return items
 
 
-async def test_repeated_warning_updates_one_event(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_repeated_warning_updates_one_event(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(30):
         async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
             ref = await create_ingress(kube, k8s_namespace, "broken")
@@ -100,7 +113,9 @@ async def test_repeated_warning_updates_one_event(control_plane: ControlPlane, k
             nursery.cancel_scope.cancel()
 
 
-async def test_an_expired_event_is_recreated_with_its_count(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_an_expired_event_is_recreated_with_its_count(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(30):
         async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
             ref = await create_ingress(kube, k8s_namespace, "flaky")
@@ -111,7 +126,9 @@ async def test_an_expired_event_is_recreated_with_its_count(control_plane: Contr
                 await recorder.wait_idle()
             [event] = await events_about(kube, k8s_namespace, ref.uid)
             # the API server drops Events after their TTL (1 h); simulate it
-            await kube.request("DELETE", f"/api/v1/namespaces/{k8s_namespace}/events/{event['metadata']['name']}")
+            await kube.request(
+                "DELETE", f"/api/v1/namespaces/{k8s_namespace}/events/{event['metadata']['name']}"
+            )
             recorder.emit(ref, "Warning", "KongConfigurationApplyFailed", "invalid paths: bad")
             await recorder.wait_idle()
             [again] = await events_about(kube, k8s_namespace, ref.uid)
@@ -120,7 +137,9 @@ async def test_an_expired_event_is_recreated_with_its_count(control_plane: Contr
             nursery.cancel_scope.cancel()
 
 
-async def test_burst_of_emits_is_coalesced_and_spam_filtered(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_burst_of_emits_is_coalesced_and_spam_filtered(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(30):
         async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
             ref = await create_ingress(kube, k8s_namespace, "noisy")
@@ -141,15 +160,31 @@ async def test_burst_of_emits_is_coalesced_and_spam_filtered(control_plane: Cont
             nursery.cancel_scope.cancel()
 
 
-async def test_events_on_cluster_scoped_objects_and_pods(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_events_on_cluster_scoped_objects_and_pods(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(30):
         async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
             recorder = EventRecorder(kube)
             await nursery.start(recorder.run)
-            plugin = ObjectRef("KongClusterPlugin", "", f"auth-{k8s_namespace}", "", "configuration.konghq.com", "v1")
+            plugin = ObjectRef(
+                "KongClusterPlugin",
+                "",
+                f"auth-{k8s_namespace}",
+                "",
+                "configuration.konghq.com",
+                "v1",
+            )
             pod = ObjectRef("Pod", k8s_namespace, "kic-0", "", "", "v1")
-            recorder.emit(plugin, "Warning", "KongConfigurationTranslationFailed", "plugin config invalid")
-            recorder.emit(pod, "Normal", "KongConfigurationSucceeded", "successfully applied Kong configuration to http://127.0.0.1:8001")
+            recorder.emit(
+                plugin, "Warning", "KongConfigurationTranslationFailed", "plugin config invalid"
+            )
+            recorder.emit(
+                pod,
+                "Normal",
+                "KongConfigurationSucceeded",
+                "successfully applied Kong configuration to http://127.0.0.1:8001",
+            )
             await recorder.wait_idle()
             assert (recorder.created, recorder.failed) == (2, 0)
             resp = await kube.request(
@@ -157,9 +192,13 @@ async def test_events_on_cluster_scoped_objects_and_pods(control_plane: ControlP
                 "/api/v1/namespaces/default/events",
                 params={"fieldSelector": f"involvedObject.name=auth-{k8s_namespace}"},
             )
-            assert [e["involvedObject"]["kind"] for e in resp.json()["items"]] == ["KongClusterPlugin"]
+            assert [e["involvedObject"]["kind"] for e in resp.json()["items"]] == [
+                "KongClusterPlugin"
+            ]
             resp = await kube.request(
-                "GET", f"/api/v1/namespaces/{k8s_namespace}/events", params={"fieldSelector": "involvedObject.kind=Pod"}
+                "GET",
+                f"/api/v1/namespaces/{k8s_namespace}/events",
+                params={"fieldSelector": "involvedObject.kind=Pod"},
             )
             assert [e["reason"] for e in resp.json()["items"]] == ["KongConfigurationSucceeded"]
             nursery.cancel_scope.cancel()

@@ -118,7 +118,9 @@ async def test_only_the_leader_pushes_and_a_stopped_leader_hands_over(
                 # stop the leader; the follower pushes the next change within 3 s
                 a.stop()
                 with trio.fail_after(3):
-                    await apply(client, ingress("three", "three.example.com"), namespace=k8s_namespace)
+                    await apply(
+                        client, ingress("three", "three.example.com"), namespace=k8s_namespace
+                    )
                     await kong.wait_for(lambda k: "three.example.com" in hosts_in(k.config))
                 await pushes.first["b"].wait()  # reported just after Kong answered
                 assert b.is_leader
@@ -144,7 +146,9 @@ async def test_a_killed_leader_is_replaced_after_its_lease(
                 "--metrics-bind-address", "127.0.0.1:0",
                 "--proxy-sync-seconds", "0.2",
             ]  # fmt: skip
-            proc = await trio.lowlevel.open_process(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = await trio.lowlevel.open_process(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
                 await kong.wait_for(lambda k: "one.example.com" in hosts_in(k.config))
                 lease = (await client.get(LEASE.format(ns=k8s_namespace))).json()

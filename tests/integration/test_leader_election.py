@@ -34,7 +34,9 @@ class Kube:
         return await self.client.request(method, path, params=params, json=json, headers=headers)
 
     @contextlib.asynccontextmanager
-    async def stream(self, method: str, path: str, *, params: Any = None) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self, method: str, path: str, *, params: Any = None
+    ) -> AsyncIterator[httpx.Response]:
         if self.broken:
             raise KubernetesError("connection refused (test partition)")
         async with self.client.stream(method, path, params=params) as resp:
@@ -61,7 +63,9 @@ class PollingKube:
 
 
 async def lease_holder(kube: Kube, namespace: str) -> str | None:
-    resp = await kube.request("GET", f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/election")
+    resp = await kube.request(
+        "GET", f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/election"
+    )
     holder: str | None = resp.json()["spec"].get("holderIdentity")
     return holder
 
@@ -91,7 +95,9 @@ async def first_leader(*electors: LeaderElector) -> LeaderElector:
     return winner[0]
 
 
-async def test_two_electors_exactly_one_leads(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_two_electors_exactly_one_leads(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(30):
         async with kube_client(control_plane) as kube:
             a = elector(kube, k8s_namespace, "a", **SHORT)
@@ -191,7 +197,8 @@ async def test_partitioned_leader_steps_down_and_the_other_takes_over(
                 await trio.sleep(2 * SHORT["lease_duration"])
                 assert b.state.is_leader and not a.state.is_leader
                 lease = await kube_b.request(
-                    "GET", f"/apis/coordination.k8s.io/v1/namespaces/{k8s_namespace}/leases/election"
+                    "GET",
+                    f"/apis/coordination.k8s.io/v1/namespaces/{k8s_namespace}/leases/election",
                 )
                 assert lease.json()["spec"]["leaseTransitions"] == 1
                 nursery.cancel_scope.cancel()

@@ -36,11 +36,15 @@ class Kube:
     ) -> httpx.Response:
         self.calls.append((method, path))
         try:
-            resp = await self.client.request(method, path, params=params, json=json, headers=headers)
+            resp = await self.client.request(
+                method, path, params=params, json=json, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise KubernetesError(f"{method} {path}: {exc}") from exc
         if resp.status_code >= 400:
-            raise KubernetesError(f"{method} {path}: {resp.status_code} {resp.text[:200]}", status=resp.status_code)
+            raise KubernetesError(
+                f"{method} {path}: {resp.status_code} {resp.text[:200]}", status=resp.status_code
+            )
         return resp
 
     def count(self, method: str, suffix: str = "") -> int:
@@ -53,14 +57,19 @@ async def kube_client(cp: ControlPlane) -> AsyncIterator[Kube]:
         yield Kube(client)
 
 
-async def create_ingresses(kube: Kube, namespace: str, n: int, start: int = 0) -> frozenset[ObjectRef]:
+async def create_ingresses(
+    kube: Kube, namespace: str, n: int, start: int = 0
+) -> frozenset[ObjectRef]:
     refs = set()
     for i in range(start, start + n):
         body = {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
             "metadata": {"name": f"ing-{i}", "namespace": namespace},
-            "spec": {"ingressClassName": "kong", "defaultBackend": {"service": {"name": "s", "port": {"number": 80}}}},
+            "spec": {
+                "ingressClassName": "kong",
+                "defaultBackend": {"service": {"name": "s", "port": {"number": 80}}},
+            },
         }
         resp = await kube.request("POST", ING.format(ns=namespace), json=body)
         uid = resp.json()["metadata"]["uid"]
@@ -70,7 +79,9 @@ async def create_ingresses(kube: Kube, namespace: str, n: int, start: int = 0) -
 
 async def status_of(kube: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
     resp = await kube.request("GET", f"{ING.format(ns=namespace)}/{name}")
-    lb: list[dict[str, Any]] = resp.json().get("status", {}).get("loadBalancer", {}).get("ingress", [])
+    lb: list[dict[str, Any]] = (
+        resp.json().get("status", {}).get("loadBalancer", {}).get("ingress", [])
+    )
     return lb
 
 
@@ -137,7 +148,9 @@ async def test_a_new_term_reads_current_status_instead_of_rewriting(
             assert second.lists == 1
 
 
-async def test_publish_service_addresses_follow_the_service(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_publish_service_addresses_follow_the_service(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(30):
         async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
             svc = {
@@ -146,10 +159,14 @@ async def test_publish_service_addresses_follow_the_service(control_plane: Contr
                 "metadata": {"name": "kong-proxy", "namespace": k8s_namespace},
                 "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
             }
-            resp = await kube.request("POST", f"/api/v1/namespaces/{k8s_namespace}/services", json=svc)
+            resp = await kube.request(
+                "POST", f"/api/v1/namespaces/{k8s_namespace}/services", json=svc
+            )
             cluster_ip = resp.json()["spec"]["clusterIP"]
             refs = await create_ingresses(kube, k8s_namespace, 2)
-            updater = StatusUpdater(config(publish_service=f"{k8s_namespace}/kong-proxy"), kube, refresh_period=0.2)
+            updater = StatusUpdater(
+                config(publish_service=f"{k8s_namespace}/kong-proxy"), kube, refresh_period=0.2
+            )
             await nursery.start(updater.run)
             updater.submit(refs)
             await updater.wait_idle()
@@ -160,7 +177,13 @@ async def test_publish_service_addresses_follow_the_service(control_plane: Contr
             await kube.request(
                 "PATCH",
                 f"/api/v1/namespaces/{k8s_namespace}/services/kong-proxy/status",
-                json={"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}, {"hostname": "lb.example.net"}]}}},
+                json={
+                    "status": {
+                        "loadBalancer": {
+                            "ingress": [{"ip": "203.0.113.10"}, {"hostname": "lb.example.net"}]
+                        }
+                    }
+                },
                 headers={"Content-Type": "application/merge-patch+json"},
             )
             want = [{"ip": "203.0.113.10"}, {"hostname": "lb.example.net"}]
@@ -170,7 +193,9 @@ async def test_publish_service_addresses_follow_the_service(control_plane: Contr
                 await trio.sleep(0.1)
             assert await status_of(kube, k8s_namespace, "ing-1") == want
             assert await status_of(kube, k8s_namespace, "ing-0") == want
-            assert kube.count("PATCH", "/status") == 2 + 2 + 1  # two per address set, plus the Service
+            assert (
+                kube.count("PATCH", "/status") == 2 + 2 + 1
+            )  # two per address set, plus the Service
             nursery.cancel_scope.cancel()
 
 
@@ -179,7 +204,9 @@ async def test_only_the_leader_writes(control_plane: ControlPlane, k8s_namespace
         async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
             refs = await create_ingresses(kube, k8s_namespace, 3)
             leader = LeaderState()
-            updater = StatusUpdater(config(publish_status_address=["10.0.0.7"]), kube, leader=leader)
+            updater = StatusUpdater(
+                config(publish_status_address=["10.0.0.7"]), kube, leader=leader
+            )
             await nursery.start(updater.run)
             updater.submit(refs)
             await trio.sleep(0.5)
@@ -212,7 +239,9 @@ async def test_recreated_ingress_is_not_given_the_old_ones_status(
             nursery.cancel_scope.cancel()
 
 
-async def test_status_follows_applied_configurations(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_status_follows_applied_configurations(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(30):
         async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
             refs = await create_ingresses(kube, k8s_namespace, 2)
@@ -222,7 +251,9 @@ async def test_status_follows_applied_configurations(control_plane: ControlPlane
             await nursery.start(updater.run)
             await nursery.start(updater.follow_pushes, bus, latest)
             latest.put(ConfigPayload(b"{}", "sha-1", configured=refs))
-            bus.emit(ConfigApplied("http://kong:8001", "sha-0", 0.01, 2))  # an older config: ignored
+            bus.emit(
+                ConfigApplied("http://kong:8001", "sha-0", 0.01, 2)
+            )  # an older config: ignored
             await trio.testing.wait_all_tasks_blocked()
             assert kube.count("PATCH") == 0
             bus.emit(ConfigApplied("http://kong:8001", "sha-1", 0.01, 2))

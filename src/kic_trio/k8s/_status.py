@@ -245,7 +245,9 @@ class StatusUpdater:
             return self._service_entries
         entries = entries_from_service(body) if isinstance(body, Mapping) else ()
         if not entries:
-            self.log.info("waiting for addresses to be provisioned for publish service %s/%s", ns, name)
+            self.log.info(
+                "waiting for addresses to be provisioned for publish service %s/%s", ns, name
+            )
             return None
         self._service_entries = entries
         return entries
@@ -396,7 +398,9 @@ class StatusUpdater:
         await wait_not_leader(self.leader)
         scope.cancel()
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> NoReturn:
+    async def run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> NoReturn:
         """Follow leadership: write while leading, wait otherwise; forever."""
         task_status.started()
         if not self.enabled:
@@ -422,4 +426,6 @@ class _StatusInstance(Protocol):
 
 def make_status_updater(instance: _StatusInstance, kube: KubeRequester) -> StatusUpdater:
     """The controller's status updater, writing only while ``instance.leader`` leads."""
-    return StatusUpdater(instance.cfg, kube, instance.log.getChild("status"), leader=instance.leader)
+    return StatusUpdater(
+        instance.cfg, kube, instance.log.getChild("status"), leader=instance.leader
+    )

@@ -34,7 +34,9 @@ class NoKube:
 
 
 INGRESS = ObjectRef("Ingress", "shop", "web", "uid-1", "networking.k8s.io", "v1")
-CLUSTER_PLUGIN = ObjectRef("KongClusterPlugin", "", "auth", "uid-2", "configuration.konghq.com", "v1")
+CLUSTER_PLUGIN = ObjectRef(
+    "KongClusterPlugin", "", "auth", "uid-2", "configuration.konghq.com", "v1"
+)
 
 
 def test_token_bucket_spends_its_burst_then_refills_at_its_rate() -> None:
@@ -42,10 +44,17 @@ def test_token_bucket_spends_its_burst_then_refills_at_its_rate() -> None:
     assert [bucket.try_take(0.0) for _ in range(4)] == [True, True, True, False]
     assert bucket.wait_time(0.0) == pytest.approx(0.5)
     assert bucket.try_take(0.5) and not bucket.try_take(0.5)
-    assert [bucket.try_take(100.0) for _ in range(4)] == [True, True, True, False]  # capped at burst
+    assert [bucket.try_take(100.0) for _ in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]  # capped at burst
 
 
-async def test_token_bucket_take_queues_callers_in_order(autojump_clock: trio.testing.MockClock) -> None:
+async def test_token_bucket_take_queues_callers_in_order(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     bucket = TokenBucket(rate=2.0, burst=1)
     done: list[float] = []
 
@@ -63,24 +72,61 @@ async def test_token_bucket_take_queues_callers_in_order(autojump_clock: trio.te
 
 def test_event_body_names_the_object_as_kubectl_describe_expects() -> None:
     key = EventKey(INGRESS, "Warning", "KongConfigurationTranslationFailed", "bad path")
-    body = event_body(key, name="web.1", count=3, first="t1", last="t2", instance="pod_x", host="pod",
-                      annotations={"konghq.com/instance-id": "abc"})
-    assert body["metadata"] == {"name": "web.1", "namespace": "shop",
-                                "annotations": {"konghq.com/instance-id": "abc"}}
-    assert body["involvedObject"] == {"kind": "Ingress", "namespace": "shop", "name": "web",
-                                      "uid": "uid-1", "apiVersion": "networking.k8s.io/v1"}
+    body = event_body(
+        key,
+        name="web.1",
+        count=3,
+        first="t1",
+        last="t2",
+        instance="pod_x",
+        host="pod",
+        annotations={"konghq.com/instance-id": "abc"},
+    )
+    assert body["metadata"] == {
+        "name": "web.1",
+        "namespace": "shop",
+        "annotations": {"konghq.com/instance-id": "abc"},
+    }
+    assert body["involvedObject"] == {
+        "kind": "Ingress",
+        "namespace": "shop",
+        "name": "web",
+        "uid": "uid-1",
+        "apiVersion": "networking.k8s.io/v1",
+    }
     assert (body["type"], body["reason"], body["message"], body["count"]) == (
-        "Warning", "KongConfigurationTranslationFailed", "bad path", 3)
+        "Warning",
+        "KongConfigurationTranslationFailed",
+        "bad path",
+        3,
+    )
     assert body["source"] == {"component": "kic-trio", "host": "pod"}
-    assert (body["firstTimestamp"], body["lastTimestamp"], body["reportingInstance"]) == ("t1", "t2", "pod_x")
+    assert (body["firstTimestamp"], body["lastTimestamp"], body["reportingInstance"]) == (
+        "t1",
+        "t2",
+        "pod_x",
+    )
 
 
 def test_events_about_cluster_scoped_objects_go_to_the_default_namespace() -> None:
-    body = event_body(EventKey(CLUSTER_PLUGIN, "Warning", "R", "m"), name="n", count=1, first="t", last="t")
+    body = event_body(
+        EventKey(CLUSTER_PLUGIN, "Warning", "R", "m"), name="n", count=1, first="t", last="t"
+    )
     assert body["metadata"] == {"name": "n", "namespace": "default"}
     assert "namespace" not in body["involvedObject"]  # type: ignore[operator]
-    pod = event_body(EventKey(pod_ref("kong", "kic-0"), "Normal", "R", "m"), name="n", count=1, first="t", last="t")
-    assert pod["involvedObject"] == {"kind": "Pod", "namespace": "kong", "name": "kic-0", "apiVersion": "v1"}
+    pod = event_body(
+        EventKey(pod_ref("kong", "kic-0"), "Normal", "R", "m"),
+        name="n",
+        count=1,
+        first="t",
+        last="t",
+    )
+    assert pod["involvedObject"] == {
+        "kind": "Pod",
+        "namespace": "kong",
+        "name": "kic-0",
+        "apiVersion": "v1",
+    }
 
 
 def test_long_messages_are_truncated() -> None:
@@ -108,7 +154,9 @@ async def test_the_queue_is_bounded() -> None:
 
 
 async def test_events_off_means_a_recorder_that_discards() -> None:
-    instance = Instance.create(kic_trio.Config(kong_admin_url=["http://k:8001"], emit_kubernetes_events=False))
+    instance = Instance.create(
+        kic_trio.Config(kong_admin_url=["http://k:8001"], emit_kubernetes_events=False)
+    )
     recorder = make_event_recorder(instance, kube=None)
     assert not recorder.enabled
     recorder.emit(INGRESS, "Warning", "R", "m")

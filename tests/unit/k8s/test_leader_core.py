@@ -79,10 +79,14 @@ def test_expired_or_released_lease_is_taken_as_a_new_term() -> None:
 
 def test_record_parsing_tolerates_junk_and_omits_an_empty_holder() -> None:
     assert LeaseRecord.from_spec(None) == LeaseRecord()
-    rec = LeaseRecord.from_spec({"holderIdentity": 7, "leaseDurationSeconds": True, "leaseTransitions": 2})
+    rec = LeaseRecord.from_spec(
+        {"holderIdentity": 7, "leaseDurationSeconds": True, "leaseTransitions": 2}
+    )
     assert rec == LeaseRecord("", 0, None, None, 2)
     assert "holderIdentity" not in LeaseRecord("", 1, "a", "a", 2).to_spec()
-    assert LeaseRecord.from_spec(LeaseRecord("x", 15, "a", "b", 1).to_spec()) == LeaseRecord("x", 15, "a", "b", 1)
+    assert LeaseRecord.from_spec(LeaseRecord("x", 15, "a", "b", 1).to_spec()) == LeaseRecord(
+        "x", 15, "a", "b", 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -120,7 +124,9 @@ def test_election_namespace_falls_back_to_the_clients_namespace() -> None:
     client.namespace = "kong-system"  # what KubeClient knows from the service account
     elector = make_leader(cfg, client)
     assert isinstance(elector, LeaderElector) and elector.namespace == "kong-system"
-    cfg = kic_trio.Config(kong_admin_svc="kong/kong-admin", pod_namespace="kong", election_namespace="elect")
+    cfg = kic_trio.Config(
+        kong_admin_svc="kong/kong-admin", pod_namespace="kong", election_namespace="elect"
+    )
     elector = make_leader(cfg, client)
     assert isinstance(elector, LeaderElector) and elector.namespace == "elect"
 
@@ -176,7 +182,10 @@ class Client:
         if method == "GET":
             return _response(api.leases[name])
         if method == "PUT":
-            if json["metadata"].get("resourceVersion") != api.leases[name]["metadata"]["resourceVersion"]:
+            if (
+                json["metadata"].get("resourceVersion")
+                != api.leases[name]["metadata"]["resourceVersion"]
+            ):
                 raise KubernetesError("conflict", status=409)
             return self._store(name, json)
         raise AssertionError(f"unexpected {method} {path}")
@@ -195,7 +204,9 @@ def _response(obj: dict[str, Any]) -> httpx.Response:
     return httpx.Response(200, content=json.dumps(obj).encode())
 
 
-def _elector(api: LeaseAPI, name: str, bus: LifecycleBus | None = None) -> tuple[LeaderElector, Client]:
+def _elector(
+    api: LeaseAPI, name: str, bus: LifecycleBus | None = None
+) -> tuple[LeaderElector, Client]:
     client = api.client(name)
     elector = LeaderElector(
         client,
@@ -286,7 +297,9 @@ async def test_leader_that_cannot_renew_steps_down_before_anyone_takes_over(
                 events.receive_nowait()
 
 
-async def test_cancelled_follower_does_not_touch_the_lease(autojump_clock: trio.testing.MockClock) -> None:
+async def test_cancelled_follower_does_not_touch_the_lease(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     api = LeaseAPI()
     a, _ = _elector(api, "a")
     b, _ = _elector(api, "b")
@@ -314,7 +327,10 @@ async def test_always_leader_leads_until_cancelled() -> None:
                 await state.wait_leader()
                 nursery.cancel_scope.cancel()
             assert not state.is_leader
-            assert [events.receive_nowait(), events.receive_nowait()] == [LeadershipGained(), LeadershipLost()]
+            assert [events.receive_nowait(), events.receive_nowait()] == [
+                LeadershipGained(),
+                LeadershipLost(),
+            ]
 
 
 async def test_leader_state_waits() -> None:

@@ -27,7 +27,9 @@ class NoKube:
 
 
 def test_addresses_become_ip_or_hostname_entries() -> None:
-    assert entries_from_addresses(["10.0.0.1", " 2001:DB8::1 ", "Kong.Example.com.", "", "10.0.0.1"]) == (
+    assert entries_from_addresses(
+        ["10.0.0.1", " 2001:DB8::1 ", "Kong.Example.com.", "", "10.0.0.1"]
+    ) == (
         ("10.0.0.1", ""),
         ("2001:db8::1", ""),
         ("", "kong.example.com"),
@@ -37,13 +39,18 @@ def test_addresses_become_ip_or_hostname_entries() -> None:
 def test_load_balancer_addresses_win_over_cluster_ips() -> None:
     svc = {
         "spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.5", "clusterIPs": ["10.0.0.5"]},
-        "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}, {"hostname": "lb.example.net"}]}},
+        "status": {
+            "loadBalancer": {"ingress": [{"ip": "203.0.113.7"}, {"hostname": "lb.example.net"}]}
+        },
     }
     assert entries_from_service(svc) == (("203.0.113.7", ""), ("", "lb.example.net"))
 
 
 def test_without_a_provisioned_load_balancer_cluster_ips_are_used() -> None:
-    pending = {"spec": {"type": "LoadBalancer", "clusterIPs": ["10.0.0.5", "fd00::5"]}, "status": {"loadBalancer": {}}}
+    pending = {
+        "spec": {"type": "LoadBalancer", "clusterIPs": ["10.0.0.5", "fd00::5"]},
+        "status": {"loadBalancer": {}},
+    }
     assert entries_from_service(pending) == (("10.0.0.5", ""), ("fd00::5", ""))
     old_style = {"spec": {"type": "ClusterIP", "clusterIP": "10.0.0.9"}}
     assert entries_from_service(old_style) == (("10.0.0.9", ""),)
@@ -53,7 +60,13 @@ def test_without_a_provisioned_load_balancer_cluster_ips_are_used() -> None:
 
 
 def test_current_status_is_read_back_for_comparison() -> None:
-    ing = {"status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1", "ports": [{"port": 80}]}, {"hostname": "h"}]}}}
+    ing = {
+        "status": {
+            "loadBalancer": {
+                "ingress": [{"ip": "10.0.0.1", "ports": [{"port": 80}]}, {"hostname": "h"}]
+            }
+        }
+    }
     assert entries_from_status(ing) == (("10.0.0.1", ""), ("", "h"))
     assert entries_from_status({}) == ()
     assert entries_from_status({"status": {"loadBalancer": {"ingress": "junk"}}}) == ()
@@ -62,7 +75,9 @@ def test_current_status_is_read_back_for_comparison() -> None:
 def test_patch_replaces_the_list_and_pins_the_uid() -> None:
     patch = status_patch((("10.0.0.1", ""), ("", "kong.example.com")), "uid-1")
     assert patch == {
-        "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}, {"hostname": "kong.example.com"}]}},
+        "status": {
+            "loadBalancer": {"ingress": [{"ip": "10.0.0.1"}, {"hostname": "kong.example.com"}]}
+        },
         "metadata": {"uid": "uid-1"},
     }
     assert "metadata" not in status_patch((), "")
@@ -76,7 +91,9 @@ def test_publish_service_must_be_namespace_slash_name() -> None:
 
 def test_static_addresses_override_the_publish_service() -> None:
     cfg = kic_trio.Config(
-        kong_admin_url=["http://k:8001"], publish_service="kong/proxy", publish_status_address=["1.2.3.4"]
+        kong_admin_url=["http://k:8001"],
+        publish_service="kong/proxy",
+        publish_status_address=["1.2.3.4"],
     )
     updater = StatusUpdater(cfg, NoKube())
     assert updater.enabled and updater.static == (("1.2.3.4", ""),) and updater.service is None
