@@ -315,3 +315,30 @@ async def test_401_rereads_credentials(control_plane: ControlPlane, k8s_namespac
                 "GET", f"/api/v1/namespaces/{k8s_namespace}/services", params={"watch": "true", "timeoutSeconds": "1"}
             ) as resp:
                 assert resp.status_code == 200
+
+
+async def test_referenced_secrets_are_in_the_first_sync(
+    control_plane: ControlPlane, k8s_namespace: str, watch_harness: Any
+) -> None:
+    """TLS Secrets referenced by Ingresses are held when the watchers report synced (no GET
+    needed); a reference added later brings its Secret in too; unreferenced ones stay out."""
+    ns = k8s_namespace
+    with trio.fail_after(90):
+        async with control_plane.admin_client() as client:
+            for name in ("early-tls", "late-tls", "unreferenced"):
+                r = await client.post(
+                    f"/api/v1/namespaces/{ns}/secrets",
+                    json={"metadata": {"name": name}, "type": "Opaque", "data": {"k": "dg=="}},
+                )
+                assert r.status_code == 201
+            early = manifest("Ingress", ns, "early")
+            early["spec"]["tls"] = [{"hosts": ["early.example.com"], "secretName": "early-tls"}]
+            await create(client, early)
+            async with watch_harness(watch_namespace=[ns]) as h:
+                # synced: the Secret is already there
+                assert h.get("Secret", ns, "early-tls") is not None
+                late = manifest("Ingress", ns, "late")
+                late["spec"]["tls"] = [{"hosts": ["late.example.com"], "secretName": "late-tls"}]
+                await create(client, late)
+                await h.wait_until(lambda: h.get("Secret", ns, "late-tls") is not None)
+                assert h.get("Secret", ns, "unreferenced") is None

@@ -115,14 +115,17 @@ class KubeClient:
         headers = {"User-Agent": _USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        old, self._client = self._client, httpx.AsyncClient(
-            base_url=auth.server,
-            headers=headers,
-            verify=verify,
-            proxy=auth.proxy,
-            timeout=DEFAULT_TIMEOUT,
-            # One long-lived connection per watch: do not cap them.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
+        old, self._client = (
+            self._client,
+            httpx.AsyncClient(
+                base_url=auth.server,
+                headers=headers,
+                verify=verify,
+                proxy=auth.proxy,
+                timeout=DEFAULT_TIMEOUT,
+                # One long-lived connection per watch: do not cap them.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
+            ),
         )
         self._extensions = {"sni_hostname": auth.tls_server_name} if auth.tls_server_name else {}
         self.api.timeout = DEFAULT_TIMEOUT
@@ -136,7 +139,9 @@ class KubeClient:
         try:
             await self.api.auth.reauthenticate()
         except Exception as exc:
-            raise KubernetesError(f"reloading Kubernetes credentials failed: {type(exc).__name__}") from exc
+            raise KubernetesError(
+                f"reloading Kubernetes credentials failed: {type(exc).__name__}"
+            ) from exc
         await self._build()
 
     async def aclose(self) -> None:
@@ -272,7 +277,9 @@ async def open_kube_client(
     try:
         await api.auth
     except Exception as exc:
-        raise KubernetesError(f"no usable Kubernetes credentials: {type(exc).__name__}: {exc}") from exc
+        raise KubernetesError(
+            f"no usable Kubernetes credentials: {type(exc).__name__}: {exc}"
+        ) from exc
     sa_dir, namespace = _pod_namespace(api.auth, service_account_dir)
     kube = KubeClient(api, namespace=namespace, sa_dir=sa_dir)
     try:

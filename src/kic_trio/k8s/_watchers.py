@@ -11,8 +11,12 @@ Filtering (``docs/internals.md``, "Class filtering split" and "Secrets"):
   sent. Class-less objects pass: the translator decides about them.
 * Secrets are passed on only when they carry ``konghq.com/ca-cert: "true"``, a
   ``konghq.com/credential`` label or the ``secret_label_selector`` label = ``"true"``, or when
-  the store asked for them (:meth:`SecretFetcher.fetch`): those are fetched at once and their
-  later changes and deletion are passed on too. Every other Secret in the cluster is seen on the
+  a watched object references them. The watch layer learns references itself as objects pass
+  (``models.secret_refs``) and lists Secrets only after the referencing kinds have listed, so
+  the first translation already has every referenced Secret; a reference that appears later
+  is fetched at once (:meth:`SecretFetcher.fetch`, also what the store's
+  ``take_newly_wanted_secrets`` feeds). Wanted Secrets' later changes and deletion are passed
+  on too. Every other Secret in the cluster is seen on the
   watch and forgotten (only its key and resourceVersion are kept, for the relist diff).
 
 A kind whose CRD is not installed is logged once, reported ``Synced`` (there is nothing to
@@ -28,7 +32,7 @@ import functools
 import logging
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import trio
@@ -42,6 +46,7 @@ from ..models import (
     names_other_class,
     parse,
     secret_has_kong_label,
+    secret_refs,
 )
 from ._reflector import (
     Backoff,
@@ -76,7 +81,11 @@ BUILTIN_GROUPS = frozenset({"", "networking.k8s.io", "discovery.k8s.io"})
 
 def enabled_kinds(cfg: Any) -> list[str]:
     """The kinds to watch, in a stable order."""
-    return [k for k, switch in KIND_SWITCHES.items() if switch is None or bool(getattr(cfg, switch, True))]
+    return [
+        k
+        for k, switch in KIND_SWITCHES.items()
+        if switch is None or bool(getattr(cfg, switch, True))
+    ]
 
 
 class MetricsObserver:
@@ -123,6 +132,10 @@ class KindHandler:
         self.filtered = kind == "Secret" or is_classed_kind(kind)
         self.held: dict[Key, str] = {}
         self.sources: set[object] = set()
+        #: Set once this kind has listed (or was found not served) for the first time.
+        self.first_synced = trio.Event()
+        #: Called with every model passed on (the Secret fetcher learns references from it).
+        self.on_model: Callable[[Any], None] | None = None
         self._synced_sources: set[object] = set()
 
     def _keep(self, key: Key, raw: Mapping[str, Any]) -> bool:
@@ -130,8 +143,12 @@ class KindHandler:
             meta = raw.get("metadata")
             labels = meta.get("labels") if isinstance(meta, Mapping) else None
             labels = labels if isinstance(labels, Mapping) else {}
-            str_labels = {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
-            return key in self.wanted_secrets or secret_has_kong_label(str_labels, self.secret_label_selector)
+            str_labels = {
+                k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)
+            }
+            return key in self.wanted_secrets or secret_has_kong_label(
+                str_labels, self.secret_label_selector
+            )
         return not names_other_class(self.kind, raw, self.ingress_class)
 
     async def upsert(self, raw: dict[str, Any]) -> None:
@@ -155,6 +172,11 @@ class KindHandler:
             return
         if self.filtered:
             self.held[key] = model.resource_version
+        if self.on_model is not None:
+            try:
+                self.on_model(model)
+            except Exception:
+                log.exception("%s %s/%s: reference tracking failed", self.kind, key[0], key[1])
         await self.send.send(Upsert(self.kind, model, trio.current_time()))
 
     async def delete(self, namespace: str, name: str) -> None:
@@ -164,10 +186,12 @@ class KindHandler:
     async def synced(self, source: object) -> None:
         self._synced_sources.add(source)
         if self.sources <= self._synced_sources:
+            self.first_synced.set()
             await self.send.send(Synced(self.kind))
 
     async def report_synced(self) -> None:
         """Nothing to list (the kind is not served): the store's (empty) view is complete."""
+        self.first_synced.set()
         await self.send.send(Synced(self.kind))
 
     async def drop_all(self, keys: Iterable[Key] = ()) -> None:
@@ -210,23 +234,50 @@ class SecretFetcher:
         self._send, self._receive = trio.open_memory_channel[Key](math.inf)
         self._rng = rng or random.Random()
         self._warned: set[str] = set()
+        self._requested: set[Key] = set()
 
     @property
     def wanted(self) -> set[Key]:
         return self.handler.wanted_secrets
 
+    def _watched(self, ns: str) -> bool:
+        if self.namespaces and ns not in self.namespaces:
+            if ns not in self._warned:
+                self._warned.add(ns)
+                log.warning(
+                    "a watched object references Secrets in namespace %r, which is not watched",
+                    ns,
+                )
+            return False
+        return True
+
     def fetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Follow these Secrets from now on; GET those not held yet (in the background)."""
         for ns, name in keys:
             key = (ns, name)
-            if self.namespaces and ns not in self.namespaces:
-                if ns not in self._warned:
-                    self._warned.add(ns)
-                    log.warning("a watched object references Secrets in namespace %r, which is not watched", ns)
-                continue
-            if key in self.wanted:
+            if not self._watched(ns):
                 continue
             self.wanted.add(key)
+            if key in self.handler.held or key in self._requested:
+                continue
+            self._requested.add(key)
             self._send.send_nowait(key)
+
+    def want_refs_of(self, model: Any) -> None:
+        """Learn the Secrets a watched object references (``KindHandler.on_model``).
+
+        Before the Secret watcher's first list this only marks them wanted, so that list
+        keeps them: the first translation then has every referenced Secret, with no GET per
+        Secret and no "Secret missing" warnings at start. Afterwards new references are
+        fetched at once.
+        """
+        refs = [k for k in secret_refs(model) if k not in self.wanted]
+        if not refs:
+            return
+        if self.handler.first_synced.is_set():
+            self.fetch(refs)
+        else:
+            self.wanted.update(k for k in refs if self._watched(k[0]))
 
     async def fetch_now(self, keys: Iterable[tuple[str, str]]) -> None:
         """Like :meth:`fetch`, but returns once these Secrets were fetched (or found missing)."""
@@ -257,7 +308,9 @@ class SecretFetcher:
                     log.warning("not allowed to read referenced Secret %s/%s: %s", ns, name, exc)
                     return
                 delay = backoff.next(trio.current_time())
-                log.warning("fetching Secret %s/%s failed (%s); retrying in %.1fs", ns, name, exc, delay)
+                log.warning(
+                    "fetching Secret %s/%s failed (%s); retrying in %.1fs", ns, name, exc, delay
+                )
                 await trio.sleep(delay)
                 continue
             if key not in self.handler.held:  # the watch may have delivered it meanwhile
@@ -294,11 +347,25 @@ async def run_kind(
     crd_poll_interval: float = 10.0,
     rng: random.Random | None = None,
     reflector_options: Mapping[str, Any] | None = None,
+    start_after: Sequence[trio.Event] = (),
+    start_after_timeout: float = 60.0,
 ) -> None:
-    """Watch one kind forever: wait for its CRD when needed, run a reflector per namespace."""
+    """Watch one kind forever: wait for its CRD when needed, run a reflector per namespace.
+
+    ``start_after``: events to wait for (at most ``start_after_timeout`` s) before listing.
+    """
     rng = rng or random.Random()
     opts = dict(reflector_options or {})
     needs_crd = info.group not in BUILTIN_GROUPS
+    if start_after:
+        # Secrets list after the kinds that reference them, so the list keeps the right ones.
+        with trio.move_on_after(start_after_timeout) as waited:
+            for event in start_after:
+                await event.wait()
+        if waited.cancelled_caught:
+            log.warning(
+                "%s: other kinds not synced after %.0fs; listing anyway", kind, start_after_timeout
+            )
     while True:
         if needs_crd:
             await _wait_served(kube, kind, info, handler, crd_poll_interval, rng)
@@ -337,7 +404,9 @@ async def _wait_served(
             reported = True
             log.warning(
                 "%s (%s/%s) is not served: its CRD is not installed; watching for it",
-                kind, info.group, info.version,
+                kind,
+                info.group,
+                info.version,
             )
             await handler.report_synced()
         await trio.sleep(poll)
@@ -379,17 +448,23 @@ async def run_watchers(
         for kind in kinds
     }
     fetcher = SecretFetcher(kube, handlers["Secret"], namespaces=watch_ns)
+    referencing = [h for kind, h in handlers.items() if kind != "Secret"]
+    for h in referencing:
+        h.on_model = fetcher.want_refs_of
     async with trio.open_nursery() as nursery:
         await nursery.start(fetcher.run)
         for kind in kinds:
             info = KINDS[kind]
-            namespaces: list[str | None] = list(watch_ns) if (info.namespaced and watch_ns) else [None]
+            namespaces: list[str | None] = (
+                list(watch_ns) if (info.namespaced and watch_ns) else [None]
+            )
             nursery.start_soon(
                 functools.partial(
                     run_kind,
                     observer=observer,
                     crd_poll_interval=crd_poll_interval,
                     reflector_options=reflector_options,
+                    start_after=[h.first_synced for h in referencing] if kind == "Secret" else (),
                 ),
                 kube,
                 kind,
