@@ -16,6 +16,7 @@ from kic_trio._errors import KubernetesError
 from kic_trio._latest import LatestValue
 from kic_trio._lifecycle import ConfigApplied, LifecycleBus
 from kic_trio._payload import ConfigPayload
+from kic_trio.k8s import open_kube_client
 from kic_trio.k8s._leader import LeaderState
 from kic_trio.k8s._status import StatusUpdater
 from kic_trio.models import ObjectRef
@@ -262,3 +263,70 @@ async def test_status_follows_applied_configurations(
             assert kube.count("PATCH", "/status") == 2
             assert await status_of(kube, k8s_namespace, "ing-1") == [{"ip": "10.0.0.9"}]
             nursery.cancel_scope.cancel()
+
+
+async def test_failed_writes_are_retried_without_a_new_push(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    """A write refused (here: RBAC does not allow it yet) is retried on its own."""
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{k8s_namespace}"
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as admin:
+            refs = await create_ingresses(admin, k8s_namespace, 2)
+            user_kubeconfig = control_plane.add_user(f"status-{k8s_namespace}")
+            for name, rules in {
+                "read": [
+                    {
+                        "apiGroups": ["networking.k8s.io"],
+                        "resources": ["ingresses"],
+                        "verbs": ["get", "list"],
+                    }
+                ],
+                "write": [
+                    {
+                        "apiGroups": ["networking.k8s.io"],
+                        "resources": ["ingresses/status"],
+                        "verbs": ["patch"],
+                    }
+                ],
+            }.items():
+                await admin.request(
+                    "POST", f"{rbac}/roles", json={"metadata": {"name": name}, "rules": rules}
+                )
+
+            async def bind(role: str) -> None:
+                await admin.request(
+                    "POST",
+                    f"{rbac}/rolebindings",
+                    json={
+                        "metadata": {"name": role},
+                        "roleRef": {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "Role",
+                            "name": role,
+                        },
+                        "subjects": [{"kind": "User", "name": f"status-{k8s_namespace}"}],
+                    },
+                )
+
+            await bind("read")
+            cfg = kic_trio.Config(
+                kong_admin_url=["http://127.0.0.1:8001"],
+                kubeconfig=str(user_kubeconfig),
+                publish_status_address=["10.0.0.11"],
+            )
+            async with open_kube_client(cfg) as user, trio.open_nursery() as nursery:
+                updater = StatusUpdater(cfg, user, refresh_period=0.2)
+                await nursery.start(updater.run)
+                updater.submit(refs)
+                await updater.wait_idle()
+                assert updater.failures == 2  # 403: may not patch status yet
+                assert await status_of(admin, k8s_namespace, "ing-0") == []
+                await bind("write")
+                for _ in range(100):  # retried every refresh period; no new submit
+                    if updater.patches == 2:
+                        break
+                    await trio.sleep(0.1)
+                assert await status_of(admin, k8s_namespace, "ing-0") == [{"ip": "10.0.0.11"}]
+                assert await status_of(admin, k8s_namespace, "ing-1") == [{"ip": "10.0.0.11"}]
+                nursery.cancel_scope.cancel()

@@ -185,6 +185,7 @@ class StatusUpdater:
         self._dirty = trio.Event()
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._service_entries: Entries | None = None
+        self._retry = False
         self._idle = trio.Event()
         #: Counters, for logs, metrics and tests.
         self.patches = 0
@@ -377,7 +378,10 @@ class StatusUpdater:
         last: Entries | None = None
         self._dirty.set()  # a new term re-checks the latest set
         while True:
-            wait = self.refresh_period if self.service is not None else math.inf
+            # Re-check periodically when following a Service (its addresses may change) or
+            # when writes failed (they are retried; nothing else would bring them back).
+            failed_before = self.failures
+            wait = self.refresh_period if self.service is not None or self._retry else math.inf
             with trio.move_on_after(wait):
                 await self._dirty.wait()
             self._dirty = trio.Event()
@@ -391,6 +395,7 @@ class StatusUpdater:
                     self.log.info("publish addresses changed: updating every Ingress")
                 last = entries
             await self._write_all(configured, entries)
+            self._retry = self.failures != failed_before
             if not self._dirty.is_set():
                 self._idle.set()
 
