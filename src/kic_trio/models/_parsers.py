@@ -436,7 +436,7 @@ def _plugin(kind: str, raw: Mapping[str, Any]) -> KongPlugin:
     r, base = _meta(kind, raw)
     cluster = kind == "KongClusterPlugin"
     plugin = r.as_str(raw.get("plugin"), "plugin") or ""
-    if not plugin:
+    if not plugin and not raw.get("plugin"):
         r.fail("plugin", "plugin is required")
     config = None
     if raw.get("config") is not None:

@@ -208,7 +208,8 @@ def translate_service(
                 )
             else:
                 client_cert = (ns, cert_name)
-                service["client_certificate"] = {"id": secret.ref.uid}
+                # decK's file format (what upstream POSTs) flattens the reference to the ID
+                service["client_certificate"] = secret.ref.uid
         # CA certificates
         ca_names = split_list(ann.get("konghq.com/ca-certificates-secrets"))
         if ca_names:

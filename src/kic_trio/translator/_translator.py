@@ -519,9 +519,12 @@ class Translator:
                 fill_ids=opts.fill_ids,
             )
             st.svc[name] = sout
-            entries: list[tuple[str, Any, Any]] = [
-                ("upstreams", sout.upstream["name"], sout.upstream)
-            ]
+            # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
+            entries: list[tuple[str, Any, Any]] = (
+                [("upstreams", sout.upstream["name"], sout.upstream)]
+                if sout.service is not None
+                else []
+            )
             failures = list(sout.failures)
             rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
             if sout.service is not None:

@@ -1,0 +1,60 @@
+"""Validate a declarative config against decK's JSON schema, allowing only its known gaps.
+
+Allowed differences (../shared/kong/README.md):
+* top-level ``consumer_group_consumers`` is DB-less only and not in the schema;
+* ``secret`` of ``hmacauth_credentials`` / ``jwt_secrets`` may be missing (Kong generates it).
+* found here, case ``credentials-all-types``: the schema requires ``id`` on
+  ``mtls_auth_credentials``; upstream never sets one (FillIDs does not cover credentials) and
+  DB-less Kong generates it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "kong" / "kong_json_schema.json"
+)
+
+
+@functools.cache
+def validator() -> jsonschema.Draft4Validator | None:
+    path = SCHEMA_PATH.resolve()
+    if not path.exists():
+        return None
+    return jsonschema.Draft4Validator(json.loads(path.read_text()))
+
+
+def _allowed(error: jsonschema.ValidationError) -> bool:
+    path = list(error.absolute_path)
+    if error.validator == "required" and "'secret' is a required property" in error.message:
+        return len(path) >= 3 and path[-2] in ("hmacauth_credentials", "jwt_secrets")
+    if error.validator == "required" and "'id' is a required property" in error.message:
+        return len(path) >= 3 and path[-2] == "mtls_auth_credentials"
+    return False
+
+
+def schema_errors(config: dict[str, Any]) -> list[str]:
+    """Schema violations other than the documented, allowed ones."""
+    v = validator()
+    assert v is not None, f"schema not found at {SCHEMA_PATH}"
+    doc = copy.deepcopy(config)
+    doc.pop("consumer_group_consumers", None)
+    out = []
+    for error in v.iter_errors(doc):
+        if error.context:
+            # anyOf/oneOf: report the most specific sub-errors that are not allowed
+            subs = [e for e in error.context if not _allowed(e)]
+            if not subs:
+                continue
+        if _allowed(error):
+            continue
+        where = "/".join(str(p) for p in error.absolute_path)
+        out.append(f"{where}: {error.message[:300]}")
+    return out

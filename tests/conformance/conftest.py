@@ -1,0 +1,6 @@
+"""Conformance helpers: make the sibling modules importable."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
