@@ -25,32 +25,35 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def route_table(config: dict[str, Any]) -> str:
     """The routes of a Kong declarative config as a readable table."""
-    services = {s.get("id") or s.get("name"): s for s in config.get("services", [])}
-    rows: list[tuple[str, str, str, str, str]] = []
-    for svc in config.get("services", []):
-        for route in svc.get("routes", []):
-            rows.append(_route_row(route, svc))
-    for route in config.get("routes", []):
-        svc_ref = route.get("service")
-        svc = services.get(svc_ref.get("id") if isinstance(svc_ref, dict) else svc_ref, {})
-        rows.append(_route_row(route, svc))
-    plugins_by_route: dict[str, list[str]] = {}
+    def ref(value: Any) -> str:
+        return str(value.get("id") or value.get("name")) if isinstance(value, dict) else str(value)
+
+    services = {ref(s): s for s in config.get("services", [])}
+    plugins_by: dict[str, list[str]] = {}
     for plugin in config.get("plugins", []):
-        route_ref = plugin.get("route")
-        if route_ref:
-            key = route_ref.get("id") if isinstance(route_ref, dict) else route_ref
-            plugins_by_route.setdefault(str(key), []).append(plugin.get("name", "?"))
+        for owner in ("route", "service"):
+            if plugin.get(owner):
+                plugins_by.setdefault(ref(plugin[owner]), []).append(plugin.get("name", "?"))
+    pairs = [(route, svc) for svc in config.get("services", []) for route in svc.get("routes", [])]
+    pairs += [(route, services.get(ref(route.get("service")), {})) for route in config.get("routes", [])]
+    rows: list[tuple[str, str, str, str, str]] = []
+    for route, svc in pairs:
+        attached = [p.get("name", "?") for p in route.get("plugins", [])]
+        for key in {str(route.get("id")), str(route.get("name")), str(svc.get("id")), str(svc.get("name"))}:
+            attached += plugins_by.get(key, [])
+        rows.append(_route_row(route, svc, sorted(set(attached))))
     header = ("ROUTE", "HOSTS", "PATHS", "SERVICE → UPSTREAM", "PLUGINS")
     rows = sorted(rows)
     full = [header, *[(r[0], r[1], r[2], r[3], r[4]) for r in rows]]
     widths = [max(len(row[i]) for row in full) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in full]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in full
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def _route_row(route: dict[str, Any], svc: dict[str, Any]) -> tuple[str, str, str, str, str]:
-    plugins = [p.get("name", "?") for p in route.get("plugins", [])]
+def _route_row(route: dict[str, Any], svc: dict[str, Any], plugins: list[str]) -> tuple[str, str, str, str, str]:
     target = f"{svc.get('name', '?')} → {svc.get('host', '?')}:{svc.get('port', '?')}"
     return (
         str(route.get("name", "?")),
@@ -92,13 +95,17 @@ async def demo(exit_after: float | None, log_level: str) -> None:
             print()
             print(f"metrics   http://127.0.0.1:{controller.metrics_port}/metrics")
             print(f"probes    http://127.0.0.1:{controller.probe_port}/healthz  /readyz")
-            print("the controller is running: edit objects with the KUBECONFIG above; Ctrl-C stops everything")
+            print(
+                "the controller is running: edit objects with the KUBECONFIG above; Ctrl-C stops everything"
+            )
 
             async def report_pushes() -> None:
                 async with controller.subscribe() as events:
                     async for event in events:
                         if isinstance(event, ConfigApplied) and not event.skipped:
-                            print(f"  pushed {event.config_hash[:12]} to {event.gateway} in {event.duration * 1000:.0f} ms")
+                            print(
+                                f"  pushed {event.config_hash[:12]} to {event.gateway} in {event.duration * 1000:.0f} ms"
+                            )
 
             nursery.start_soon(report_pushes)
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -116,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level, "text")
-    logging.getLogger("kic_trio").setLevel(logging.WARNING if args.log_level == "info" else logging.DEBUG)
+    logging.getLogger("kic_trio").setLevel(
+        logging.WARNING if args.log_level == "info" else logging.DEBUG
+    )
     trio.run(demo, args.exit_after, args.log_level)
     return 0
 
