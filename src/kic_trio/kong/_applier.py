@@ -35,6 +35,7 @@ from .._lifecycle import ConfigApplied, PushFailed
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
 from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult
+from ._fallback import fallback_payload
 from ._parse import ResponseParsingError, failures_from, parse_rejection
 
 PROTOCOL = "db-less"
@@ -44,6 +45,8 @@ BACKOFF_CAP = 30.0
 #: Before re-POSTing a config Kong refused (400/413): doubles per refusal, capped.
 REFUSED_RETRY_BASE = 60.0
 REFUSED_RETRY_CAP = 600.0
+#: Rounds of "leave out what Kong refused" before giving up on a fallback.
+MAX_FALLBACK_ROUNDS = 3
 #: Without ``Retry-After``, a 429 is retried after this long.
 DEFAULT_RETRY_AFTER = 1.0
 
@@ -51,7 +54,14 @@ DEFAULT_RETRY_AFTER = 1.0
 class Gateway:
     """One Admin API URL: its client, what it last accepted, and its own task."""
 
-    def __init__(self, url: str, gateways: GatewaySet, *, discovered: bool = False, server_name: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        gateways: GatewaySet,
+        *,
+        discovered: bool = False,
+        server_name: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.discovered = discovered
         self.server_name = server_name
@@ -96,7 +106,9 @@ class Gateway:
 
     async def run(self, instance: Instance) -> None:
         with self._cancel:
-            client = AdminClient(self.url, self._set.options(instance.cfg), server_name=self.server_name)
+            client = AdminClient(
+                self.url, self._set.options(instance.cfg), server_name=self.server_name
+            )
             try:
                 await self._start_up(instance, client)
                 async with trio.open_nursery() as nursery:
@@ -119,7 +131,10 @@ class Gateway:
                 self.info = await client.info(timeout=timeout)
                 self.ready = True
                 instance.log.info(
-                    "gateway %s ready: Kong %s, router flavor %s", self.url, self.info.version, self.info.router_flavor
+                    "gateway %s ready: Kong %s, router flavor %s",
+                    self.url,
+                    self.info.version,
+                    self.info.router_flavor,
                 )
                 return
             except UnsupportedKongError:
@@ -133,9 +148,16 @@ class Gateway:
                 continue
             if attempt >= attempts:
                 raise KongAdminError(
-                    f"Kong Admin API {self.url} not reachable after {attempts} attempts: {last}", url=self.url
+                    f"Kong Admin API {self.url} not reachable after {attempts} attempts: {last}",
+                    url=self.url,
                 )
-            instance.log.info("waiting for Kong Admin API %s (attempt %d/%d): %s", self.url, attempt, attempts, last)
+            instance.log.info(
+                "waiting for Kong Admin API %s (attempt %d/%d): %s",
+                self.url,
+                attempt,
+                attempts,
+                last,
+            )
             await trio.sleep(cfg.kong_admin_init_retry_delay)
 
     async def _status_loop(self, instance: Instance, client: AdminClient) -> None:
@@ -144,7 +166,9 @@ class Gateway:
         while True:
             await trio.sleep(interval)
             try:
-                h = await client.configuration_hash(timeout=cfg.gateway_discovery_readiness_check_timeout)
+                h = await client.configuration_hash(
+                    timeout=cfg.gateway_discovery_readiness_check_timeout
+                )
             except KongAdminError as e:
                 if self.ready:
                     instance.log.warning("gateway %s: status check failed: %s", self.url, e)
@@ -152,9 +176,12 @@ class Gateway:
                 continue
             self.ready = True
             if h == EMPTY_HASH and self.applied_sha is not None:
-                instance.log.warning("gateway %s runs no configuration (restarted?): pushing again", self.url)
+                instance.log.warning(
+                    "gateway %s runs no configuration (restarted?): pushing again", self.url
+                )
                 self.applied_sha = None
                 self._not_before = -math.inf
+                self._refused_until = -math.inf
                 self._set.notify()
                 self.wake()
 
@@ -180,26 +207,33 @@ class Gateway:
 
     # -- one push --------------------------------------------------------------------------
 
-    async def _push(self, instance: Instance, client: AdminClient, payload: ConfigPayload) -> None:
+    async def _post(
+        self, instance: Instance, client: AdminClient, body: bytes
+    ) -> tuple[PushResult | None, str | None, float]:
         cfg = instance.cfg
         start = trio.current_time()
         result: PushResult | None = None
         error: str | None = None
         with trio.move_on_after(cfg.proxy_timeout_seconds) as scope:
             try:
-                result = await client.post_config(payload.body)
+                result = await client.post_config(body)
             except KongAdminError as e:
                 error = str(e)
         if scope.cancelled_caught:
             error = f"POST {self.url}/config: timed out after {cfg.proxy_timeout_seconds:g}s"
-        duration = trio.current_time() - start
+        return result, error, trio.current_time() - start
+
+    async def _push(self, instance: Instance, client: AdminClient, payload: ConfigPayload) -> None:
+        result, error, duration = await self._post(instance, client, payload.body)
         if result is None:
             self._backoff(instance, payload, error or "push failed", duration, network=True)
             return
         if result.ok:
             self._succeeded(instance, payload, result, duration)
         elif result.status == 400:
-            self._refused(instance, payload, result, duration)
+            failures = self._refused(instance, payload, result, duration)
+            if failures:
+                await self._push_fallback(instance, client, payload, failures)
         elif result.status == 413:
             msg = (
                 f"Kong at {self.url} refused a configuration of {len(payload.body)} bytes as too large "
@@ -215,10 +249,46 @@ class Gateway:
         else:
             self._backoff(instance, payload, f"HTTP {result.status}: {_short(result.body)}", duration, status=result.status)
 
+    async def _push_fallback(
+        self, instance: Instance, client: AdminClient, payload: ConfigPayload, failures: tuple[Failure, ...]
+    ) -> None:
+        """Push ``payload`` without the objects Kong refused (and what depended on them)."""
+        uids = {f.obj.uid for f in failures if f.obj.uid}
+        for _ in range(MAX_FALLBACK_ROUNDS):
+            fb = self._set.fallback_for(payload, frozenset(uids))
+            if fb is None:
+                return
+            fallback, removed = fb
+            result, error, duration = await self._post(instance, client, fallback.body)
+            if result is None or not (result.ok or result.status == 400):
+                # not Kong's verdict on the content: retry the whole thing on the backoff
+                self._refused_sha = None
+                reason = error or (f"HTTP {result.status}" if result is not None else "push failed")
+                self._backoff(instance, fallback, reason, duration, network=result is None)
+                return
+            if result.ok:
+                self._succeeded(instance, fallback, result, duration, dropped=removed)
+                return
+            try:
+                more, _ = failures_from(parse_rejection(result.body))
+            except ResponseParsingError:
+                return
+            new = {f.obj.uid for f in more if f.obj.uid} - uids
+            if not new:
+                instance.log.warning("gateway %s refused the fallback configuration too", self.url)
+                return
+            if self._set.first_report(fallback.sha):
+                for f in more:
+                    if f.obj.uid in new:
+                        instance.recorder.emit(f.obj, "Warning", "KongConfigurationApplyFailed", f.reason)
+            uids |= new
+
     def _labels(self, instance: Instance) -> dict[str, str]:
         return {"dataplane": self.url, "instance_id": instance.id}
 
-    def _succeeded(self, instance: Instance, payload: ConfigPayload, result: PushResult, duration: float) -> None:
+    def _succeeded(
+        self, instance: Instance, payload: ConfigPayload, result: PushResult, duration: float, *, dropped: int = 0
+    ) -> None:
         m = instance.metrics
         lab = self._labels(instance)
         self.applied_sha = payload.sha
@@ -226,38 +296,77 @@ class Gateway:
         # paced by their own backoff instead
         self._last_push_at = trio.current_time() - duration
         self._errors_in_row = 0
-        self._refused_sha = None
-        self._refusals = 0
+        if not dropped:
+            # a fallback leaves the refused config's gate in place: it is retried only when
+            # the config changes or after the long backoff
+            self._refused_sha = None
+            self._refusals = 0
+            m.push_broken_resources.labels(**lab).set(0)
         self._not_before = -math.inf
         m.push_count.labels(success="true", protocol=PROTOCOL, failure_reason="", **lab).inc()
         m.push_size.labels(protocol=PROTOCOL, success="true", **lab).set(len(payload.body))
         m.push_duration.labels(success="true", protocol=PROTOCOL, **lab).observe(duration * 1000)
         m.push_last_successful.labels(**lab).set(time.time())
-        m.push_broken_resources.labels(**lab).set(0)
         if payload.changes_seen_at is not None and self._latency_reported_for != payload.sha:
             self._latency_reported_for = payload.sha
-            m.sync_latency.labels(**lab).observe(max(0.0, trio.current_time() - payload.changes_seen_at))
+            m.sync_latency.labels(**lab).observe(
+                max(0.0, trio.current_time() - payload.changes_seen_at)
+            )
         instance.health.mark_pushed()
         self._set.notify()
         instance.bus.emit(
-            ConfigApplied(self.url, payload.sha, duration, len(payload.body), skipped=result.status == 304)
+            ConfigApplied(
+                self.url, payload.sha, duration, len(payload.body), skipped=result.status == 304
+            )
         )
+        if dropped:
+            instance.log.warning(
+                "gateway %s: fallback configuration %s applied without %d refused entities (HTTP %d)",
+                self.url,
+                payload.sha[:12],
+                dropped,
+                result.status,
+            )
+            self._pod_event(
+                instance,
+                "Normal",
+                "FallbackKongConfigurationSucceeded",
+                f"successfully applied Kong configuration to {self.url} without {dropped} refused entities",
+            )
+            return
         instance.log.info(
             "gateway %s: configuration %s applied (HTTP %d, %d bytes, %.0f ms)",
-            self.url, payload.sha[:12], result.status, len(payload.body), duration * 1000,
+            self.url,
+            payload.sha[:12],
+            result.status,
+            len(payload.body),
+            duration * 1000,
         )
-        self._pod_event(instance, "Normal", "KongConfigurationSucceeded", f"successfully applied Kong configuration to {self.url}")
+        self._pod_event(
+            instance,
+            "Normal",
+            "KongConfigurationSucceeded",
+            f"successfully applied Kong configuration to {self.url}",
+        )
 
     def _refused(
-        self, instance: Instance, payload: ConfigPayload, result: PushResult, duration: float, *, message: str | None = None
-    ) -> None:
+        self,
+        instance: Instance,
+        payload: ConfigPayload,
+        result: PushResult,
+        duration: float,
+        *,
+        message: str | None = None,
+    ) -> tuple[Failure, ...]:
         now = trio.current_time()
         if self._refused_sha == payload.sha:
             self._refusals += 1
         else:
             self._refusals = 1
         self._refused_sha = payload.sha
-        self._refused_until = now + min(REFUSED_RETRY_CAP, REFUSED_RETRY_BASE * 2 ** (self._refusals - 1))
+        self._refused_until = now + min(
+            REFUSED_RETRY_CAP, REFUSED_RETRY_BASE * 2 ** (self._refusals - 1)
+        )
         failures: tuple[Failure, ...] = ()
         if message is None:
             try:
@@ -269,7 +378,10 @@ class Gateway:
                 for ent in unmapped:
                     instance.log.warning(
                         "gateway %s refused %s %r, which carries no Kubernetes object tags: %s",
-                        self.url, ent.entity_type, ent.entity_name, "; ".join(f"{k}: {v}" for k, v in ent.problems),
+                        self.url,
+                        ent.entity_type,
+                        ent.entity_name,
+                        "; ".join(f"{k}: {v}" for k, v in ent.problems),
                     )
                 n = len(rejection.entities)
                 message = (
@@ -283,16 +395,28 @@ class Gateway:
                 instance.recorder.emit(f.obj, "Warning", "KongConfigurationApplyFailed", f.reason)
         instance.metrics.push_broken_resources.labels(**self._labels(instance)).set(len(failures))
         self._record_failure(instance, payload, message, result.status, duration, "other", failures)
+        return failures
 
     def _backoff(
-        self, instance: Instance, payload: ConfigPayload, message: str, duration: float, *, network: bool = False, status: int | None = None
+        self,
+        instance: Instance,
+        payload: ConfigPayload,
+        message: str,
+        duration: float,
+        *,
+        network: bool = False,
+        status: int | None = None,
     ) -> None:
         self._errors_in_row += 1
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self._errors_in_row - 1))
         delay *= self._rng.uniform(0.5, 1.0)
         self._not_before = trio.current_time() + delay
-        instance.log.warning("gateway %s: push failed (%s); retrying in %.1fs", self.url, message, delay)
-        self._record_failure(instance, payload, message, status, duration, "network" if network else "other")
+        instance.log.warning(
+            "gateway %s: push failed (%s); retrying in %.1fs", self.url, message, delay
+        )
+        self._record_failure(
+            instance, payload, message, status, duration, "network" if network else "other"
+        )
 
     def _record_failure(
         self,
@@ -310,12 +434,19 @@ class Gateway:
         m.push_size.labels(protocol=PROTOCOL, success="false", **lab).set(len(payload.body))
         m.push_duration.labels(success="false", protocol=PROTOCOL, **lab).observe(duration * 1000)
         instance.bus.emit(PushFailed(self.url, message, status, failures))
-        self._pod_event(instance, "Warning", "KongConfigurationApplyFailed", f"failed to apply Kong configuration to {self.url}: {message}")
+        self._pod_event(
+            instance,
+            "Warning",
+            "KongConfigurationApplyFailed",
+            f"failed to apply Kong configuration to {self.url}: {message}",
+        )
 
     def _pod_event(self, instance: Instance, type_: str, reason: str, message: str) -> None:
         cfg = instance.cfg
         if cfg.pod_name and cfg.pod_namespace:
-            instance.recorder.emit(ObjectRef("Pod", cfg.pod_namespace, cfg.pod_name), type_, reason, message)
+            instance.recorder.emit(
+                ObjectRef("Pod", cfg.pod_namespace, cfg.pod_name), type_, reason, message
+            )
 
 
 def _status_interval(cfg: Config) -> float:
@@ -343,6 +474,7 @@ class GatewaySet:
         self.desired: ConfigPayload | None = None
         self._reported_sha: str | None = None
         self._changed = trio.Event()
+        self._fallback: tuple[tuple[str, frozenset[str]], tuple[ConfigPayload, int] | None] | None = None
         for u in urls:
             self.add(u)
 
@@ -398,7 +530,9 @@ class GatewaySet:
 
     def applied_hashes(self) -> Mapping[str, str]:
         """URL -> SHA of the configuration each gateway last accepted from this instance."""
-        return {u: g.applied_sha for u, g in sorted(self._gateways.items()) if g.applied_sha is not None}
+        return {
+            u: g.applied_sha for u, g in sorted(self._gateways.items()) if g.applied_sha is not None
+        }
 
     def set_desired(self, payload: ConfigPayload) -> None:
         self.desired = payload
@@ -414,6 +548,13 @@ class GatewaySet:
             return False
         self._reported_sha = sha
         return True
+
+    def fallback_for(self, payload: ConfigPayload, uids: frozenset[str]) -> tuple[ConfigPayload, int] | None:
+        """The fallback of ``payload`` without ``uids`` (computed once for all gateways)."""
+        key = (payload.sha, uids)
+        if self._fallback is None or self._fallback[0] != key:
+            self._fallback = (key, fallback_payload(payload, uids))
+        return self._fallback[1]
 
     def _attach(self, nursery: trio.Nursery, instance: Instance) -> None:
         self._nursery = nursery

@@ -89,19 +89,28 @@ def make_ssl_context(
     try:
         ctx = ssl.create_default_context(cafile=ca_file or None, cadata=ca_pem or None)
     except (OSError, ssl.SSLError) as e:
-        raise KongAdminError(f"cannot load the Admin API CA certificate: {_ssl_reason(e)}") from None
+        raise KongAdminError(
+            f"cannot load the Admin API CA certificate: {_ssl_reason(e)}"
+        ) from None
     if skip_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     if client_cert_pem or client_cert_file or client_key_pem or client_key_file:
         try:
-            with _pem_file(client_cert_pem, client_cert_file) as cert, _pem_file(client_key_pem, client_key_file) as key:
+            with (
+                _pem_file(client_cert_pem, client_cert_file) as cert,
+                _pem_file(client_key_pem, client_key_file) as key,
+            ):
                 if cert is None or key is None:
-                    raise KongAdminError("an Admin API client certificate needs both a certificate and a key")
+                    raise KongAdminError(
+                        "an Admin API client certificate needs both a certificate and a key"
+                    )
                 ctx.load_cert_chain(cert, key)
         except (OSError, ssl.SSLError) as e:
             # the message names the problem, never the key
-            raise KongAdminError(f"cannot load the Admin API client certificate: {_ssl_reason(e)}") from None
+            raise KongAdminError(
+                f"cannot load the Admin API client certificate: {_ssl_reason(e)}"
+            ) from None
     return ctx
 
 
@@ -183,7 +192,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 class AdminClient:
     """One gateway's Admin API. Close it with :meth:`aclose` (or ``async with``)."""
 
-    def __init__(self, url: str, options: AdminAPIOptions, *, server_name: str | None = None) -> None:
+    def __init__(
+        self, url: str, options: AdminAPIOptions, *, server_name: str | None = None
+    ) -> None:
         self.url = url.rstrip("/")
         self._server_name = server_name or options.server_name
         headers = {"User-Agent": _USER_AGENT}
@@ -211,13 +222,21 @@ class AdminClient:
         try:
             return await self._http.request(method, path, **kw)
         except httpx.TimeoutException as e:
-            raise KongAdminError(f"{method} {self.url}{path}: timed out ({type(e).__name__})", url=self.url) from None
+            raise KongAdminError(
+                f"{method} {self.url}{path}: timed out ({type(e).__name__})", url=self.url
+            ) from None
         except httpx.HTTPError as e:
-            raise KongAdminError(f"{method} {self.url}{path}: {_describe(e)}", url=self.url) from None
+            raise KongAdminError(
+                f"{method} {self.url}{path}: {_describe(e)}", url=self.url
+            ) from None
         except ssl.SSLError as e:
-            raise KongAdminError(f"{method} {self.url}{path}: TLS error: {_ssl_reason(e)}", url=self.url) from None
+            raise KongAdminError(
+                f"{method} {self.url}{path}: TLS error: {_ssl_reason(e)}", url=self.url
+            ) from None
         except OSError as e:
-            raise KongAdminError(f"{method} {self.url}{path}: {e.strerror or type(e).__name__}", url=self.url) from None
+            raise KongAdminError(
+                f"{method} {self.url}{path}: {e.strerror or type(e).__name__}", url=self.url
+            ) from None
 
     async def _get_json(self, path: str, *, timeout: float | None = None) -> Mapping[str, Any]:
         kw: dict[str, Any] = {}
@@ -233,9 +252,13 @@ class AdminClient:
         try:
             data = orjson.loads(resp.content)
         except orjson.JSONDecodeError:
-            raise KongAdminError(f"GET {self.url}{path}: the answer is not JSON", url=self.url) from None
+            raise KongAdminError(
+                f"GET {self.url}{path}: the answer is not JSON", url=self.url
+            ) from None
         if not isinstance(data, Mapping):
-            raise KongAdminError(f"GET {self.url}{path}: the answer is not a JSON object", url=self.url)
+            raise KongAdminError(
+                f"GET {self.url}{path}: the answer is not a JSON object", url=self.url
+            )
         return data
 
     async def status(self, *, timeout: float | None = None) -> Mapping[str, Any]:
@@ -263,10 +286,13 @@ class AdminClient:
         )
         parsed = parse_version(version)
         if parsed is None:
-            raise UnsupportedKongError(f"{self.url}: cannot read Kong's version {version!r}", url=self.url)
+            raise UnsupportedKongError(
+                f"{self.url}: cannot read Kong's version {version!r}", url=self.url
+            )
         if parsed < MIN_VERSION:
             raise UnsupportedKongError(
-                f"{self.url}: Kong {version} is too old; kic-trio needs Kong 3.4.1 or newer", url=self.url
+                f"{self.url}: Kong {version} is too old; kic-trio needs Kong 3.4.1 or newer",
+                url=self.url,
             )
         if database != "off":
             raise UnsupportedKongError(

@@ -72,7 +72,12 @@ class _SliceSink:
     """The Reflector's sink: keeps the Service's slices and re-derives the gateways."""
 
     def __init__(
-        self, instance: Instance, gateways: GatewaySet, service: str, namespace: str, url_for: Callable[[str, int], str]
+        self,
+        instance: Instance,
+        gateways: GatewaySet,
+        service: str,
+        namespace: str,
+        url_for: Callable[[str, int], str],
     ) -> None:
         self._url_for = url_for
         self._instance = instance
@@ -114,7 +119,9 @@ class _SliceSink:
         for url, server_name in sorted(found.items()):
             if self._gateways.get(url) is None:
                 log.info("gateway discovery: found %s", url)
-                self._gateways.add(url, discovered=True, server_name=cfg.kong_admin_tls_server_name or server_name)
+                self._gateways.add(
+                    url, discovered=True, server_name=cfg.kong_admin_tls_server_name or server_name
+                )
 
 
 async def run_gateway_discovery(

@@ -116,7 +116,9 @@ def ref_from_tags(tags: Sequence[str]) -> ObjectRef | None:
     )
 
 
-def failures_from(rejection: ConfigRejection) -> tuple[tuple[Failure, ...], tuple[EntityError, ...]]:
+def failures_from(
+    rejection: ConfigRejection,
+) -> tuple[tuple[Failure, ...], tuple[EntityError, ...]]:
     """Map each entity problem to a Failure on its object; also return entities with no object."""
     failures: list[Failure] = []
     unmapped: list[EntityError] = []

@@ -221,36 +221,43 @@ async def test_restart_empty_is_pushed_again_within_the_check_interval(autojump_
                 await wait_until(lambda: gs.applied_hashes() == {a.url: p.sha})
 
 
-async def test_refused_config_maps_to_events_and_is_not_reposted(autojump_clock: trio.testing.MockClock) -> None:
+async def test_refused_object_is_left_out_and_reported_and_not_reposted(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(600):
         async with FakeKong(reject_tags={"reject-me"}) as a:
             inst, rec = make_instance([a.url], pod_name="kic-0", pod_namespace="kong")
             good = payload(kong_config("web"))
-            bad = payload(kong_config("web", "shop", bad="shop"))
+            bad = payload(kong_config("web", "shop", "api", bad="shop"))
             async with events(inst) as got, applier(inst) as (latest, gs):
                 latest.put(good)
                 await a.wait_for(lambda f: f.configuration_hash == md5(good))
                 latest.put(bad)
-                await wait_until(lambda: any(isinstance(e, PushFailed) for e in got))
+                # Kong refuses the whole config; the fallback without "shop" goes out at once
+                await a.wait_for(lambda f: "api" in {s["name"] for s in f.config.get("services", [])})
+                assert {s["name"] for s in a.config["services"]} == {"web", "api"}
                 await trio.sleep(50)  # well under the long backoff
-                assert [r.status for r in a.config_posts()] == [201, 400]
-                assert a.configuration_hash == md5(good)  # Kong keeps the last good config
-                assert gs.applied_hashes() == {a.url: good.sha}
+                assert [r.status for r in a.config_posts()] == [201, 400, 201]
+                assert a.config_posts()[1].body_md5 == md5(bad)
+                await gs.wait_for(lambda g: g.applied_hashes().get(a.url) not in (None, good.sha))
                 failed = next(e for e in got if isinstance(e, PushFailed))
                 assert failed.status == 400
                 shop = ObjectRef("Ingress", "default", "shop", "uid-shop")
                 assert {f.obj for f in failed.failures} == {shop}
                 warnings = [(r, m) for r, t, reason, m in rec.events if reason == "KongConfigurationApplyFailed" and r.kind == "Ingress"]
                 assert warnings and all(r == shop for r, _ in warnings)
-                assert all(m.startswith("invalid service:shop: rejected by FakeKong") or m.startswith("invalid route:shop.r:") for _, m in warnings)
+                assert {m for _, m in warnings} == {
+                    "invalid service:shop: rejected by FakeKong: entity carries tag 'reject-me'",
+                    "invalid route:shop.r: rejected by FakeKong: entity carries tag 'reject-me'",
+                }
                 pod = ObjectRef("Pod", "kong", "kic-0")
                 assert (pod, "Normal", "KongConfigurationSucceeded", f"successfully applied Kong configuration to {a.url}") in rec.events
                 assert any(r == pod and t == "Warning" for r, t, _, _ in rec.events)
-                # a changed config goes out at once
-                fixed = payload(kong_config("web", "shop"))
+                assert any(r == pod and reason == "FallbackKongConfigurationSucceeded" for r, _, reason, _ in rec.events)
+                # a fixed config goes out at once, in full
+                fixed = payload(kong_config("web", "shop", "api"))
                 latest.put(fixed)
                 await a.wait_for(lambda f: f.configuration_hash == md5(fixed))
-                assert len(a.config_posts()) == 3
+                assert len(a.config_posts()) == 4
+                await gs.wait_for(lambda g: g.applied_hashes() == {a.url: fixed.sha})
 
 
 async def test_refused_config_is_retried_after_the_long_backoff(autojump_clock: trio.testing.MockClock) -> None:
@@ -260,11 +267,15 @@ async def test_refused_config_is_retried_after_the_long_backoff(autojump_clock: 
             bad = payload(kong_config("shop", bad="shop"))
             async with applier(inst) as (latest, _gs):
                 latest.put(bad)
-                await a.wait_for(lambda f: len(f.config_posts()) == 1 and f.config_posts()[0].status == 400)
+                await a.wait_for(lambda f: len(f.config_posts()) == 2 and f.config_posts()[1].status == 201)
+                # nothing but the refused object: the fallback is upstream's stub
+                assert a.config["upstreams"] == [{"name": "kong"}]
                 first = a.config_posts()[0].at
                 a.reject_tags = set()
                 await a.wait_for(lambda f: f.configuration_hash == md5(bad))
-                assert a.config_posts()[1].at - first >= 60.0
+                full = [r for r in a.config_posts() if r.body_md5 == md5(bad)]
+                assert [r.status for r in full] == [400, 201]
+                assert full[1].at - first >= 60.0
 
 
 async def test_413_is_a_clear_error_with_the_size(autojump_clock: trio.testing.MockClock) -> None:
