@@ -23,6 +23,7 @@ from ._client import (
     make_ssl_context,
     parse_retry_after,
     parse_version,
+    redact_url,
 )
 from ._discovery import admin_url, discovered_gateways, run_gateway_discovery
 from ._parse import (
@@ -52,6 +53,7 @@ __all__ = [
     "parse_rejection",
     "parse_retry_after",
     "parse_version",
+    "redact_url",
     "ref_from_tags",
     "run_applier",
     "run_gateway_discovery",

@@ -34,7 +34,7 @@ from .._latest import LatestValue
 from .._lifecycle import ConfigApplied, PushFailed
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
-from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult
+from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult, redact_url
 from ._fallback import fallback_payload
 from ._parse import ResponseParsingError, failures_from, parse_rejection
 
@@ -63,6 +63,8 @@ class Gateway:
         server_name: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        #: The URL as shown in logs, events, metrics: credentials left out.
+        self.shown = redact_url(self.url)
         self.discovered = discovered
         self.server_name = server_name
         #: SHA of the config this gateway last accepted (201/304) from us.
@@ -83,7 +85,7 @@ class Gateway:
         self._latency_reported_for: str | None = None
 
     def __repr__(self) -> str:
-        return f"<Gateway {self.url} applied={self.applied_sha and self.applied_sha[:12]} ready={self.ready}>"
+        return f"<Gateway {self.shown} applied={self.applied_sha and self.applied_sha[:12]} ready={self.ready}>"
 
     @property
     def router_flavor(self) -> str | None:
@@ -132,28 +134,32 @@ class Gateway:
                 self.ready = True
                 instance.log.info(
                     "gateway %s ready: Kong %s, router flavor %s",
-                    self.url,
+                    self.shown,
                     self.info.version,
                     self.info.router_flavor,
                 )
                 return
-            except UnsupportedKongError:
-                raise
+            except UnsupportedKongError as e:
+                if not self.discovered:
+                    raise
+                # one odd Pod behind the admin Service must not stop the controller
+                instance.log.error("gateway %s cannot be driven: %s", self.shown, e)
+                last = e
             except KongAdminError as e:
                 last = e
             if self.discovered:
                 # a discovered gateway stays pending while it is listed
-                instance.log.debug("gateway %s not ready yet: %s", self.url, last)
+                instance.log.debug("gateway %s not ready yet: %s", self.shown, last)
                 await trio.sleep(cfg.gateway_discovery_readiness_check_interval)
                 continue
             if attempt >= attempts:
                 raise KongAdminError(
-                    f"Kong Admin API {self.url} not reachable after {attempts} attempts: {last}",
-                    url=self.url,
+                    f"Kong Admin API {self.shown} not reachable after {attempts} attempts: {last}",
+                    url=self.shown,
                 )
             instance.log.info(
                 "waiting for Kong Admin API %s (attempt %d/%d): %s",
-                self.url,
+                self.shown,
                 attempt,
                 attempts,
                 last,
@@ -171,13 +177,13 @@ class Gateway:
                 )
             except KongAdminError as e:
                 if self.ready:
-                    instance.log.warning("gateway %s: status check failed: %s", self.url, e)
+                    instance.log.warning("gateway %s: status check failed: %s", self.shown, e)
                 self.ready = False
                 continue
             self.ready = True
             if h == EMPTY_HASH and self.applied_sha is not None:
                 instance.log.warning(
-                    "gateway %s runs no configuration (restarted?): pushing again", self.url
+                    "gateway %s runs no configuration (restarted?): pushing again", self.shown
                 )
                 self.applied_sha = None
                 self._not_before = -math.inf
@@ -220,7 +226,7 @@ class Gateway:
             except KongAdminError as e:
                 error = str(e)
         if scope.cancelled_caught:
-            error = f"POST {self.url}/config: timed out after {cfg.proxy_timeout_seconds:g}s"
+            error = f"POST {self.shown}/config: timed out after {cfg.proxy_timeout_seconds:g}s"
         return result, error, trio.current_time() - start
 
     async def _push(self, instance: Instance, client: AdminClient, payload: ConfigPayload) -> None:
@@ -236,14 +242,14 @@ class Gateway:
                 await self._push_fallback(instance, client, payload, failures)
         elif result.status == 413:
             msg = (
-                f"Kong at {self.url} refused a configuration of {len(payload.body)} bytes as too large "
+                f"Kong at {self.shown} refused a configuration of {len(payload.body)} bytes as too large "
                 "(HTTP 413): raise Kong's nginx_admin_client_max_body_size (or lmdb_map_size)"
             )
             self._refused(instance, payload, result, duration, message=msg)
         elif result.status == 429:
             wait = result.retry_after if result.retry_after is not None else DEFAULT_RETRY_AFTER
             self._not_before = trio.current_time() + wait
-            msg = f"Kong at {self.url} is busy loading a configuration (HTTP 429); retrying in {wait:g}s"
+            msg = f"Kong at {self.shown} is busy loading a configuration (HTTP 429); retrying in {wait:g}s"
             instance.log.info("%s", msg)
             self._record_failure(instance, payload, msg, 429, duration, "other")
         else:
@@ -275,7 +281,7 @@ class Gateway:
                 return
             new = {f.obj.uid for f in more if f.obj.uid} - uids
             if not new:
-                instance.log.warning("gateway %s refused the fallback configuration too", self.url)
+                instance.log.warning("gateway %s refused the fallback configuration too", self.shown)
                 return
             if self._set.first_report(fallback.sha):
                 for f in more:
@@ -284,7 +290,7 @@ class Gateway:
             uids |= new
 
     def _labels(self, instance: Instance) -> dict[str, str]:
-        return {"dataplane": self.url, "instance_id": instance.id}
+        return {"dataplane": self.shown, "instance_id": instance.id}
 
     def _succeeded(
         self, instance: Instance, payload: ConfigPayload, result: PushResult, duration: float, *, dropped: int = 0
@@ -316,13 +322,13 @@ class Gateway:
         self._set.notify()
         instance.bus.emit(
             ConfigApplied(
-                self.url, payload.sha, duration, len(payload.body), skipped=result.status == 304
+                self.shown, payload.sha, duration, len(payload.body), skipped=result.status == 304
             )
         )
         if dropped:
             instance.log.warning(
                 "gateway %s: fallback configuration %s applied without %d refused entities (HTTP %d)",
-                self.url,
+                self.shown,
                 payload.sha[:12],
                 dropped,
                 result.status,
@@ -331,12 +337,12 @@ class Gateway:
                 instance,
                 "Normal",
                 "FallbackKongConfigurationSucceeded",
-                f"successfully applied Kong configuration to {self.url} without {dropped} refused entities",
+                f"successfully applied Kong configuration to {self.shown} without {dropped} refused entities",
             )
             return
         instance.log.info(
             "gateway %s: configuration %s applied (HTTP %d, %d bytes, %.0f ms)",
-            self.url,
+            self.shown,
             payload.sha[:12],
             result.status,
             len(payload.body),
@@ -346,7 +352,7 @@ class Gateway:
             instance,
             "Normal",
             "KongConfigurationSucceeded",
-            f"successfully applied Kong configuration to {self.url}",
+            f"successfully applied Kong configuration to {self.shown}",
         )
 
     def _refused(
@@ -372,22 +378,22 @@ class Gateway:
             try:
                 rejection = parse_rejection(result.body)
             except ResponseParsingError as e:
-                message = f"Kong at {self.url} refused the configuration (HTTP 400) and {e}"
+                message = f"Kong at {self.shown} refused the configuration (HTTP 400) and {e}"
             else:
                 failures, unmapped = failures_from(rejection)
                 for ent in unmapped:
                     instance.log.warning(
                         "gateway %s refused %s %r, which carries no Kubernetes object tags: %s",
-                        self.url,
+                        self.shown,
                         ent.entity_type,
                         ent.entity_name,
                         "; ".join(f"{k}: {v}" for k, v in ent.problems),
                     )
                 n = len(rejection.entities)
                 message = (
-                    f"Kong at {self.url} refused the configuration: {n} invalid entit{'y' if n == 1 else 'ies'}"
+                    f"Kong at {self.shown} refused the configuration: {n} invalid entit{'y' if n == 1 else 'ies'}"
                     if n
-                    else f"Kong at {self.url} refused the configuration: {_short(rejection.message.encode())}"
+                    else f"Kong at {self.shown} refused the configuration: {_short(rejection.message.encode())}"
                 )
         instance.log.warning("%s", message)
         if failures and self._set.first_report(payload.sha):
@@ -412,7 +418,7 @@ class Gateway:
         delay *= self._rng.uniform(0.5, 1.0)
         self._not_before = trio.current_time() + delay
         instance.log.warning(
-            "gateway %s: push failed (%s); retrying in %.1fs", self.url, message, delay
+            "gateway %s: push failed (%s); retrying in %.1fs", self.shown, message, delay
         )
         self._record_failure(
             instance, payload, message, status, duration, "network" if network else "other"
@@ -433,12 +439,12 @@ class Gateway:
         m.push_count.labels(success="false", protocol=PROTOCOL, failure_reason=reason, **lab).inc()
         m.push_size.labels(protocol=PROTOCOL, success="false", **lab).set(len(payload.body))
         m.push_duration.labels(success="false", protocol=PROTOCOL, **lab).observe(duration * 1000)
-        instance.bus.emit(PushFailed(self.url, message, status, failures))
+        instance.bus.emit(PushFailed(self.shown, message, status, failures))
         self._pod_event(
             instance,
             "Warning",
             "KongConfigurationApplyFailed",
-            f"failed to apply Kong configuration to {self.url}: {message}",
+            f"failed to apply Kong configuration to {self.shown}: {message}",
         )
 
     def _pod_event(self, instance: Instance, type_: str, reason: str, message: str) -> None:

@@ -16,6 +16,7 @@ import re
 import ssl
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -166,6 +167,18 @@ class PushResult:
         return 200 <= self.status < 400
 
 
+def redact_url(url: str) -> str:
+    """``url`` without credentials, for logs, events and error messages."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def parse_version(text: str) -> tuple[int, int, int] | None:
     m = _VERSION_RE.match(text.strip())
     if not m:
@@ -196,6 +209,8 @@ class AdminClient:
         self, url: str, options: AdminAPIOptions, *, server_name: str | None = None
     ) -> None:
         self.url = url.rstrip("/")
+        #: The URL as shown in messages: any ``user:password@`` is left out.
+        self.shown = redact_url(self.url)
         self._server_name = server_name or options.server_name
         headers = {"User-Agent": _USER_AGENT}
         headers.update(dict(options.headers))
@@ -223,19 +238,19 @@ class AdminClient:
             return await self._http.request(method, path, **kw)
         except httpx.TimeoutException as e:
             raise KongAdminError(
-                f"{method} {self.url}{path}: timed out ({type(e).__name__})", url=self.url
+                f"{method} {self.shown}{path}: timed out ({type(e).__name__})", url=self.url
             ) from None
         except httpx.HTTPError as e:
             raise KongAdminError(
-                f"{method} {self.url}{path}: {_describe(e)}", url=self.url
+                f"{method} {self.shown}{path}: {_describe(e)}", url=self.url
             ) from None
         except ssl.SSLError as e:
             raise KongAdminError(
-                f"{method} {self.url}{path}: TLS error: {_ssl_reason(e)}", url=self.url
+                f"{method} {self.shown}{path}: TLS error: {_ssl_reason(e)}", url=self.url
             ) from None
         except OSError as e:
             raise KongAdminError(
-                f"{method} {self.url}{path}: {e.strerror or type(e).__name__}", url=self.url
+                f"{method} {self.shown}{path}: {e.strerror or type(e).__name__}", url=self.url
             ) from None
 
     async def _get_json(self, path: str, *, timeout: float | None = None) -> Mapping[str, Any]:
@@ -245,7 +260,7 @@ class AdminClient:
         resp = await self._request("GET", path, **kw)
         if resp.status_code != 200:
             raise KongAdminError(
-                f"GET {self.url}{path}: HTTP {resp.status_code}: {_short(resp.content)}",
+                f"GET {self.shown}{path}: HTTP {resp.status_code}: {_short(resp.content)}",
                 url=self.url,
                 status=resp.status_code,
             )
@@ -253,11 +268,11 @@ class AdminClient:
             data = orjson.loads(resp.content)
         except orjson.JSONDecodeError:
             raise KongAdminError(
-                f"GET {self.url}{path}: the answer is not JSON", url=self.url
+                f"GET {self.shown}{path}: the answer is not JSON", url=self.url
             ) from None
         if not isinstance(data, Mapping):
             raise KongAdminError(
-                f"GET {self.url}{path}: the answer is not a JSON object", url=self.url
+                f"GET {self.shown}{path}: the answer is not a JSON object", url=self.url
             )
         return data
 
@@ -287,16 +302,16 @@ class AdminClient:
         parsed = parse_version(version)
         if parsed is None:
             raise UnsupportedKongError(
-                f"{self.url}: cannot read Kong's version {version!r}", url=self.url
+                f"{self.shown}: cannot read Kong's version {version!r}", url=self.url
             )
         if parsed < MIN_VERSION:
             raise UnsupportedKongError(
-                f"{self.url}: Kong {version} is too old; kic-trio needs Kong 3.4.1 or newer",
+                f"{self.shown}: Kong {version} is too old; kic-trio needs Kong 3.4.1 or newer",
                 url=self.url,
             )
         if database != "off":
             raise UnsupportedKongError(
-                f"{self.url}: Kong runs with database={database!r}; kic-trio drives DB-less Kong only "
+                f"{self.shown}: Kong runs with database={database!r}; kic-trio drives DB-less Kong only "
                 "(database-backed mode is not supported yet)",
                 url=self.url,
             )

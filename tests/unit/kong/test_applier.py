@@ -366,3 +366,21 @@ async def test_database_backed_kong_is_refused_at_start(autojump_clock: trio.tes
             with pytest.RaisesGroup(pytest.RaisesExc(UnsupportedKongError, match="not supported yet"), flatten_subgroups=True):
                 async with applier(inst):
                     await trio.sleep_forever()
+
+
+async def test_a_discovered_database_backed_kong_stays_pending(autojump_clock: trio.testing.MockClock) -> None:
+    with trio.fail_after(600):
+        async with FakeKong(database="postgres") as odd, FakeKong() as good:
+            inst, _ = make_instance([])
+            gs = GatewaySet()
+            gs.add(odd.url, discovered=True)
+            gs.add(good.url, discovered=True)
+            p = payload(kong_config("web"))
+            async with applier(inst, gs) as (latest, _):
+                latest.put(p)
+                await good.wait_for(lambda f: f.configuration_hash == md5(p))
+                await trio.sleep(60)
+                assert odd.config_posts() == []
+                assert not gs.get(odd.url).ready  # type: ignore[union-attr]
+                # it is re-checked on the readiness interval, not hammered
+                assert 3 <= len(odd.requests) <= 20

@@ -172,3 +172,16 @@ def test_version_and_retry_after_parsing() -> None:
     when = email.utils.formatdate(1_000_030, usegmt=True)
     assert parse_retry_after(when, now=1_000_000) == pytest.approx(30.0)
     assert parse_retry_after(email.utils.formatdate(10, usegmt=True), now=1_000_000) == 0.0
+
+
+async def test_credentials_in_the_url_never_reach_messages() -> None:
+    from kic_trio.kong import redact_url
+
+    assert redact_url("https://admin:hunter2@10.0.0.1:8444/x") == "https://10.0.0.1:8444/x"
+    assert redact_url("http://[fd00::1]:8001") == "http://[fd00::1]:8001"
+    url = f"http://admin:hunter2@127.0.0.1:{closed_port()}"
+    with trio.fail_after(10):
+        async with AdminClient(url, opts()) as c:
+            with pytest.raises(KongAdminError) as ei:
+                await c.status()
+    assert "hunter2" not in str(ei.value)
