@@ -82,6 +82,7 @@ class Pushes:
     def __init__(self) -> None:
         self.by: dict[str, list[str]] = {}
         self.first: dict[str, trio.Event] = {}
+        self.leadership: dict[str, list[str]] = {}
 
     async def collect(self, name: str, controller: kic_trio.Controller) -> None:
         self.by.setdefault(name, [])
@@ -91,6 +92,8 @@ class Pushes:
                 if isinstance(event, kic_trio.ConfigApplied) and not event.skipped:
                     self.by[name].append(event.config_hash)
                     first.set()
+                elif isinstance(event, kic_trio.LeadershipGained | kic_trio.LeadershipLost):
+                    self.leadership.setdefault(name, []).append(type(event).__name__)
 
 
 async def test_only_the_leader_pushes_and_a_stopped_leader_hands_over(
@@ -124,6 +127,8 @@ async def test_only_the_leader_pushes_and_a_stopped_leader_hands_over(
                     await kong.wait_for(lambda k: "three.example.com" in hosts_in(k.config))
                 await pushes.first["b"].wait()  # reported just after Kong answered
                 assert b.is_leader
+                # the hook on the handle: b's subscriber saw it become the leader
+                assert pushes.leadership["b"] == ["LeadershipGained"]
                 nursery.cancel_scope.cancel()
 
 
