@@ -240,6 +240,9 @@ class EventRecorder:
         """Queue an Event about ``ref``. Never blocks, never raises."""
         if not self.enabled:
             return
+        if not ref.name or not reason:
+            self.log.debug("event %r without an object name or reason dropped", reason)
+            return
         key = EventKey(ref, type, reason, truncate_message(message))
         if key in self._pending:
             self._pending[key] += 1
@@ -346,7 +349,7 @@ class EventRecorder:
             await self._global.take()
             try:
                 await self._write(key, n)
-            except (KubernetesError, ValueError) as exc:
+            except Exception as exc:  # an Event is never worth stopping the controller
                 self.failed += 1
                 self.log.warning("could not write event %s on %s: %s", key.reason, key.ref, exc)
 

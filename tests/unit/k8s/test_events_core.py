@@ -163,3 +163,10 @@ async def test_events_off_means_a_recorder_that_discards() -> None:
     assert recorder.pending == 0
     with trio.fail_after(5):
         await recorder.wait_idle()
+
+
+async def test_events_without_an_object_name_are_dropped_not_queued() -> None:
+    recorder = EventRecorder(NoKube())
+    recorder.emit(ObjectRef("Pod", "kong", ""), "Normal", "KongConfigurationSucceeded", "ok")
+    recorder.emit(INGRESS, "Warning", "", "no reason")
+    assert recorder.pending == 0
