@@ -91,3 +91,36 @@ async def test_expired_resource_version_relists(
     with trio.fail_after(240):
         h = await _run(control_plane, k8s_namespace, watch_harness, compact=True)
     assert h.metric("kic_trio_watch_relists_total", kind="Service", instance_id="test") >= 1
+
+
+async def test_silent_dead_stream_is_detected(
+    control_plane: ControlPlane, k8s_namespace: str, watch_harness: Any
+) -> None:
+    """kube-apiserver frozen (SIGSTOP): the connection stays open and says nothing. The read
+    timeout ends the watch; once the server answers again, changes made meanwhile (through a
+    spare kube-apiserver) reach the store."""
+    ns = k8s_namespace
+    cp = control_plane
+    with trio.fail_after(240):
+        async with watch_harness(watch_namespace=[ns], reflector_options={"read_timeout": 3.0}) as h:
+            async with cp.admin_client() as client:
+                await create(client, manifest("Service", ns, "before"))
+            await h.wait_until(lambda: h.get("Service", ns, "before") is not None)
+            idle = {"kind": "Service", "reason": "idle", "instance_id": "test"}
+            idle_before = h.metric("kic_trio_watch_restarts_total", **idle)
+            cp.pause_apiserver()
+            try:
+                async with cp.extra_apiserver() as kubeconfig, httpx.AsyncClient(
+                    base_url=f"https://127.0.0.1:{_port_of(kubeconfig)}", verify=cp._ssl_context(), timeout=10
+                ) as spare:
+                    r = await spare.delete(f"/api/v1/namespaces/{ns}/services/before")
+                    assert r.status_code == 200
+                    await create(spare, manifest("Service", ns, "during"))
+                    # a metric has no event to wait on: poll it
+                    while h.metric("kic_trio_watch_restarts_total", **idle) <= idle_before:  # noqa: ASYNC110
+                        await trio.sleep(0.2)
+            finally:
+                cp.resume_apiserver()
+            await h.wait_until(
+                lambda: h.get("Service", ns, "before") is None and h.get("Service", ns, "during") is not None
+            )

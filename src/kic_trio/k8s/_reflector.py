@@ -16,8 +16,11 @@ timeout), so this loop is ours, on ``KubeClient.stream``. What it guarantees, an
 * **410 Gone** (the resourceVersion is older than the server's history): relist at once.
 * **Errors** back off exponentially from 0.8 s to 30 s with full jitter; the backoff resets
   after 2 minutes without errors. A 401 re-reads the credentials (the client does that).
-* **Dead streams.** A read timeout (no event or bookmark for ``read_timeout`` seconds) ends the
-  watch; it is resumed immediately (a quiet-but-healthy stream costs one request).
+* **Dead streams.** A read timeout ends a watch that stays silent past the server's own
+  ``timeoutSeconds`` (+30 s; ``read_timeout`` overrides it): the stream is resumed at once
+  from the last resourceVersion, and if the server is really gone the reconnect fails and
+  backs off. (kube-apiserver 1.37 sends its bookmark ~2 s before it ends a watch, not
+  periodically, so a shorter default would cut healthy quiet watches.)
 * **404 on list**: the kind is not served (its CRD is missing or was deleted):
   :class:`KindNotServed` is raised for the caller to wait for it.
 
@@ -154,7 +157,7 @@ class Reflector:
         label_selector: str | None = None,
         page_size: int = 500,
         min_watch_timeout: float = 300.0,
-        read_timeout: float = 150.0,
+        read_timeout: float | None = None,
         rng: random.Random | None = None,
         observer: WatchObserver | None = None,
         clock: Callable[[], float] = trio.current_time,
@@ -214,7 +217,7 @@ class Reflector:
                     isinstance(exc.__cause__, httpx.ReadTimeout)
                     and self.resource_version is not None
                 ):
-                    log.debug("%r: no event for %.0fs; resuming the watch", self, self.read_timeout)
+                    log.info("%r: the watch stream went silent; resuming it", self)
                     self.observer.restart(self.kind, "idle")
                     continue
                 delay = self.backoff.next(self._clock())
@@ -280,7 +283,9 @@ class Reflector:
         }
         if self.label_selector:
             params["labelSelector"] = self.label_selector
-        read = min(self.read_timeout, timeout_s + 30.0)
+        # kube-apiserver sends a bookmark just before it ends a watch, not periodically: a
+        # shorter read timeout would end healthy quiet watches and risk needless relists.
+        read = self.read_timeout if self.read_timeout is not None else timeout_s + 30.0
         self.watches += 1
         async with self.kube.stream(
             "GET", self.path, params=params, timeout=httpx.Timeout(10.0, read=read)

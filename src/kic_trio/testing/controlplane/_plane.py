@@ -118,6 +118,7 @@ class _Child:
             if self.proc.poll() is not None:
                 return
             self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signal.SIGCONT)  # a paused child only acts on it once resumed
             with trio.move_on_after(timeout):
                 await self.proc.wait()
                 return
@@ -376,6 +377,16 @@ class ControlPlane:
         if self._apiserver is not None:
             await self._apiserver.stop(self.stop_timeout)
             self._apiserver = None
+
+    def pause_apiserver(self) -> None:
+        """SIGSTOP kube-apiserver: its connections stay open but go silent (a dead stream)."""
+        assert self._apiserver is not None, "kube-apiserver is not running"
+        self._apiserver.proc.send_signal(signal.SIGSTOP)
+
+    def resume_apiserver(self) -> None:
+        """SIGCONT kube-apiserver after :meth:`pause_apiserver`."""
+        assert self._apiserver is not None, "kube-apiserver is not running"
+        self._apiserver.proc.send_signal(signal.SIGCONT)
 
     async def restart_apiserver(self) -> None:
         """Stop kube-apiserver and start it again on the same port with the same etcd."""
