@@ -58,6 +58,7 @@ async def post(client: httpx.AsyncClient, cfg: object, path: str = "/config?chec
 async def test_status_and_root_before_any_config() -> None:
     with trio.fail_after(10):
         async with FakeKong() as fk, httpx.AsyncClient(base_url=fk.url) as c:
+            assert fk.schema_path is not None  # in a checkout the decK schema is always used
             status = (await c.get("/status")).json()
             assert status["configuration_hash"] == EMPTY_HASH
             assert "database" not in status
@@ -488,3 +489,9 @@ def test_kong_leniencies_over_the_deck_schema() -> None:
         "consumer_group_consumers": [{"consumer": "u", "consumer_group": "g"}],
     }
     assert not v.validate(cfg, v.SchemaChecker(path), v.Rules())
+
+
+def test_schema_location_is_explicit_or_required(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        FakeKong(schema_path=tmp_path / "missing.json")
+    assert FakeKong(validate_schema=False).schema_path is None

@@ -37,7 +37,7 @@ async def _main(args: argparse.Namespace) -> None:
         tls=args.tls,
         max_body_size=args.max_body_size,
         version=args.kong_version,
-        validate_schema=not args.no_schema,
+        validate_schema=False if args.no_schema else None,
     )
     with tempfile.TemporaryDirectory(prefix="fakekong-ca-") as tmp:
         async with trio.open_nursery() as nursery:

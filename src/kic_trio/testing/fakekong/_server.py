@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import socket
 import tempfile
@@ -122,7 +123,7 @@ class FakeKong:
         database: str = "off",
         router_flavor: str = "traditional_compatible",
         schema_path: str | Path | None = None,
-        validate_schema: bool = True,
+        validate_schema: bool | None = None,
         enabled_plugins: frozenset[str] | None = v.BUNDLED_PLUGINS,
         reject_tags: frozenset[str] | set[str] = frozenset(),
         admin_token: str | None = None,
@@ -143,14 +144,23 @@ class FakeKong:
         self.admin_token = admin_token
         self._rules = v.Rules(enabled_plugins=enabled_plugins, reject_tags=frozenset(reject_tags))
         self._schema: v.SchemaChecker | None = None
-        if validate_schema:
+        #: The decK schema file in use (``None``: only Kong's own rules are checked).
+        self.schema_path: Path | None = None
+        if validate_schema is not False:
             path = v.find_schema(schema_path)
-            if path is None:
+            if path is None and (validate_schema or schema_path is not None):
                 raise FileNotFoundError(
                     "Kong's declarative JSON schema was not found: pass schema_path=, set "
                     "$KIC_TRIO_KONG_SCHEMA, or use validate_schema=False"
                 )
-            self._schema = v.SchemaChecker(path)
+            if path is None:
+                logging.getLogger("kic_trio.testing").warning(
+                    "FakeKong: Kong's declarative JSON schema not found (set $KIC_TRIO_KONG_SCHEMA); "
+                    "checking Kong's own rules only"
+                )
+            else:
+                self._schema = v.SchemaChecker(path)
+                self.schema_path = path
         self.node_id = str(uuid.uuid4())
         self.config: dict[str, Any] = {}
         self.configuration_hash = EMPTY_HASH
