@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import trio
 
 import kic_trio
@@ -233,3 +235,70 @@ async def test_watching_follower_takes_over_a_released_lease_without_waiting_for
                 with trio.fail_after(2):  # < the 6 s retry period
                     await b.state.wait_leader()
                 nursery.cancel_scope.cancel()
+
+
+async def test_election_works_with_only_get_create_update_on_leases(
+    control_plane: ControlPlane, k8s_namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without ``watch`` on Leases (a tighter Role) followers fall back to polling."""
+    caplog.set_level(logging.DEBUG, logger="kic_trio.leader")
+    user = f"elector-{k8s_namespace}"
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{k8s_namespace}"
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as admin:
+            await admin.request(
+                "POST",
+                f"{rbac}/roles",
+                json={
+                    "metadata": {"name": "lease"},
+                    "rules": [
+                        {
+                            "apiGroups": ["coordination.k8s.io"],
+                            "resources": ["leases"],
+                            "verbs": ["get", "create", "update"],
+                        }
+                    ],
+                },
+            )
+            await admin.request(
+                "POST",
+                f"{rbac}/rolebindings",
+                json={
+                    "metadata": {"name": "lease"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": "lease",
+                    },
+                    "subjects": [{"kind": "User", "name": user}],
+                },
+            )
+            cfg = kic_trio.Config(
+                kong_admin_url=["http://127.0.0.1:8001"],
+                kubeconfig=str(control_plane.add_user(user)),
+            )
+            async with open_kube_client(cfg) as client:
+                kube = Kube(client)
+                a = elector(kube, k8s_namespace, "a", **SHORT)
+                b = elector(kube, k8s_namespace, "b", **SHORT)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(watch_for_two_leaders, a, b)
+                    a_scope = trio.CancelScope()
+                    a_done = trio.Event()
+
+                    async def run_a() -> None:
+                        with a_scope:
+                            await a.run()
+                        a_done.set()
+
+                    nursery.start_soon(run_a)
+                    await a.state.wait_leader()
+                    await nursery.start(b.run)
+                    await trio.sleep(1)
+                    a_scope.cancel()
+                    await a_done.wait()
+                    assert await lease_holder(admin, k8s_namespace) is None  # released
+                    with trio.fail_after(1.2 * SHORT["retry_period"] + 1.0):
+                        await b.state.wait_leader()
+                    nursery.cancel_scope.cancel()
+            assert "watch failed" in caplog.text and " 403 " in caplog.text
