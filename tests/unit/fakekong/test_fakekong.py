@@ -495,3 +495,18 @@ def test_schema_location_is_explicit_or_required(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         FakeKong(schema_path=tmp_path / "missing.json")
     assert FakeKong(validate_schema=False).schema_path is None
+
+
+async def test_auth_plugins_cannot_be_scoped_to_a_consumer() -> None:
+    cfg = {
+        "_format_version": "3.0",
+        "consumers": [{"username": "bob", "plugins": [{"name": "key-auth", "tags": ["k"]}]}],
+        "plugins": [{"name": "rate-limiting", "consumer": "bob", "config": {"minute": 5}}],
+    }
+    with trio.fail_after(10):
+        async with FakeKong() as fk, httpx.AsyncClient(base_url=fk.url) as c:
+            (entry,) = (await post(c, cfg, FLAT)).json()["flattened_errors"]
+            assert entry["entity_tags"] == ["k"]
+            assert entry["errors"] == [{"type": "field", "field": "consumer", "message": "value must be null"}]
+            cfg["consumers"][0]["plugins"] = []  # type: ignore[index]
+            assert (await post(c, cfg)).status_code == 201  # rate-limiting may be per consumer

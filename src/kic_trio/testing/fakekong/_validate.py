@@ -144,6 +144,9 @@ BUNDLED_PLUGINS: frozenset[str] = frozenset(
     ]
 )
 
+#: Authentication plugins cannot be scoped to a consumer (``typedefs.no_consumer``).
+NO_CONSUMER_PLUGINS = frozenset({"acl", "basic-auth", "hmac-auth", "jwt", "key-auth", "ldap-auth", "oauth2"})
+
 _SCHEMA_ENV = "KIC_TRIO_KONG_SCHEMA"
 _UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -529,15 +532,21 @@ def check_rules(
                     tree.entity(chain, f"rejected by FakeKong: entity carries tag '{t}'")
         if item.etype == "routes":
             _check_route(chain, ent, tree)
-        elif item.etype == "plugins" and rules.enabled_plugins is not None:
+        elif item.etype == "plugins":
             name = ent.get("name")
-            if isinstance(name, str) and name not in rules.enabled_plugins:
+            enabled = rules.enabled_plugins
+            if enabled is not None and isinstance(name, str) and name not in enabled:
                 tree.replace(
                     chain,
                     {
                         "name": f"plugin '{name}' not enabled; add it to the 'plugins' configuration property"
                     },
                 )
+            elif name in NO_CONSUMER_PLUGINS and (
+                ent.get("consumer") is not None
+                or (item.parent is not None and item.parent.etype == "consumers")
+            ):
+                tree.field(chain, ["consumer"], "value must be null")
         elif item.etype == "certificates" and rules.check_certificates:
             _check_certificate(chain, ent, tree)
         elif item.etype == "services":
