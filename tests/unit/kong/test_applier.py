@@ -384,3 +384,32 @@ async def test_a_discovered_database_backed_kong_stays_pending(autojump_clock: t
                 assert not gs.get(odd.url).ready  # type: ignore[union-attr]
                 # it is re-checked on the readiness interval, not hammered
                 assert 3 <= len(odd.requests) <= 20
+
+
+async def test_reverse_sync_pushes_the_same_config_every_interval(autojump_clock: trio.testing.MockClock) -> None:
+    with trio.fail_after(600):
+        async with FakeKong() as a:
+            inst, _ = make_instance([a.url], enable_reverse_sync=True, proxy_sync_seconds=3.0)
+            p = payload(kong_config("web"))
+            async with applier(inst) as (latest, _gs):
+                latest.put(p)
+                await a.wait_for(lambda f: len(f.config_posts()) >= 4 and f.config_posts()[3].status is not None)
+            posts = a.config_posts()[:4]
+            assert [r.status for r in posts] == [201, 304, 304, 304]
+            assert all(b.at - x.at >= 3.0 for x, b in itertools.pairwise(posts))
+
+
+async def test_losing_leadership_stops_pushing(autojump_clock: trio.testing.MockClock) -> None:
+    with trio.fail_after(600):
+        async with FakeKong() as a:
+            inst, _ = make_instance([a.url])
+            p1, p2 = payload(kong_config("a")), payload(kong_config("b"))
+            async with applier(inst) as (latest, gs):
+                latest.put(p1)
+                await gs.wait_for(lambda g: g.applied_hashes() == {a.url: p1.sha})
+                inst.leader.set(False)
+                latest.put(p2)
+                await trio.sleep(60)
+                assert len(a.config_posts()) == 1
+                inst.leader.set(True)
+                await gs.wait_for(lambda g: g.applied_hashes() == {a.url: p2.sha})
