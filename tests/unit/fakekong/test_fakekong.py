@@ -510,3 +510,17 @@ async def test_auth_plugins_cannot_be_scoped_to_a_consumer() -> None:
             assert entry["errors"] == [{"type": "field", "field": "consumer", "message": "value must be null"}]
             cfg["consumers"][0]["plugins"] = []  # type: ignore[index]
             assert (await post(c, cfg)).status_code == 201  # rate-limiting may be per consumer
+
+
+async def test_serve_in_a_nursery_and_stop() -> None:
+    with trio.fail_after(10):
+        fk = FakeKong()
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(fk.serve)
+            assert url == fk.url and url.startswith("http://127.0.0.1:")
+            async with httpx.AsyncClient(base_url=url) as c:
+                assert (await c.get("/status")).status_code == 200
+            fk.stop()  # serve returns: the nursery closes on its own
+        async with httpx.AsyncClient(base_url=url) as c:
+            with pytest.raises(httpx.ConnectError):
+                await c.get("/status")
