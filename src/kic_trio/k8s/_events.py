@@ -35,7 +35,7 @@ import trio
 
 from .._errors import KubernetesError
 from ..models import ObjectRef
-from ._leader import KubeRequester
+from ._leader import KubeRequester, LeaderSink
 
 EventType = Literal["Normal", "Warning"]
 
@@ -203,9 +203,14 @@ class EventRecorder:
         burst: int = 100,
         per_object_burst: int = 25,
         per_object_refill: float = 300.0,
+        leader: LeaderSink | None = None,
     ) -> None:
         self.kube = kube
         self.enabled = enabled and kube is not None
+        #: With leader election every replica translates (warm caches), but only the leader
+        #: reports problems, as upstream where only the leader translates: no duplicate Events
+        #: from followers. ``None``: always report.
+        self.leader = leader
         self.component = component
         self.instance = instance
         self.host = host
@@ -241,7 +246,7 @@ class EventRecorder:
 
     def emit(self, ref: ObjectRef, type: str, reason: str, message: str) -> None:
         """Queue an Event about ``ref``. Never blocks, never raises."""
-        if not self.enabled:
+        if not self.enabled or (self.leader is not None and not self.leader.is_leader):
             return
         if not ref.name or not reason:
             self.log.debug("event %r without an object name or reason dropped", reason)
@@ -379,6 +384,8 @@ class _InstanceLike(Protocol):
     def id(self) -> str: ...
     @property
     def log(self) -> logging.Logger: ...
+    @property
+    def leader(self) -> LeaderSink: ...
 
 
 def make_event_recorder(instance: _InstanceLike, kube: KubeRequester | None) -> EventRecorder:
@@ -396,4 +403,5 @@ def make_event_recorder(instance: _InstanceLike, kube: KubeRequester | None) -> 
         host=host,
         instance_id=instance.id,
         log=instance.log.getChild("events"),
+        leader=instance.leader,
     )

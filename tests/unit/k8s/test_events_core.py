@@ -23,6 +23,7 @@ from kic_trio.k8s._events import (
     pod_ref,
     truncate_message,
 )
+from kic_trio.k8s._leader import LeaderState
 from kic_trio.models import ObjectRef
 
 
@@ -170,3 +171,24 @@ async def test_events_without_an_object_name_are_dropped_not_queued() -> None:
     recorder.emit(ObjectRef("Pod", "kong", ""), "Normal", "KongConfigurationSucceeded", "ok")
     recorder.emit(INGRESS, "Warning", "", "no reason")
     assert recorder.pending == 0
+
+
+async def test_followers_do_not_report() -> None:
+    leader = LeaderState()
+    recorder = EventRecorder(NoKube(), leader=leader)
+    recorder.emit(INGRESS, "Warning", "KongConfigurationTranslationFailed", "bad path")
+    assert recorder.pending == 0
+    leader.set(True)
+    recorder.emit(INGRESS, "Warning", "KongConfigurationTranslationFailed", "bad path")
+    assert recorder.pending == 1
+
+
+async def test_the_controllers_recorder_follows_its_leadership() -> None:
+    instance = Instance.create(kic_trio.Config(kong_admin_svc="kong/kong-admin"))
+    recorder = make_event_recorder(instance, NoKube())
+    instance.leader.set(False)  # what leader election does before it has won
+    recorder.emit(INGRESS, "Warning", "R", "m")
+    assert recorder.pending == 0
+    instance.leader.set(True)
+    recorder.emit(INGRESS, "Warning", "R", "m")
+    assert recorder.pending == 1
