@@ -184,7 +184,9 @@ def run(n_sets: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", type=int, default=10_000)
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "store_memory.json")
+    ap.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "store_memory.json"
+    )
     args = ap.parse_args()
     res = run(args.sets)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +199,9 @@ def main() -> None:
     print(f"\n{'kind':<16}{'raw B/obj':>12}{'store B/obj':>14}{'ratio':>8}")
     for kind, row in res["per_kind"].items():
         ratio = row["raw_bytes_per_object"] / max(1, row["store_bytes_per_object"])
-        print(f"{kind:<16}{row['raw_bytes_per_object']:>12}{row['store_bytes_per_object']:>14}{ratio:>8.1f}")
+        print(
+            f"{kind:<16}{row['raw_bytes_per_object']:>12}{row['store_bytes_per_object']:>14}{ratio:>8.1f}"
+        )
     print(f"\nwritten to {args.out}")
 
 

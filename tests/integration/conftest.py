@@ -123,7 +123,11 @@ def watch_harness(control_plane: ControlPlane) -> Callable[..., Any]:
             nursery.start_soon(h.consume, receive)
             h.fetcher, h.expected = await nursery.start(
                 functools.partial(
-                    run_watchers, h.instance, kube, send, crd_poll_interval=0.5,
+                    run_watchers,
+                    h.instance,
+                    kube,
+                    send,
+                    crd_poll_interval=0.5,
                     reflector_options=reflector_options,
                 )
             )

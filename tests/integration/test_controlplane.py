@@ -20,7 +20,8 @@ KongPlugin = new_class("KongPlugin.configuration.konghq.com/v1", namespaced=True
 @pytest.fixture
 async def api(kubeconfig: Path) -> AsyncIterator[Any]:
     # Our own Api object (not kr8s's per-thread cache), closed at the end.
-    a = await kr8s.asyncio.Api(kubeconfig=str(kubeconfig), bypass_factory=True)
+    a = kr8s.asyncio.Api(kubeconfig=str(kubeconfig), bypass_factory=True)
+    await a.auth  # credentials only; `await a` would also check (and warn about) the version
     a.timeout = httpx.Timeout(10.0, read=30.0)
     try:
         yield a
@@ -43,7 +44,9 @@ async def test_version_endpoint_and_crds(control_plane: ControlPlane) -> None:
     with trio.fail_after(30):
         async with control_plane.admin_client() as client:
             version = (await client.get("/version")).json()
-            crds = (await client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).json()
+            crds = (
+                await client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+            ).json()
     assert version["gitVersion"] == K8S_VERSION
     names = {c["metadata"]["name"] for c in crds["items"]}
     assert "kongplugins.configuration.konghq.com" in names
@@ -74,7 +77,9 @@ async def test_create_read_and_watch_through_kr8s(api: Any, k8s_namespace: str) 
                                     {
                                         "path": "/",
                                         "pathType": "Prefix",
-                                        "backend": {"service": {"name": "echo", "port": {"number": 80}}},
+                                        "backend": {
+                                            "service": {"name": "echo", "port": {"number": 80}}
+                                        },
                                     }
                                 ]
                             },
@@ -120,7 +125,9 @@ async def test_create_read_and_watch_through_kr8s(api: Any, k8s_namespace: str) 
         assert obj.metadata.annotations["konghq.com/strip-path"] == "true"
 
 
-async def test_restart_apiserver_keeps_data(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_restart_apiserver_keeps_data(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     with trio.fail_after(120):
         async with control_plane.admin_client() as client:
             r = await client.post(
@@ -137,10 +144,13 @@ async def test_restart_apiserver_keeps_data(control_plane: ControlPlane, k8s_nam
     assert r.json()["data"] == {"k": "v"}
 
 
-async def test_added_user_is_subject_to_rbac(control_plane: ControlPlane, k8s_namespace: str) -> None:
+async def test_added_user_is_subject_to_rbac(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
     kubeconfig = control_plane.add_user("alice", ["team-a"])
     with trio.fail_after(60):
-        a = await kr8s.asyncio.Api(kubeconfig=str(kubeconfig), bypass_factory=True)
+        a = kr8s.asyncio.Api(kubeconfig=str(kubeconfig), bypass_factory=True)
+        await a.auth
         try:
             with pytest.raises(kr8s.ServerError) as info:
                 await Service.get("nope", namespace=k8s_namespace, api=a)

@@ -10,7 +10,7 @@ import httpx
 import trio
 
 from kic_trio._deltas import Delete, Synced, Upsert
-from kic_trio.k8s import KindHandler, collection_path, open_kube_client, run_kind
+from kic_trio.k8s import KindHandler, Reflector, collection_path, open_kube_client, run_kind
 from kic_trio.models import KINDS, KindInfo
 from kic_trio.testing.controlplane import ControlPlane, wait_crds_established
 
@@ -84,7 +84,9 @@ async def create(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, A
     return out
 
 
-async def patch(client: httpx.AsyncClient, kind: str, ns: str, name: str, body: dict[str, Any]) -> None:
+async def patch(
+    client: httpx.AsyncClient, kind: str, ns: str, name: str, body: dict[str, Any]
+) -> None:
     r = await client.patch(
         object_path(kind, ns, name),
         json=body,
@@ -122,7 +124,10 @@ async def test_every_kind_create_update_delete(
 
                 await delete(client, kind, ns, name)
                 await h.wait_until(lambda: h.get(kind, store_ns, name) is None)  # noqa: B023
-    assert h.metric("kic_trio_watch_events_total", kind="Ingress", type="DELETED", instance_id="test") == 1
+    assert (
+        h.metric("kic_trio_watch_events_total", kind="Ingress", type="DELETED", instance_id="test")
+        == 1
+    )
 
 
 async def test_namespace_filtering(control_plane: ControlPlane, watch_harness: Any) -> None:
@@ -141,7 +146,9 @@ async def test_namespace_filtering(control_plane: ControlPlane, watch_harness: A
                 await h.wait_until(lambda: h.get("KongPlugin", watched, "inside") is not None)
                 assert h.get("Service", other, "outside") is None
                 assert h.get("KongPlugin", other, "outside") is None
-                assert all(d.obj.namespace in (watched, "") for d in h.deltas if isinstance(d, Upsert))
+                assert all(
+                    d.obj.namespace in (watched, "") for d in h.deltas if isinstance(d, Upsert)
+                )
             for ns in (watched, other):
                 await client.delete(f"/api/v1/namespaces/{ns}")
 
@@ -166,8 +173,10 @@ async def test_class_filtering(
             for body in (other, by_annotation, consumer_other, ours, classless, consumer_ours):
                 await create(client, body)
             await h.wait_until(
-                lambda: h.keys("Ingress", ns) == {"ours", "classless"}
-                and h.keys("KongConsumer", ns) == {"consumer-ours"}
+                lambda: (
+                    h.keys("Ingress", ns) == {"ours", "classless"}
+                    and h.keys("KongConsumer", ns) == {"consumer-ours"}
+                )
             )
             # An Ingress that moves to another class leaves the store.
             await patch(client, "Ingress", ns, "ours", {"spec": {"ingressClassName": "nginx"}})
@@ -175,7 +184,11 @@ async def test_class_filtering(
             # ... and comes back when it moves back.
             await patch(client, "Ingress", ns, "ours", {"spec": {"ingressClassName": "kong"}})
             await h.wait_until(lambda: h.get("Ingress", ns, "ours") is not None)
-    names = {d.obj.name for d in h.deltas if isinstance(d, Upsert) and d.kind in ("Ingress", "KongConsumer")}
+    names = {
+        d.obj.name
+        for d in h.deltas
+        if isinstance(d, Upsert) and d.kind in ("Ingress", "KongConsumer")
+    }
     assert names == {"ours", "classless", "consumer-ours"}
 
 
@@ -244,13 +257,23 @@ async def test_kind_without_crd_waits_for_it_and_follows_its_deletion(
         "spec": {
             "group": group,
             "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "names": {
+                "plural": "widgets",
+                "singular": "widget",
+                "kind": "Widget",
+                "listKind": "WidgetList",
+            },
             "versions": [
                 {
                     "name": "v1",
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
                 }
             ],
         },
@@ -265,7 +288,9 @@ async def test_kind_without_crd_waits_for_it_and_follows_its_deletion(
             trio.open_nursery() as nursery,
         ):
             nursery.start_soon(
-                lambda: run_kind(kube, "Widget", info, handler, [k8s_namespace], crd_poll_interval=0.2)
+                lambda: run_kind(
+                    kube, "Widget", info, handler, [k8s_namespace], crd_poll_interval=0.2
+                )
             )
             # Not installed: reported synced (nothing to hold), no crash.
             assert await receive.receive() == Synced("Widget")
@@ -301,7 +326,9 @@ class _Cfg:
 
 async def test_401_rereads_credentials(control_plane: ControlPlane, k8s_namespace: str) -> None:
     """A rotated token: the first request is refused (401), the client re-reads and succeeds."""
-    path = control_plane.token_kubeconfig("not-the-right-token", control_plane.dir / f"kc-{k8s_namespace}")
+    path = control_plane.token_kubeconfig(
+        "not-the-right-token", control_plane.dir / f"kc-{k8s_namespace}"
+    )
     with trio.fail_after(60):
         async with open_kube_client(_Cfg(str(path))) as kube:
             control_plane.token_kubeconfig(control_plane.admin_token, path)  # "rotation"
@@ -312,7 +339,9 @@ async def test_401_rereads_credentials(control_plane: ControlPlane, k8s_namespac
             await kube.reauthenticate()
             control_plane.token_kubeconfig(control_plane.admin_token, path)
             async with kube.stream(
-                "GET", f"/api/v1/namespaces/{k8s_namespace}/services", params={"watch": "true", "timeoutSeconds": "1"}
+                "GET",
+                f"/api/v1/namespaces/{k8s_namespace}/services",
+                params={"watch": "true", "timeoutSeconds": "1"},
             ) as resp:
                 assert resp.status_code == 200
 
@@ -342,3 +371,68 @@ async def test_referenced_secrets_are_in_the_first_sync(
                 await create(client, late)
                 await h.wait_until(lambda: h.get("Secret", ns, "late-tls") is not None)
                 assert h.get("Secret", ns, "unreferenced") is None
+
+
+async def test_paged_list(
+    control_plane: ControlPlane, k8s_namespace: str, watch_harness: Any
+) -> None:
+    ns = k8s_namespace
+    with trio.fail_after(90):
+        async with control_plane.admin_client() as client:
+            for i in range(8):
+                await create(client, manifest("Service", ns, f"s{i}"))
+        async with watch_harness(watch_namespace=[ns], reflector_options={"page_size": 3}) as h:
+            assert h.keys("Service", ns) == {f"s{i}" for i in range(8)}
+
+
+async def test_bookmarks_move_the_resource_version(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    """A quiet watch still advances its resourceVersion: kube-apiserver sends a BOOKMARK
+    before it ends the watch, so the next watch resumes from a recent version."""
+    events: list[Any] = []
+    listed_event = trio.Event()
+
+    class Sink:
+        async def upsert(self, raw: dict[str, Any]) -> None:
+            events.append(raw)
+
+        async def delete(self, namespace: str, name: str) -> None:
+            events.append((namespace, name))
+
+        async def synced(self, source: object) -> None:
+            listed_event.set()
+
+    with trio.fail_after(120):
+        async with (
+            open_kube_client(_Cfg(str(control_plane.kubeconfig))) as kube,
+            control_plane.admin_client() as client,
+            trio.open_nursery() as nursery,
+        ):
+            r = Reflector(
+                kube,
+                "Service",
+                KINDS["Service"],
+                Sink(),
+                namespace=k8s_namespace,
+                min_watch_timeout=5,
+            )
+            nursery.start_soon(r.run)
+            await listed_event.wait()
+            assert r.resource_version is not None
+            listed = int(r.resource_version)
+            # A Service in another namespace moves the Services' resourceVersion, not this
+            # watch's objects.
+            r2 = await client.post(
+                "/api/v1/namespaces/default/services",
+                json={"metadata": {"generateName": "bump-"}, "spec": {"ports": [{"port": 80}]}},
+            )
+            assert r2.status_code == 201
+            bumped = int(r2.json()["metadata"]["resourceVersion"])
+            # the reflector's resourceVersion is plain state with no event: poll it
+            while int(r.resource_version) < bumped:  # noqa: ASYNC110
+                await trio.sleep(0.2)
+            nursery.cancel_scope.cancel()
+    assert bumped > listed
+    assert events == []
+    assert r.lists == 1

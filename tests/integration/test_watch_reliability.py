@@ -23,7 +23,9 @@ async def _api_view(client: httpx.AsyncClient, ns: str) -> dict[str, str]:
 
 
 def _store_view(h: Any, ns: str) -> dict[str, str]:
-    return {o.name: o.resource_version for o in h.store.snapshot().list("Service") if o.namespace == ns}
+    return {
+        o.name: o.resource_version for o in h.store.snapshot().list("Service") if o.namespace == ns
+    }
 
 
 async def _change_while_down(cp: ControlPlane, ns: str, *, compact: bool) -> None:
@@ -32,7 +34,9 @@ async def _change_while_down(cp: ControlPlane, ns: str, *, compact: bool) -> Non
     async with cp.extra_apiserver() as kubeconfig:
         assert kubeconfig.exists()
         async with httpx.AsyncClient(
-            base_url=f"https://127.0.0.1:{_port_of(kubeconfig)}", verify=cp._ssl_context(), timeout=10
+            base_url=f"https://127.0.0.1:{_port_of(kubeconfig)}",
+            verify=cp._ssl_context(),
+            timeout=10,
         ) as spare:
             for i in range(0, 10):
                 r = await spare.delete(f"/api/v1/namespaces/{ns}/services/svc-{i}")
@@ -75,7 +79,9 @@ async def _run(cp: ControlPlane, ns: str, watch_harness: Any, *, compact: bool) 
     return h
 
 
-async def test_apiserver_restart_mid_watch(control_plane: ControlPlane, k8s_namespace: str, watch_harness: Any) -> None:
+async def test_apiserver_restart_mid_watch(
+    control_plane: ControlPlane, k8s_namespace: str, watch_harness: Any
+) -> None:
     with trio.fail_after(240):
         h = await _run(control_plane, k8s_namespace, watch_harness, compact=False)
     restarts = sum(
@@ -102,7 +108,9 @@ async def test_silent_dead_stream_is_detected(
     ns = k8s_namespace
     cp = control_plane
     with trio.fail_after(240):
-        async with watch_harness(watch_namespace=[ns], reflector_options={"read_timeout": 3.0}) as h:
+        async with watch_harness(
+            watch_namespace=[ns], reflector_options={"read_timeout": 3.0}
+        ) as h:
             async with cp.admin_client() as client:
                 await create(client, manifest("Service", ns, "before"))
             await h.wait_until(lambda: h.get("Service", ns, "before") is not None)
@@ -110,9 +118,14 @@ async def test_silent_dead_stream_is_detected(
             idle_before = h.metric("kic_trio_watch_restarts_total", **idle)
             cp.pause_apiserver()
             try:
-                async with cp.extra_apiserver() as kubeconfig, httpx.AsyncClient(
-                    base_url=f"https://127.0.0.1:{_port_of(kubeconfig)}", verify=cp._ssl_context(), timeout=10
-                ) as spare:
+                async with (
+                    cp.extra_apiserver() as kubeconfig,
+                    httpx.AsyncClient(
+                        base_url=f"https://127.0.0.1:{_port_of(kubeconfig)}",
+                        verify=cp._ssl_context(),
+                        timeout=10,
+                    ) as spare,
+                ):
                     r = await spare.delete(f"/api/v1/namespaces/{ns}/services/before")
                     assert r.status_code == 200
                     await create(spare, manifest("Service", ns, "during"))
@@ -122,5 +135,8 @@ async def test_silent_dead_stream_is_detected(
             finally:
                 cp.resume_apiserver()
             await h.wait_until(
-                lambda: h.get("Service", ns, "before") is None and h.get("Service", ns, "during") is not None
+                lambda: (
+                    h.get("Service", ns, "before") is None
+                    and h.get("Service", ns, "during") is not None
+                )
             )

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import httpx
 import kr8s
+import trio
 
 from .._errors import KubernetesError
 
@@ -286,4 +287,7 @@ async def open_kube_client(
         await kube._build()
         yield kube
     finally:
-        await kube.aclose()
+        # Shielded: when run() is cancelled, closing must still happen, or pooled
+        # connections outlive the controller.
+        with trio.CancelScope(shield=True), trio.move_on_after(5):
+            await kube.aclose()

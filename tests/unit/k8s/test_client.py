@@ -34,9 +34,27 @@ def kubeconfig_with_data(tmp_path: Path) -> Path:
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority-data": b64(ca.cert_path)}}],
-        "users": [{"name": "u", "user": {"client-certificate-data": b64(pair.cert), "client-key-data": b64(pair.key)}}],
-        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "team-a"}}],
+        "clusters": [
+            {
+                "name": "c",
+                "cluster": {
+                    "server": "https://127.0.0.1:1",
+                    "certificate-authority-data": b64(ca.cert_path),
+                },
+            }
+        ],
+        "users": [
+            {
+                "name": "u",
+                "user": {
+                    "client-certificate-data": b64(pair.cert),
+                    "client-key-data": b64(pair.key),
+                },
+            }
+        ],
+        "contexts": [
+            {"name": "x", "context": {"cluster": "c", "user": "u", "namespace": "team-a"}}
+        ],
         "current-context": "x",
     }
     path = tmp_path / "kubeconfig"
@@ -48,12 +66,18 @@ async def test_each_client_is_its_own_and_leaves_no_key_files(tmp_path: Path) ->
     path = kubeconfig_with_data(tmp_path)
     with trio.fail_after(30):
         async with open_kube_client(Cfg(str(path)), service_account_dir=tmp_path / "no-sa") as one:
-            files = [one.api.auth.client_key_file, one.api.auth.client_cert_file, one.api.auth.server_ca_file]
+            files = [
+                one.api.auth.client_key_file,
+                one.api.auth.client_cert_file,
+                one.api.auth.server_ca_file,
+            ]
             assert all(files)
             # kr8s wrote the *-data fields to temp files; they are gone once loaded.
             assert not any(_exists(f) for f in files)
             assert one.namespace == "team-a"
-            async with open_kube_client(Cfg(str(path)), service_account_dir=tmp_path / "no-sa") as two:
+            async with open_kube_client(
+                Cfg(str(path)), service_account_dir=tmp_path / "no-sa"
+            ) as two:
                 assert two.api is not one.api
                 assert two.http is not one.http
             # closing the second did not close the first
@@ -65,13 +89,17 @@ async def test_each_client_is_its_own_and_leaves_no_key_files(tmp_path: Path) ->
 async def test_errors_map_to_kubernetes_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/missing":
-            return httpx.Response(404, json={"kind": "Status", "message": 'leases "x" not found', "code": 404})
+            return httpx.Response(
+                404, json={"kind": "Status", "message": 'leases "x" not found', "code": 404}
+            )
         if request.url.path == "/boom":
             raise httpx.ConnectError("connection refused", request=request)
         return httpx.Response(200, json={"ok": True})
 
     kube = KubeClient(api=None, namespace="default", sa_dir=None)
-    kube._client = httpx.AsyncClient(base_url="https://k8s.test", transport=httpx.MockTransport(handler))
+    kube._client = httpx.AsyncClient(
+        base_url="https://k8s.test", transport=httpx.MockTransport(handler)
+    )
     with trio.fail_after(10):
         assert (await kube.request("GET", "/fine")).json() == {"ok": True}
         with pytest.raises(KubernetesError) as info:
@@ -89,7 +117,9 @@ async def test_errors_map_to_kubernetes_error() -> None:
         await kube.http.aclose()
 
 
-async def test_in_cluster_reads_the_service_account_namespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_in_cluster_reads_the_service_account_namespace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sa = tmp_path / "sa"
     sa.mkdir()
     ca = CertAuthority.create(tmp_path)

@@ -52,7 +52,9 @@ class Recorder:
 def make_kube(handler: Callable[[httpx.Request], httpx.Response]) -> KubeClient:
     """The real KubeClient (error mapping, streaming) over a scripted transport."""
     kube = KubeClient(api=None, namespace="default", sa_dir=None)
-    kube._client = httpx.AsyncClient(base_url="https://k8s.test", transport=httpx.MockTransport(handler))
+    kube._client = httpx.AsyncClient(
+        base_url="https://k8s.test", transport=httpx.MockTransport(handler)
+    )
     return kube
 
 
@@ -88,16 +90,33 @@ def test_backoff_doubles_with_jitter_caps_and_resets() -> None:
 def test_collection_paths() -> None:
     assert collection_path(SERVICE, "ns") == PATH
     assert collection_path(SERVICE, None) == "/api/v1/services"
-    assert collection_path(KINDS["Ingress"], "a") == "/apis/networking.k8s.io/v1/namespaces/a/ingresses"
-    assert collection_path(KINDS["KongClusterPlugin"], "a") == "/apis/configuration.konghq.com/v1/kongclusterplugins"
+    assert (
+        collection_path(KINDS["Ingress"], "a")
+        == "/apis/networking.k8s.io/v1/namespaces/a/ingresses"
+    )
+    assert (
+        collection_path(KINDS["KongClusterPlugin"], "a")
+        == "/apis/configuration.konghq.com/v1/kongclusterplugins"
+    )
 
 
 async def test_list_watch_bookmark_gone_relist(autojump_clock: trio.testing.MockClock) -> None:
     script = Script(
         [
             # paged list
-            ({"limit": "2"}, httpx.Response(200, json={"metadata": {"continue": "c1"}, "items": [svc("a", "5"), svc("b", "6")]})),
-            ({"continue": "c1"}, httpx.Response(200, json={"metadata": {"resourceVersion": "10"}, "items": [svc("c", "7")]})),
+            (
+                {"limit": "2"},
+                httpx.Response(
+                    200,
+                    json={"metadata": {"continue": "c1"}, "items": [svc("a", "5"), svc("b", "6")]},
+                ),
+            ),
+            (
+                {"continue": "c1"},
+                httpx.Response(
+                    200, json={"metadata": {"resourceVersion": "10"}, "items": [svc("c", "7")]}
+                ),
+            ),
             # watch from the list's RV: an add, a bookmark, garbage, a change, then the server ends it
             (
                 {"watch": "true", "resourceVersion": "10", "allowWatchBookmarks": "true"},
@@ -113,9 +132,24 @@ async def test_list_watch_bookmark_gone_relist(autojump_clock: trio.testing.Mock
                 ),
             ),
             # resume from the last RV; it has expired
-            ({"resourceVersion": "16"}, httpx.Response(200, content=ndjson({"type": "ERROR", "object": {"kind": "Status", "code": 410}}))),
+            (
+                {"resourceVersion": "16"},
+                httpx.Response(
+                    200,
+                    content=ndjson({"type": "ERROR", "object": {"kind": "Status", "code": 410}}),
+                ),
+            ),
             # relist: b and d vanished, e appeared, a and c unchanged
-            ({"limit": "2"}, httpx.Response(200, json={"metadata": {"resourceVersion": "20"}, "items": [svc("a", "16"), svc("c", "7"), svc("e", "19")]})),
+            (
+                {"limit": "2"},
+                httpx.Response(
+                    200,
+                    json={
+                        "metadata": {"resourceVersion": "20"},
+                        "items": [svc("a", "16"), svc("c", "7"), svc("e", "19")],
+                    },
+                ),
+            ),
         ]
     )
     sink = Recorder()
@@ -145,13 +179,29 @@ async def test_list_watch_bookmark_gone_relist(autojump_clock: trio.testing.Mock
     assert 300 <= int(watch["timeoutSeconds"]) <= 600
 
 
-async def test_errors_back_off_and_resume_without_relisting(autojump_clock: trio.testing.MockClock) -> None:
+async def test_errors_back_off_and_resume_without_relisting(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     script = Script(
         [
-            ({}, httpx.Response(200, json={"metadata": {"resourceVersion": "3"}, "items": [svc("a", "3")]})),
-            ({"watch": "true", "resourceVersion": "3"}, httpx.Response(503, json={"kind": "Status", "message": "unavailable"})),
-            ({"watch": "true", "resourceVersion": "3"}, httpx.Response(503, json={"kind": "Status", "message": "unavailable"})),
-            ({"watch": "true", "resourceVersion": "3"}, httpx.Response(200, content=ndjson({"type": "DELETED", "object": svc("a", "4")}))),
+            (
+                {},
+                httpx.Response(
+                    200, json={"metadata": {"resourceVersion": "3"}, "items": [svc("a", "3")]}
+                ),
+            ),
+            (
+                {"watch": "true", "resourceVersion": "3"},
+                httpx.Response(503, json={"kind": "Status", "message": "unavailable"}),
+            ),
+            (
+                {"watch": "true", "resourceVersion": "3"},
+                httpx.Response(503, json={"kind": "Status", "message": "unavailable"}),
+            ),
+            (
+                {"watch": "true", "resourceVersion": "3"},
+                httpx.Response(200, content=ndjson({"type": "DELETED", "object": svc("a", "4")})),
+            ),
         ]
     )
     sink = Recorder()
@@ -172,7 +222,9 @@ async def test_errors_back_off_and_resume_without_relisting(autojump_clock: trio
 
 
 async def test_not_served_on_first_list() -> None:
-    kube = make_kube(lambda req: httpx.Response(404, json={"kind": "Status", "message": "not found"}))
+    kube = make_kube(
+        lambda req: httpx.Response(404, json={"kind": "Status", "message": "not found"})
+    )
     r = Reflector(kube, "KongPlugin", KINDS["KongPlugin"], Recorder(), namespace="ns")
     with trio.fail_after(10):
         with pytest.raises(KindNotServed):

@@ -12,7 +12,9 @@ from kic_trio._deltas import Delete, Synced, Upsert
 from kic_trio.k8s import KIND_SWITCHES, KindHandler, enabled_kinds
 
 
-def ingress(name: str, cls: str | None = None, *, annotation: str | None = None, rv: str = "1") -> dict[str, Any]:
+def ingress(
+    name: str, cls: str | None = None, *, annotation: str | None = None, rv: str = "1"
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": "ns", "resourceVersion": rv}
     if annotation:
         meta["annotations"] = {"kubernetes.io/ingress.class": annotation}
@@ -53,7 +55,10 @@ async def test_secrets_kept_by_label_or_when_wanted() -> None:
     h = KindHandler("Secret", send, ingress_class="kong", secret_label_selector="example.com/kong")
 
     def secret(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-        return {"metadata": {"name": name, "namespace": "ns", "labels": labels or {}}, "data": {"k": "dg=="}}
+        return {
+            "metadata": {"name": name, "namespace": "ns", "labels": labels or {}},
+            "data": {"k": "dg=="},
+        }
 
     await h.upsert(secret("plain"))
     await h.upsert(secret("ca", {"konghq.com/ca-cert": "true"}))

@@ -73,9 +73,15 @@ class CertAuthority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -115,7 +121,9 @@ class CertAuthority:
                 critical=False,
             )
         cert = builder.sign(self._key, hashes.SHA256())
-        cert_path = _write(self.folder / f"{stem}.crt", cert.public_bytes(serialization.Encoding.PEM))
+        cert_path = _write(
+            self.folder / f"{stem}.crt", cert.public_bytes(serialization.Encoding.PEM)
+        )
         key_path = _write(self.folder / f"{stem}.key", _key_pem(key), private=True)
         return CertPair(cert=cert_path, key=key_path)
 
@@ -124,7 +132,9 @@ class CertAuthority:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")])
         return self._issue(name, server=True, stem=stem)
 
-    def issue_client(self, user: str, groups: Sequence[str] = (), *, stem: str | None = None) -> CertPair:
+    def issue_client(
+        self, user: str, groups: Sequence[str] = (), *, stem: str | None = None
+    ) -> CertPair:
         """Client certificate: kube-apiserver reads the user from CN and the groups from O."""
         attrs_ = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups]
         attrs_.append(x509.NameAttribute(NameOID.COMMON_NAME, user))
