@@ -556,7 +556,7 @@ class FakeKong:
         rec.body_md5 = new_hash
         if check_hash and new_hash == self.configuration_hash:
             return 304, [], b""
-        tree = v.validate(config, self._schema, self._rules)
+        tree, items = v.validate_items(config, self._schema, self._rules)
         if tree:
             if flatten:
                 return _json(400, v.flattened_body(tree, config))
@@ -567,7 +567,7 @@ class FakeKong:
         self.config = config
         self.configuration_hash = new_hash if v.has_entities(config) else EMPTY_HASH
         self._notify()
-        flat = v.flat_entities(config)
+        flat = v.flat_entities(config, items)
         return _json(201, {k: {e["id"]: e for e in ents} for k, ents in flat.items()})
 
 

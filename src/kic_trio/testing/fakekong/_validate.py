@@ -832,6 +832,13 @@ def check_references_and_uniqueness(items: list[Item], tree: ErrorTree) -> None:
 
 def validate(config: Mapping[str, Any], schema: SchemaChecker | None, rules: Rules) -> ErrorTree:
     """All of Kong's stages; an empty tree means the config is accepted."""
+    return validate_items(config, schema, rules)[0]
+
+
+def validate_items(
+    config: Mapping[str, Any], schema: SchemaChecker | None, rules: Rules
+) -> tuple[ErrorTree, list[Item]]:
+    """:func:`validate`, also handing back the walked entities (for :func:`flat_entities`)."""
     tree = ErrorTree()
     if schema is not None:
         schema.check(config, tree)
@@ -839,9 +846,9 @@ def validate(config: Mapping[str, Any], schema: SchemaChecker | None, rules: Rul
     check_rules(config, tree, rules, items)
     if tree:
         check_dangling_as_missing_pk(items, tree)
-        return tree
+        return tree, items
     check_references_and_uniqueness(items, tree)
-    return tree
+    return tree, items
 
 
 def has_entities(config: Mapping[str, Any]) -> bool:
@@ -1005,22 +1012,24 @@ def _field_errors(path: str, val: Any, out: list[dict[str, str]]) -> None:
 # -- what Kong stores -----------------------------------------------------------------------
 
 
-def flat_entities(config: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def flat_entities(config: Mapping[str, Any], items: list[Item] | None = None) -> dict[str, list[dict[str, Any]]]:
     """The config as Kong stores it: one flat list per entity type, nested children hoisted
     with their parent's id as a foreign key, every entity with an id."""
     out: dict[str, list[dict[str, Any]]] = {}
-    ids: dict[tuple[str, ...], str] = {}
-    for item in iter_items(config):
-        ent = {
-            k: v
-            for k, v in item.entity.items()
-            if not (k in CHILDREN.get(item.etype, ()) and isinstance(v, list))
-        }
-        eid = generated_id(item) or str(uuid.uuid4())
-        ids[tuple(f"{t}:{i}" for t, i in item.chain)] = eid
+    ids: dict[int, str] = {}  # id(Item) -> entity id, for the children's foreign keys
+    for item in items if items is not None else iter_items(config):
+        children = CHILDREN.get(item.etype, ())
+        src = item.entity
+        if children and any(isinstance(src.get(c), list) for c in children):
+            ent = {k: v for k, v in src.items() if not (k in children and isinstance(v, list))}
+        else:
+            ent = dict(src)
+        eid = src.get("id")
+        if not isinstance(eid, str):
+            eid = generated_id(item) or str(uuid.uuid4())
         ent["id"] = eid
+        ids[id(item)] = eid
         if item.parent is not None:
-            ptype = item.parent.etype
-            ent[PARENT_FK[ptype]] = ids[tuple(f"{t}:{i}" for t, i in item.parent.chain)]
+            ent[PARENT_FK[item.parent.etype]] = ids[id(item.parent)]
         out.setdefault(item.etype, []).append(ent)
     return out
