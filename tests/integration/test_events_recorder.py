@@ -8,10 +8,13 @@ from typing import Any
 
 import httpx
 import trio
+import trio.testing
 
 from kic_trio._errors import KubernetesError
+from kic_trio._lifecycle import LeadershipGained, LifecycleBus, TranslationDone
 from kic_trio.k8s._events import EventRecorder
-from kic_trio.models import ObjectRef
+from kic_trio.k8s._leader import LeaderState
+from kic_trio.models import Failure, ObjectRef
 from kic_trio.testing.controlplane import ControlPlane
 
 
@@ -201,4 +204,34 @@ async def test_events_on_cluster_scoped_objects_and_pods(
                 params={"fieldSelector": "involvedObject.kind=Pod"},
             )
             assert [e["reason"] for e in resp.json()["items"]] == ["KongConfigurationSucceeded"]
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_new_leader_reports_the_problems_it_saw_as_a_follower(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    with trio.fail_after(30):
+        async with kube_client(control_plane) as kube, trio.open_nursery() as nursery:
+            ref = await create_ingress(kube, k8s_namespace, "seen-by-follower")
+            bus = LifecycleBus()
+            leader = LeaderState()
+            recorder = EventRecorder(kube, leader=leader, bus=bus)
+            await nursery.start(recorder.run)
+            failure = Failure(ref, "spec.rules[0].host", "invalid host")
+            # as a follower: translated, reported nothing
+            bus.emit(TranslationDone(config_hash="sha", failures=(failure,), duration=0.01))
+            recorder.emit(ref, "Warning", "KongConfigurationTranslationFailed", failure.reason)
+            await trio.testing.wait_all_tasks_blocked()
+            await recorder.wait_idle()
+            assert await events_about(kube, k8s_namespace, ref.uid) == []
+            # leadership changes hands: the problem is reported without a new translation
+            leader.set(True)
+            bus.emit(LeadershipGained())
+            await trio.testing.wait_all_tasks_blocked()
+            await recorder.wait_idle()
+            [event] = await events_about(kube, k8s_namespace, ref.uid)
+            assert (event["reason"], event["message"]) == (
+                "KongConfigurationTranslationFailed",
+                "invalid host",
+            )
             nursery.cancel_scope.cancel()

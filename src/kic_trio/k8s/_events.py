@@ -34,12 +34,16 @@ import attrs
 import trio
 
 from .._errors import KubernetesError
-from ..models import ObjectRef
+from .._lifecycle import LeadershipGained, LifecycleBus, TranslationDone
+from ..models import Failure, ObjectRef
 from ._leader import KubeRequester, LeaderSink
 
 EventType = Literal["Normal", "Warning"]
 
 COMPONENT = "kic-trio"
+#: Upstream's reason for objects that could not be translated (reported by the translator
+#: task; re-reported here when leadership changes hands).
+TRANSLATION_FAILED = "KongConfigurationTranslationFailed"
 MAX_MESSAGE = 1024
 #: Namespace used for Events about cluster-scoped objects (as client-go).
 DEFAULT_NAMESPACE = "default"
@@ -204,6 +208,7 @@ class EventRecorder:
         per_object_burst: int = 25,
         per_object_refill: float = 300.0,
         leader: LeaderSink | None = None,
+        bus: LifecycleBus | None = None,
     ) -> None:
         self.kube = kube
         self.enabled = enabled and kube is not None
@@ -211,6 +216,7 @@ class EventRecorder:
         #: reports problems, as upstream where only the leader translates: no duplicate Events
         #: from followers. ``None``: always report.
         self.leader = leader
+        self.bus = bus
         self.component = component
         self.instance = instance
         self.host = host
@@ -344,8 +350,37 @@ class EventRecorder:
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> NoReturn:
-        """Write queued events, one at a time, within the rate limits; forever."""
-        task_status.started()
+        """Write queued events, one at a time, within the rate limits; forever.
+
+        With a ``bus``, also re-reports the last translation's failures when this instance
+        becomes the leader (see :meth:`_replay_on_leadership`).
+        """
+        async with trio.open_nursery() as nursery:
+            if self.bus is not None and self.enabled:
+                await nursery.start(self._replay_on_leadership, self.bus)
+            task_status.started()
+            await self._write_forever()
+
+    async def _replay_on_leadership(
+        self, bus: LifecycleBus, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """A follower drops what it would report; the new leader reports the current problems.
+
+        Followers translate too but report nothing (see ``leader``). Without this, a replica
+        that takes over would stay silent about broken objects until the next change: it
+        remembers the failures of the last translation and reports them on gaining leadership.
+        """
+        last: tuple[Failure, ...] = ()
+        async with bus.subscribe() as events:
+            task_status.started()
+            async for event in events:
+                if isinstance(event, TranslationDone):
+                    last = event.failures
+                elif isinstance(event, LeadershipGained):
+                    for f in last:
+                        self.emit(f.obj, "Warning", TRANSLATION_FAILED, f.reason)
+
+    async def _write_forever(self) -> NoReturn:
         while True:
             if not self._pending:
                 self._idle.set()
@@ -386,6 +421,8 @@ class _InstanceLike(Protocol):
     def log(self) -> logging.Logger: ...
     @property
     def leader(self) -> LeaderSink: ...
+    @property
+    def bus(self) -> LifecycleBus: ...
 
 
 def make_event_recorder(instance: _InstanceLike, kube: KubeRequester | None) -> EventRecorder:
@@ -404,4 +441,5 @@ def make_event_recorder(instance: _InstanceLike, kube: KubeRequester | None) -> 
         instance_id=instance.id,
         log=instance.log.getChild("events"),
         leader=instance.leader,
+        bus=instance.bus,
     )
