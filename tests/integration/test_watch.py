@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from typing import Any
 
@@ -332,8 +333,19 @@ async def test_401_rereads_credentials(control_plane: ControlPlane, k8s_namespac
     with trio.fail_after(60):
         async with open_kube_client(_Cfg(str(path))) as kube:
             control_plane.token_kubeconfig(control_plane.admin_token, path)  # "rotation"
-            r = await kube.request("GET", f"/api/v1/namespaces/{k8s_namespace}")
-            assert r.json()["metadata"]["name"] == k8s_namespace
+            statuses: list[int] = []
+
+            async def get() -> None:
+                r = await kube.request("GET", f"/api/v1/namespaces/{k8s_namespace}")
+                assert r.json()["metadata"]["name"] == k8s_namespace
+                statuses.append(r.status_code)
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(5):
+                    nursery.start_soon(get)
+            assert statuses == [200] * 5
+            # five refused requests, one re-read of the credentials
+            assert kube.generation == 1
             # The watch path too: rotate to a wrong token and back.
             control_plane.token_kubeconfig("wrong-again", path)
             await kube.reauthenticate()
@@ -436,3 +448,33 @@ async def test_bookmarks_move_the_resource_version(
     assert bumped > listed
     assert events == []
     assert r.lists == 1
+
+
+async def test_token_refresh_keeps_open_watches(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    """Re-reading a token updates it in place: a watch streaming meanwhile is not cut off."""
+    path = control_plane.token_kubeconfig(
+        control_plane.admin_token, control_plane.dir / f"kc2-{k8s_namespace}"
+    )
+    with trio.fail_after(60):
+        async with (
+            open_kube_client(_Cfg(str(path))) as kube,
+            control_plane.admin_client() as client,
+            kube.stream(
+                "GET",
+                f"/api/v1/namespaces/{k8s_namespace}/services",
+                params={"watch": "true", "timeoutSeconds": "30"},
+            ) as resp,
+        ):
+            lines = resp.aiter_lines()
+            await kube.reauthenticate()
+            assert kube.generation == 1
+            await create(client, manifest("Service", k8s_namespace, "after-refresh"))
+            with trio.CancelScope() as scope:  # stop reading by cancelling: no dangling generators
+                async for line in lines:
+                    event = json.loads(line)
+                    assert event["type"] == "ADDED"
+                    assert event["object"]["metadata"]["name"] == "after-refresh"
+                    scope.cancel()
+            assert scope.cancelled_caught

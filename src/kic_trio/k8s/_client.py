@@ -19,6 +19,7 @@ The kr8s ``Api`` stays available as :attr:`KubeClient.api` for code that wants k
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import ssl
@@ -77,6 +78,14 @@ class KubeClient:
         self._sa_dir = sa_dir
         self._client: httpx.AsyncClient | None = None
         self._extensions: dict[str, Any] = {}
+        # Credentials generation: concurrent 401s (every watch at a token rotation) re-read
+        # the credentials once, not once each.
+        self._generation = 0
+        self._auth_lock = trio.Lock()
+        self._tls_fingerprint: str | None = None
+        # Clients replaced after a TLS credential change; closed on exit, so that watches
+        # streaming on them are not cut off by the rotation.
+        self._retired: list[httpx.AsyncClient] = []
 
     @property
     def server(self) -> str:
@@ -116,6 +125,16 @@ class KubeClient:
         headers = {"User-Agent": _USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        fingerprint = _tls_fingerprint(auth, verify)
+        self.api.timeout = DEFAULT_TIMEOUT
+        if self._client is not None and fingerprint == self._tls_fingerprint:
+            # Only the token changed (or nothing): update it in place, open streams live on.
+            self._client.headers.pop("Authorization", None)
+            self._client.headers.update(headers)
+            await self.api._create_session()
+            self._remove_temp_files()
+            return
+        self._tls_fingerprint = fingerprint
         old, self._client = (
             self._client,
             httpx.AsyncClient(
@@ -129,28 +148,41 @@ class KubeClient:
             ),
         )
         self._extensions = {"sni_hostname": auth.tls_server_name} if auth.tls_server_name else {}
-        self.api.timeout = DEFAULT_TIMEOUT
         await self.api._create_session()
         self._remove_temp_files()
         if old is not None:
-            await old.aclose()
+            self._retired.append(old)
 
-    async def reauthenticate(self) -> None:
-        """Re-read credentials (kubeconfig / token file / exec plugin) and rebuild the clients."""
-        try:
-            await self.api.auth.reauthenticate()
-        except Exception as exc:
-            raise KubernetesError(
-                f"reloading Kubernetes credentials failed: {type(exc).__name__}"
-            ) from exc
-        await self._build()
+    async def reauthenticate(self, seen_generation: int | None = None) -> None:
+        """Re-read credentials (kubeconfig / token file / exec plugin) and apply them.
+
+        ``seen_generation``: the :attr:`generation` a caller's refused request was sent with;
+        if the credentials were re-read since, this returns at once.
+        """
+        async with self._auth_lock:
+            if seen_generation is not None and seen_generation != self._generation:
+                return
+            try:
+                await self.api.auth.reauthenticate()
+            except Exception as exc:
+                raise KubernetesError(
+                    f"reloading Kubernetes credentials failed: {type(exc).__name__}"
+                ) from exc
+            await self._build()
+            self._generation += 1
+
+    @property
+    def generation(self) -> int:
+        """Bumped each time the credentials are re-read."""
+        return self._generation
 
     async def aclose(self) -> None:
-        for client in (self._client, getattr(self.api, "_session", None)):
+        for client in (self._client, *self._retired, getattr(self.api, "_session", None)):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
         self._client = None
+        self._retired.clear()
         self._remove_temp_files()
 
     # -------------------------------------------------------------- requests
@@ -173,6 +205,7 @@ class KubeClient:
     ) -> httpx.Response:
         """One request; the 2xx response, else :class:`KubernetesError`."""
         for attempt in (0, 1):
+            generation = self._generation
             try:
                 resp = await self.http.request(
                     method,
@@ -186,7 +219,7 @@ class KubeClient:
             except httpx.HTTPError as exc:
                 raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
             if resp.status_code == 401 and attempt == 0:
-                await self.reauthenticate()
+                await self.reauthenticate(generation)
                 continue
             if resp.is_error:
                 raise KubernetesError(
@@ -211,6 +244,7 @@ class KubeClient:
         :class:`KubernetesError` with the ``httpx`` exception as ``__cause__``.
         """
         for attempt in (0, 1):
+            generation = self._generation
             try:
                 async with self.http.stream(
                     method,
@@ -233,7 +267,25 @@ class KubeClient:
                         return
             except httpx.HTTPError as exc:
                 raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-            await self.reauthenticate()
+            await self.reauthenticate(generation)
+
+
+def _tls_fingerprint(auth: Any, verify: object) -> str:
+    """A digest of everything TLS-related (server, proxy, CA, client cert and key).
+
+    Read from the files kr8s points at (before its temp copies are removed), so a rotated
+    certificate at an unchanged path is noticed too. Never logged.
+    """
+    h = hashlib.sha256()
+    for part in (auth.server, auth.proxy, auth.tls_server_name, verify is True):
+        h.update(repr(part).encode() + b"\0")
+    for path in (auth.server_ca_file, auth.client_cert_file, auth.client_key_file):
+        try:
+            h.update(Path(str(path)).read_bytes() if path else b"-")
+        except OSError:
+            h.update(b"?")
+        h.update(b"\0")
+    return h.hexdigest()
 
 
 def _service_account_token(sa_dir: Path) -> tuple[str | None, str | None]:
