@@ -13,7 +13,7 @@ import trio
 from .._instance import Instance
 from .._latest import LatestValue
 from .._payload import ConfigPayload
-from ._applier import Gateway, GatewaySet, run_applier
+from ._applier import Gateway, GatewaySet, GatewayStatus, run_applier
 from ._client import (
     EMPTY_HASH,
     AdminAPIOptions,
@@ -43,6 +43,7 @@ __all__ = [
     "EntityError",
     "Gateway",
     "GatewaySet",
+    "GatewayStatus",
     "KongInfo",
     "PushResult",
     "ResponseParsingError",

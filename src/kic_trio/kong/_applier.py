@@ -25,6 +25,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
+import attrs
 import trio
 
 from .._config import Config
@@ -83,6 +84,8 @@ class Gateway:
         self._refused_until = -math.inf
         self._refusals = 0
         self._latency_reported_for: str | None = None
+        #: Why the last push failed (``None`` after a success).
+        self.last_error: str | None = None
 
     def __repr__(self) -> str:
         return f"<Gateway {self.shown} applied={self.applied_sha and self.applied_sha[:12]} ready={self.ready}>"
@@ -298,6 +301,7 @@ class Gateway:
         m = instance.metrics
         lab = self._labels(instance)
         self.applied_sha = payload.sha
+        self.last_error = None
         # the minimum interval runs from the start of the last accepted push; failures are
         # paced by their own backoff instead
         self._last_push_at = trio.current_time() - duration
@@ -434,6 +438,7 @@ class Gateway:
         reason: str,
         failures: tuple[Failure, ...] = (),
     ) -> None:
+        self.last_error = message
         m = instance.metrics
         lab = self._labels(instance)
         m.push_count.labels(success="false", protocol=PROTOCOL, failure_reason=reason, **lab).inc()
@@ -462,6 +467,19 @@ def _status_interval(cfg: Config) -> float:
 def _short(body: bytes, limit: int = 200) -> str:
     text = body.decode("utf-8", "replace").strip()
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+@attrs.frozen
+class GatewayStatus:
+    """A snapshot of one gateway, as :meth:`GatewaySet.describe` reports it."""
+
+    url: str
+    ready: bool
+    applied_sha: str | None
+    version: str | None
+    router_flavor: str | None
+    discovered: bool
+    last_error: str | None
 
 
 class GatewaySet:
@@ -533,6 +551,21 @@ class GatewaySet:
         """Return once ``predicate(self)`` holds; re-checked on every change (handy in tests)."""
         while not predicate(self):
             await self._changed.wait()
+
+    def describe(self) -> list[GatewayStatus]:
+        """Each gateway's state, for diagnostics and embedders (credentials left out)."""
+        return [
+            GatewayStatus(
+                url=g.shown,
+                ready=g.ready,
+                applied_sha=g.applied_sha,
+                version=g.info.version if g.info else None,
+                router_flavor=g.router_flavor,
+                discovered=g.discovered,
+                last_error=g.last_error,
+            )
+            for _, g in sorted(self._gateways.items())
+        ]
 
     def applied_hashes(self) -> Mapping[str, str]:
         """URL -> SHA of the configuration each gateway last accepted from this instance."""

@@ -167,6 +167,11 @@ async def test_a_sick_gateway_does_not_delay_the_others(autojump_clock: trio.tes
                 assert gs.applied_hashes() == {good.url: p.sha}
                 # the hanging one timed out and is retried with backoff, not hammered
                 assert 2 <= len(hanging.config_posts()) <= 5
+                states = {st.url: st for st in gs.describe()}
+                assert states[good.url].applied_sha == p.sha and states[good.url].last_error is None
+                assert states[good.url].version == "3.9.1" and states[good.url].ready
+                assert "timed out" in (states[hanging.url].last_error or "")
+                assert states[hanging.url].applied_sha is None
                 hanging.release()
                 await hanging.wait_for(lambda f: f.configuration_hash == md5(p))
 
