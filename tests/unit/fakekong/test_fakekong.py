@@ -8,6 +8,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -213,12 +214,15 @@ async def test_duplicate_names_are_uniqueness_violations() -> None:
             assert r.json()["fields"] == {"services": [None, msg]}
             assert r.json()["message"] == f'declarative config is invalid: {{services={{[2]="{msg}"}}}}'
             errs = (await post(c, cfg, FLAT)).json()["flattened_errors"]
+            # Kong generated ids before this stage: uuid5(uuid5(ns, "services"), "foo")
+            foo_id = str(uuid.uuid5(uuid.uuid5(uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5"), "services"), "foo"))
             assert errs == [
                 {
                     "entity_type": "service",
                     "entity_name": "foo",
+                    "entity_id": foo_id,
                     "entity_tags": ["x"],
-                    "entity": {"name": "foo", "host": "b.example", "tags": ["x"]},
+                    "entity": {"name": "foo", "host": "b.example", "tags": ["x"], "id": foo_id},
                     "errors": [{"type": "entity", "message": msg}],
                 }
             ]
@@ -524,3 +528,11 @@ async def test_serve_in_a_nursery_and_stop() -> None:
         async with httpx.AsyncClient(base_url=url) as c:
             with pytest.raises(httpx.ConnectError):
                 await c.get("/status")
+
+
+def test_generated_ids_match_kong() -> None:
+    """Kong's spec: uuid5(uuid5(ns, "consumers"), "test-consumer-1") = a73dc9a7-...bce3d."""
+    from kic_trio.testing.fakekong import _validate as v
+
+    (item,) = v.iter_items({"consumers": [{"username": "test-consumer-1"}]})
+    assert v.generated_id(item) == "a73dc9a7-93df-584d-97c0-7f41a1bbce3d"

@@ -559,7 +559,8 @@ class FakeKong:
         tree, items = v.validate_items(config, self._schema, self._rules)
         if tree:
             if flatten:
-                return _json(400, v.flattened_body(tree, config))
+                shown = v.with_generated_ids(config) if tree.ids_generated else config
+                return _json(400, v.flattened_body(tree, shown))
             try:
                 return _json(400, v.unflattened_body(tree))
             except v.NullKeyError:

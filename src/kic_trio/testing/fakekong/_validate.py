@@ -396,6 +396,9 @@ class ErrorTree:
 
     def __init__(self) -> None:
         self.root: dict[Any, Any] = {}
+        #: The errors come from the reference/uniqueness stage, which runs after Kong
+        #: generated ids for every entity (so flattened entries carry ``entity_id``).
+        self.ids_generated = False
 
     def __bool__(self) -> bool:
         return bool(self.root)
@@ -847,8 +850,19 @@ def validate_items(
     if tree:
         check_dangling_as_missing_pk(items, tree)
         return tree, items
+    tree.ids_generated = True
     check_references_and_uniqueness(items, tree)
     return tree, items
+
+
+def with_generated_ids(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` where every entity has an id, as Kong's stage 2 leaves it."""
+    copy: dict[str, Any] = json.loads(json.dumps(config))
+    for item in iter_items(copy):
+        ent = item.entity
+        if isinstance(ent, dict) and not isinstance(ent.get("id"), str):
+            ent["id"] = generated_id(item) or str(uuid.uuid4())
+    return copy
 
 
 def has_entities(config: Mapping[str, Any]) -> bool:
