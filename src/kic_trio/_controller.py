@@ -99,7 +99,9 @@ class Controller:
         """The newest translated configuration (``None`` before the first translation)."""
         return self._latest.peek()
 
-    def subscribe(self, buffer: int = 256) -> contextlib.AbstractAsyncContextManager[trio.MemoryReceiveChannel[LifecycleEvent]]:
+    def subscribe(
+        self, buffer: int = 256
+    ) -> contextlib.AbstractAsyncContextManager[trio.MemoryReceiveChannel[LifecycleEvent]]:
         """Lifecycle events as a channel: ``async with controller.subscribe() as events: ...``."""
         return self._instance.bus.subscribe(buffer)
 
@@ -108,7 +110,9 @@ class Controller:
         self._cancel_scope.cancel()
 
 
-async def run(cfg: Config, *, task_status: trio.TaskStatus[Controller] = trio.TASK_STATUS_IGNORED) -> None:
+async def run(
+    cfg: Config, *, task_status: trio.TaskStatus[Controller] = trio.TASK_STATUS_IGNORED
+) -> None:
     """Run the controller until cancelled.
 
     ``trio.run(kic_trio.run, cfg)`` is a whole program; ``await nursery.start(kic_trio.run,
@@ -161,8 +165,12 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
         controller = Controller(instance, nursery.cancel_scope)
         from ._server import metrics_app, probes_app, serve_app
 
-        controller.probe_address = await nursery.start(serve_app, probes_app(instance), cfg.health_probe_bind_address)
-        controller.metrics_address = await nursery.start(serve_app, metrics_app(instance), cfg.metrics_bind_address)
+        controller.probe_address = await nursery.start(
+            serve_app, probes_app(instance), cfg.health_probe_bind_address
+        )
+        controller.metrics_address = await nursery.start(
+            serve_app, metrics_app(instance), cfg.metrics_bind_address
+        )
 
         kube = await nursery.start(_hold_kube_client, cfg)
         await _start_pipeline(instance, controller, kube, nursery)
@@ -176,7 +184,9 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
         task_status.started(controller)
 
 
-async def _hold_kube_client(cfg: Config, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+async def _hold_kube_client(
+    cfg: Config, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED
+) -> None:
     """Open the instance's own Kubernetes client and keep it open until cancelled."""
     from .k8s import open_kube_client
 
@@ -185,7 +195,9 @@ async def _hold_kube_client(cfg: Config, *, task_status: trio.TaskStatus[Any] = 
         await trio.sleep_forever()
 
 
-async def _start_pipeline(instance: Instance, controller: Controller, kube: Any, nursery: trio.Nursery) -> None:
+async def _start_pipeline(
+    instance: Instance, controller: Controller, kube: Any, nursery: trio.Nursery
+) -> None:
     """watchers -> translator -> applier, plus the cluster tasks."""
     from . import k8s, kong
 
@@ -207,6 +219,8 @@ async def _start_pipeline(instance: Instance, controller: Controller, kube: Any,
     fetcher, expected_kinds = await nursery.start(k8s.run_watchers, instance, kube, send)
     gateways = await nursery.start(kong.run_gateways, instance, kube, controller._latest)
     controller._gateways = gateways
+    if status is not None:
+        await nursery.start(status.follow_pushes, instance.bus, controller._latest)
     await nursery.start(
         translator_task, instance, receive, controller._latest, expected_kinds, fetcher, status
     )
@@ -323,8 +337,12 @@ def _translate(
     for kind in ("Ingress", "Service", "EndpointSlice", "Secret", "KongPlugin", "KongConsumer"):
         m.store_objects.labels(kind, instance.id).set(store.count(kind))
     for failure in payload.failures:
-        instance.recorder.emit(failure.obj, "Warning", "KongConfigurationTranslationFailed", failure.reason)
-    instance.bus.emit(TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration))
+        instance.recorder.emit(
+            failure.obj, "Warning", "KongConfigurationTranslationFailed", failure.reason
+        )
+    instance.bus.emit(
+        TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)
+    )
     previous = latest.peek()
     if previous is None or previous.sha != payload.sha or latest.has_new:
         latest.put(payload)
