@@ -120,13 +120,12 @@ async def test_ingress_reaches_kong_and_run_cancels_cleanly(
                 await delete(client, "Ingress", "web", k8s_namespace)
                 await kong.wait_for(lambda k: not hosts_in(k.config))
 
-                with trio.fail_after(2):  # cancellation must be prompt, not hang
-                    nursery.cancel_scope.cancel()
+                nursery.cancel_scope.cancel()
             assert any(isinstance(e, kic_trio.ConfigApplied) for e in events)
             assert any(isinstance(e, kic_trio.CachesSynced) for e in events)
         # nothing outlives run(): no thread, no socket (the fixtures' own are closed too)
         gc.collect()
-        await trio.sleep(0)
+        await trio.lowlevel.checkpoint()
         assert threading.active_count() <= threads_before
         assert _open_fds() <= fds_before
 

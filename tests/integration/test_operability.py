@@ -12,12 +12,11 @@ from typing import Any
 import httpx
 import trio
 import yaml
+from test_controller import _config, hosts_in, service_and_ingress
 
 import kic_trio
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
-
-from test_controller import _config, hosts_in, service_and_ingress
 
 ROOT = Path(__file__).resolve().parents[2]
 
