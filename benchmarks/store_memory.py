@@ -8,8 +8,8 @@ held twice). kic-trio keeps slim typed models in a HAMT store. This measures, wi
   httpx's ``response.json()`` and so kr8s use ``json.loads``);
 * ``raw + managedFields``: the same with a ``managedFields`` entry, as kube-apiserver returns
   objects written by kubectl/SSA (controller caches hold these unless they strip them);
-* ``store``: ``kic_trio.store.Store`` holding ``kic_trio.models.parse`` results (what the
-  controller keeps);
+* ``store``: ``kic_trio.store.Store`` holding ``kic_trio.models.parse`` results, prepared as
+  the watch layer prepares them (``kic_trio.k8s.prepare_raw``): what the controller keeps;
 * ``watch bookkeeping``: what the watch layer keeps besides the store (``Reflector.known``
   and ``KindHandler.held``: key -> resourceVersion).
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _sets import make_sets
 
 from kic_trio._deltas import Upsert
+from kic_trio.k8s import prepare_raw
 from kic_trio.models import parse
 from kic_trio.store import Store
 
@@ -120,7 +121,7 @@ def run(n_sets: int) -> dict[str, Any]:
     def store_build() -> Any:
         store = Store()
         for kind, b in plain_blobs:
-            store.apply(Upsert(kind, parse(kind, orjson.loads(b))))
+            store.apply(Upsert(kind, parse(kind, prepare_raw(kind, orjson.loads(b)))))
         return store
 
     def bookkeeping() -> Any:
@@ -158,7 +159,7 @@ def run(n_sets: int) -> dict[str, Any]:
         def kind_store(blobs: list[tuple[str, bytes]] = blobs, kind: str = kind) -> Any:
             s = Store()
             for _, b in blobs:
-                s.apply(Upsert(kind, parse(kind, orjson.loads(b))))
+                s.apply(Upsert(kind, parse(kind, prepare_raw(kind, orjson.loads(b)))))
             return s
 
         store_size, held = measure(kind_store)

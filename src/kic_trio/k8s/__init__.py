@@ -19,6 +19,7 @@ from ._watchers import (
     SecretFetcher,
     enabled_kinds,
     kind_served,
+    prepare_raw,
     run_kind,
     run_watchers,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "make_event_recorder",
     "make_status_updater",
     "open_kube_client",
+    "prepare_raw",
     "run_kind",
     "run_leader_election",
     "run_watchers",

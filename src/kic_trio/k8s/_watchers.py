@@ -32,6 +32,7 @@ import functools
 import logging
 import math
 import random
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -105,6 +106,23 @@ class MetricsObserver:
         self._m.watch_relists.labels(kind, self._id).inc()
 
 
+def prepare_raw(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """Share the strings that repeat across objects before the model keeps them.
+
+    The namespace is interned, and an ``apiVersion`` equal to the kind's known one is dropped
+    (``parse`` then takes the group/version constants from ``KINDS`` instead of slicing new
+    strings per object; list items carry no ``apiVersion`` anyway). Saves ~150 bytes per
+    object in the store. Mutates and returns ``raw`` (the watch layer's own copy).
+    """
+    meta = raw.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("namespace"), str):
+        meta["namespace"] = sys.intern(meta["namespace"])
+    info = KINDS.get(kind)
+    if info is not None and raw.get("apiVersion") == info.api_version:
+        del raw["apiVersion"]
+    return raw
+
+
 class KindHandler:
     """The sink of every reflector of one kind: filters, parses, sends deltas.
 
@@ -160,7 +178,7 @@ class KindHandler:
             return
         try:
             keep = self._keep(key, raw)
-            model = parse(self.kind, raw) if keep else None
+            model = parse(self.kind, prepare_raw(self.kind, raw)) if keep else None
         except Exception:
             # parse() never raises by contract; if it ever does, one object is lost, not the watch.
             log.exception("%s %s/%s: could not parse; skipped", self.kind, key[0], key[1])
