@@ -99,6 +99,10 @@ def _credential(kind: str, secret: Secret, fail: Any) -> dict[str, Any] | None:
     if required not in cred:
         fail(f"failed to provision credential: {kind} is invalid: no {required}")
         return None
+    if kind == "basic-auth" and "password" not in cred:
+        # upstream only checks the username; Kong then rejects the whole config (schema)
+        fail("failed to provision credential: basic-auth is invalid: no password")
+        return None
     if kind == "oauth2" and "name" not in cred:
         fail("failed to provision credential: oauth2 is invalid: no name")
         return None

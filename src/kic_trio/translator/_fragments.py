@@ -133,7 +133,7 @@ class Fragments:
         for list_name, key, entity in entries:
             lists[list_name].set(key, orjson.dumps(entity, option=_OPTS))
             new_keys.append((list_name, key))
-        if old:
+        if old and old != new_keys:
             keep = set(new_keys)
             for list_name, key in old:
                 if (list_name, key) not in keep:

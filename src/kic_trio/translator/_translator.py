@@ -124,7 +124,18 @@ class _Deps:
         self.reads: dict[Unit, frozenset[Dep]] = {}
 
     def set(self, unit: Unit, deps: frozenset[Dep]) -> None:
-        old = self.reads.get(unit, frozenset())
+        old = self.reads.get(unit)
+        if old is None:
+            if deps:
+                readers = self.readers
+                for d in deps:
+                    r = readers.get(d)
+                    if r is None:
+                        readers[d] = {unit}
+                    else:
+                        r.add(unit)
+                self.reads[unit] = deps
+            return
         if old == deps:
             return
         for d in old - deps:
@@ -367,9 +378,13 @@ class Translator:
         dirty_groups: set[Key] = set()
         global_dirty = certs_dirty = ca_dirty = False
 
+        readers = st.deps.readers
+
         def mark(dep: Dep) -> None:
             nonlocal global_dirty, certs_dirty
-            for unit in st.deps.units(dep):
+            if dep not in readers:
+                return
+            for unit in tuple(readers[dep]):
                 tag = unit[0]
                 if tag == "svc":
                     dirty_svc.add(unit[1])
@@ -425,6 +440,7 @@ class Translator:
 
         # 1. Ingresses -> routes per Kong service, TLS claims, default backends
         order_dirty = default_dirty = False
+        bulk = not st.ing  # first translation: sort the order once at the end
         for key in dirty_ing:
             ing = snap.get("Ingress", *key)
             old = st.ing.pop(key, None)
@@ -461,7 +477,10 @@ class Translator:
                     if i < len(st.order) and st.order[i] == old_order:
                         del st.order[i]
                 if new_order is not None:
-                    bisect.insort(st.order, new_order)
+                    if bulk:
+                        st.order.append(new_order)
+                    else:
+                        bisect.insort(st.order, new_order)
             has_tls = (old is not None and bool(old.tls)) or (new is not None and bool(new.tls))
             if has_tls and (
                 old is None or new is None or old.tls != new.tls or old_order != new_order
@@ -471,6 +490,9 @@ class Translator:
                 default_dirty = True
             self._set_failures(st, unit, new.failures if new is not None else ())
             self._set_configured(st, unit, (new.ref,) if new is not None else ())
+
+        if bulk:
+            st.order.sort()
 
         # 2. the one default backend (oldest Ingress that has one)
         if default_dirty or (order_dirty and st.default is not None):
