@@ -536,3 +536,15 @@ def test_generated_ids_match_kong() -> None:
 
     (item,) = v.iter_items({"consumers": [{"username": "test-consumer-1"}]})
     assert v.generated_id(item) == "a73dc9a7-93df-584d-97c0-7f41a1bbce3d"
+
+
+def test_kong_validator_without_a_server() -> None:
+    from kic_trio.testing.fakekong import KongValidator
+
+    kong = KongValidator()
+    assert kong.check(good_config(3)) is None
+    body = kong.check(EXAMPLE_A)
+    assert body is not None
+    assert body["flattened_errors"][0]["errors"][0]["field"] == "paths.1"
+    unflat = kong.check(EXAMPLE_A, flatten=False)
+    assert unflat is not None and "flattened_errors" not in unflat

@@ -5,7 +5,7 @@ See :class:`FakeKong` and ``python -m kic_trio.testing.fakekong --help``.
 
 from ._server import DEFAULT_MAX_BODY_SIZE, EMPTY_HASH, FakeKong, RequestRecord
 from ._tls import CertPair, TestCA
-from ._validate import BUNDLED_PLUGINS
+from ._validate import BUNDLED_PLUGINS, KongValidator
 
 __all__ = [
     "BUNDLED_PLUGINS",
@@ -13,6 +13,7 @@ __all__ = [
     "EMPTY_HASH",
     "CertPair",
     "FakeKong",
+    "KongValidator",
     "RequestRecord",
     "TestCA",
 ]

@@ -1047,3 +1047,38 @@ def flat_entities(config: Mapping[str, Any], items: list[Item] | None = None) ->
             ent[PARENT_FK[item.parent.etype]] = ids[id(item.parent)]
         out.setdefault(item.etype, []).append(ent)
     return out
+
+
+class KongValidator:
+    """FakeKong's validation without the server: what Kong would answer to a config.
+
+    ``check(config)`` returns ``None`` when Kong would load it, else the body of Kong's 400
+    (flattened by default). Handy in property tests of a translator::
+
+        kong = KongValidator()
+        assert kong.check(result.config) is None
+    """
+
+    def __init__(
+        self,
+        *,
+        schema_path: str | Path | None = None,
+        enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS,
+        reject_tags: frozenset[str] = frozenset(),
+    ) -> None:
+        path = find_schema(schema_path)
+        if path is None:
+            raise FileNotFoundError("Kong's declarative JSON schema was not found (set $KIC_TRIO_KONG_SCHEMA)")
+        self.schema = SchemaChecker(path)
+        self.rules = Rules(enabled_plugins=enabled_plugins, reject_tags=reject_tags)
+
+    def check(self, config: Mapping[str, Any], *, flatten: bool = True) -> dict[str, Any] | None:
+        tree = validate(config, self.schema, self.rules)
+        if not tree:
+            return None
+        if flatten:
+            return flattened_body(tree, with_generated_ids(config) if tree.ids_generated else config)
+        try:
+            return unflattened_body(tree)
+        except NullKeyError:
+            return {"message": "An unexpected error occurred"}
