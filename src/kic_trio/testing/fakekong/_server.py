@@ -106,9 +106,18 @@ class FakeKong:
     is the md5 of the body's bytes (Kong hashes its own re-encoding there, so real Kong
     seldom answers 304 to such a body).
 
-    Knobs (change them at any time): :meth:`fail_next`, ``delay``, :meth:`hang` /
-    :meth:`release`, :meth:`restart_empty`, ``reject_tags``, ``max_body_size``,
-    ``enabled_plugins``, :meth:`stop`.
+    Knobs (change them at any time): :meth:`fail_next` / :meth:`clear_failures` (the next N
+    ``POST /config`` answer a status, e.g. 429 with ``Retry-After``, 500, 503), ``delay``
+    (every request waits, on Trio's clock), :meth:`hang` / :meth:`release` (``POST /config``
+    never answers), :meth:`restart_empty`, ``reject_tags`` (entities carrying one are
+    refused with an entity error, mapped back through their tags), ``max_body_size``,
+    ``enabled_plugins``, ``admin_token``, :meth:`stop`.
+
+    Observation: ``url``, ``config`` (the last accepted config, as posted),
+    ``configuration_hash``, ``requests`` / :meth:`config_posts` (every request with its
+    arrival time on Trio's clock and the wall clock, and its status), :meth:`wait_for`.
+    With ``tls=True``: ``ca_pem`` (pass ``ca=`` to share one CA between fakes) and
+    :meth:`issue_client_cert` (with ``require_client_cert=True``).
     """
 
     def __init__(
