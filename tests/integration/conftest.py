@@ -116,7 +116,8 @@ def watch_harness(control_plane: ControlPlane) -> Callable[..., Any]:
     async def open_harness(
         *, reflector_options: dict[str, Any] | None = None, **cfg_fields: Any
     ) -> AsyncIterator[WatchHarness]:
-        cfg = Config(kubeconfig=str(control_plane.kubeconfig), **cfg_fields)
+        cfg_fields.setdefault("kubeconfig", str(control_plane.kubeconfig))
+        cfg = Config(**cfg_fields)
         h = WatchHarness(cfg)
         send, receive = trio.open_memory_channel[Any](math.inf)
         async with open_kube_client(cfg) as kube, trio.open_nursery() as nursery:

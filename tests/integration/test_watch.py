@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
+import yaml
 
 from kic_trio._deltas import Delete, Synced, Upsert
 from kic_trio.k8s import KindHandler, Reflector, collection_path, open_kube_client, run_kind
@@ -442,7 +444,7 @@ async def test_bookmarks_move_the_resource_version(
             assert r2.status_code == 201
             bumped = int(r2.json()["metadata"]["resourceVersion"])
             # the reflector's resourceVersion is plain state with no event: poll it
-            while int(r.resource_version) < bumped:  # noqa: ASYNC110
+            while int(r.resource_version) < bumped:
                 await trio.sleep(0.2)
             nursery.cancel_scope.cancel()
     assert bumped > listed
@@ -478,3 +480,48 @@ async def test_token_refresh_keeps_open_watches(
                     assert event["object"]["metadata"]["name"] == "after-refresh"
                     scope.cancel()
             assert scope.cancelled_caught
+
+
+def _deployed_cluster_role() -> dict[str, Any]:
+    rbac = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
+    docs = [d for d in yaml.safe_load_all(rbac.read_text()) if d]
+    role: dict[str, Any] = next(d for d in docs if d["kind"] == "ClusterRole")
+    return role
+
+
+async def test_watchers_need_no_more_than_the_deployed_cluster_role(
+    control_plane: ControlPlane, k8s_namespace: str, watch_harness: Any
+) -> None:
+    """Run the watchers as a user bound only to deploy/rbac.yaml's ClusterRole: every kind
+    lists and watches (a missing verb would leave a kind unsynced and fail this test)."""
+    role = _deployed_cluster_role()
+    user = f"rbac-{secrets.token_hex(4)}"
+    role["metadata"] = {"name": user}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": user},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }
+    kubeconfig = control_plane.add_user(user)
+    ns = k8s_namespace
+    with trio.fail_after(90):
+        async with control_plane.admin_client() as client:
+            for path, body in (
+                ("/apis/rbac.authorization.k8s.io/v1/clusterroles", role),
+                ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", binding),
+            ):
+                r = await client.post(path, json=body)
+                assert r.status_code == 201, r.text
+            r = await client.post(
+                f"/api/v1/namespaces/{ns}/secrets",
+                json={"metadata": {"name": "referenced"}, "data": {"k": "dg=="}},
+            )
+            assert r.status_code == 201
+            async with watch_harness(kubeconfig=str(kubeconfig)) as h:
+                assert h.expected <= h.synced
+                ing = manifest("Ingress", ns, "rbac")
+                ing["spec"]["tls"] = [{"hosts": ["rbac.example.com"], "secretName": "referenced"}]
+                await create(client, ing)
+                await h.wait_until(lambda: h.get("Secret", ns, "referenced") is not None)

@@ -130,7 +130,7 @@ async def test_silent_dead_stream_is_detected(
                     assert r.status_code == 200
                     await create(spare, manifest("Service", ns, "during"))
                     # a metric has no event to wait on: poll it
-                    while h.metric("kic_trio_watch_restarts_total", **idle) <= idle_before:  # noqa: ASYNC110
+                    while h.metric("kic_trio_watch_restarts_total", **idle) <= idle_before:
                         await trio.sleep(0.2)
             finally:
                 cp.resume_apiserver()
