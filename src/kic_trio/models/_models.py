@@ -38,6 +38,9 @@ class Model:
     labels: Mapping[str, str] = _EMPTY
     #: ``metadata.creationTimestamp`` as RFC 3339 text ("" when unknown): "oldest wins" rules.
     created: str = ""
+    #: Kong tags for entities made from this object (``k8s-*`` + ``konghq.com/tags``), computed
+    #: once at parse time; ``()`` on hand-built models (the translator computes them then).
+    tags: tuple[str, ...] = ()
 
     @property
     def namespace(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from ._base import Failure, ObjectRef
+from ._helpers import split_list
 from ._models import (
     KEPT_ANNOTATION_PREFIXES,
     AnyModel,
@@ -152,7 +153,19 @@ def _meta(kind: str, raw: Mapping[str, Any]) -> tuple[Reader, dict[str, Any]]:
     }
     labels = r.str_map(meta.get("labels"), "metadata.labels")
     rv = meta.get("resourceVersion")
+    tags = [f"k8s-name:{ref.name}"] if ref.name else []
+    if ref.namespace:
+        tags.append("k8s-namespace:" + ref.namespace)
+    tags.append("k8s-kind:" + kind)
+    if ref.uid:
+        tags.append("k8s-uid:" + ref.uid)
+    if ref.group:
+        tags.append("k8s-group:" + ref.group)
+    if ref.version:
+        tags.append("k8s-version:" + ref.version)
+    tags.extend(dict.fromkeys(split_list(annotations.get("konghq.com/tags"))))
     base: dict[str, Any] = {
+        "tags": tuple(tags),
         "ref": ref,
         "resource_version": rv if isinstance(rv, str) else "",
         "annotations": annotations,

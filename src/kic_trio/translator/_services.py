@@ -177,7 +177,7 @@ def translate_service(
                     f"{ns}/{svc_name}: Service {ns}/{svc_name} not found",
                 )
             )
-        tags: list[str] = _UNKNOWN_TAGS
+        tags: Sequence[str] = _UNKNOWN_TAGS
     else:
         configured.append(k8s.ref)
         tags = tags_for(k8s)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..models import Model, split_list
 
@@ -22,25 +22,28 @@ ID_NAMESPACES: Mapping[str, bytes] = {
 }
 
 
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def uuid5(namespace: bytes, name: str) -> str:
     """``str(uuid.uuid5(UUID(bytes=namespace), name))`` without the object overhead."""
-    digest = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashlib.sha1(namespace + name.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def entity_id(plural: str, key: str) -> str:
     return uuid5(ID_NAMESPACES[plural], key)
 
 
-def tags_for(obj: Model) -> list[str]:
+def tags_for(obj: Model) -> Sequence[str]:
     """Upstream's ``GenerateTagsForObject``: ``k8s-*`` identity tags, then ``konghq.com/tags``.
 
     These are load-bearing: Kong's error responses name entities by their tags, which is how a
-    rejected entity is mapped back to the Kubernetes object for an Event.
+    rejected entity is mapped back to the Kubernetes object for an Event. Parsed models carry
+    them already (computed once at parse time).
     """
+    if obj.tags:
+        return obj.tags
     ref = obj.ref
     tags = []
     if ref.name:
