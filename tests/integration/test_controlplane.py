@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,65 @@ def test_blocking_start_stop_cleans_up() -> None:
     finally:
         cp.stop()
     assert not folder.exists()
+
+
+async def test_cli_up_prints_kubeconfig_and_cleans_up_on_sigint(
+    control_plane: ControlPlane,
+) -> None:
+    """`python -m kic_trio.testing.controlplane up`: what the demo and other tools rely on."""
+    import signal
+    import sys
+
+    with trio.fail_after(120):
+        proc = await trio.lowlevel.open_process(
+            [
+                sys.executable,
+                "-m",
+                "kic_trio.testing.controlplane",
+                "up",
+                "--crd-dir",
+                str(_crd_dir()),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert proc.stdout is not None
+            buf = b""
+            while b"ETCD_URL=" not in buf:
+                chunk = await proc.stdout.receive_some()
+                assert chunk, "`up` exited before it was ready"
+                buf += chunk
+            lines = dict(line.split("=", 1) for line in buf.decode().splitlines() if "=" in line)
+            kubeconfig = Path(lines["KUBECONFIG"])
+            cfg = _read_yaml(kubeconfig)
+            server = cfg["clusters"][0]["cluster"]["server"]
+            user = cfg["users"][0]["user"]
+            ctx = ssl.create_default_context(
+                cafile=cfg["clusters"][0]["cluster"]["certificate-authority"]
+            )
+            ctx.load_cert_chain(user["client-certificate"], user["client-key"])
+            async with httpx.AsyncClient(verify=ctx) as client:
+                r = await client.get(f"{server}/apis/configuration.konghq.com/v1")
+            assert r.status_code == 200
+            proc.send_signal(signal.SIGINT)
+            assert await proc.wait() == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            if proc.stdout is not None:
+                await proc.stdout.aclose()
+    assert not kubeconfig.parent.exists()
+
+
+def _crd_dir() -> Path:
+    from kic_trio.testing.controlplane._plane import default_crd_dirs
+
+    return next(d for d in default_crd_dirs() if d.is_dir())
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
