@@ -51,7 +51,7 @@ from ._plugins import (
     missing_plugin_failures,
     plugin_config,
 )
-from ._services import ServiceOut, translate_service
+from ._services import translate_service
 from ._util import plugin_names
 
 Key = tuple[str, str]
@@ -173,7 +173,9 @@ class _State:
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
         self.svc_backend: dict[str, tuple[str, str, Any]] = {}
-        self.svc: dict[str, ServiceOut] = {}
+        # kong service -> (client-cert Secret, its Service): all the certificates stage needs
+        # (the serialised entities live in ``frags``; the dicts are not kept)
+        self.svc: dict[str, tuple[Key | None, ObjectRef | None]] = {}
         # plugins: plugin key -> {(kind, identifier, referrer): True}
         self.rels: dict[Key, dict[tuple[str, str, ObjectRef], bool]] = {}
         self.rels_of: dict[Unit, list[tuple[Key, tuple[str, str, ObjectRef]]]] = {}
@@ -526,7 +528,7 @@ class Translator:
                 self._set_configured(st, unit, ())
                 self._set_rels(st, unit, [], dirty_plugins)
                 st.svc_backend.pop(name, None)
-                if old_svc is not None and old_svc.client_cert:
+                if old_svc is not None and old_svc[0]:
                     certs_dirty = True
                 continue
             backend = st.svc_backend.get(name) or sroutes[0].backend
@@ -540,7 +542,7 @@ class Translator:
                 drain=opts.enable_drain_support,
                 fill_ids=opts.fill_ids,
             )
-            st.svc[name] = sout
+            st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
             entries: list[tuple[str, Any, Any]] = (
                 [("upstreams", sout.upstream["name"], sout.upstream)]
@@ -565,8 +567,7 @@ class Translator:
             self._set_failures(st, unit, dict.fromkeys(failures))
             self._set_configured(st, unit, sout.configured)
             self._set_rels(st, unit, rels, dirty_plugins)
-            old_cc = (old_svc.client_cert, old_svc.client_cert_parent) if old_svc else (None, None)
-            if old_cc != (sout.client_cert, sout.client_cert_parent):
+            if (old_svc or (None, None)) != st.svc[name]:
                 certs_dirty = True
 
         # 4. consumer groups
@@ -774,10 +775,10 @@ class Translator:
                         entry[0].append(h)
                 entry[1][out.ref] = True
         for svc_name in sorted(st.svc):
-            s = st.svc[svc_name]
-            if s.client_cert is not None and s.client_cert_parent is not None:
-                entry = claims.setdefault(s.client_cert, ([], {}))
-                entry[1][s.client_cert_parent] = True
+            cert_key, parent = st.svc[svc_name]
+            if cert_key is not None and parent is not None:
+                entry = claims.setdefault(cert_key, ([], {}))
+                entry[1][parent] = True
         certs, failures, used = build_certificates(
             ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
             view,
