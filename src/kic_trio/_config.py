@@ -66,7 +66,9 @@ def parse_duration(value: object) -> float:
             pos = m.end()
         if text and pos == len(text):
             return sign * total
-    raise ValueError(f"{value!r} is not a duration (use seconds or a Go duration such as 10s, 1m30s)")
+    raise ValueError(
+        f"{value!r} is not a duration (use seconds or a Go duration such as 10s, 1m30s)"
+    )
 
 
 def _duration(value: object) -> float:
@@ -263,7 +265,7 @@ class Config:
     log_format: str = _s("text", "Format of logs: text (or console) or json.", group="logging")
 
     # -- Kong Admin API ---------------------------------------------------------------------
-    kong_admin_url: tuple[str, ...] = _l(
+    kong_admin_url: Sequence[str] = _l(
         ["http://localhost:8001"],
         "Kong Admin API URL(s) to push configuration to (static gateways). Ignored when --kong-admin-svc is set.",
         group="kong",
@@ -273,7 +275,7 @@ class Config:
         "Kong Admin API Service as namespace/name: enables gateway discovery from its EndpointSlices (wins over --kong-admin-url).",
         group="kong",
     )
-    kong_admin_svc_port_names: tuple[str, ...] = _l(
+    kong_admin_svc_port_names: Sequence[str] = _l(
         ["admin-tls", "kong-admin-tls"],
         "Names of the Admin API Service ports that discovery considers.",
         group="kong",
@@ -285,19 +287,26 @@ class Config:
         5.0, "Timeout of one gateway readiness check (below the interval).", group="kong"
     )
     kong_admin_tls_skip_verify: bool = _b(
-        False, "Skip verification of the Admin API's TLS certificate. Insecure: for tests only.", group="kong"
+        False,
+        "Skip verification of the Admin API's TLS certificate. Insecure: for tests only.",
+        group="kong",
     )
     kong_admin_tls_server_name: str | None = _s(
         None, "SNI name to use and verify for the Admin API's TLS certificate.", group="kong"
     )
     kong_admin_ca_cert: str | None = _s(
-        None, "PEM CA certificate to verify the Admin API (mutually exclusive with the file).", group="kong"
+        None,
+        "PEM CA certificate to verify the Admin API (mutually exclusive with the file).",
+        group="kong",
     )
     kong_admin_ca_cert_file: str | None = _s(
         None, "Path of a PEM CA certificate to verify the Admin API.", group="kong"
     )
-    kong_admin_header: tuple[str, ...] = _l(
-        [], "Extra header(s) for Admin API requests, as key:value (values are never logged).", group="kong", secret=True
+    kong_admin_header: Sequence[str] = _l(
+        [],
+        "Extra header(s) for Admin API requests, as key:value (values are never logged).",
+        group="kong",
+        secret=True,
     )
     kong_admin_tls_client_cert: str | None = _s(
         None, "PEM client certificate for mTLS to the Admin API.", group="kong"
@@ -329,7 +338,9 @@ class Config:
         group="sync",
     )
     proxy_timeout_seconds: float = _f(
-        30.0, "Timeout of one push to one gateway, in seconds (below the interval is not required).", group="sync"
+        30.0,
+        "Timeout of one push to one gateway, in seconds (below the interval is not required).",
+        group="sync",
     )
     enable_reverse_sync: bool = _b(
         False, "Push even when the gateway already runs the same configuration.", group="sync"
@@ -358,31 +369,53 @@ class Config:
         ours=True,
     )
     sync_period: float = _d(
-        36000.0, "Period of a full relist of every watched kind (upstream's informer resync).", group="kubernetes"
+        36000.0,
+        "Period of a full relist of every watched kind (upstream's informer resync).",
+        group="kubernetes",
     )
 
     # -- Kubernetes -----------------------------------------------------------------------
-    kubeconfig: str | None = _s(None, "Path of a kubeconfig file (in-cluster config when unset).", group="kubernetes")
-    apiserver_host: str | None = _s(None, "Kubernetes API server URL, overriding the kubeconfig.", group="kubernetes")
-    ingress_class: str = _s("kong", "Name of the ingress class this controller serves.", group="kubernetes")
-    watch_namespace: tuple[str, ...] = _l(
+    kubeconfig: str | None = _s(
+        None, "Path of a kubeconfig file (in-cluster config when unset).", group="kubernetes"
+    )
+    apiserver_host: str | None = _s(
+        None, "Kubernetes API server URL, overriding the kubeconfig.", group="kubernetes"
+    )
+    ingress_class: str = _s(
+        "kong", "Name of the ingress class this controller serves.", group="kubernetes"
+    )
+    watch_namespace: Sequence[str] = _l(
         [], "Namespace(s) to watch; all when empty.", group="kubernetes"
     )
     secret_label_selector: str | None = _s(
         None,
-        "A label key: Secrets with this label set to \"true\" are kept, besides referenced and Kong-labelled ones.",
+        'A label key: Secrets with this label set to "true" are kept, besides referenced and Kong-labelled ones.',
         group="kubernetes",
     )
-    cluster_domain: str = _s("", "Cluster domain appended to service-upstream host names.", group="kubernetes")
-    enable_controller_ingress_networkingv1: bool = _b(True, "Watch networking.k8s.io/v1 Ingresses.", group="controllers")
-    enable_controller_ingress_class_networkingv1: bool = _b(True, "Watch IngressClasses.", group="controllers")
-    enable_controller_ingress_class_parameters: bool = _b(True, "Watch IngressClassParameters.", group="controllers")
+    cluster_domain: str = _s(
+        "", "Cluster domain appended to service-upstream host names.", group="kubernetes"
+    )
+    enable_controller_ingress_networkingv1: bool = _b(
+        True, "Watch networking.k8s.io/v1 Ingresses.", group="controllers"
+    )
+    enable_controller_ingress_class_networkingv1: bool = _b(
+        True, "Watch IngressClasses.", group="controllers"
+    )
+    enable_controller_ingress_class_parameters: bool = _b(
+        True, "Watch IngressClassParameters.", group="controllers"
+    )
     enable_controller_service: bool = _b(True, "Watch Services.", group="controllers")
     enable_controller_kongplugin: bool = _b(True, "Watch KongPlugins.", group="controllers")
-    enable_controller_kongclusterplugin: bool = _b(True, "Watch KongClusterPlugins.", group="controllers")
+    enable_controller_kongclusterplugin: bool = _b(
+        True, "Watch KongClusterPlugins.", group="controllers"
+    )
     enable_controller_kongconsumer: bool = _b(True, "Watch KongConsumers.", group="controllers")
-    enable_controller_kongconsumergroup: bool = _b(True, "Watch KongConsumerGroups.", group="controllers")
-    enable_controller_kong_upstream_policy: bool = _b(True, "Watch KongUpstreamPolicies.", group="controllers")
+    enable_controller_kongconsumergroup: bool = _b(
+        True, "Watch KongConsumerGroups.", group="controllers"
+    )
+    enable_controller_kong_upstream_policy: bool = _b(
+        True, "Watch KongUpstreamPolicies.", group="controllers"
+    )
     feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",
@@ -392,9 +425,13 @@ class Config:
     )
 
     # -- cluster behaviour ------------------------------------------------------------------
-    election_id: str = _s("5b374a9e.konghq.com", "Name of the leader-election Lease.", group="cluster")
+    election_id: str = _s(
+        "5b374a9e.konghq.com", "Name of the leader-election Lease.", group="cluster"
+    )
     election_namespace: str | None = _s(
-        None, "Namespace of the leader-election Lease (the Pod's namespace when unset).", group="cluster"
+        None,
+        "Namespace of the leader-election Lease (the Pod's namespace when unset).",
+        group="cluster",
     )
     leader_election: bool | None = _field(
         None,
@@ -403,14 +440,16 @@ class Config:
         converter=_leader,
         group="cluster",
     )
-    pod_name: str | None = _s(None, "Name of the controller's Pod (from POD_NAME), for Events on it.", group="cluster")
+    pod_name: str | None = _s(
+        None, "Name of the controller's Pod (from POD_NAME), for Events on it.", group="cluster"
+    )
     pod_namespace: str | None = _s(
         None, "Namespace of the controller's Pod (from POD_NAMESPACE).", group="cluster"
     )
     publish_service: str | None = _s(
         None, "Service (namespace/name) whose addresses go into Ingress status.", group="cluster"
     )
-    publish_status_address: tuple[str, ...] = _l(
+    publish_status_address: Sequence[str] = _l(
         [], "Address(es) to put into Ingress status, overriding --publish-service.", group="cluster"
     )
     update_status: bool | None = _field(
@@ -421,11 +460,17 @@ class Config:
         converter=_leader,
         group="cluster",
     )
-    emit_kubernetes_events: bool = _b(True, "Emit Kubernetes Events for problems and pushes.", group="cluster")
+    emit_kubernetes_events: bool = _b(
+        True, "Emit Kubernetes Events for problems and pushes.", group="cluster"
+    )
 
     # -- operability -------------------------------------------------------------------------
-    health_probe_bind_address: str = _s(":10254", "Address of /healthz and /readyz (port 0: any free port).", group="serving")
-    metrics_bind_address: str = _s(":10255", "Address of /metrics (port 0: any free port).", group="serving")
+    health_probe_bind_address: str = _s(
+        ":10254", "Address of /healthz and /readyz (port 0: any free port).", group="serving"
+    )
+    metrics_bind_address: str = _s(
+        ":10255", "Address of /metrics (port 0: any free port).", group="serving"
+    )
 
     # ------------------------------------------------------------------------------------------
 
@@ -529,13 +574,19 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         return name not in bad_type
 
     if ok("log_level") and cfg.log_level not in LOG_LEVELS:
-        add("log_level", f"{cfg.log_level!r} is not a valid log level (use one of {', '.join(LOG_LEVELS)})")
+        add(
+            "log_level",
+            f"{cfg.log_level!r} is not a valid log level (use one of {', '.join(LOG_LEVELS)})",
+        )
     if ok("log_format") and cfg.log_format not in LOG_FORMATS:
         add("log_format", f"{cfg.log_format!r} is not a valid log format (use text or json)")
 
     if ok("kong_admin_url"):
         if not cfg.kong_admin_url and not cfg.kong_admin_svc:
-            add("kong_admin_url", "at least one Admin API URL is needed when --kong-admin-svc is not set")
+            add(
+                "kong_admin_url",
+                "at least one Admin API URL is needed when --kong-admin-svc is not set",
+            )
         for url in cfg.kong_admin_url:
             why = _url_problem(url)
             if why:
@@ -557,21 +608,51 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
                 add("kong_admin_header", f"{h.split(':')[0]!r}...: a header must be key:value")
 
     both = [
-        ("kong_admin_token", "kong_admin_token_file", "both admin token and admin token file specified, only one allowed"),
-        ("kong_admin_ca_cert", "kong_admin_ca_cert_file", "both a CA certificate and a CA certificate file specified, only one allowed"),
-        ("kong_admin_tls_client_cert", "kong_admin_tls_client_cert_file", "both a client certificate and a client certificate file specified, only one allowed"),
-        ("kong_admin_tls_client_key", "kong_admin_tls_client_key_file", "both a client key and a client key file specified, only one allowed"),
+        (
+            "kong_admin_token",
+            "kong_admin_token_file",
+            "both admin token and admin token file specified, only one allowed",
+        ),
+        (
+            "kong_admin_ca_cert",
+            "kong_admin_ca_cert_file",
+            "both a CA certificate and a CA certificate file specified, only one allowed",
+        ),
+        (
+            "kong_admin_tls_client_cert",
+            "kong_admin_tls_client_cert_file",
+            "both a client certificate and a client certificate file specified, only one allowed",
+        ),
+        (
+            "kong_admin_tls_client_key",
+            "kong_admin_tls_client_key_file",
+            "both a client key and a client key file specified, only one allowed",
+        ),
     ]
     for a, b, why in both:
         if ok(a) and ok(b) and getattr(cfg, a) and getattr(cfg, b):
             add(b, why)
-    if all(ok(n) for n in ("kong_admin_tls_client_cert", "kong_admin_tls_client_cert_file", "kong_admin_tls_client_key", "kong_admin_tls_client_key_file")):
+    if all(
+        ok(n)
+        for n in (
+            "kong_admin_tls_client_cert",
+            "kong_admin_tls_client_cert_file",
+            "kong_admin_tls_client_key",
+            "kong_admin_tls_client_key_file",
+        )
+    ):
         has_cert = bool(cfg.kong_admin_tls_client_cert or cfg.kong_admin_tls_client_cert_file)
         has_key = bool(cfg.kong_admin_tls_client_key or cfg.kong_admin_tls_client_key_file)
         if has_cert and not has_key:
-            add("kong_admin_tls_client_key", "client certificate was provided, but the client key was not")
+            add(
+                "kong_admin_tls_client_key",
+                "client certificate was provided, but the client key was not",
+            )
         if has_key and not has_cert:
-            add("kong_admin_tls_client_cert", "client key was provided, but the client certificate was not")
+            add(
+                "kong_admin_tls_client_cert",
+                "client key was provided, but the client certificate was not",
+            )
 
     for name in ("kong_admin_init_retries",):
         if ok(name) and getattr(cfg, name) < 0:
@@ -584,10 +665,15 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
             add(f.name, "must not be negative")
     if ok("sync_debounce") and ok("sync_max_delay") and cfg.sync_max_delay < cfg.sync_debounce:
         add("sync_max_delay", "must not be below --sync-debounce")
-    if ok("gateway_discovery_readiness_check_interval") and ok("gateway_discovery_readiness_check_timeout"):
+    if ok("gateway_discovery_readiness_check_interval") and ok(
+        "gateway_discovery_readiness_check_timeout"
+    ):
         if cfg.kong_admin_svc and cfg.gateway_discovery_readiness_check_interval < 3.0:
             add("gateway_discovery_readiness_check_interval", "must be at least 3s")
-        if cfg.gateway_discovery_readiness_check_timeout >= cfg.gateway_discovery_readiness_check_interval:
+        if (
+            cfg.gateway_discovery_readiness_check_timeout
+            >= cfg.gateway_discovery_readiness_check_interval
+        ):
             add(
                 "gateway_discovery_readiness_check_timeout",
                 "timeout must be below the readiness check interval",
@@ -596,7 +682,10 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
     if ok("feature_gates"):
         for name, value in cfg.feature_gates.items():
             if name not in FEATURE_GATES:
-                add("feature_gates", f"{name} is not a valid feature (known: {', '.join(FEATURE_GATES)})")
+                add(
+                    "feature_gates",
+                    f"{name} is not a valid feature (known: {', '.join(FEATURE_GATES)})",
+                )
             elif not isinstance(value, bool):
                 add("feature_gates", f"{name}={value!r}: the value must be true or false")
 
@@ -609,7 +698,12 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         for addr in cfg.publish_status_address:
             if not _is_ip(addr) and not _DNS_NAME.fullmatch(addr):
                 add("publish_status_address", f"{addr!r} is neither an IP address nor a DNS name")
-    if ok("update_status") and cfg.update_status is True and not cfg.publish_service and not cfg.publish_status_address:
+    if (
+        ok("update_status")
+        and cfg.update_status is True
+        and not cfg.publish_service
+        and not cfg.publish_status_address
+    ):
         add(
             "update_status",
             "status updates enabled but no method to determine data-plane addresses: "
@@ -625,7 +719,9 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
 
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS_NAME = re.compile(
+    r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
 
 
 def _is_ip(text: str) -> bool:

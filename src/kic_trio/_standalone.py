@@ -44,7 +44,7 @@ def run_standalone(cfg: Config) -> int:
         log.error("%s", exc)
         return 1
     except BaseExceptionGroup as group:
-        for exc in group.exceptions:
-            log.error("%s", exc)
+        for inner in group.exceptions:
+            log.error("%s", inner)
         return 1
     return 0
