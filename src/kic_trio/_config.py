@@ -97,14 +97,18 @@ def _header_list(value: object) -> tuple[str, ...]:
     return _str_list(value)
 
 
-#: Feature gates and their defaults (upstream's ``feature_gates_keys.go``).
+#: Feature gates and their defaults (upstream's ``feature_gates_keys.go``), with one
+#: deliberate difference: ``FallbackConfiguration`` is on. When Kong refuses some objects,
+#: kic-trio pushes the configuration without them (and what depends on them) at once, so one
+#: broken object never holds back every other change; ``FallbackConfiguration=false`` gives
+#: upstream's behaviour (the last good configuration stays until the broken object is fixed).
 FEATURE_GATES: Mapping[str, bool] = {
     "GatewayAlpha": False,
     "FillIDs": True,
     "RewriteURIs": False,
     "KongServiceFacade": False,
     "SanitizeKonnectConfigDumps": True,
-    "FallbackConfiguration": False,
+    "FallbackConfiguration": True,
     "KongCustomEntity": True,
 }
 

@@ -241,7 +241,7 @@ class Gateway:
             self._succeeded(instance, payload, result, duration)
         elif result.status == 400:
             failures = self._refused(instance, payload, result, duration)
-            if failures:
+            if failures and instance.cfg.feature_gates.get("FallbackConfiguration", True):
                 await self._push_fallback(instance, client, payload, failures)
         elif result.status == 413:
             msg = (
