@@ -154,6 +154,10 @@ class KindHandler:
         self.first_synced = trio.Event()
         #: Called with every model passed on (the Secret fetcher learns references from it).
         self.on_model: Callable[[Any], None] | None = None
+        #: Keys a GET is in flight for, and those of them the watch saw deleted meanwhile
+        #: (the GET's answer is then stale: passing it on would invent a deleted Secret).
+        self.fetching: set[Key] = set()
+        self.deleted_while_fetching: set[Key] = set()
         self._synced_sources: set[object] = set()
 
     def _keep(self, key: Key, raw: Mapping[str, Any]) -> bool:
@@ -198,6 +202,8 @@ class KindHandler:
         await self.send.send(Upsert(self.kind, model, trio.current_time()))
 
     async def delete(self, namespace: str, name: str) -> None:
+        if (namespace, name) in self.fetching:
+            self.deleted_while_fetching.add((namespace, name))
         if not self.filtered or self.held.pop((namespace, name), None) is not None:
             await self.send.send(Delete(self.kind, namespace, name, trio.current_time()))
 
@@ -312,6 +318,14 @@ class SecretFetcher:
                 nursery.start_soon(self._get, key)
 
     async def _get(self, key: Key) -> None:
+        self.handler.fetching.add(key)
+        try:
+            await self._get_once(key)
+        finally:
+            self.handler.fetching.discard(key)
+            self.handler.deleted_while_fetching.discard(key)
+
+    async def _get_once(self, key: Key) -> None:
         ns, name = key
         backoff = Backoff(rng=self._rng)
         while True:
@@ -331,7 +345,8 @@ class SecretFetcher:
                 )
                 await trio.sleep(delay)
                 continue
-            if key not in self.handler.held:  # the watch may have delivered it meanwhile
+            # The watch may have delivered it (newer) or seen it deleted meanwhile.
+            if key not in self.handler.held and key not in self.handler.deleted_while_fetching:
                 try:
                     raw = resp.json()
                 except ValueError:

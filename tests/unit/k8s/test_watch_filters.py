@@ -6,10 +6,11 @@ import math
 import types
 from typing import Any
 
+import httpx
 import trio
 
 from kic_trio._deltas import Delete, Synced, Upsert
-from kic_trio.k8s import KIND_SWITCHES, KindHandler, enabled_kinds
+from kic_trio.k8s import KIND_SWITCHES, KindHandler, KubeClient, SecretFetcher, enabled_kinds
 
 
 def ingress(
@@ -108,3 +109,43 @@ def test_enabled_kinds_follow_switches() -> None:
     # EndpointSlices and Secrets cannot be switched off.
     off = types.SimpleNamespace(**{switch: False for switch in KIND_SWITCHES.values() if switch})
     assert {"EndpointSlice", "Secret"} <= set(enabled_kinds(off))
+
+
+async def test_fetched_secret_deleted_meanwhile_is_not_invented() -> None:
+    """A GET answered before a delete must not resurrect the Secret after the watch saw it go."""
+    gate = trio.Event()
+    arrived = trio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await gate.wait()
+        name = request.url.path.rsplit("/", 1)[1]
+        return httpx.Response(
+            200, json={"metadata": {"name": name, "namespace": "ns", "resourceVersion": "5"}}
+        )
+
+    kube = KubeClient(api=None, namespace="default", sa_dir=None)
+    kube._client = httpx.AsyncClient(
+        base_url="https://k8s.test", transport=httpx.MockTransport(answer)
+    )
+    send, receive = trio.open_memory_channel[Any](math.inf)
+    handler = KindHandler("Secret", send, ingress_class="kong")
+    fetcher = SecretFetcher(kube, handler)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(fetcher.run)
+            fetcher.fetch([("ns", "gone")])
+            await arrived.wait()
+            await handler.delete("ns", "gone")  # the watch saw it deleted while the GET was out
+            gate.set()
+            while handler.fetching:
+                await trio.sleep(0.01)
+            assert drain(receive) == []
+            # the control case: nothing deleted meanwhile -> it arrives
+            fetcher.fetch([("ns", "kept")])
+            while handler.fetching or ("ns", "kept") not in handler.held:
+                await trio.sleep(0.01)
+            got = drain(receive)
+            assert [d.obj.name for d in got] == ["kept"]
+            nursery.cancel_scope.cancel()
+        await kube.http.aclose()
