@@ -216,6 +216,19 @@ def route_count(config: dict[str, Any]) -> int:
     return n
 
 
+def is_complete(config: dict[str, Any], n: int) -> bool:
+    """Every one of ``n`` sets is in the config: route, certificate, plugin, consumer + key."""
+    if n == 0:
+        return True
+    counts = entity_counts(config)
+    keys = sum(len(c.get("keyauth_credentials", ())) for c in config.get("consumers", ()))
+    return (
+        route_count(config) >= n
+        and keys >= n
+        and all(counts.get(k, 0) >= n for k in ("services", "certificates", "plugins", "consumers"))
+    )
+
+
 def entity_counts(config: dict[str, Any]) -> dict[str, int]:
     return {k: len(v) for k, v in config.items() if isinstance(v, list)}
 

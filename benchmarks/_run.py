@@ -4,7 +4,7 @@ For each N (ascending, sets added to the same control plane):
 
 1. **start-up** — spawn ``python -m kic_trio run`` with N sets already in the cluster; time to
    the arrival of the first successful ``POST /config`` and of the first one carrying all N
-   routes (the controller's own clock is not used: both ends are stamped in this process);
+   sets (routes, certificates, plugins, consumers and their keys) (the controller's own clock is not used: both ends are stamped in this process);
 2. **memory** — once no push arrived for 3 s and 5 more seconds passed: the controller
    process's RSS (median of 5 readings 1 s apart) and its peak (``VmHWM``);
 3. **e2e** — ``cycles`` times: create one Ingress, change its host, delete it; each write is
@@ -35,6 +35,7 @@ from _harness import (
     ControllerProcess,
     config_posts,
     entity_counts,
+    is_complete,
     log,
     machine,
     mib,
@@ -192,16 +193,18 @@ async def burst(cluster: Cluster, kong: FakeKong, count: int, opts: Options) -> 
     }
 
 
-async def wait_first_push(kong: FakeKong) -> tuple[Any, float, int | None]:
-    """The first POST /config answered 2xx, when its answer was seen, and its route count."""
+async def wait_first_push(kong: FakeKong) -> tuple[Any, float, dict[str, int] | None]:
+    """The first POST /config answered 2xx, when its answer was seen, and what it held."""
 
     def answered_ok(k: FakeKong) -> bool:
         return any(q.status is not None and 200 <= q.status < 300 for q in config_posts(k))
 
     await kong.wait_for(answered_ok)
     first = next(q for q in config_posts(kong) if q.status is not None and 200 <= q.status < 300)
-    routes = route_count(kong.config) if kong.configuration_hash == first.body_md5 else None
-    return first, trio.current_time(), routes
+    held = None
+    if kong.configuration_hash == first.body_md5:
+        held = entity_counts(kong.config) | {"routes": route_count(kong.config)}
+    return first, trio.current_time(), held
 
 
 async def measure_n(
@@ -232,7 +235,7 @@ async def _measure(ctl: ControllerProcess, cluster: Cluster, kong: FakeKong, n: 
     t0 = ctl.started_at
     with trio.move_on_after(opts.startup_limit) as scope:
         first, answered, first_routes = await wait_first_push(kong)
-        complete = await wait_config(kong, lambda c: route_count(c) >= n)
+        complete = await wait_config(kong, lambda c: is_complete(c, n))
     if scope.cancelled_caught:
         raise RuntimeError(f"N={n}: no complete push within {opts.startup_limit}s:\n{ctl.tail()}")
     with trio.fail_after(120):
@@ -241,7 +244,7 @@ async def _measure(ctl: ControllerProcess, cluster: Cluster, kong: FakeKong, n: 
     run["startup"] = {
         "first_push_s": round(first.at - t0, 2),
         "first_push_answered_s": round(answered - t0, 2),
-        "first_push_routes": first_routes,
+        "first_push_entities": first_routes,
         "complete_push_s": round(complete.at - t0, 2),
         "complete_push_answered_s": round(complete_answered - t0, 2),
         "pushes_until_complete": sum(1 for p in posts if p.at <= complete.at),
@@ -300,7 +303,7 @@ async def profile_n(cp: ControlPlane, cluster: Cluster, n: int, opts: Options, l
         )
         try:
             with trio.fail_after(opts.startup_limit * 2):
-                complete = await wait_config(kong, lambda c: route_count(c) >= n)
+                complete = await wait_config(kong, lambda c: is_complete(c, n))
             startup = complete.at - ctl.started_at
             res = await e2e_samples(cluster, kong, n, opts, opts.profile_cycles)
         finally:
