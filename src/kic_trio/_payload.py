@@ -7,15 +7,22 @@ import attrs
 from .models import Failure, ObjectRef
 
 
+def body_repr(body: bytes) -> str:
+    """A config body's size, never its content: it carries credentials and private keys, and
+    reprs end up in logs, tracebacks and debuggers."""
+    return f"<{len(body)} bytes>"
+
+
 @attrs.frozen
 class ConfigPayload:
     """One translated configuration, ready to POST.
 
     ``body`` is the canonical JSON (the same snapshot always gives the same bytes) and
-    ``sha`` its SHA-256 in hex: the applier compares hashes, never bodies.
+    ``sha`` its SHA-256 in hex: the applier compares hashes, never bodies. The repr shows the
+    body's size only: it holds Secret values.
     """
 
-    body: bytes
+    body: bytes = attrs.field(repr=body_repr)
     sha: str
     #: Translation failures: these objects are *not* in ``body``.
     failures: tuple[Failure, ...] = ()

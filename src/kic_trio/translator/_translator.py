@@ -69,7 +69,7 @@ class TranslationResult:
     bodies have equal hashes, and it costs nothing extra to compute after a small change.
     """
 
-    body: bytes
+    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")  # holds Secret values
     sha: str
     failures: tuple[Failure, ...]
     configured: frozenset[ObjectRef]
