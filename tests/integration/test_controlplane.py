@@ -106,7 +106,7 @@ async def test_create_read_and_watch_through_kr8s(api: Any, k8s_namespace: str) 
         got_svc = await Service.get("echo", namespace=ns, api=api)
         got_plugin = await KongPlugin.get("rl", namespace=ns, api=api)
         assert got_ing.spec.rules[0].host == "example.com"
-        assert got_svc.spec.clusterIP.startswith("10.0.0.")
+        assert got_svc.spec.clusterIP.startswith("10.96.")
         assert got_plugin.raw["config"] == {"minute": 5}
 
         # A watch from the current resourceVersion sees the update.

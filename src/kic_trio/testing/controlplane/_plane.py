@@ -318,7 +318,7 @@ class ControlPlane:
             f"--tls-cert-file={self._serving.cert}",
             f"--tls-private-key-file={self._serving.key}",
             f"--client-ca-file={self._ca.cert_path}",
-            "--service-cluster-ip-range=10.0.0.0/24",
+            "--service-cluster-ip-range=10.96.0.0/16",  # room for benchmark-sized clusters
             f"--service-account-issuer=https://127.0.0.1:{port}/",
             f"--service-account-key-file={self._sa.cert}",
             f"--service-account-signing-key-file={self._sa.key}",
