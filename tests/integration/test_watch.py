@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -469,6 +470,9 @@ async def test_token_refresh_keeps_open_watches(
                 params={"watch": "true", "timeoutSeconds": "30"},
             ) as resp,
         ):
+            # watches run on TCP keepalive sockets (a vanished peer is noticed by the kernel)
+            sock = resp.extensions["network_stream"].get_extra_info("socket")
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
             lines = resp.aiter_lines()
             await kube.reauthenticate()
             assert kube.generation == 1

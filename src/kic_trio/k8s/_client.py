@@ -22,7 +22,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import socket
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -137,15 +139,7 @@ class KubeClient:
         self._tls_fingerprint = fingerprint
         old, self._client = (
             self._client,
-            httpx.AsyncClient(
-                base_url=auth.server,
-                headers=headers,
-                verify=verify,
-                proxy=auth.proxy,
-                timeout=DEFAULT_TIMEOUT,
-                # One long-lived connection per watch: do not cap them.
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
-            ),
+            _http_client(auth.server, headers, verify, auth.proxy),
         )
         self._extensions = {"sni_hostname": auth.tls_server_name} if auth.tls_server_name else {}
         await self.api._create_session()
@@ -268,6 +262,37 @@ class KubeClient:
             except httpx.HTTPError as exc:
                 raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
             await self.reauthenticate(generation)
+
+
+#: TCP keepalive as client-go's dialer (30 s): the kernel notices a peer that vanished (node
+#: gone, network partition) within about a minute, long before a watch's read timeout.
+_KEEPALIVE = [
+    (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+    *(
+        (socket.IPPROTO_TCP, getattr(socket, name), value)
+        for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
+        if hasattr(socket, name)
+    ),
+]
+
+
+def _http_client(
+    server: str, headers: dict[str, str], verify: ssl.SSLContext | bool, proxy: str | None
+) -> httpx.AsyncClient:
+    # One long-lived connection per watch: do not cap them.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+    env_proxies = {k for k in urllib.request.getproxies() if k in ("https", "all")}
+    if env_proxies and not proxy:
+        # A custom transport would bypass HTTPS_PROXY/NO_PROXY handling: keep httpx's.
+        return httpx.AsyncClient(
+            base_url=server, headers=headers, verify=verify, timeout=DEFAULT_TIMEOUT, limits=limits
+        )
+    transport = httpx.AsyncHTTPTransport(
+        verify=verify, limits=limits, proxy=proxy, socket_options=_KEEPALIVE
+    )
+    return httpx.AsyncClient(
+        base_url=server, headers=headers, timeout=DEFAULT_TIMEOUT, transport=transport
+    )
 
 
 def _tls_fingerprint(auth: Any, verify: object) -> str:
