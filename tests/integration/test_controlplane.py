@@ -14,7 +14,7 @@ import pytest
 import trio
 from kr8s.asyncio.objects import Ingress, Service, new_class
 
-from kic_trio.testing.controlplane import K8S_VERSION, ControlPlane
+from kic_trio.testing.controlplane import K8S_VERSION, ControlPlane, ControlPlaneError
 
 KongPlugin = new_class("KongPlugin.configuration.konghq.com/v1", namespaced=True)
 
@@ -253,3 +253,14 @@ def _read_yaml(path: Path) -> Any:
     import yaml
 
     return yaml.safe_load(path.read_text())
+
+
+async def test_a_failing_start_reports_the_log_and_cleans_up(control_plane: ControlPlane) -> None:
+    cp = ControlPlane(install_crds=False, apiserver_args=["--no-such-flag=1"])
+    with trio.fail_after(60):
+        with pytest.raises(ControlPlaneError) as info:
+            await cp.astart()
+    assert "kube-apiserver exited" in str(info.value)
+    assert "no-such-flag" in str(info.value)  # the log tail says why
+    assert cp._dir is None
+    assert cp._etcd is None
