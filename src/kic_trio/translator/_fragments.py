@@ -35,15 +35,20 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=_OPTS)
 
 
-class SortedList:
-    """``key -> serialised entity`` kept in key order, with its joined form cached.
+CHUNK = 512
 
-    ``_keys``/``_data``/``_digs`` are aligned arrays in key order, so joining is a single C-level
-    ``bytes.join``; updates find their slot by bisection. A list whose entities did not change
-    keeps its joined bytes and hash from the previous translation.
+
+class SortedList:
+    """``key -> serialised entity`` kept in key order, joined in cached chunks.
+
+    ``_keys``/``_data``/``_digs`` are aligned arrays in key order; updates find their slot by
+    bisection. The list is joined in chunks of :data:`CHUNK` entities whose bytes and hashes
+    are cached: changing one entity re-joins one chunk, and the body is assembled from the
+    chunks with a single copy. (Inserting or deleting shifts positions, so it invalidates the
+    chunks from that position on.)
     """
 
-    __slots__ = ("_data", "_digs", "_hash", "_index", "_joined", "_keys", "_pending")
+    __slots__ = ("_chunks", "_data", "_digs", "_hashes", "_index", "_keys", "_pending")
 
     def __init__(self) -> None:
         self._index: dict[Any, tuple[bytes, bytes]] = {}
@@ -51,11 +56,16 @@ class SortedList:
         self._data: list[bytes] = []
         self._digs: list[bytes] = []
         self._pending: dict[Any, None] = {}
-        self._joined: bytes | None = None
-        self._hash: bytes | None = None
+        self._chunks: list[bytes] = []
+        self._hashes: list[bytes] = []
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def _invalidate_from(self, position: int) -> None:
+        c = position // CHUNK
+        del self._chunks[c:]
+        del self._hashes[c:]
 
     def set(self, key: Any, data: bytes) -> None:
         index = self._index
@@ -64,18 +74,21 @@ class SortedList:
             return
         item = (data, _sha256(data).digest())
         index[key] = item
-        self._joined = self._hash = None
         if old is None:
             self._pending[key] = None
         elif key not in self._pending:
             i = bisect.bisect_left(self._keys, key)
             self._data[i] = item[0]
             self._digs[i] = item[1]
+            c = i // CHUNK
+            if c < len(self._chunks):
+                # this chunk only: rebuilt lazily (chunks after it stay valid)
+                self._chunks[c] = b""
+                self._hashes[c] = b""
 
     def delete(self, key: Any) -> None:
         if self._index.pop(key, None) is None:
             return
-        self._joined = self._hash = None
         if key in self._pending:
             del self._pending[key]
             return
@@ -83,6 +96,7 @@ class SortedList:
         del self._keys[i]
         del self._data[i]
         del self._digs[i]
+        self._invalidate_from(i)
 
     def _settle(self) -> None:
         pending = self._pending
@@ -96,26 +110,47 @@ class SortedList:
             items = [index[k] for k in keys]
             self._data = [it[0] for it in items]
             self._digs = [it[1] for it in items]
+            self._invalidate_from(0)
         else:
+            first = len(self._keys)
             for key in pending:
                 i = bisect.bisect_left(self._keys, key)
                 data, dig = index[key]
                 self._keys.insert(i, key)
                 self._data.insert(i, data)
                 self._digs.insert(i, dig)
+                first = min(first, i)
+            self._invalidate_from(first)
         self._pending = {}
 
     def keys(self) -> list[Any]:
         self._settle()
         return self._keys
 
+    def chunks(self) -> tuple[list[bytes], bytes]:
+        """The joined chunks (comma-separated inside), and a hash over the entities' digests."""
+        self._settle()
+        data, digs = self._data, self._digs
+        chunks, hashes = self._chunks, self._hashes
+        n = (len(data) + CHUNK - 1) // CHUNK
+        for c in range(n):
+            if c < len(chunks) and chunks[c]:
+                continue
+            lo, hi = c * CHUNK, min((c + 1) * CHUNK, len(data))
+            joined = b",".join(data[lo:hi])
+            digest = _sha256(b"".join(digs[lo:hi])).digest()
+            if c < len(chunks):
+                chunks[c] = joined
+                hashes[c] = digest
+            else:
+                chunks.append(joined)
+                hashes.append(digest)
+        return chunks, _sha256(b"".join(hashes)).digest()
+
     def join(self) -> tuple[bytes, bytes]:
-        """``(b"[e1,e2,...]", sha256 of the entities' digests)``, cached until a change."""
-        if self._joined is None or self._hash is None:
-            self._settle()
-            self._joined = b"[" + b",".join(self._data) + b"]"
-            self._hash = _sha256(b"".join(self._digs)).digest()
-        return self._joined, self._hash
+        """``(b"[e1,e2,...]", hash)`` (for tests and small lists)."""
+        chunks, digest = self.chunks()
+        return b"[" + b",".join(chunks) + b"]", digest
 
 
 class Fragments:
@@ -154,8 +189,13 @@ class Fragments:
             if not len(lst):
                 continue
             empty = False
-            body, digest = lst.join()
-            parts.append(b',"' + name.encode() + b'":' + body)
+            chunks, digest = lst.chunks()
+            parts.append(b',"' + name.encode() + b'":[')
+            for i, chunk in enumerate(chunks):
+                if i:
+                    parts.append(b",")
+                parts.append(chunk)
+            parts.append(b"]")
             h.update(b"\0" + name.encode() + b"\0" + digest)
         if empty:
             stub = b'[{"name":"kong"}]'

@@ -29,6 +29,8 @@ _LEGACY_PLAIN_PATH = re.compile(r"[a-zA-Z0-9.\-_~/%]*")
 _SLASHES = re.compile(r"//+")
 _REDIRECT_CODES = frozenset({426, 301, 302, 307, 308})
 KONG_REGEX_PREFIX = "~"
+#: KongServiceFacade backends (an upstream incubator feature kic-trio does not implement).
+FACADE_GROUP = "incubator.ingress-controller.konghq.com"
 
 #: ``(kind, value)``: ``("number", 80)``, ``("name", "http")`` or ``("implicit", "")``.
 PortDef = tuple[str, Any]
@@ -346,7 +348,13 @@ def translate_ingress(
             if b.service_name is None:
                 if b.resource is not None:
                     group, kind, _ = b.resource
-                    reason = f"unknown resource type {group + '/' if group else ''}{kind}"
+                    if kind == "KongServiceFacade" and group == FACADE_GROUP:
+                        reason = (
+                            'KongServiceFacade is not enabled, please set the "KongServiceFacade"'
+                            " feature gate to 'true' to enable it"
+                        )
+                    else:
+                        reason = f"unknown resource type {group + '/' if group else ''}{kind}"
                 else:
                     reason = "no Service or Resource specified for Ingress path"
                 failures.append(
