@@ -12,6 +12,7 @@ import binascii
 import datetime as _dt
 import re
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -152,7 +153,39 @@ def _meta(kind: str, raw: Mapping[str, Any]) -> tuple[Reader, dict[str, Any]]:
         if k.startswith(KEPT_ANNOTATION_PREFIXES)
     }
     labels = r.str_map(meta.get("labels"), "metadata.labels")
+    # most objects have neither: share one empty mapping instead of two dicts per object
+    kept_annotations: Mapping[str, str] = annotations or _NO_STRINGS
+    kept_labels: Mapping[str, str] = labels or _NO_STRINGS
     rv = meta.get("resourceVersion")
+    base: dict[str, Any] = {
+        "ref": ref,
+        "resource_version": rv if isinstance(rv, str) else "",
+        "annotations": kept_annotations,
+        "labels": kept_labels,
+        "created": _timestamp(meta.get("creationTimestamp")),
+    }
+    if kind in _TAGGED_KINDS:
+        base["tags"] = _tags(kind, ref, annotations)
+    return r, base
+
+
+_NO_STRINGS: Mapping[str, str] = MappingProxyType({})
+
+#: Kinds whose objects become Kong entities (and so need Kong tags).
+_TAGGED_KINDS = frozenset(
+    {
+        "Ingress",
+        "Service",
+        "Secret",
+        "KongPlugin",
+        "KongClusterPlugin",
+        "KongConsumer",
+        "KongConsumerGroup",
+    }
+)
+
+
+def _tags(kind: str, ref: ObjectRef, annotations: Mapping[str, str]) -> tuple[str, ...]:
     tags = [f"k8s-name:{ref.name}"] if ref.name else []
     if ref.namespace:
         tags.append("k8s-namespace:" + ref.namespace)
@@ -164,15 +197,7 @@ def _meta(kind: str, raw: Mapping[str, Any]) -> tuple[Reader, dict[str, Any]]:
     if ref.version:
         tags.append("k8s-version:" + ref.version)
     tags.extend(dict.fromkeys(split_list(annotations.get("konghq.com/tags"))))
-    base: dict[str, Any] = {
-        "tags": tuple(tags),
-        "ref": ref,
-        "resource_version": rv if isinstance(rv, str) else "",
-        "annotations": annotations,
-        "labels": labels,
-        "created": _timestamp(meta.get("creationTimestamp")),
-    }
-    return r, base
+    return tuple(tags)
 
 
 def _load_balancer(r: Reader, status: object, path: str) -> tuple[LoadBalancerIngress, ...]:
