@@ -54,19 +54,18 @@ def _ingress_variant(i: int, generation: int) -> dict[str, Any]:
     return ing
 
 
+def _ingest(store: Store, certs: list[tuple[str, str]]) -> None:
+    """Streamed like a watch: each set's raw dicts are dropped once parsed."""
+    for i in range(len(certs)):
+        for obj in _sets.make_set(i, certs[i]):
+            store.apply(Upsert(obj["kind"], parse(obj["kind"], obj)))
+
+
 def run_one(n: int) -> dict[str, Any]:
-    certs = _sets.certificates(n)
     store = Store()
+    certs = _sets.certificates(n)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    def ingest() -> None:
-        # streamed like a watch: the raw dicts of one set are dropped once parsed
-        for i in range(n):
-            for obj in _sets.make_set(i, certs[i]):
-                store.apply(Upsert(obj["kind"], parse(obj["kind"], obj)))
-
-    parse_wall, parse_cpu, _ = _timed(ingest)
-    del certs
+    parse_wall, parse_cpu, _ = _timed(lambda: _ingest(store, certs))
     rss_store = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     snap = store.snapshot()
     store.take_changes()
