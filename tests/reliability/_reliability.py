@@ -268,6 +268,37 @@ def entity_keys(config: Mapping[str, Any]) -> set[tuple[str, str]]:
     return keys
 
 
+def entity_objects(config: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """``(collection, identity)`` -> the Kubernetes objects (``Kind ns/name`` from the
+    entity's ``k8s-*`` tags) behind each entity: names what a lost/phantom entity came from."""
+    out: dict[tuple[str, str], set[str]] = {}
+
+    def walk(collection: str, items: Any) -> None:
+        if not isinstance(items, list):
+            return
+        for e in items:
+            if not isinstance(e, dict):
+                continue
+            ident = e.get("id") or e.get("name") or e.get("username") or e.get("key")
+            tags = {
+                t.split(":", 1)[0]: t.split(":", 1)[1]
+                for t in e.get("tags") or []
+                if isinstance(t, str) and ":" in t
+            }
+            if ident is not None and "k8s-name" in tags:
+                out.setdefault((collection, str(ident)), set()).add(
+                    f"{tags.get('k8s-kind')} {tags.get('k8s-namespace')}/{tags['k8s-name']}"
+                )
+            for k, v in e.items():
+                if isinstance(v, list) and v and isinstance(v[0], dict):
+                    walk(k, v)
+
+    for k, v in config.items():
+        if not k.startswith("_"):
+            walk(k, v)
+    return out
+
+
 def config_of(body: bytes) -> dict[str, Any]:
     data: dict[str, Any] = orjson.loads(body)
     return data

@@ -26,6 +26,7 @@ failure message.
 from __future__ import annotations
 
 import collections
+import os
 import random
 import secrets
 import time
@@ -44,6 +45,7 @@ from _reliability import (
     create_namespace,
     describe_difference,
     entity_keys,
+    entity_objects,
     expected_translation,
     list_objects,
     metric_total,
@@ -64,7 +66,7 @@ PLUGINS = (
     ("rate-limiting", lambda rng: {"minute": rng.randrange(1, 500), "policy": "local"}),
     ("response-transformer", lambda rng: {"add": {"headers": [f"x-churn:{rng.randrange(99)}"]}}),
 )
-FAULTS = (
+ALL_FAULTS = (
     "kong_500",
     "apiserver_restart",
     "kong_timeout",
@@ -72,6 +74,12 @@ FAULTS = (
     "expired_resource_version",
     "kong_restart_empty",
     "kong_hang",
+)
+#: ``KIC_TRIO_RELIABILITY_FAULTS=a,b`` narrows the plan (to bisect a failure).
+FAULTS = tuple(
+    f
+    for f in (os.environ.get("KIC_TRIO_RELIABILITY_FAULTS") or ",".join(ALL_FAULTS)).split(",")
+    if f in ALL_FAULTS
 )
 ROUNDS = 3 if LONG else 1
 PROXY_TIMEOUT = 2.0
@@ -87,6 +95,8 @@ class ChurnModel:
         self.cls = ingress_class
         self.versions: dict[tuple[str, str, int], int] = {}
         self.ops: collections.Counter[str] = collections.Counter()
+        #: (index, monotonic time, kind, namespace, name, op) of every operation
+        self.history: list[tuple[Any, ...]] = []
 
     def next(self) -> tuple[str, str, str, str, dict[str, Any] | None]:
         """``(op, kind, namespace, name, body)``; body is ``None`` for a delete."""
@@ -100,10 +110,14 @@ class ChurnModel:
         if key in self.versions and rng.random() < 0.25:
             del self.versions[key]
             self.ops["delete"] += 1
+            self.history.append(
+                (len(self.history), round(time.monotonic(), 2), kind, ns, name, "delete")
+            )
             return "delete", kind, ns, name, None
         op = "update" if key in self.versions else "create"
         v = self.versions[key] = self.versions.get(key, 0) + 1
         self.ops[op] += 1
+        self.history.append((len(self.history), round(time.monotonic(), 2), kind, ns, name, op))
         return op, kind, ns, name, self._body(kind, ns_i, ns, i, name, v)
 
     @staticmethod
@@ -209,7 +223,9 @@ class ChurnModel:
             "kind": "KongConsumer",
             "metadata": meta,
             "username": f"{ns}-user-{i}",
-            "custom_id": f"c{i}v{v}",
+            # unique across namespaces: Kong refuses a duplicate custom_id with a 400 that
+            # names no entity (see the report of issue 10), so no fallback could apply
+            "custom_id": f"{ns}-c{i}v{v}",
             "credentials": creds,
         }
 
@@ -299,6 +315,50 @@ class Faults:
             k.clear_failures()
 
 
+def _diagnose(
+    controllers: list[kic_trio.Controller],
+    names: dict[str, str],
+    expected: Any,
+    want: dict[str, Any],
+    objects: list[dict[str, Any]],
+    history: list[tuple[Any, ...]],
+    fault_log: list[tuple[str, float, float]],
+) -> str:
+    """Which controller holds what, to tell a stale watch from a wrong push on failure."""
+    lines = []
+    for c in controllers:
+        latest = c.latest_config
+        same = latest is not None and latest.sha == expected.sha
+        line = f"controller {names.get(c.instance_id)} leader={c.is_leader} latest==expected={same}"
+        if latest is not None and not same:
+            line += "\n  " + describe_difference(want, config_of(latest.body)).replace("\n", "\n  ")
+        lines.append(line)
+    objs_want = entity_objects(want)
+    for c in controllers:
+        latest = c.latest_config
+        if latest is None or latest.sha == expected.sha:
+            continue
+        got = config_of(latest.body)
+        objs_got = entity_objects(got)
+        wrong: set[str] = set()
+        for key in entity_keys(want) ^ entity_keys(got):
+            wrong |= objs_want.get(key, set()) | objs_got.get(key, set())
+        lines.append(f"objects behind the difference for {names.get(c.instance_id)}:")
+        for obj in sorted(wrong):
+            kind, _, ref = obj.partition(" ")
+            ns, _, name = ref.partition("/")
+            hist = [h for h in history if h[2:5] == (kind, ns, name)][-3:]
+            lines.append(f"  {obj}: last ops {hist}")
+    lines.append(f"faults (monotonic start, end): {fault_log}")
+    secrets = sorted(
+        (o["metadata"]["namespace"], o["metadata"]["name"], o["metadata"]["resourceVersion"])
+        for o in objects
+        if o["kind"] == "Secret"
+    )
+    lines.append(f"final Secrets: {secrets}")
+    return "\n".join(lines)
+
+
 async def test_convergence_under_churn_and_faults(
     control_plane: ControlPlane, kubeconfig: Path, summary: Summary
 ) -> None:
@@ -328,11 +388,13 @@ async def test_convergence_under_churn_and_faults(
             )
             controllers: list[kic_trio.Controller] = []
             everyone: list[kic_trio.Controller] = []
+            names: dict[str, str] = {}
 
             async with trio.open_nursery() as ctl_nursery:
 
                 async def start_controller() -> None:
                     c = await ctl_nursery.start(kic_trio.run, cfg)
+                    names[c.instance_id] = "ABCDEFGHIJ"[len(everyone)]
                     controllers.append(c)
                     everyone.append(c)
 
@@ -410,16 +472,23 @@ async def test_convergence_under_churn_and_faults(
                     sum(metric_total(c, "kic_trio_watch_relists_total") for c in everyone)
                 )
                 section.notes["controllers_started"] = len(everyone)
+                diagnosis = _diagnose(
+                    controllers, names, expected, want, objects, model.history, faults.log
+                )
+                print(diagnosis)
                 for k in kongs:
                     assert converged(k), (
                         f"seed={seed}: {k.url} does not hold the final state "
                         f"{CONVERGENCE_LIMIT:g}s after the churn stopped:\n"
                         + describe_difference(want, k.config)
+                        + "\n"
+                        + diagnosis
                     )
                 assert lost == 0 and phantom == 0, f"seed={seed}"
-                assert sorted(faults.count) == sorted(FAULTS), f"seed={seed}: {faults.count}"
+                assert sorted(faults.count) == sorted(set(FAULTS)), f"seed={seed}: {faults.count}"
                 assert sum(1 for c in controllers if c.is_leader) == 1, f"seed={seed}"
-                # the expired resourceVersion really made the watchers relist
-                assert section.notes["watch_relists"] >= 1, f"seed={seed}"
+                if "expired_resource_version" in FAULTS:
+                    # the expired resourceVersion really made the watchers relist
+                    assert section.notes["watch_relists"] >= 1, f"seed={seed}"
                 ctl_nursery.cancel_scope.cancel()
             outer.cancel_scope.cancel()
