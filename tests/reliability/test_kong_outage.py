@@ -193,7 +193,7 @@ async def test_kong_outage_then_newest_config_once(
             bound = max_push_attempts(window)
             status_bound = int(window / STATUS_INTERVAL) + 2
             section.operations += 2 * CHANGES
-            section.objects += len(objects)
+            section.objects += sum(1 for o in objects if o["metadata"].get("namespace") == ns)
             section.faults["kong_outage"] += len(kongs)
             section.notes["outage_seconds"] = round(recovered - wall_began, 1)
             for idx, (k, d) in enumerate(zip(kongs, dead, strict=True)):
