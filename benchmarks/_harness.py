@@ -187,9 +187,7 @@ def probe_ingress(name: str, host: str) -> dict[str, Any]:
                             {
                                 "path": "/",
                                 "pathType": "Prefix",
-                                "backend": {
-                                    "service": {"name": PROBE_SVC, "port": {"number": 80}}
-                                },
+                                "backend": {"service": {"name": PROBE_SVC, "port": {"number": 80}}},
                             }
                         ]
                     },
@@ -267,7 +265,9 @@ class Cluster:
                     await trio.sleep(0.2 * (attempt + 1))
                     continue
                 if r.status_code >= 400:
-                    raise RuntimeError(f"create {kind} {ns}/{meta['name']}: {r.status_code} {r.text[:300]}")
+                    raise RuntimeError(
+                        f"create {kind} {ns}/{meta['name']}: {r.status_code} {r.text[:300]}"
+                    )
                 return r
             except httpx.TransportError:
                 if attempt == 4:
@@ -331,11 +331,19 @@ class Cluster:
         secs = time.perf_counter() - t0
         self.loaded = n
         self.load_log.append(
-            {"from": start, "to": n, "objects": count, "seconds": round(secs, 1), "method": self.method,
-             "objects_per_s": round(count / secs, 1) if secs else None}
+            {
+                "from": start,
+                "to": n,
+                "objects": count,
+                "seconds": round(secs, 1),
+                "method": self.method,
+                "objects_per_s": round(count / secs, 1) if secs else None,
+            }
         )
-        log(f"cluster holds {n} sets: {count} objects written ({self.method}) in {secs:.1f}s "
-            f"({count / max(secs, 1e-9):.0f}/s)")
+        log(
+            f"cluster holds {n} sets: {count} objects written ({self.method}) in {secs:.1f}s "
+            f"({count / max(secs, 1e-9):.0f}/s)"
+        )
 
     async def _put_etcd(self, objs: Iterable[dict[str, Any]], batch: int = 100) -> int:
         """Write objects straight into etcd, as kube-apiserver would store them (JSON).
@@ -378,7 +386,9 @@ class Cluster:
         want = 2 * n  # Secrets: TLS + credential per set
         with trio.fail_after(600):
             while True:
-                r = await self.client.get("/api/v1/secrets", params={"limit": 1, "labelSelector": ""})
+                r = await self.client.get(
+                    "/api/v1/secrets", params={"limit": 1, "labelSelector": ""}
+                )
                 r.raise_for_status()
                 meta = r.json()["metadata"]
                 have = len(r.json()["items"]) + int(meta.get("remainingItemCount") or 0)
@@ -407,7 +417,11 @@ def _etcd_entry(obj: dict[str, Any], now: str) -> tuple[bytes, bytes]:
     kind = obj["kind"]
     meta = dict(obj["metadata"])
     ns = meta.get("namespace")
-    key = f"{_ETCD_PREFIX[kind]}/{ns}/{meta['name']}" if ns else f"{_ETCD_PREFIX[kind]}/{meta['name']}"
+    key = (
+        f"{_ETCD_PREFIX[kind]}/{ns}/{meta['name']}"
+        if ns
+        else f"{_ETCD_PREFIX[kind]}/{meta['name']}"
+    )
     meta["uid"] = str(uuid.uuid4())
     meta["creationTimestamp"] = now
     meta["managedFields"] = [
@@ -417,7 +431,9 @@ def _etcd_entry(obj: dict[str, Any], now: str) -> tuple[bytes, bytes]:
             "apiVersion": obj["apiVersion"],
             "time": now,
             "fieldsType": "FieldsV1",
-            "fieldsV1": _fields_v1({k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}),
+            "fieldsV1": _fields_v1(
+                {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+            ),
         }
     ]
     body = dict(obj)
@@ -427,8 +443,14 @@ def _etcd_entry(obj: dict[str, Any], now: str) -> tuple[bytes, bytes]:
         body["status"] = {"phase": "Active"}
     if kind == "Service":
         ip = body["spec"]["clusterIP"]  # _sets picks one in 10.96.0.0/16 (APISERVER_ARGS)
-        body["spec"] = dict(body["spec"], clusterIPs=[ip], sessionAffinity="None",
-                            ipFamilies=["IPv4"], ipFamilyPolicy="SingleStack", internalTrafficPolicy="Cluster")
+        body["spec"] = dict(
+            body["spec"],
+            clusterIPs=[ip],
+            sessionAffinity="None",
+            ipFamilies=["IPv4"],
+            ipFamilyPolicy="SingleStack",
+            internalTrafficPolicy="Cluster",
+        )
         body["status"] = {"loadBalancer": {}}
     return key.encode(), json.dumps(body, separators=(",", ":")).encode()
 
@@ -510,8 +532,17 @@ async def start_controller(
     ]
     if profile is not None:
         cmd = [
-            sys.executable, "-m", "pyinstrument", "-r", "text", "--show-all",
-            "-o", str(profile), "-m", "kic_trio", *args,
+            sys.executable,
+            "-m",
+            "pyinstrument",
+            "-r",
+            "text",
+            "--show-all",
+            "-o",
+            str(profile),
+            "-m",
+            "kic_trio",
+            *args,
         ]
     else:
         cmd = [sys.executable, "-m", "kic_trio", *args]
@@ -535,7 +566,11 @@ def config_posts(kong: FakeKong, since: float = -math.inf) -> list[RequestRecord
 def post_of_current_config(kong: FakeKong) -> RequestRecord:
     """The POST /config whose body is the config FakeKong holds now."""
     for rec in reversed(kong.requests):
-        if rec.method == "POST" and rec.path == "/config" and rec.body_md5 == kong.configuration_hash:
+        if (
+            rec.method == "POST"
+            and rec.path == "/config"
+            and rec.body_md5 == kong.configuration_hash
+        ):
             return rec
     raise LookupError("no POST /config produced the current config")
 

@@ -63,6 +63,7 @@ class Options:
     validate: str = "auto"  # FakeKong schema validation: on, off, auto (off from 5k sets)
     gap: float = 0.25  # extra seconds past the 3 s interval before an isolated sample
     profile: bool = False  # an extra run of the controller under pyinstrument
+    profile_only: bool = False  # only that run (nothing is measured or saved)
     profile_cycles: int = 10
     startup_limit: float = 300.0
     extra_args: tuple[str, ...] = ()
@@ -79,7 +80,9 @@ async def isolate(kong: FakeKong, gap: float) -> None:
     await trio.sleep_until(max(last.at + PROXY_SYNC_SECONDS + gap, trio.current_time() + 0.05))
 
 
-async def e2e_samples(cluster: Cluster, kong: FakeKong, n: int, opts: Options, cycles: int) -> dict[str, Any]:
+async def e2e_samples(
+    cluster: Cluster, kong: FakeKong, n: int, opts: Options, cycles: int
+) -> dict[str, Any]:
     client = cluster.client
     samples: dict[str, list[dict[str, Any]]] = {"create": [], "update": [], "delete": []}
     path = object_path("Ingress", "probe", PROBE_NS)
@@ -128,11 +131,17 @@ async def e2e_samples(cluster: Cluster, kong: FakeKong, n: int, opts: Options, c
             return await client.delete(path)
 
         await one("create", create, lambda c, h=host: h in route_hosts(c))
-        await one("update", update, lambda c, h=moved, old=host: h in route_hosts(c) and old not in route_hosts(c))
+        await one(
+            "update",
+            update,
+            lambda c, h=moved, old=host: h in route_hosts(c) and old not in route_hosts(c),
+        )
         await one("delete", delete, lambda c, h=moved: h not in route_hosts(c))
         if (k + 1) % 10 == 0:
             ms = [s["ms"] for op in samples.values() for s in op]
-            log(f"  e2e N={n}: {k + 1}/{cycles} cycles, p50 so far {sorted(ms)[len(ms) // 2]:.0f} ms")
+            log(
+                f"  e2e N={n}: {k + 1}/{cycles} cycles, p50 so far {sorted(ms)[len(ms) // 2]:.0f} ms"
+            )
 
     out: dict[str, Any] = {}
     all_ms: list[float] = []
@@ -212,6 +221,8 @@ async def measure_n(
 ) -> dict[str, Any]:
     opts = attrs.evolve(opts, families=families)
     await cluster.load_to(n)
+    if opts.profile_only:
+        return {"sets": n, "profile": await profile_n(cp, cluster, n, opts, logs)}
     run: dict[str, Any] = {"sets": n}
     async with new_fakekong(n, opts.validate) as kong:
         run["fakekong_schema_validation"] = kong._schema is not None
@@ -231,7 +242,14 @@ async def measure_n(
     return run
 
 
-async def _measure(ctl: ControllerProcess, cluster: Cluster, kong: FakeKong, n: int, opts: Options, run: dict[str, Any]) -> None:
+async def _measure(
+    ctl: ControllerProcess,
+    cluster: Cluster,
+    kong: FakeKong,
+    n: int,
+    opts: Options,
+    run: dict[str, Any],
+) -> None:
     t0 = ctl.started_at
     with trio.move_on_after(opts.startup_limit) as scope:
         first, answered, first_routes = await wait_first_push(kong)
@@ -256,8 +274,10 @@ async def _measure(ctl: ControllerProcess, cluster: Cluster, kong: FakeKong, n: 
         "entities": entity_counts(kong.config),
         "routes": route_count(kong.config),
     }
-    log(f"N={n}: first push {run['startup']['first_push_s']}s, complete {run['startup']['complete_push_s']}s, "
-        f"{mib(complete.body_size)} MiB")
+    log(
+        f"N={n}: first push {run['startup']['first_push_s']}s, complete {run['startup']['complete_push_s']}s, "
+        f"{mib(complete.body_size)} MiB"
+    )
 
     if "memory" in opts.families or "e2e" in opts.families:
         await wait_quiet(kong, 3.0, 60)
@@ -273,7 +293,9 @@ async def _measure(ctl: ControllerProcess, cluster: Cluster, kong: FakeKong, n: 
             "peak_rss_mib": mib(ctl.hwm()),
             "readings_mib": [mib(r) for r in readings],
         }
-        log(f"N={n}: steady RSS {run['memory']['rss_mib']} MiB (peak {run['memory']['peak_rss_mib']})")
+        log(
+            f"N={n}: steady RSS {run['memory']['rss_mib']} MiB (peak {run['memory']['peak_rss_mib']})"
+        )
 
     if "e2e" in opts.families and opts.cycles > 0:
         cpu0 = ctl.cpu_seconds()
@@ -290,16 +312,23 @@ async def _measure(ctl: ControllerProcess, cluster: Cluster, kong: FakeKong, n: 
     if "burst" in opts.families and opts.burst > 0:
         run["burst"] = await burst(cluster, kong, opts.burst, opts)
         b = run["burst"]
-        log(f"N={n}: burst of {b['ingresses']}: all live after {b['all_live_s']}s in {b['pushes']} pushes")
+        log(
+            f"N={n}: burst of {b['ingresses']}: all live after {b['all_live_s']}s in {b['pushes']} pushes"
+        )
 
 
-async def profile_n(cp: ControlPlane, cluster: Cluster, n: int, opts: Options, logs: Path) -> dict[str, Any]:
+async def profile_n(
+    cp: ControlPlane, cluster: Cluster, n: int, opts: Options, logs: Path
+) -> dict[str, Any]:
     """Run the controller once more under pyinstrument: start-up + a few isolated changes."""
     out = RESULTS / f"profile-{n}.txt"
     async with new_fakekong(n, opts.validate) as kong:
         ctl = await start_controller(
-            cp.kubeconfig, kong.url, logs / f"controller-{n}-profiled.log",
-            extra=opts.extra_args, profile=out,
+            cp.kubeconfig,
+            kong.url,
+            logs / f"controller-{n}-profiled.log",
+            extra=opts.extra_args,
+            profile=out,
         )
         try:
             with trio.fail_after(opts.startup_limit * 2):
@@ -322,7 +351,10 @@ async def bench(plan: dict[int, frozenset[str]], opts: Options) -> dict[str, Any
     runs = []
     t0 = time.perf_counter()
     log(f"starting a control plane; plan: { {n: sorted(f) for n, f in sorted(plan.items())} }")
-    async with ControlPlane(apiserver_args=APISERVER_ARGS) as cp, cp.admin_client(timeout=60.0) as client:
+    async with (
+        ControlPlane(apiserver_args=APISERVER_ARGS) as cp,
+        cp.admin_client(timeout=60.0) as client,
+    ):
         cluster = Cluster(cp, client)
         await cluster.setup()
         for n in sorted(plan):
@@ -354,7 +386,9 @@ def store_split(n: int) -> dict[str, Any]:
 
     out = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("_store_size.py")), str(n)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     res: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return res
@@ -383,12 +417,23 @@ def parse_args(doc: str, default_sets: str, families: set[str]) -> Any:
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny N, few samples")
     ap.add_argument("--cycles", type=int, default=50, help="create/update/delete cycles per N")
     ap.add_argument("--burst", type=int, default=500)
-    ap.add_argument("--validate", choices=("on", "off", "auto"), default="auto",
-                    help="FakeKong schema validation (auto: off from 5k sets)")
-    ap.add_argument("--profile", action="store_true",
-                    help="also run the controller under pyinstrument at each N")
-    ap.add_argument("--controller-arg", action="append", default=[],
-                    help="extra flag for `kic_trio run` (repeatable)")
+    ap.add_argument(
+        "--validate",
+        choices=("on", "off", "auto"),
+        default="auto",
+        help="FakeKong schema validation (auto: off from 5k sets)",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run the controller under pyinstrument at each N",
+    )
+    ap.add_argument(
+        "--controller-arg",
+        action="append",
+        default=[],
+        help="extra flag for `kic_trio run` (repeatable)",
+    )
     args = ap.parse_args()
     if args.quick:
         args.sets = "0,100"
@@ -402,6 +447,17 @@ def options(args: Any) -> Options:
         cycles=args.cycles,
         burst=args.burst,
         validate=args.validate,
-        profile=args.profile,
+        profile=args.profile or args.profile_only,
+        profile_only=args.profile_only,
         extra_args=tuple(args.controller_arg),
     )
+
+
+def save_parts(data: dict[str, Any]) -> None:
+    """Write each family's runs to its own file (merged by N with what is there)."""
+    from _harness import merge_by_sets, write_json
+
+    for name, key in (("startup.json", "startup"), ("memory.json", "memory"), ("e2e.json", "e2e")):
+        part = dict(data, runs=[r for r in data["runs"] if key in r])
+        if part["runs"]:
+            write_json(name, merge_by_sets(name, part))

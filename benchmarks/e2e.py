@@ -12,6 +12,7 @@ Usage: ``python benchmarks/e2e.py [--sets 0,1000,10000] [--quick]``; writes
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import merge_by_sets, parse_sets, write_json
-from _run import bench, options, parse_args
+from _harness import RESULTS, parse_sets
+from _run import bench, options, parse_args, save_parts
 
 
 def table(data: dict[str, Any]) -> str:
@@ -38,8 +39,11 @@ def table(data: dict[str, Any]) -> str:
                 f"| {run['sets']} | {op} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} | "
                 f"{s['max_ms']} | {s.get('extra_pushes', '')} | {run['push']['body_mib']} |"
             )
-    rows += ["", "| sets | burst | writes s | all live s | pushes | delete-all s | pushes |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    rows += [
+        "",
+        "| sets | burst | writes s | all live s | pushes | delete-all s | pushes |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for run in data["runs"]:
         b = run.get("burst")
         if b:
@@ -55,9 +59,13 @@ def main() -> None:
     sets = parse_sets(args.sets)
     fams = frozenset({"e2e", "burst", "memory"})
     data = trio.run(bench, dict.fromkeys(sets, fams), options(args))
+    if args.profile_only:
+        print(data["runs"])
+        return
     data["quick"] = bool(args.quick)
-    data = merge_by_sets("e2e.json", data)
-    path = write_json("e2e.json", data)
+    save_parts(data)
+    path = RESULTS / "e2e.json"
+    data = json.loads(path.read_text())
     print(table(data))
     print(f"\nwritten to {path}")
 

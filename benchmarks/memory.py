@@ -12,6 +12,7 @@ Usage: ``python benchmarks/memory.py [--sets 1000,10000,20000] [--quick]``; writ
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import merge_by_sets, parse_sets, write_json
-from _run import add_store_split, bench, options, parse_args
+from _harness import RESULTS, parse_sets
+from _run import add_store_split, bench, options, parse_args, save_parts
 
 
 def table(data: dict[str, Any]) -> str:
@@ -44,9 +45,13 @@ def main() -> None:
     sets = parse_sets(args.sets)
     data = trio.run(bench, dict.fromkeys(sets, frozenset({"memory"})), options(args))
     add_store_split(data["runs"])
+    if args.profile_only:
+        print(data["runs"])
+        return
     data["quick"] = bool(args.quick)
-    data = merge_by_sets("memory.json", data)
-    path = write_json("memory.json", data)
+    save_parts(data)
+    path = RESULTS / "memory.json"
+    data = json.loads(path.read_text())
     print(table(data))
     print(f"\nwritten to {path}")
 

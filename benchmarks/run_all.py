@@ -22,8 +22,8 @@ import trio
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _harness import log, merge_by_sets, parse_sets, write_json  # noqa: E402
-from _run import Options, add_store_split, bench  # noqa: E402
+from _harness import log, parse_sets  # noqa: E402
+from _run import Options, add_store_split, bench, save_parts  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +34,9 @@ def main() -> None:
     ap.add_argument("--cycles", type=int, default=50)
     ap.add_argument("--burst", type=int, default=500)
     ap.add_argument("--validate", choices=("on", "off", "auto"), default="auto")
-    ap.add_argument("--profile", action="store_true", help="also profile the controller (pyinstrument)")
+    ap.add_argument(
+        "--profile", action="store_true", help="also profile the controller (pyinstrument)"
+    )
     ap.add_argument("--skip", default="", help="comma-separated: pipeline, translate, store_memory")
     args = ap.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -48,18 +50,13 @@ def main() -> None:
             plan.setdefault(n, set()).update({"e2e", "burst", "memory"})
         for n in parse_sets(args.memory_sets):
             plan.setdefault(n, set()).add("memory")
-        opts = Options(cycles=args.cycles, burst=args.burst, validate=args.validate, profile=args.profile)
+        opts = Options(
+            cycles=args.cycles, burst=args.burst, validate=args.validate, profile=args.profile
+        )
         data = trio.run(bench, {n: frozenset(f) for n, f in plan.items()}, opts)
         add_store_split(data["runs"])
         data["quick"] = args.quick
-        e2e_sets = set(parse_sets(args.e2e_sets))
-        for name, keep in (
-            ("startup.json", lambda r: True),
-            ("memory.json", lambda r: "memory" in r),
-            ("e2e.json", lambda r: r["sets"] in e2e_sets and "e2e" in r),
-        ):
-            part = dict(data, runs=[r for r in data["runs"] if keep(r)])
-            write_json(name, merge_by_sets(name, part))
+        save_parts(data)
 
     py = sys.executable
     if "translate" not in skip and (HERE / "translate.py").exists():
