@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from _compare import canonical, diff
+from _kong import available, kong_errors
 from _schema import schema_errors, validator
 
 from kic_trio.translator import TranslatorOptions, load_manifests, translate_objects
@@ -78,4 +79,19 @@ def test_output_is_schema_valid(folder: Path) -> None:
     settings = _settings(folder.parent) if folder.parent.parent == CASES else TranslatorOptions()
     result = translate_objects(load_manifests([folder]), settings)
     errors = schema_errors(result.config)
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.skipif(
+    not available(), reason="Kong's schema not found: FakeKong's validator unavailable"
+)
+@pytest.mark.parametrize(
+    "folder",
+    [UPSTREAM / c / "in.yaml" for c in upstream_cases] + [CASES / c / "in.yaml" for c in own_cases],
+    ids=[f"upstream-{c}" for c in upstream_cases] + own_cases,
+)
+def test_output_is_accepted_by_fake_kong(folder: Path) -> None:
+    settings = _settings(folder.parent) if folder.parent.parent == CASES else TranslatorOptions()
+    result = translate_objects(load_manifests([folder]), settings)
+    errors = kong_errors(result.config)
     assert not errors, "\n".join(errors)

@@ -49,6 +49,8 @@ _UNIQUE = {
 @attrs.frozen(slots=True, eq=False)
 class ConsumerOut:
     ref: ObjectRef
+    #: ``creationTimestamp``: the oldest consumer keeps a duplicated username.
+    created: str
     #: The Kong consumer, ``None`` when it cannot be translated.
     consumer: dict[str, Any] | None
     #: ``username`` or ``custom_id``: how plugins and groups refer to it.
@@ -118,6 +120,7 @@ def translate_consumer(consumer: KongConsumer, snap: Any, fill_ids: bool) -> Con
     if not consumer.username and not consumer.custom_id:
         return ConsumerOut(
             ref,
+            consumer.created,
             None,
             "",
             (),
@@ -175,6 +178,7 @@ def translate_consumer(consumer: KongConsumer, snap: Any, fill_ids: bool) -> Con
             unique.append((index, str(cred[key]), secret.ref))
     return ConsumerOut(
         ref=ref,
+        created=consumer.created,
         consumer=out,
         identifier=consumer.username or consumer.custom_id,
         groups=tuple(groups),

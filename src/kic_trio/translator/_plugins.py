@@ -25,6 +25,12 @@ Dep = tuple[str, str, str]
 Relation = tuple[str, str, ObjectRef]
 
 
+#: Authentication plugins Kong refuses to scope to a consumer (``typedefs.no_consumer``).
+NO_CONSUMER_PLUGINS = frozenset(
+    {"acl", "basic-auth", "hmac-auth", "jwt", "key-auth", "ldap-auth", "oauth2", "mtls-auth"}
+)
+
+
 class PluginConfigError(Exception):
     """The plugin's configuration cannot be built (message names no Secret values)."""
 

@@ -72,13 +72,18 @@ def _find_port(svc: Service, want: PortDef) -> tuple[ServicePort | None, str]:
 
 
 def _target(address: str, port: str) -> str:
-    """``addr:port``, IPv6 in brackets (IPv4-mapped IPv6 stays bare, as Go's ``To4``)."""
+    """``addr:port``, every IPv6 address in brackets.
+
+    Upstream leaves IPv4-mapped addresses (``::ffff:10.0.0.9``) bare, as Go's ``To4`` sees
+    IPv4 in them; Kong rejects ``::ffff:10.0.0.9:8080`` (and with it the whole config), so they
+    are bracketed here too.
+    """
     if ":" in address:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return f"{address}:{port}"
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        if isinstance(ip, ipaddress.IPv6Address):
             return f"[{address}]:{port}"
     return f"{address}:{port}"
 

@@ -45,6 +45,7 @@ from ._fragments import Fragments
 from ._ingress import IngressOut, RouteOut, translate_ingress
 from ._options import TranslatorOptions
 from ._plugins import (
+    NO_CONSUMER_PLUGINS,
     PluginConfigError,
     global_plugin,
     instances,
@@ -183,6 +184,8 @@ class _State:
         self.cons: dict[Key, ConsumerOut] = {}
         self.unique: dict[tuple[str, str], dict[tuple[Key, ObjectRef], bool]] = {}
         self.groups: dict[Key, str] = {}
+        # ("username"|"custom_id", value) -> consumers using it: Kong wants them unique
+        self.idents: dict[tuple[str, str], dict[Key, tuple[str, str, str]]] = {}
         self.ca_secrets: set[Key] = set()
         self.parse_failures: dict[tuple[str, str, str], tuple[Failure, ...]] = {}
         # outputs, rebuilt only when their inputs changed
@@ -606,6 +609,19 @@ class Translator:
             for c, add in ((old_c, False), (new_c, True)):
                 if c is None:
                     continue
+                if c.consumer is not None:
+                    for field in ("username", "custom_id"):
+                        value = c.consumer.get(field)
+                        if not value:
+                            continue
+                        users = st.idents.setdefault((field, value), {})
+                        if add:
+                            users[key] = (c.created, *key)
+                        else:
+                            users.pop(key, None)
+                        touched.update(users)
+                        if not users:
+                            del st.idents[(field, value)]
                 for index, value, secret_ref in c.unique_keys:
                     entry = st.unique.setdefault((index, value), {})
                     if add:
@@ -625,6 +641,30 @@ class Translator:
                 self._set_failures(st, unit, c.failures if c is not None else ())
                 continue
             failures = list(c.failures)
+            taken = None
+            for field in ("username", "custom_id"):
+                value = c.consumer.get(field)
+                users = st.idents.get((field, value), {}) if value else {}
+                if len(users) > 1:
+                    owner = min(users.values())
+                    if owner[1:] != key:
+                        taken = (field, value, owner)
+                        break
+            if taken is not None:
+                field, value, owner = taken
+                failures.append(
+                    Failure(
+                        c.ref,
+                        "username" if field == "username" else "custom_id",
+                        f"{field} {value!r} is already used by the older KongConsumer "
+                        f"{owner[1]}/{owner[2]}: Kong needs it unique",
+                    )
+                )
+                st.frags.replace(unit, ())
+                self._set_configured(st, unit, ())
+                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_failures(st, unit, failures)
+                continue
             conflicts = []
             for index, value, secret_ref in c.unique_keys:
                 entry = st.unique.get((index, value), {})
@@ -662,7 +702,20 @@ class Translator:
                 )
             st.frags.replace(unit, entries)
             self._set_configured(st, unit, c.configured)
-            rels = self._plugin_rels(c.plugins, "consumer", c.identifier, c.ref, failures)
+            if c.plugins and not c.consumer.get("username"):
+                # Kong resolves a plugin's consumer by id or username, and a custom_id-only
+                # consumer has neither (upstream attaches it anyway, and Kong then rejects
+                # the whole configuration)
+                failures.append(
+                    Failure(
+                        c.ref,
+                        "metadata.annotations.konghq.com/plugins",
+                        "plugins cannot be attached to a consumer without a username",
+                    )
+                )
+                rels = []
+            else:
+                rels = self._plugin_rels(c.plugins, "consumer", c.identifier, c.ref, failures)
             self._set_rels(st, unit, rels, dirty_plugins)
             self._set_failures(st, unit, failures)
 
@@ -712,6 +765,17 @@ class Translator:
                     Failure(plugin.ref, "", f"could not build the plugin configuration: {exc}")
                 )
             else:
+                if plugin.plugin in NO_CONSUMER_PLUGINS and "consumer" in rels:
+                    # upstream attaches it anyway and Kong rejects the whole configuration
+                    for _, ref in rels.pop("consumer"):
+                        failures.append(
+                            Failure(
+                                ref,
+                                "metadata.annotations.konghq.com/plugins",
+                                f"plugin {plugin.plugin!r} ({name}) cannot be attached to a "
+                                "consumer: Kong does not allow consumer-scoped authentication plugins",
+                            )
+                        )
                 for i, inst in enumerate(instances(plugin, config, rels, self.options.fill_ids)):
                     entries.append(("plugins", (ns, name, i), inst))
                 configured = (plugin.ref,)

@@ -6,10 +6,11 @@ import hashlib
 from typing import Any
 
 import orjson
+from _kong import available, kong_errors
 from _schema import schema_errors, validator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import unique_objects
+from strategies import unique_objects, world
 
 from kic_trio.translator import TranslatorOptions, translate_objects
 
@@ -109,3 +110,12 @@ def test_sha_is_stable_for_equal_bodies() -> None:
     assert a.body == b.body == b'{"_format_version":"3.0","upstreams":[{"name":"kong"}]}'
     assert a.sha == b.sha and a.empty
     assert a.sha != hashlib.sha256(b"").hexdigest()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(objs=st.one_of(unique_objects(), world()))
+def test_kong_would_load_it(objs: list[dict[str, Any]]) -> None:
+    """Bad input never stops the world: whatever the objects, Kong accepts the config."""
+    assert available(), "Kong's schema is missing (../shared/kong/kong_json_schema.json)"
+    config = translate_objects(objs, OPTS).config
+    assert kong_errors(config) == []
