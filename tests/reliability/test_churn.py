@@ -223,9 +223,10 @@ class ChurnModel:
             "kind": "KongConsumer",
             "metadata": meta,
             "username": f"{ns}-user-{i}",
-            # unique across namespaces: Kong refuses a duplicate custom_id with a 400 that
-            # names no entity (see the report of issue 10), so no fallback could apply
-            "custom_id": f"{ns}-c{i}v{v}",
+            # shared across namespaces and versions on purpose: Kong refuses a duplicate
+            # custom_id with a 400 that names no entity, so the translator must settle it
+            # (the oldest consumer keeps it), incrementally, whatever the order of changes
+            "custom_id": f"c{i}v{v % 3}",
             "credentials": creds,
         }
 
