@@ -64,8 +64,9 @@ class Options:
     gap: float = 0.25  # extra seconds past the 3 s interval before an isolated sample
     profile: bool = False  # an extra run of the controller under pyinstrument
     profile_only: bool = False  # only that run (nothing is measured or saved)
+    profile_sets: frozenset[int] | None = None  # profile only at these N (None: every N)
     profile_cycles: int = 10
-    startup_limit: float = 300.0
+    startup_limit: float = 600.0
     extra_args: tuple[str, ...] = ()
 
 
@@ -237,7 +238,7 @@ async def measure_n(
             run["exit_code"] = rc
             if rc not in (0, None):
                 log(f"controller exited {rc}:\n{ctl.tail()}")
-    if opts.profile:
+    if opts.profile and (opts.profile_sets is None or n in opts.profile_sets):
         run["profile"] = await profile_n(cp, cluster, n, opts, logs)
     return run
 

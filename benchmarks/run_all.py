@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument(
         "--profile", action="store_true", help="also profile the controller (pyinstrument)"
     )
+    ap.add_argument("--profile-sets", default="", help="profile only at these N (default: every N)")
     ap.add_argument("--skip", default="", help="comma-separated: pipeline, translate, store_memory")
     args = ap.parse_args()
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -51,7 +52,11 @@ def main() -> None:
         for n in parse_sets(args.memory_sets):
             plan.setdefault(n, set()).add("memory")
         opts = Options(
-            cycles=args.cycles, burst=args.burst, validate=args.validate, profile=args.profile
+            cycles=args.cycles,
+            burst=args.burst,
+            validate=args.validate,
+            profile=args.profile or bool(args.profile_sets),
+            profile_sets=frozenset(parse_sets(args.profile_sets)) if args.profile_sets else None,
         )
         data = trio.run(bench, {n: frozenset(f) for n, f in plan.items()}, opts)
         add_store_split(data["runs"])
