@@ -102,7 +102,9 @@ def _mapping_converter() -> cattrs.Converter:
 
         return structure
 
-    overrides: dict[str, Any] = {f.name: override(struct_hook=hook(f.metadata["kind"])) for f in config_fields()}
+    overrides: dict[str, Any] = {
+        f.name: override(struct_hook=hook(f.metadata["kind"])) for f in config_fields()
+    }
     conv.register_structure_hook(Config, make_dict_structure_fn(Config, conv, **overrides))
     return conv
 
@@ -120,7 +122,13 @@ def config_from_mapping(data: Mapping[str, Any], *, source: str = "config") -> C
         problems = []
         for message in cattrs.transform_error(exc, path=source):
             field = _field_from_message(message, normalised)
-            problems.append((field, flag_of(field) if field in attrs.fields_dict(Config) else "--config", message))
+            problems.append(
+                (
+                    field,
+                    flag_of(field) if field in attrs.fields_dict(Config) else "--config",
+                    message,
+                )
+            )
         raise ConfigError(problems) from None
     return cfg
 
@@ -210,9 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(
-    argv: Sequence[str], environ: Mapping[str, str] | None = None
-) -> Config:
+def config_from_args(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Config:
     """The ``Config`` a ``kic-trio run`` command line (without ``run``) describes.
 
     Raises :class:`ConfigError` naming the flag of every value that cannot be converted; an
@@ -241,7 +247,9 @@ def config_from_args(
         if f.name in given:
             raw = given[f.name]
             if kind == "list":
-                raw = [part for item in given[f.name] for part in str(item).split(",") if part.strip()]
+                raw = [
+                    part for item in given[f.name] for part in str(item).split(",") if part.strip()
+                ]
         elif env_of(f.name) in environ:
             raw = environ[env_of(f.name)]
         elif f.name in ("pod_name", "pod_namespace") and f.name.upper() in environ:
@@ -271,7 +279,9 @@ def _load_file(path: str) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError([("(file)", "--config", f"{path} is not valid YAML/JSON: {exc}")]) from None
+        raise ConfigError(
+            [("(file)", "--config", f"{path} is not valid YAML/JSON: {exc}")]
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

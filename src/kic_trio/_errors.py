@@ -32,7 +32,9 @@ class ConfigError(KicTrioError, ValueError):
         self.problems: tuple[tuple[str, str, str], ...] = tuple(problems)
         lines = [f"  {field} ({flag}): {reason}" for field, flag, reason in self.problems]
         n = len(self.problems)
-        super().__init__(f"invalid configuration ({n} problem{'s' if n != 1 else ''}):\n" + "\n".join(lines))
+        super().__init__(
+            f"invalid configuration ({n} problem{'s' if n != 1 else ''}):\n" + "\n".join(lines)
+        )
 
 
 class ControllerError(KicTrioError):

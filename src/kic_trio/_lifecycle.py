@@ -126,7 +126,9 @@ class LifecycleBus:
                 self._subscribers.remove(sub)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, buffer: int = 256) -> AsyncIterator[trio.MemoryReceiveChannel[LifecycleEvent]]:
+    async def subscribe(
+        self, buffer: int = 256
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[LifecycleEvent]]:
         sub = _Subscriber(buffer)
         self._subscribers.append(sub)
         try:

@@ -26,14 +26,17 @@ _STD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"messag
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, object] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
         for key, value in vars(record).items():
             if key not in _STD_ATTRS and not key.startswith("_"):
-                out[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+                out[key] = (
+                    value if isinstance(value, str | int | float | bool | None) else str(value)
+                )
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
@@ -46,7 +49,9 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
         extras = [
-            f"{k}={v}" for k, v in vars(record).items() if k not in _STD_ATTRS and not k.startswith("_")
+            f"{k}={v}"
+            for k, v in vars(record).items()
+            if k not in _STD_ATTRS and not k.startswith("_")
         ]
         return f"{base} {' '.join(extras)}" if extras else base
 
@@ -75,7 +80,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str, fmt: str, secrets: Iterable[str] = (), stream: object = None) -> logging.Handler:
+def configure_logging(
+    level: str, fmt: str, secrets: Iterable[str] = (), stream: object = None
+) -> logging.Handler:
     """Install one handler on the ``kic_trio`` logger (and quiet noisy libraries). Returns it."""
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())

@@ -58,7 +58,9 @@ def load_manifests(*paths: str | Path) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
     for p in paths:
         path = Path(p)
-        files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+        files = (
+            sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+        )
         for f in files:
             docs.extend(d for d in yaml.safe_load_all(f.read_text()) if isinstance(d, dict))
     return docs
@@ -88,12 +90,16 @@ async def apply(
             meta["resourceVersion"] = current.json()["metadata"]["resourceVersion"]
             r = await client.put(object_path(kind, meta["name"], ns), json=body)
         if r.status_code >= 400:
-            raise RuntimeError(f"apply {kind} {ns or ''}/{meta.get('name')}: {r.status_code} {r.text[:500]}")
+            raise RuntimeError(
+                f"apply {kind} {ns or ''}/{meta.get('name')}: {r.status_code} {r.text[:500]}"
+            )
         stored.append(r.json())
     return stored
 
 
-async def delete(client: httpx.AsyncClient, kind: str, name: str, namespace: str | None = None) -> bool:
+async def delete(
+    client: httpx.AsyncClient, kind: str, name: str, namespace: str | None = None
+) -> bool:
     """Delete one object; ``False`` when it was already gone."""
     r = await client.delete(object_path(kind, name, namespace))
     if r.status_code == 404:
