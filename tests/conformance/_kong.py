@@ -3,8 +3,8 @@
 Known gaps (each also present in upstream's output; listed in the translator report):
 * ``mtls_auth_credentials`` without ``id``: decK's schema (which FakeKong follows) requires it;
   mtls-auth is an Enterprise plugin whose DB-less loader generates ids.
-* consumer groups with the same name in two namespaces, and global plugins sharing an
-  ``instance_name``: Kong rejects duplicates; the translator does not arbitrate them yet.
+* global plugins sharing an ``instance_name``: Kong rejects duplicates; the translator does
+  not arbitrate them yet.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ def available() -> bool:
 def _known(entity_type: str | None, error: dict[str, Any]) -> bool:
     message = error.get("message", "")
     if entity_type == "mtls_auth_credential" and error.get("field") == "id":
-        return True
-    if entity_type == "consumer_group" and "uniqueness violation" in message:
         return True
     return entity_type == "plugin" and "with instance_name set to" in message
 

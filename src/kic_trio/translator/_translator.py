@@ -184,6 +184,8 @@ class _State:
         self.cons: dict[Key, ConsumerOut] = {}
         self.unique: dict[tuple[str, str], dict[tuple[Key, ObjectRef], bool]] = {}
         self.groups: dict[Key, str] = {}
+        self.group_names: dict[str, dict[Key, tuple[str, str, str]]] = {}
+        self.group_won: dict[Key, bool] = {}
         # ("username"|"custom_id", value) -> consumers using it: Kong wants them unique
         self.idents: dict[tuple[str, str], dict[Key, tuple[str, str, str]]] = {}
         self.ca_secrets: set[Key] = set()
@@ -573,19 +575,58 @@ class Translator:
             if (old_svc or (None, None)) != st.svc[name]:
                 certs_dirty = True
 
-        # 4. consumer groups
+        # 4. consumer groups (names are cluster-wide in Kong: the oldest group keeps a name)
+        touched_groups: set[Key] = set()
         for key in dirty_groups:
-            unit = ("group", key)
+            old_name = st.groups.pop(key, None)
             group = view.get("KongConsumerGroup", *key)
-            if group is None:
-                st.groups.pop(key, None)
+            for gname, add in ((old_name, False), (group.ref.name if group else None, True)):
+                if gname is None:
+                    continue
+                holders = st.group_names.setdefault(gname, {})
+                if add and group is not None:
+                    holders[key] = (group.created, *key)
+                    st.groups[key] = gname
+                else:
+                    holders.pop(key, None)
+                touched_groups.update(holders)
+                touched_groups.add(key)
+                if not holders:
+                    del st.group_names[gname]
+            touched_groups.add(key)
+        for key in touched_groups:
+            unit = ("group", key)
+            held = st.groups.get(key)
+            group = view.get("KongConsumerGroup", *key) if held is not None else None
+            holders = st.group_names.get(held, {}) if held is not None else {}
+            owner = min(holders.values()) if holders else None
+            won = group is not None and owner is not None and owner[1:] == key
+            if won != st.group_won.get(key, False):
+                # consumers of this group gain or lose their membership
+                mark(("KongConsumerGroup", *key))
+            if won:
+                st.group_won[key] = True
+            else:
+                st.group_won.pop(key, None)
+            if group is None or not won:
                 st.frags.replace(unit, ())
                 self._set_configured(st, unit, ())
                 self._set_rels(st, unit, [], dirty_plugins)
-                self._set_failures(st, unit, ())
+                lost = (
+                    [
+                        Failure(
+                            group.ref,
+                            "metadata.name",
+                            f"consumer group name {held!r} is already used by the older "
+                            f"KongConsumerGroup {owner[1]}/{owner[2]}: Kong needs it unique",
+                        )
+                    ]
+                    if group is not None and owner is not None
+                    else []
+                )
+                self._set_failures(st, unit, lost)
                 continue
             entity = translate_consumer_group(group, opts.fill_ids)
-            st.groups[key] = entity["name"]
             st.frags.replace(unit, [("consumer_groups", (entity["name"], *key), entity)])
             self._set_configured(st, unit, (group.ref,))
             failures_g: list[Failure] = []
@@ -693,6 +734,8 @@ class Translator:
             sort_key = (c.identifier, *key)
             entries = [("consumers", sort_key, c.consumer)]
             for g in c.groups:
+                if not st.group_won.get((key[0], g)):
+                    continue
                 entries.append(
                     (
                         "consumer_group_consumers",

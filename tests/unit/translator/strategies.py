@@ -554,7 +554,18 @@ SHARED = [
         "kind": "KongConsumerGroup",
         "metadata": {
             "name": "g1",
+            "namespace": "b",
+            "creationTimestamp": "2023-01-01T00:00:00Z",
+            "annotations": {"kubernetes.io/ingress.class": "kong"},
+        },
+    },
+    {
+        "apiVersion": "configuration.konghq.com/v1beta1",
+        "kind": "KongConsumerGroup",
+        "metadata": {
+            "name": "g1",
             "namespace": "a",
+            "creationTimestamp": "2024-06-01T00:00:00Z",
             "annotations": {"kubernetes.io/ingress.class": "kong", "konghq.com/plugins": "pshared"},
         },
     },
