@@ -1,10 +1,8 @@
 """Would Kong load it? FakeKong's validator, minus the documented, known gaps.
 
-Known gaps (each also present in upstream's output; listed in the translator report):
+Known gap (also present in upstream's output; listed in the translator report):
 * ``mtls_auth_credentials`` without ``id``: decK's schema (which FakeKong follows) requires it;
   mtls-auth is an Enterprise plugin whose DB-less loader generates ids.
-* global plugins sharing an ``instance_name``: Kong rejects duplicates; the translator does
-  not arbitrate them yet.
 """
 
 from __future__ import annotations
@@ -28,10 +26,7 @@ def available() -> bool:
 
 
 def _known(entity_type: str | None, error: dict[str, Any]) -> bool:
-    message = error.get("message", "")
-    if entity_type == "mtls_auth_credential" and error.get("field") == "id":
-        return True
-    return entity_type == "plugin" and "with instance_name set to" in message
+    return entity_type == "mtls_auth_credential" and error.get("field") == "id"
 
 
 def kong_errors(config: dict[str, Any]) -> list[str]:

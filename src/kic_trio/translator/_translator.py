@@ -93,6 +93,28 @@ class TranslationResult:
         )
 
 
+_SCOPES = ("service", "route", "consumer", "consumer group")
+
+
+def _unique_keys(scope: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """What Kong wants unique per plugin: (name, scope) and, when set, its instance_name."""
+    keys: list[tuple[Any, ...]] = [scope[:5]]
+    if len(scope) > 5:
+        keys.append(("instance_name", scope[5]))
+    return keys
+
+
+@attrs.frozen(slots=True, eq=False)
+class _PluginOut:
+    """What one referenced plugin makes, before arbitration between plugins."""
+
+    order: tuple[str, ...]
+    ref: ObjectRef | None
+    instances: list[tuple[tuple[Any, ...], dict[str, Any]]]
+    failures: list[Failure]
+    configured: tuple[ObjectRef, ...]
+
+
 class _View:
     """Snapshot reads with class filtering of KongConsumer/KongConsumerGroup/KongClusterPlugin."""
 
@@ -186,6 +208,9 @@ class _State:
         self.groups: dict[Key, str] = {}
         self.group_names: dict[str, dict[Key, tuple[str, str, str]]] = {}
         self.group_won: dict[Key, bool] = {}
+        # plugins: what each referenced plugin makes, and who holds each (name, scope)
+        self.plugin_out: dict[Key, _PluginOut] = {}
+        self.plugin_scopes: dict[tuple[Any, ...], dict[Key, tuple[str, ...]]] = {}
         # ("username"|"custom_id", value) -> consumers using it: Kong wants them unique
         self.idents: dict[tuple[str, str], dict[Key, tuple[str, str, str]]] = {}
         self.ca_secrets: set[Key] = set()
@@ -763,8 +788,8 @@ class Translator:
             self._set_failures(st, unit, failures)
 
         # 6. plugins referenced by routes, services, consumers, groups
-        for pkey in dirty_plugins:
-            self._plugin_unit(st, view, pkey)
+        if dirty_plugins:
+            self._plugins(st, view, dirty_plugins)
 
         # 7. global KongClusterPlugins
         if global_dirty:
@@ -778,15 +803,13 @@ class Translator:
         if ca_dirty:
             self._ca_certificates(st, view)
 
-    def _plugin_unit(self, st: _State, view: _View, pkey: Key) -> None:
+    def _plugin_unit(self, st: _State, view: _View, pkey: Key) -> _PluginOut | None:
+        """The instances one referenced plugin makes (not yet checked against the others)."""
         unit: Unit = ("plugin", pkey)
         rels_map = st.rels.get(pkey)
         if not rels_map:
-            st.frags.replace(unit, ())
             st.deps.set(unit, frozenset())
-            self._set_failures(st, unit, ())
-            self._set_configured(st, unit, ())
-            return
+            return None
         ns, name = pkey
         deps: set[Dep] = {("KongPlugin", ns, name), ("KongClusterPlugin", "", name)}
         rels: dict[str, list[tuple[str, ObjectRef]]] = {}
@@ -796,7 +819,7 @@ class Translator:
         if plugin is None:
             plugin = view.get("KongClusterPlugin", "", name)
         failures: list[Failure] = []
-        entries: list[tuple[str, Any, Any]] = []
+        made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         configured: tuple[ObjectRef, ...] = ()
         if plugin is None:
             failures.extend(missing_plugin_failures(name, rels))
@@ -819,13 +842,78 @@ class Translator:
                                 "consumer: Kong does not allow consumer-scoped authentication plugins",
                             )
                         )
-                for i, inst in enumerate(instances(plugin, config, rels, self.options.fill_ids)):
-                    entries.append(("plugins", (ns, name, i), inst))
+                for inst in instances(plugin, config, rels, self.options.fill_ids):
+                    scope: tuple[Any, ...] = (
+                        inst["name"],
+                        inst.get("service"),
+                        inst.get("route"),
+                        inst.get("consumer"),
+                        inst.get("consumer_group"),
+                    )
+                    if "instance_name" in inst:
+                        scope = (*scope, inst["instance_name"])
+                    made.append((scope, inst))
                 configured = (plugin.ref,)
-        st.frags.replace(unit, entries)
         st.deps.set(unit, frozenset(deps))
-        self._set_failures(st, unit, failures)
-        self._set_configured(st, unit, configured)
+        order = (plugin.created, plugin.ref.kind, *pkey) if plugin is not None else ("", "", *pkey)
+        return _PluginOut(order, plugin.ref if plugin else None, made, failures, configured)
+
+    def _plugins(self, st: _State, view: _View, dirty: set[Key]) -> None:
+        """Plugin units, then arbitration: Kong allows one plugin per (name, scope)."""
+        touched: set[Key] = set(dirty)
+        for pkey in dirty:
+            old = st.plugin_out.pop(pkey, None)
+            new = self._plugin_unit(st, view, pkey)
+            if new is not None:
+                st.plugin_out[pkey] = new
+            for out, add in ((old, False), (new, True)):
+                if out is None:
+                    continue
+                for scope, _ in out.instances:
+                    for unique in _unique_keys(scope):
+                        holders = st.plugin_scopes.setdefault(unique, {})
+                        if add:
+                            holders[pkey] = out.order
+                        else:
+                            holders.pop(pkey, None)
+                        touched.update(holders)
+                        if not holders:
+                            del st.plugin_scopes[unique]
+        for pkey in touched:
+            unit: Unit = ("plugin", pkey)
+            out = st.plugin_out.get(pkey)
+            if out is None:
+                st.frags.replace(unit, ())
+                self._set_failures(st, unit, ())
+                self._set_configured(st, unit, ())
+                continue
+            failures = list(out.failures)
+            entries: list[tuple[str, Any, Any]] = []
+            for i, (scope, inst) in enumerate(out.instances):
+                lost = None
+                for unique in _unique_keys(scope):
+                    holders = st.plugin_scopes.get(unique, {})
+                    owner = min(holders.values()) if holders else out.order
+                    if owner != out.order:
+                        lost = (unique, owner)
+                        break
+                if lost is not None:
+                    unique, owner = lost
+                    by = f"{owner[1]} {owner[2] + '/' if owner[2] else ''}{owner[3]}"
+                    if unique[0] == "instance_name":
+                        what = f"instance_name {unique[1]!r} is already used by {by}"
+                    else:
+                        where = ", ".join(
+                            f"{k} {v}" for k, v in zip(_SCOPES, scope[1:5], strict=True) if v
+                        )
+                        what = f"a {scope[0]!r} plugin is already configured for {where} by {by}"
+                    if out.ref is not None:
+                        failures.append(Failure(out.ref, "", f"{what}: Kong allows only one"))
+                    continue
+                entries.append(("plugins", (*pkey, i), inst))
+            st.frags.replace(unit, entries)
+            self._set_failures(st, unit, failures)
+            self._set_configured(st, unit, out.configured if entries else ())
 
     def _global_plugins(self, st: _State, view: _View) -> None:
         unit: Unit = ("global",)
@@ -839,6 +927,7 @@ class Translator:
         entries: list[tuple[str, Any, Any]] = []
         failures: list[Failure] = []
         configured: list[ObjectRef] = []
+        instance_names: dict[str, str] = {}
         for pname, items in sorted(by_name.items()):
             if len(items) > 1:
                 for kcp in items:
@@ -858,9 +947,21 @@ class Translator:
                     Failure(kcp.ref, "", f"could not build the plugin configuration: {exc}")
                 )
                 continue
-            entries.append(
-                ("plugins", ("", "", pname), global_plugin(kcp, config, self.options.fill_ids))
-            )
+            entity = global_plugin(kcp, config, self.options.fill_ids)
+            iname = entity.get("instance_name")
+            if iname is not None and iname in instance_names:
+                failures.append(
+                    Failure(
+                        kcp.ref,
+                        "instance_name",
+                        f"instance_name {iname!r} is already used by the global KongClusterPlugin "
+                        f"{instance_names[iname]}: Kong allows only one",
+                    )
+                )
+                continue
+            if iname is not None:
+                instance_names[iname] = kcp.ref.name
+            entries.append(("plugins", ("", "", pname), entity))
             configured.append(kcp.ref)
         # any (non-global) KongClusterPlugin change may make one global: depend on all of them
         st.frags.replace(unit, entries)
