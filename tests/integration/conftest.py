@@ -1,10 +1,8 @@
 """Fixtures for tests against a real control plane (etcd + kube-apiserver on loopback).
 
-* ``control_plane`` (session): one :class:`~kic_trio.testing.ControlPlane` for the whole run,
-  with Kong's CRDs installed. Binaries are built on first use (minutes, once).
-* ``kubeconfig`` (session): the admin kubeconfig path.
-* ``k8s_namespace`` (per test): a fresh namespace with a random name. A bare control plane has
-  no namespace controller, so deleted namespaces stay ``Terminating``: never reuse a name.
+* ``control_plane``, ``kubeconfig``, ``k8s_namespace``: from ``tests/conftest.py`` (one control
+  plane serves the whole run).
+* ``watch_harness``: ``run_watchers`` feeding a real Store.
 
 Every test in this folder is marked ``integration`` automatically.
 """
@@ -14,9 +12,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import secrets
 import types
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,32 +28,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
-
-
-@pytest.fixture(scope="session")
-def control_plane() -> Iterator[ControlPlane]:
-    cp = ControlPlane()
-    cp.start()
-    try:
-        yield cp
-    finally:
-        cp.stop()
-
-
-@pytest.fixture(scope="session")
-def kubeconfig(control_plane: ControlPlane) -> Path:
-    return control_plane.kubeconfig
-
-
-@pytest.fixture
-def k8s_namespace(control_plane: ControlPlane) -> Iterator[str]:
-    name = f"t-{secrets.token_hex(4)}"
-    with control_plane.admin_client_sync() as client:
-        r = client.post("/api/v1/namespaces", json={"metadata": {"name": name}})
-        r.raise_for_status()
-    yield name
-    with control_plane.admin_client_sync() as client:
-        client.delete(f"/api/v1/namespaces/{name}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -84,7 +84,9 @@ async def apply(
             meta["namespace"] = ns
         body["metadata"] = meta
         r = await client.post(collection_path(kind, ns), json=body)
-        if r.status_code == 409:
+        for _ in range(10):  # exists: replace it; retry when someone else (a status write) got in first
+            if r.status_code != 409:
+                break
             current = await client.get(object_path(kind, meta["name"], ns))
             current.raise_for_status()
             meta["resourceVersion"] = current.json()["metadata"]["resourceVersion"]
