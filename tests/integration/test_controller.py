@@ -13,6 +13,7 @@ import pytest
 import trio
 
 import kic_trio
+from k8s_objects import app, hosts_in
 from kic_trio.testing import FakeKong, apply, delete
 from kic_trio.testing.controlplane import ControlPlane
 
@@ -34,54 +35,7 @@ def _config(kubeconfig: Path, kong: FakeKong, namespace: str, **overrides: Any) 
 
 
 def service_and_ingress(name: str, host: str, ingress_class: str = "kong") -> list[dict[str, Any]]:
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name},
-            "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
-        },
-        {
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {"name": f"{name}-1", "labels": {"kubernetes.io/service-name": name}},
-            "addressType": "IPv4",
-            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
-            "endpoints": [{"addresses": ["10.1.0.1"], "conditions": {"ready": True}}],
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": {"name": name},
-            "spec": {
-                "ingressClassName": ingress_class,
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": "/",
-                                    "pathType": "Prefix",
-                                    "backend": {"service": {"name": name, "port": {"number": 80}}},
-                                }
-                            ]
-                        },
-                    }
-                ],
-            },
-        },
-    ]
-
-
-def hosts_in(config: dict[str, Any]) -> set[str]:
-    hosts: set[str] = set()
-    for svc in config.get("services", []):
-        for route in svc.get("routes", []):
-            hosts.update(route.get("hosts", []))
-    for route in config.get("routes", []):
-        hosts.update(route.get("hosts", []))
-    return hosts
+    return app(name, host, ingress_class=ingress_class)
 
 
 def _open_fds() -> int:

@@ -9,52 +9,13 @@ from typing import Any
 import trio
 
 import kic_trio
+from k8s_objects import app, hosts_in
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
 
 
-def ingress(
-    name: str, host: str, annotations: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name},
-            "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": {"name": name, "annotations": annotations or {}},
-            "spec": {
-                "ingressClassName": "kong",
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": "/",
-                                    "pathType": "Prefix",
-                                    "backend": {"service": {"name": name, "port": {"number": 80}}},
-                                }
-                            ]
-                        },
-                    }
-                ],
-            },
-        },
-    ]
-
-
-def hosts_in(config: dict[str, Any]) -> set[str]:
-    return {
-        h
-        for svc in config.get("services", [])
-        for r in svc.get("routes", [])
-        for h in r.get("hosts", [])
-    }
+def ingress(name: str, host: str, annotations: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return app(name, host, endpoints=False, annotations=annotations)
 
 
 async def test_bad_ingress_gets_one_warning_event_across_syncs(

@@ -17,6 +17,7 @@ import httpx
 import trio
 
 import kic_trio
+from k8s_objects import app, hosts_in, ingress
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
 
@@ -38,61 +39,6 @@ def config(kubeconfig: Path, urls: list[str], namespace: str, **overrides: Any) 
     }
     values.update(overrides)
     return kic_trio.Config(**values)
-
-
-def app(name: str, host: str, path: str = "/") -> list[dict[str, Any]]:
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name},
-            "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
-        },
-        {
-            "apiVersion": "discovery.k8s.io/v1",
-            "kind": "EndpointSlice",
-            "metadata": {"name": f"{name}-1", "labels": {"kubernetes.io/service-name": name}},
-            "addressType": "IPv4",
-            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
-            "endpoints": [{"addresses": ["10.1.0.1"], "conditions": {"ready": True}}],
-        },
-        ingress(name, host, path),
-    ]
-
-
-def ingress(name: str, host: str, path: str = "/") -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": name},
-        "spec": {
-            "ingressClassName": "kong",
-            "rules": [
-                {
-                    "host": host,
-                    "http": {
-                        "paths": [
-                            {
-                                "path": path,
-                                "pathType": "Prefix",
-                                "backend": {"service": {"name": name, "port": {"number": 80}}},
-                            }
-                        ]
-                    },
-                }
-            ],
-        },
-    }
-
-
-def hosts_in(cfg: dict[str, Any]) -> set[str]:
-    hosts: set[str] = set()
-    for svc in cfg.get("services", []):
-        for route in svc.get("routes", []):
-            hosts.update(route.get("hosts", []))
-    for route in cfg.get("routes", []):
-        hosts.update(route.get("hosts", []))
-    return hosts
 
 
 @asynccontextmanager
@@ -170,7 +116,7 @@ async def test_kong_refusing_one_object_warns_exactly_that_object(
                 bad_uid = stored[2]["metadata"]["uid"]
                 # Kong refuses every entity that came from the "bad" Ingress
                 kong.reject_tags = {f"k8s-uid:{bad_uid}"}
-                await apply(client, [ingress("bad", "bad.example.com", "/v2")], namespace=ns)
+                await apply(client, [ingress("bad", "bad.example.com", path="/v2")], namespace=ns)
                 await kong.wait_for(lambda k: any(r.status == 400 for r in k.config_posts()))
                 warnings: list[dict[str, Any]] = []
                 for _ in range(1000):

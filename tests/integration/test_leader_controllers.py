@@ -14,6 +14,7 @@ from typing import Any
 import trio
 
 import kic_trio
+from k8s_objects import app, hosts_in
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
 
@@ -21,44 +22,7 @@ LEASE = "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/5b374a9e.konghq.com
 
 
 def ingress(name: str, host: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name},
-            "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "Ingress",
-            "metadata": {"name": name},
-            "spec": {
-                "ingressClassName": "kong",
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": "/",
-                                    "pathType": "Prefix",
-                                    "backend": {"service": {"name": name, "port": {"number": 80}}},
-                                }
-                            ]
-                        },
-                    }
-                ],
-            },
-        },
-    ]
-
-
-def hosts_in(config: dict[str, Any]) -> set[str]:
-    hosts: set[str] = set()
-    for svc in config.get("services", []):
-        for route in svc.get("routes", []):
-            hosts.update(route.get("hosts", []))
-    return hosts
+    return app(name, host, endpoints=False)
 
 
 def flags(kubeconfig: Path, kong: FakeKong, namespace: str) -> dict[str, Any]:
