@@ -3,16 +3,13 @@ when unchanged, following the publish Service, and only by the leader."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import trio
 import trio.testing
+from counting_kube import Kube, kube_client
 
 import kic_trio
-from kic_trio._errors import KubernetesError
 from kic_trio._latest import LatestValue
 from kic_trio._lifecycle import ConfigApplied, LifecycleBus
 from kic_trio._payload import ConfigPayload
@@ -23,39 +20,6 @@ from kic_trio.models import ObjectRef
 from kic_trio.testing.controlplane import ControlPlane
 
 ING = "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
-
-
-class Kube:
-    """The ``KubeClient.request`` contract over the control plane's admin client, counting calls."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.calls: list[tuple[str, str]] = []
-
-    async def request(
-        self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
-    ) -> httpx.Response:
-        self.calls.append((method, path))
-        try:
-            resp = await self.client.request(
-                method, path, params=params, json=json, headers=headers
-            )
-        except httpx.HTTPError as exc:
-            raise KubernetesError(f"{method} {path}: {exc}") from exc
-        if resp.status_code >= 400:
-            raise KubernetesError(
-                f"{method} {path}: {resp.status_code} {resp.text[:200]}", status=resp.status_code
-            )
-        return resp
-
-    def count(self, method: str, suffix: str = "") -> int:
-        return sum(1 for m, p in self.calls if m == method and p.endswith(suffix))
-
-
-@contextlib.asynccontextmanager
-async def kube_client(cp: ControlPlane) -> AsyncIterator[Kube]:
-    async with cp.admin_client() as client:
-        yield Kube(client)
 
 
 async def create_ingresses(
