@@ -223,6 +223,17 @@ class _State:
         self.out_configured: frozenset[ObjectRef] | None = None
 
 
+def _failure_order(f: Failure) -> tuple[str, ...]:
+    """attrs' order of a Failure, as one plain tuple compared in C.
+
+    Sorting with attrs' generated ``__lt__`` builds tuples per comparison: with ~10k failures
+    (start-up at 10k sets, before every Secret has arrived) that sort took ~40% of the
+    controller's CPU, re-done on every translation. Same order: (obj fields, field, reason).
+    """
+    o = f.obj
+    return (o.kind, o.namespace, o.name, o.uid, o.group, o.version, f.field, f.reason)
+
+
 class Translator:
     """Translates store snapshots; keeps caches so that the next translation is incremental.
 
@@ -276,7 +287,7 @@ class Translator:
         if st.failures_changed or st.out_failures is None:
             failures = [f for fs in st.failures.values() for f in fs]
             failures.extend(f for fs in st.parse_failures.values() for f in fs)
-            st.out_failures = tuple(sorted(set(failures)))
+            st.out_failures = tuple(sorted(set(failures), key=_failure_order))
             st.failed = frozenset(f.obj for f in st.out_failures)
             st.configured_changed = True
         if st.configured_changed or st.out_configured is None:
