@@ -88,6 +88,8 @@ class KubeClient:
         # Clients replaced after a TLS credential change; closed on exit, so that watches
         # streaming on them are not cut off by the rotation.
         self._retired: list[httpx.AsyncClient] = []
+        self._unavailable = False
+        self._available_again = trio.Event()
 
     @property
     def server(self) -> str:
@@ -179,6 +181,31 @@ class KubeClient:
         self._retired.clear()
         self._remove_temp_files()
 
+    # -------------------------------------------------------------- availability
+
+    #: Statuses that mean "the API server is (re)starting or overloaded", not "you asked wrong".
+    UNAVAILABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+    def _note(self, status: int | None) -> None:
+        """Track whether the API server answers; wake waiters when it does again."""
+        unavailable = status is None or status in self.UNAVAILABLE_STATUSES
+        if unavailable:
+            self._unavailable = True
+        elif self._unavailable:
+            self._unavailable = False
+            self._available_again.set()
+            self._available_again = trio.Event()
+
+    async def wait_available(self) -> None:
+        """Return once a request succeeds after the API server was unavailable.
+
+        Retry loops sleep on this *and* their backoff: when a restarted API server answers
+        one caller, every other caller retries at once instead of finishing a long backoff.
+        Returns at once when the server is not known to be unavailable.
+        """
+        if self._unavailable:
+            await self._available_again.wait()
+
     # -------------------------------------------------------------- requests
 
     @property
@@ -211,7 +238,9 @@ class KubeClient:
                     extensions=self._extensions,
                 )
             except httpx.HTTPError as exc:
+                self._note(None)
                 raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            self._note(resp.status_code)
             if resp.status_code == 401 and attempt == 0:
                 await self.reauthenticate(generation)
                 continue
@@ -248,6 +277,7 @@ class KubeClient:
                     timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
                     extensions=self._extensions,
                 ) as resp:
+                    self._note(resp.status_code)
                     if resp.status_code == 401 and attempt == 0:
                         await resp.aclose()
                     elif resp.is_error:
@@ -260,6 +290,7 @@ class KubeClient:
                         yield resp
                         return
             except httpx.HTTPError as exc:
+                self._note(None)
                 raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
             await self.reauthenticate(generation)
 

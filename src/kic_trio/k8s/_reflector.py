@@ -111,7 +111,8 @@ class Backoff:
             self._base = self.initial
         else:
             self._base = min(self._base * self.factor, self.maximum)
-        delay = self._base * (1.0 + self.jitter * self.rng.random())
+        # jitter spreads retries apart, but never past the maximum
+        delay = min(self._base * (1.0 + self.jitter * self.rng.random()), self.maximum)
         self._last = now + delay
         return delay
 
@@ -176,6 +177,10 @@ class Reflector:
         self.observer = observer or NullObserver()
         self._clock = clock
         self.path = collection_path(info, namespace)
+        #: How long a kind that was served may answer 404 before it counts as gone (a
+        #: restarting kube-apiserver answers 404 on CRD paths until it has loaded them).
+        self.gone_grace = 30.0
+        self._not_found_since: float | None = None
         #: resourceVersion to resume the watch from (``None``: a list is needed).
         self.resource_version: str | None = None
         #: ``(namespace, name) -> resourceVersion`` of every object passed to the sink.
@@ -208,7 +213,16 @@ class Reflector:
                 self.resource_version = None
             except KubernetesError as exc:
                 if exc.status == 404 and self.resource_version is None:
-                    raise KindNotServed(self.kind) from exc
+                    now = self._clock()
+                    if self.lists == 0:
+                        raise KindNotServed(self.kind) from exc
+                    if self._not_found_since is None:
+                        self._not_found_since = now
+                    if now - self._not_found_since >= self.gone_grace:
+                        raise KindNotServed(self.kind) from exc
+                    log.info("%r: 404 for a kind that was served (API server restarting?); retrying", self)
+                    await self._sleep(self.backoff.next(now), None)
+                    continue
                 if exc.status == 410:
                     self.observer.relist(self.kind)
                     self.resource_version = None
@@ -224,7 +238,19 @@ class Reflector:
                 reason = "error" if exc.status is None else f"http_{exc.status}"
                 self.observer.restart(self.kind, reason)
                 log.warning("%r: %s; retrying in %.1fs", self, exc, delay)
-                await trio.sleep(delay)
+                await self._sleep(delay, exc.status)
+
+    async def _sleep(self, delay: float, status: int | None) -> None:
+        """Back off; but when the API server was unavailable, retry as soon as it answers."""
+        wait_available = getattr(self.kube, "wait_available", None)
+        unavailable = status is None or status in (429, 500, 502, 503, 504)
+        with trio.move_on_after(delay):
+            if unavailable and wait_available is not None:
+                # at most one retry a second even if other callers keep succeeding
+                await trio.sleep(min(delay, 1.0))
+                await wait_available()
+                return
+            await trio.sleep(delay)
 
     # -------------------------------------------------------------- list
 
@@ -265,6 +291,7 @@ class Reflector:
             del self.known[key]
             await self.sink.delete(*key)
         self.lists += 1
+        self._not_found_since = None
         self.resource_version = str(list_rv) if list_rv else None
         if self.resource_version is None:
             raise KubernetesError(f"GET {self.path}: the list has no resourceVersion")

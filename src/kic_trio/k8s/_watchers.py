@@ -377,7 +377,7 @@ async def run_kind(
     namespaces: Sequence[str | None],
     *,
     observer: WatchObserver | None = None,
-    crd_poll_interval: float = 10.0,
+    crd_poll_interval: float = 2.0,
     rng: random.Random | None = None,
     reflector_options: Mapping[str, Any] | None = None,
     start_after: Sequence[trio.Event] = (),
@@ -457,7 +457,7 @@ async def run_watchers(
     kube: Any,
     send: trio.MemorySendChannel[Delta],
     *,
-    crd_poll_interval: float = 10.0,
+    crd_poll_interval: float = 2.0,
     reflector_options: Mapping[str, Any] | None = None,
     task_status: trio.TaskStatus[tuple[SecretFetcher, frozenset[str]]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
