@@ -372,10 +372,14 @@ class ControlPlane:
         with trio.fail_after(self.start_timeout):
             self._apiserver = await self._spawn_apiserver(self.api_port, "kube-apiserver.log")
 
-    async def stop_apiserver(self) -> None:
-        """Stop kube-apiserver only; etcd keeps running (and its data)."""
+    async def stop_apiserver(self, timeout: float = 5.0) -> None:
+        """Stop kube-apiserver only; etcd keeps running (and its data).
+
+        SIGTERM, then SIGKILL after ``timeout`` (5 s): with watches open kube-apiserver can take
+        over 20 s to drain, and a fault test wants the outage, not the wait.
+        """
         if self._apiserver is not None:
-            await self._apiserver.stop(self.stop_timeout)
+            await self._apiserver.stop(min(timeout, self.stop_timeout))
             self._apiserver = None
 
     def pause_apiserver(self) -> None:
@@ -388,9 +392,9 @@ class ControlPlane:
         assert self._apiserver is not None, "kube-apiserver is not running"
         self._apiserver.proc.send_signal(signal.SIGCONT)
 
-    async def restart_apiserver(self) -> None:
+    async def restart_apiserver(self, stop_timeout: float = 5.0) -> None:
         """Stop kube-apiserver and start it again on the same port with the same etcd."""
-        await self.stop_apiserver()
+        await self.stop_apiserver(stop_timeout)
         await self.start_apiserver()
 
     @contextlib.asynccontextmanager
