@@ -351,7 +351,12 @@ class Config:
     )
     init_cache_sync_duration: float = _d(
         5.0,
-        "Longest wait for every watcher's initial list before the first translation (it starts as soon as all have synced).",
+        "After this long without every watcher's initial list, log which kinds are late (the first translation starts as soon as all have synced).",
+        group="sync",
+    )
+    cache_sync_timeout: float = _d(
+        120.0,
+        "Longest the first translation waits for a late watcher's initial list before going ahead with what it has.",
         group="sync",
     )
     sync_debounce: float = _d(

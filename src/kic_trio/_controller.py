@@ -270,17 +270,32 @@ async def translator_task(
                 first_seen = delta.seen_at
 
     # -- initial sync -------------------------------------------------------------------------
-    deadline = trio.current_time() + cfg.init_cache_sync_duration
-    with trio.move_on_at(deadline):
+    # A partial first configuration would remove routes Kong already serves (upstream's
+    # start-up race): wait for every watcher's initial list, however long a big cluster takes;
+    # say which kinds are late after init_cache_sync_duration, give up after cache_sync_timeout.
+    started_at = trio.current_time()
+    with trio.move_on_at(started_at + cfg.init_cache_sync_duration):
         while pending_kinds:
             apply(await receive.receive())
+    if pending_kinds:
+        log.warning(
+            "still waiting for the initial list of %s after %.1fs (giving up at %.0fs)",
+            ", ".join(sorted(pending_kinds)),
+            cfg.init_cache_sync_duration,
+            cfg.cache_sync_timeout,
+        )
+        with trio.move_on_at(started_at + max(cfg.cache_sync_timeout, cfg.init_cache_sync_duration)):
+            while pending_kinds:
+                apply(await receive.receive())
     late = tuple(sorted(pending_kinds))
     if late:
-        log.warning(
-            "watchers not synced after %.1fs, translating anyway; late: %s",
-            cfg.init_cache_sync_duration,
+        log.error(
+            "watchers not synced after %.0fs, translating what is known; late: %s",
+            cfg.cache_sync_timeout,
             ", ".join(late),
         )
+    else:
+        log.info("caches synced in %.2fs", trio.current_time() - started_at)
     instance.health.mark_synced()
     instance.bus.emit(CachesSynced(kinds=tuple(sorted(expected_kinds)), late=late))
     # drain what is already queued so the first translation sees it

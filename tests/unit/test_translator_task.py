@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
@@ -66,15 +67,35 @@ async def test_first_translation_waits_for_every_watcher_not_a_fixed_sleep(autoj
         nursery.cancel_scope.cancel()
 
 
-async def test_a_late_watcher_is_waited_for_at_most_init_cache_sync_duration(autojump_clock: trio.testing.MockClock) -> None:
-    rig = Rig(init_cache_sync_duration=5.0)
+async def test_a_late_watcher_is_waited_for_until_cache_sync_timeout(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A partial first config would remove routes Kong already serves: no translation until
+    # every watcher listed; a warning names the late kind after init_cache_sync_duration.
+    rig = Rig(init_cache_sync_duration=5.0, cache_sync_timeout=60.0)
     async with trio.open_nursery() as nursery:
         start = trio.current_time()
         await rig.start(nursery, frozenset({"Service", "Ingress"}))
         rig.send.send_nowait(Synced("Service"))
-        await trio.sleep(10)
+        await trio.sleep(30)
+        assert rig.translations == []
+        assert any("Ingress" in r.getMessage() and "still waiting" in r.getMessage() for r in caplog.records)
+        rig.send.send_nowait(Synced("Ingress"))
+        await trio.sleep(0.01)
         assert len(rig.translations) == 1
-        assert 5.0 <= rig.translations[0] - start < 5.1
+        assert 30.0 <= rig.translations[0] - start < 30.1
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_watcher_that_never_syncs_is_given_up_after_cache_sync_timeout(autojump_clock: trio.testing.MockClock) -> None:
+    rig = Rig(init_cache_sync_duration=5.0, cache_sync_timeout=60.0)
+    async with trio.open_nursery() as nursery:
+        start = trio.current_time()
+        await rig.start(nursery, frozenset({"Service", "Ingress"}))
+        rig.send.send_nowait(Synced("Service"))
+        await trio.sleep(100)
+        assert len(rig.translations) == 1
+        assert 60.0 <= rig.translations[0] - start < 60.1
         nursery.cancel_scope.cancel()
 
 
