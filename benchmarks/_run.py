@@ -430,6 +430,11 @@ def parse_args(doc: str, default_sets: str, families: set[str]) -> Any:
         help="also run the controller under pyinstrument at each N",
     )
     ap.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="only the pyinstrument run (start-up + 10 changes); saves no results",
+    )
+    ap.add_argument(
         "--controller-arg",
         action="append",
         default=[],
