@@ -465,5 +465,10 @@ def save_parts(data: dict[str, Any]) -> None:
 
     for name, key in (("startup.json", "startup"), ("memory.json", "memory"), ("e2e.json", "e2e")):
         part = dict(data, runs=[r for r in data["runs"] if key in r])
-        if part["runs"]:
+        if not part["runs"]:
+            continue
+        if data.get("quick"):
+            # a smoke run never replaces measured results: it goes to results/quick/
+            write_json(f"quick/{name}", part)
+        else:
             write_json(name, merge_by_sets(name, part))

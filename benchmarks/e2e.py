@@ -64,7 +64,7 @@ def main() -> None:
         return
     data["quick"] = bool(args.quick)
     save_parts(data)
-    path = RESULTS / "e2e.json"
+    path = RESULTS / ("quick" if args.quick else "") / "e2e.json"
     data = json.loads(path.read_text())
     print(table(data))
     print(f"\nwritten to {path}")

@@ -50,7 +50,7 @@ def main() -> None:
         return
     data["quick"] = bool(args.quick)
     save_parts(data)
-    path = RESULTS / "startup.json"
+    path = RESULTS / ("quick" if args.quick else "") / "startup.json"
     data = json.loads(path.read_text())
     print(table(data))
     print(f"\nwritten to {path}")
