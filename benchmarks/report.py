@@ -68,8 +68,9 @@ def translate_incremental_ms(row: dict[str, Any] | None) -> float | None:
     return round(max(nums), 1) if nums else None
 
 
-def summary(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any],
-            translate: dict[str, Any]) -> dict[str, Any]:
+def summary(
+    e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any], translate: dict[str, Any]
+) -> dict[str, Any]:
     e = runs_by_n(e2e).get(10000)
     s = runs_by_n(startup).get(10000)
     m = runs_by_n(memory).get(10000)
@@ -88,7 +89,9 @@ def summary(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any]
             "python": platform.python_version(),
             "cpu": (e2e.get("machine") or startup.get("machine") or {}).get("cpu"),
         },
-        "measured_at": max(stamps) if stamps else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "measured_at": max(stamps)
+        if stamps
+        else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
@@ -108,13 +111,26 @@ def fmt(x: Any, nd: int = 1) -> str:
     return str(x)
 
 
-def markdown(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any],
-             translate: dict[str, Any], summ: dict[str, Any]) -> str:
+def markdown(
+    e2e: dict[str, Any],
+    startup: dict[str, Any],
+    memory: dict[str, Any],
+    translate: dict[str, Any],
+    summ: dict[str, Any],
+) -> str:
     out: list[str] = []
-    out.append(f"Measured {summ['measured_at']} on {summ['machine']['cores']} cores "
-               f"({summ['machine'].get('cpu') or '?'}), Python {summ['machine']['python']}; "
-               "the machine was shared with other work, so wall times are noisy.")
-    out += ["", "**Targets (10k sets)**", "", "| what | target | measured | |", "|---|---:|---:|---|"]
+    out.append(
+        f"Measured {summ['measured_at']} on {summ['machine']['cores']} cores "
+        f"({summ['machine'].get('cpu') or '?'}), Python {summ['machine']['python']}; "
+        "the machine was shared with other work, so wall times are noisy."
+    )
+    out += [
+        "",
+        "**Targets (10k sets)**",
+        "",
+        "| what | target | measured | |",
+        "|---|---:|---:|---|",
+    ]
     labels = {
         "e2e_p50_ms_10k": ("isolated change, p50", "250 ms", "ms"),
         "e2e_p99_ms_10k": ("isolated change, p99", "1000 ms", "ms"),
@@ -125,14 +141,20 @@ def markdown(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any
     }
     for key, (label, target, unit) in labels.items():
         v = summ[key]
-        out.append(f"| {label} | {target} | {fmt(v, 2 if unit == 's' else 1)} {unit if v is not None else ''} | {verdict(key, v)} |")
+        out.append(
+            f"| {label} | {target} | {fmt(v, 2 if unit == 's' else 1)} {unit if v is not None else ''} | {verdict(key, v)} |"
+        )
 
     er = runs_by_n(e2e)
     if er:
-        out += ["", "**End-to-end latency** (ms, from just before the API write to the arrival of "
-                "the POST /config reflecting it; isolated samples)", "",
-                "| sets | op | n | p50 | p95 | p99 | max | p50 from API answer | push MiB |",
-                "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        out += [
+            "",
+            "**End-to-end latency** (ms, from just before the API write to the arrival of "
+            "the POST /config reflecting it; isolated samples)",
+            "",
+            "| sets | op | n | p50 | p95 | p99 | max | p50 from API answer | push MiB |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for n, r in sorted(er.items()):
             for op in ("create", "update", "delete", "all"):
                 s = _get(r, "e2e", op) or {}
@@ -141,38 +163,60 @@ def markdown(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any
                     f"{fmt(s.get('p99_ms'))} | {fmt(s.get('max_ms'))} | "
                     f"{fmt(_get(s, 'from_api', 'p50_ms'))} | {fmt(_get(r, 'push', 'body_mib'))} |"
                 )
-        out += ["", "**Burst** (Ingresses created with 32 writes in flight)", "",
-                "| sets | Ingresses | writes took s | all live after s | pushes | delete all: gone after s | pushes |",
-                "|---:|---:|---:|---:|---:|---:|---:|"]
+        out += [
+            "",
+            "**Burst** (Ingresses created with 32 writes in flight)",
+            "",
+            "| sets | Ingresses | writes took s | all live after s | pushes | delete all: gone after s | pushes |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for n, r in sorted(er.items()):
             b = r.get("burst")
             if b:
-                out.append(f"| {n} | {b['ingresses']} | {b['writes_s']} | {b['all_live_s']} | {b['pushes']} | "
-                           f"{b['delete_all_gone_s']} | {b['delete_pushes']} |")
+                out.append(
+                    f"| {n} | {b['ingresses']} | {b['writes_s']} | {b['all_live_s']} | {b['pushes']} | "
+                    f"{b['delete_all_gone_s']} | {b['delete_pushes']} |"
+                )
     sr = runs_by_n(startup)
     if sr:
-        out += ["", "**Start-up** (s from process start; arrival at FakeKong)", "",
-                "| sets | first push | first push answered | complete push | pushes until complete | controller CPU s | push MiB |",
-                "|---:|---:|---:|---:|---:|---:|---:|"]
+        out += [
+            "",
+            "**Start-up** (s from process start; arrival at FakeKong)",
+            "",
+            "| sets | first push | first push answered | complete push | pushes until complete | controller CPU s | push MiB |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for n, r in sorted(sr.items()):
             s = r.get("startup") or {}
-            out.append(f"| {n} | {fmt(s.get('first_push_s'), 2)} | {fmt(s.get('first_push_answered_s'), 2)} | "
-                       f"{fmt(s.get('complete_push_s'), 2)} | {fmt(s.get('pushes_until_complete'))} | "
-                       f"{fmt(s.get('controller_cpu_s'), 1)} | {fmt(_get(r, 'push', 'body_mib'))} |")
+            out.append(
+                f"| {n} | {fmt(s.get('first_push_s'), 2)} | {fmt(s.get('first_push_answered_s'), 2)} | "
+                f"{fmt(s.get('complete_push_s'), 2)} | {fmt(s.get('pushes_until_complete'))} | "
+                f"{fmt(s.get('controller_cpu_s'), 1)} | {fmt(_get(r, 'push', 'body_mib'))} |"
+            )
     mr = runs_by_n(memory)
     if mr:
-        out += ["", "**Memory** (MiB; controller process; split by tracemalloc of the same objects)", "",
-                "| sets | steady RSS | peak RSS | store | translator | rest (interpreter, libraries, watch layer, allocator slack) |",
-                "|---:|---:|---:|---:|---:|---:|"]
+        out += [
+            "",
+            "**Memory** (MiB; controller process; split by tracemalloc of the same objects)",
+            "",
+            "| sets | steady RSS | peak RSS | store | translator | rest (interpreter, libraries, watch layer, allocator slack) |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
         for n, r in sorted(mr.items()):
             m = r.get("memory") or {}
-            out.append(f"| {n} | {fmt(m.get('rss_mib'))} | {fmt(m.get('peak_rss_mib'))} | {fmt(m.get('store_mib'))} | "
-                       f"{fmt(m.get('translator_mib'))} | {fmt(m.get('rest_mib'))} |")
+            out.append(
+                f"| {n} | {fmt(m.get('rss_mib'))} | {fmt(m.get('peak_rss_mib'))} | {fmt(m.get('store_mib'))} | "
+                f"{fmt(m.get('translator_mib'))} | {fmt(m.get('rest_mib'))} |"
+            )
     tr = translate_rows(translate)
     if tr:
-        out += ["", "**Translation** (from `translate.py`, the translator's benchmark; wall, CPU in brackets)", "",
-                "| sets | full s | incremental EndpointSlice ms | incremental Ingress ms | JSON MB |",
-                "|---:|---:|---:|---:|---:|"]
+        out += [
+            "",
+            "**Translation** (from `translate.py`, the translator's benchmark; wall, CPU in brackets)",
+            "",
+            "| sets | full s | incremental EndpointSlice ms | incremental Ingress ms | JSON MB |",
+            "|---:|---:|---:|---:|---:|",
+        ]
         for n, r in sorted(tr.items()):
             out.append(
                 f"| {n} | {fmt(r.get('full_wall_s'), 3)} ({fmt(r.get('full_cpu_s'), 3)}) | "
@@ -183,8 +227,9 @@ def markdown(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any
     return "\n".join(out)
 
 
-def plots(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any],
-          translate: dict[str, Any]) -> list[Path]:
+def plots(
+    e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any], translate: dict[str, Any]
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -205,7 +250,9 @@ def plots(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any],
         ns = sorted(er)
         xs = [str(n) for n in ns]
         for q, style in (("p50_ms", "o-"), ("p95_ms", "s--"), ("p99_ms", "^:")):
-            ax.plot(xs, [_get(er[n], "e2e", "all", q) for n in ns], style, label=q.replace("_ms", ""))
+            ax.plot(
+                xs, [_get(er[n], "e2e", "all", q) for n in ns], style, label=q.replace("_ms", "")
+            )
         ax.axhline(250, color="green", lw=0.8, ls="--", label="p50 target")
         ax.axhline(1000, color="red", lw=0.8, ls="--", label="p99 target")
         ax.set_xlabel("background sets")
@@ -226,7 +273,9 @@ def plots(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any],
         ns = sorted(sr)
         xs = [str(n) for n in ns]
         ax.plot(xs, [_get(sr[n], "startup", "first_push_s") for n in ns], "o-", label="first push")
-        ax.plot(xs, [_get(sr[n], "startup", "complete_push_s") for n in ns], "s-", label="complete push")
+        ax.plot(
+            xs, [_get(sr[n], "startup", "complete_push_s") for n in ns], "s-", label="complete push"
+        )
         ax.axhline(15, color="red", lw=0.8, ls="--", label="target at 10k")
         ax.set_xlabel("sets in the cluster")
         ax.set_ylabel("s from process start")
@@ -240,7 +289,9 @@ def plots(e2e: dict[str, Any], startup: dict[str, Any], memory: dict[str, Any],
         xs = [str(n) for n in ns]
         store = [_get(mr[n], "memory", "store_mib") or 0 for n in ns]
         trans = [_get(mr[n], "memory", "translator_mib") or 0 for n in ns]
-        rest = [_get(mr[n], "memory", "rest_mib") or _get(mr[n], "memory", "rss_mib") or 0 for n in ns]
+        rest = [
+            _get(mr[n], "memory", "rest_mib") or _get(mr[n], "memory", "rss_mib") or 0 for n in ns
+        ]
         ax.bar(xs, store, label="store")
         ax.bar(xs, trans, bottom=store, label="translator")
         ax.bar(xs, rest, bottom=[a + b for a, b in zip(store, trans, strict=True)], label="rest")
@@ -302,7 +353,13 @@ def main() -> None:
         if new != text:
             README.write_text(new)
     print(table)
-    print("\nwritten: " + ", ".join(str(p.relative_to(HERE)) for p in [RESULTS / "summary.json", RESULTS / "report.md", *made]))
+    print(
+        "\nwritten: "
+        + ", ".join(
+            str(p.relative_to(HERE))
+            for p in [RESULTS / "summary.json", RESULTS / "report.md", *made]
+        )
+    )
 
 
 if __name__ == "__main__":
