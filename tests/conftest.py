@@ -12,6 +12,11 @@ override these inside that folder; deleting those copies there would let one con
 serve the whole run.
 
 The fixtures are lazy: a test run that requests none of them starts nothing.
+
+At session start the assets (Kong's CRDs, the Gateway API CRDs, decK's schema) are fetched into
+the cache when absent, by pinned version from the Go module proxy: FakeKong and the schema
+checks of the unit and conformance tests use the schema, the control plane installs the CRDs.
+Nothing here reads ``../shared``; only the upstream golden-case tests do, and they skip without it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,18 @@ from pathlib import Path
 
 import pytest
 
-from kic_trio.testing.controlplane import ControlPlane
+from kic_trio.testing.controlplane import BuildError, ControlPlane, ensure_assets
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fetch the assets once, before collection (a file read when cached)."""
+    try:
+        ensure_assets()
+    except BuildError as exc:
+        # The tests that need them fail and say how to get them; nothing is skipped.
+        session.config.issue_config_time_warning(
+            pytest.PytestWarning(f"assets not available: {exc}"), stacklevel=1
+        )
 
 
 @pytest.fixture(scope="session")

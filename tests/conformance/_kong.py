@@ -15,8 +15,9 @@ from kic_trio.testing.fakekong import KongValidator
 
 @functools.cache
 def _validator() -> KongValidator | None:
+    """FakeKong's validator with decK's schema (``None`` when the schema is not cached)."""
     try:
-        return KongValidator()
+        return KongValidator(validate_schema=True)
     except FileNotFoundError:
         return None
 

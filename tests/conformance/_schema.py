@@ -1,6 +1,9 @@
 """Validate a declarative config against decK's JSON schema, allowing only its known gaps.
 
-Allowed differences (../shared/kong/README.md):
+The schema is the pinned one from the assets cache (``python -m kic_trio.testing.controlplane
+assets``; tests/conftest.py fetches it at session start), found the way FakeKong finds it.
+
+Allowed differences (decK's view vs what DB-less Kong accepts):
 * top-level ``consumer_group_consumers`` is DB-less only and not in the schema;
 * ``secret`` of ``hmacauth_credentials`` / ``jwt_secrets`` may be missing (Kong generates it).
 * found here, case ``credentials-all-types``: the schema requires ``id`` on
@@ -13,20 +16,22 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "kong" / "kong_json_schema.json"
+from kic_trio.testing.fakekong._validate import find_schema
+
+MISSING = (
+    "decK's schema is not in the assets cache: run `python -m kic_trio.testing.controlplane "
+    "assets` (needs go and the Go module proxy)"
 )
 
 
 @functools.cache
 def validator() -> jsonschema.Draft4Validator | None:
-    path = SCHEMA_PATH.resolve()
-    if not path.exists():
+    path = find_schema()
+    if path is None or not path.is_file():
         return None
     return jsonschema.Draft4Validator(json.loads(path.read_text()))
 
@@ -43,7 +48,7 @@ def _allowed(error: jsonschema.ValidationError) -> bool:
 def schema_errors(config: dict[str, Any]) -> list[str]:
     """Schema violations other than the documented, allowed ones."""
     v = validator()
-    assert v is not None, f"schema not found at {SCHEMA_PATH}"
+    assert v is not None, MISSING
     doc = copy.deepcopy(config)
     doc.pop("consumer_group_consumers", None)
     out = []

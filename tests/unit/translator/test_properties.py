@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from _kong import available, kong_errors
-from _schema import schema_errors, validator
+from _schema import MISSING, schema_errors, validator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import unique_objects, world
@@ -98,7 +98,7 @@ def test_every_reference_points_at_an_existing_entity(objs: list[dict[str, Any]]
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(objs=unique_objects(garbled=False))
 def test_output_is_schema_valid(objs: list[dict[str, Any]]) -> None:
-    assert validator() is not None, "../shared/kong/kong_json_schema.json is missing"
+    assert validator() is not None, MISSING
     config = translate_objects(objs, OPTS).config
     errors = schema_errors(config)
     assert errors == [], errors
@@ -116,6 +116,6 @@ def test_sha_is_stable_for_equal_bodies() -> None:
 @given(objs=st.one_of(unique_objects(), world()))
 def test_kong_would_load_it(objs: list[dict[str, Any]]) -> None:
     """Bad input never stops the world: whatever the objects, Kong accepts the config."""
-    assert available(), "Kong's schema is missing (../shared/kong/kong_json_schema.json)"
+    assert available(), MISSING
     config = translate_objects(objs, OPTS).config
     assert kong_errors(config) == []

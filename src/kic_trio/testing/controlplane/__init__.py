@@ -1,22 +1,42 @@
 """A real Kubernetes control plane (etcd + kube-apiserver) for tests, benchmarks and demos.
 
-``python -m kic_trio.testing.controlplane build|up`` builds the binaries / runs one.
+``python -m kic_trio.testing.controlplane build|assets|up`` builds the binaries (and fetches
+the assets) / fetches only the assets (CRDs, Kong's schema) / runs one.
 """
 
+from ._assets import assets_present, ensure_assets, schema_file
 from ._build import BuildError, binaries_present, ensure_binaries
 from ._plane import ControlPlane, ControlPlaneError, free_port, wait_crds_established
-from ._versions import BIN_DIR_ENV, ETCD_VERSION, K8S_VERSION, bin_dir
+from ._versions import (
+    ASSETS_DIR_ENV,
+    BIN_DIR_ENV,
+    DECK_RECONCILER_VERSION,
+    ETCD_VERSION,
+    GATEWAY_API_VERSION,
+    K8S_VERSION,
+    KONG_CONFIGURATION_VERSION,
+    assets_dir,
+    bin_dir,
+)
 
 __all__ = [
+    "ASSETS_DIR_ENV",
     "BIN_DIR_ENV",
+    "DECK_RECONCILER_VERSION",
     "ETCD_VERSION",
+    "GATEWAY_API_VERSION",
     "K8S_VERSION",
+    "KONG_CONFIGURATION_VERSION",
     "BuildError",
     "ControlPlane",
     "ControlPlaneError",
+    "assets_dir",
+    "assets_present",
     "bin_dir",
     "binaries_present",
+    "ensure_assets",
     "ensure_binaries",
     "free_port",
+    "schema_file",
     "wait_crds_established",
 ]

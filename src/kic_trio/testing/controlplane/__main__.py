@@ -1,7 +1,10 @@
 """``python -m kic_trio.testing.controlplane build|up``.
 
-* ``build``: compile etcd and kube-apiserver into the cache folder (no-op when present;
-  ``--force`` rebuilds).
+* ``build``: compile etcd and kube-apiserver into the cache folder and fetch the assets
+  (no-op when present; ``--force`` rebuilds).
+* ``assets``: fetch only the assets — Kong's CRDs, the Gateway API CRDs, decK's schema — by
+  pinned version from the Go module proxy into the cache; prints the folder. This is what a
+  library user runs once so FakeKong validates against Kong's schema.
 * ``up``: build when absent, start a control plane, print ``KUBECONFIG=<path>`` on its own
   line once ready (and ``ETCD_URL=...``), run until SIGINT/SIGTERM, then clean up.
 """
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import trio
 
+from ._assets import ensure_assets
 from ._build import BuildError, ensure_binaries
 from ._plane import ControlPlane, ControlPlaneError
 
@@ -35,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build etcd and kube-apiserver (when absent)")
     b.add_argument("--force", action="store_true", help="rebuild even when present")
+    a = sub.add_parser("assets", help="fetch the CRDs and Kong's schema (when absent)")
+    a.add_argument("--force", action="store_true", help="fetch again even when present")
     u = sub.add_parser("up", help="run a control plane until SIGINT/SIGTERM")
     u.add_argument("--crd-dir", type=Path, default=None, help="folder of CRD YAML to install")
     args = parser.parse_args(argv)
@@ -43,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "build":
             print(ensure_binaries(force=args.force))
+            print(ensure_assets(force=args.force))
+        elif args.cmd == "assets":
+            print(ensure_assets(force=args.force))
         else:
             ensure_binaries()
             trio.run(_up, args.crd_dir)

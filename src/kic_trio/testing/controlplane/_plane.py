@@ -39,7 +39,8 @@ import httpx
 import trio
 import yaml
 
-from ._build import ensure_binaries
+from ._assets import crd_dirs, ensure_assets
+from ._build import BuildError, ensure_binaries
 from ._certs import CertAuthority, CertPair, service_account_keys
 
 log = logging.getLogger("kic_trio.testing.controlplane")
@@ -62,13 +63,12 @@ def free_port() -> int:
 
 
 def default_crd_dirs() -> list[Path]:
-    """Where Kong's CRDs are looked for when no ``crd_dir`` is given.
+    """The CRD folders installed when no ``crd_dir`` is given: Kong's, then the Gateway API's.
 
-    The project's own copy (``deploy/crds`` at the repository root) first, then the team's
-    shared copy next to the repository (``../shared/crds``).
+    Both come by pinned version from the Go module proxy into the cache (:mod:`._assets`);
+    this fetches them on first use.
     """
-    repo = Path(__file__).resolve().parents[4]
-    return [repo / "deploy" / "crds", repo.parent / "shared" / "crds"]
+    return crd_dirs(ensure_assets())
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -130,7 +130,10 @@ class _Child:
 
 
 class ControlPlane:
-    """etcd + kube-apiserver on 127.0.0.1 with free ports, an admin kubeconfig and Kong's CRDs.
+    """etcd + kube-apiserver on 127.0.0.1 with free ports, an admin kubeconfig and the CRDs.
+
+    The CRDs are Kong's and the Gateway API's (experimental channel), at pinned versions from
+    the Go module proxy (cached; see :mod:`._assets`), or those in ``crd_dir`` when given.
 
     Attributes set once started: ``dir`` (temporary folder), ``kubeconfig`` (admin, group
     ``system:masters``), ``url`` (``https://127.0.0.1:<port>``), ``etcd_url``, ``ca_cert``.
@@ -216,6 +219,8 @@ class ControlPlane:
             raise ControlPlaneError("already started")
         bins = self._bin_dir or await trio.to_thread.run_sync(ensure_binaries)
         self._bin_dir = bins
+        # Read (fetching on first use) before the start timeout runs: a cold fetch is a download.
+        crd_docs = await trio.to_thread.run_sync(self._crd_documents) if self._install_crds else []
         self._dir = Path(tempfile.mkdtemp(prefix="kic-trio-cp-"))
         try:
             certs = self._dir / "certs"
@@ -238,8 +243,8 @@ class ControlPlane:
             with trio.fail_after(self.start_timeout):
                 await self._start_etcd()
                 await self.start_apiserver()
-                if self._install_crds:
-                    await self._install_kong_crds()
+                if crd_docs:
+                    await self._install_crds_now(crd_docs)
         except BaseException:
             with trio.CancelScope(shield=True):
                 await self.astop()
@@ -487,24 +492,26 @@ class ControlPlane:
     # ------------------------------------------------------------------ CRDs
 
     def _crd_documents(self) -> list[dict[str, Any]]:
-        dirs = [self._crd_dir] if self._crd_dir is not None else default_crd_dirs()
-        for d in dirs:
-            if d.is_dir():
-                docs: list[dict[str, Any]] = []
-                for f in sorted(d.glob("*.y*ml")):
-                    docs.extend(
-                        doc
-                        for doc in yaml.safe_load_all(f.read_text())
-                        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
-                    )
-                return docs
-        if self._crd_dir is not None:
+        if self._crd_dir is not None and not self._crd_dir.is_dir():
             raise ControlPlaneError(f"CRD folder {self._crd_dir} does not exist")
-        log.warning("no CRD folder found (looked in %s); Kong CRDs not installed", dirs)
-        return []
+        try:
+            dirs = [self._crd_dir] if self._crd_dir is not None else default_crd_dirs()
+        except BuildError as exc:
+            raise ControlPlaneError(
+                f"Kong's and the Gateway API's CRDs are not cached and could not be fetched: {exc}\n"
+                "Run `python -m kic_trio.testing.controlplane assets`, or pass crd_dir="
+            ) from exc
+        docs: list[dict[str, Any]] = []
+        for d in dirs:
+            for f in sorted(d.glob("*.y*ml")):
+                docs.extend(
+                    doc
+                    for doc in yaml.safe_load_all(f.read_text())
+                    if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+                )
+        return docs
 
-    async def _install_kong_crds(self) -> None:
-        docs = self._crd_documents()
+    async def _install_crds_now(self, docs: list[dict[str, Any]]) -> None:
         names = [d["metadata"]["name"] for d in docs]
         async with self.admin_client() as client:
             for doc in docs:

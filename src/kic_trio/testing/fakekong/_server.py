@@ -157,15 +157,18 @@ class FakeKong:
         self.schema_path: Path | None = None
         if validate_schema is not False:
             path = v.find_schema(schema_path)
-            if path is None and (validate_schema or schema_path is not None):
+            if (path is None or not path.is_file()) and (
+                validate_schema or schema_path is not None
+            ):
                 raise FileNotFoundError(
-                    "Kong's declarative JSON schema was not found: pass schema_path=, set "
+                    "Kong's declarative JSON schema was not found: run `python -m "
+                    "kic_trio.testing.controlplane assets`, pass schema_path=, set "
                     "$KIC_TRIO_KONG_SCHEMA, or use validate_schema=False"
                 )
             if path is None:
                 logging.getLogger("kic_trio.testing").warning(
-                    "FakeKong: Kong's declarative JSON schema not found (set $KIC_TRIO_KONG_SCHEMA); "
-                    "checking Kong's own rules only"
+                    "FakeKong: Kong's declarative JSON schema not found (run `python -m "
+                    "kic_trio.testing.controlplane assets`); checking Kong's own rules only"
                 )
             else:
                 self._schema = v.SchemaChecker(path)

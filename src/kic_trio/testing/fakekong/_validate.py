@@ -145,7 +145,9 @@ BUNDLED_PLUGINS: frozenset[str] = frozenset(
 )
 
 #: Authentication plugins cannot be scoped to a consumer (``typedefs.no_consumer``).
-NO_CONSUMER_PLUGINS = frozenset({"acl", "basic-auth", "hmac-auth", "jwt", "key-auth", "ldap-auth", "oauth2"})
+NO_CONSUMER_PLUGINS = frozenset(
+    {"acl", "basic-auth", "hmac-auth", "jwt", "key-auth", "ldap-auth", "oauth2"}
+)
 
 _SCHEMA_ENV = "KIC_TRIO_KONG_SCHEMA"
 _UUID_RE = re.compile(
@@ -156,22 +158,24 @@ _DECLARATIVE_NS = uuid.UUID("fd02801f-0957-4a15-a55a-c8d9606f30b5")
 
 
 def find_schema(explicit: str | Path | None = None) -> Path | None:
-    """Where the decK declarative JSON schema is: the argument, ``$KIC_TRIO_KONG_SCHEMA``,
-    or ``shared/kong/kong_json_schema.json`` next to a source checkout. ``None`` if nowhere."""
+    """Where decK's declarative JSON schema is: the argument, ``$KIC_TRIO_KONG_SCHEMA``, or the
+    assets cache that ``python -m kic_trio.testing.controlplane assets`` fills (pinned version,
+    from the Go module proxy). ``None`` if nowhere: then only Kong's own rules are checked.
+
+    Never fetches: a FakeKong starting in a test must not reach for the network.
+    """
     import os
 
-    candidates: list[Path] = []
     if explicit is not None:
         return Path(explicit)
-    if os.environ.get(_SCHEMA_ENV):
-        candidates.append(Path(os.environ[_SCHEMA_ENV]))
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidates.append(parent / "shared" / "kong" / "kong_json_schema.json")
-        candidates.append(parent.parent / "shared" / "kong" / "kong_json_schema.json")
-    for c in candidates:
-        if c.is_file():
-            return c
+    env = os.environ.get(_SCHEMA_ENV)
+    if env:
+        return Path(env)
+    from ..controlplane._assets import assets_present, schema_file
+
+    cached = schema_file()
+    if assets_present() and cached.is_file():
+        return cached
     return None
 
 
@@ -1026,7 +1030,9 @@ def _field_errors(path: str, val: Any, out: list[dict[str, str]]) -> None:
 # -- what Kong stores -----------------------------------------------------------------------
 
 
-def flat_entities(config: Mapping[str, Any], items: list[Item] | None = None) -> dict[str, list[dict[str, Any]]]:
+def flat_entities(
+    config: Mapping[str, Any], items: list[Item] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """The config as Kong stores it: one flat list per entity type, nested children hoisted
     with their parent's id as a foreign key, every entity with an id."""
     out: dict[str, list[dict[str, Any]]] = {}
@@ -1057,19 +1063,33 @@ class KongValidator:
 
         kong = KongValidator()
         assert kong.check(result.config) is None
+
+    With decK's schema when it is found (``schema_path``, ``$KIC_TRIO_KONG_SCHEMA``, or the
+    cache ``python -m kic_trio.testing.controlplane assets`` fills) plus Kong's own rules;
+    with Kong's own rules only when it is not (``schema_path`` is then ``None``). A
+    ``schema_path`` given but missing is an error, not a silent downgrade; so is
+    ``validate_schema=True`` without a schema, and ``validate_schema=False`` skips it.
     """
 
     def __init__(
         self,
         *,
         schema_path: str | Path | None = None,
+        validate_schema: bool | None = None,
         enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS,
         reject_tags: frozenset[str] = frozenset(),
     ) -> None:
-        path = find_schema(schema_path)
-        if path is None:
-            raise FileNotFoundError("Kong's declarative JSON schema was not found (set $KIC_TRIO_KONG_SCHEMA)")
-        self.schema = SchemaChecker(path)
+        path = None if validate_schema is False else find_schema(schema_path)
+        if path is None and validate_schema:
+            raise FileNotFoundError(
+                "Kong's declarative JSON schema was not found: run `python -m "
+                "kic_trio.testing.controlplane assets` or pass schema_path="
+            )
+        if path is not None and not path.is_file():
+            raise FileNotFoundError(f"Kong's declarative JSON schema not found at {path}")
+        #: The decK schema file in use (``None``: only Kong's own rules are checked).
+        self.schema_path = path
+        self.schema = SchemaChecker(path) if path is not None else None
         self.rules = Rules(enabled_plugins=enabled_plugins, reject_tags=reject_tags)
 
     def check(self, config: Mapping[str, Any], *, flatten: bool = True) -> dict[str, Any] | None:
@@ -1077,7 +1097,9 @@ class KongValidator:
         if not tree:
             return None
         if flatten:
-            return flattened_body(tree, with_generated_ids(config) if tree.ids_generated else config)
+            return flattened_body(
+                tree, with_generated_ids(config) if tree.ids_generated else config
+            )
         try:
             return unflattened_body(tree)
         except NullKeyError:
