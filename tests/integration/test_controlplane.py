@@ -14,7 +14,12 @@ import pytest
 import trio
 from kr8s.asyncio.objects import Ingress, Service, new_class
 
-from kic_trio.testing.controlplane import K8S_VERSION, ControlPlane, ControlPlaneError
+from kic_trio.testing.controlplane import (
+    GATEWAY_API_VERSION,
+    K8S_VERSION,
+    ControlPlane,
+    ControlPlaneError,
+)
 
 KongPlugin = new_class("KongPlugin.configuration.konghq.com/v1", namespaced=True)
 
@@ -51,8 +56,42 @@ async def test_version_endpoint_and_crds(control_plane: ControlPlane) -> None:
             ).json()
     assert version["gitVersion"] == K8S_VERSION
     names = {c["metadata"]["name"] for c in crds["items"]}
-    assert "kongplugins.configuration.konghq.com" in names
+    # Kong's (every kind of the ingress-controller channel + the incubator's service facade)
+    # and the Gateway API's experimental channel, all from the pinned assets.
+    assert {
+        "ingressclassparameterses.configuration.konghq.com",
+        "kongclusterplugins.configuration.konghq.com",
+        "kongconsumergroups.configuration.konghq.com",
+        "kongconsumers.configuration.konghq.com",
+        "kongcustomentities.configuration.konghq.com",
+        "kongingresses.configuration.konghq.com",
+        "konglicenses.configuration.konghq.com",
+        "kongplugins.configuration.konghq.com",
+        "kongupstreampolicies.configuration.konghq.com",
+        "kongvaults.configuration.konghq.com",
+        "tcpingresses.configuration.konghq.com",
+        "udpingresses.configuration.konghq.com",
+        "kongservicefacades.incubator.ingress-controller.konghq.com",
+        "gatewayclasses.gateway.networking.k8s.io",
+        "gateways.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io",
+        "grpcroutes.gateway.networking.k8s.io",
+        "referencegrants.gateway.networking.k8s.io",
+        "tcproutes.gateway.networking.k8s.io",
+        "tlsroutes.gateway.networking.k8s.io",
+        "udproutes.gateway.networking.k8s.io",
+        "backendtlspolicies.gateway.networking.k8s.io",
+        "listenersets.gateway.networking.k8s.io",
+    } <= names
     assert set(control_plane.crds) <= names
+    gw = next(
+        c for c in crds["items"] if c["metadata"]["name"] == "gateways.gateway.networking.k8s.io"
+    )
+    assert gw["metadata"]["annotations"]["gateway.networking.k8s.io/channel"] == "experimental"
+    assert (
+        gw["metadata"]["annotations"]["gateway.networking.k8s.io/bundle-version"]
+        == GATEWAY_API_VERSION
+    )
 
 
 async def test_create_read_and_watch_through_kr8s(api: Any, k8s_namespace: str) -> None:
@@ -244,9 +283,9 @@ async def test_cli_up_prints_kubeconfig_and_cleans_up_on_sigint(
 
 
 def _crd_dir() -> Path:
-    from kic_trio.testing.controlplane._plane import default_crd_dirs
+    from kic_trio.testing.controlplane._assets import kong_crd_dir
 
-    return next(d for d in default_crd_dirs() if d.is_dir())
+    return kong_crd_dir()
 
 
 def _read_yaml(path: Path) -> Any:
