@@ -14,9 +14,15 @@ from kic_trio.testing.fakekong import KongValidator
 
 
 @functools.cache
-def _validator() -> KongValidator | None:
-    """FakeKong's validator with decK's schema (``None`` when the schema is not cached)."""
+def _validator(enterprise: bool = False) -> KongValidator | None:
+    """FakeKong's validator with decK's schema (``None`` when the schema is not cached).
+
+    ``enterprise``: any plugin name is enabled, as on Kong Enterprise (upstream's ``-ee`` cases
+    use Enterprise plugins such as ``degraphql``).
+    """
     try:
+        if enterprise:
+            return KongValidator(validate_schema=True, enabled_plugins=None)
         return KongValidator(validate_schema=True)
     except FileNotFoundError:
         return None
@@ -30,8 +36,8 @@ def _known(entity_type: str | None, error: dict[str, Any]) -> bool:
     return entity_type == "mtls_auth_credential" and error.get("field") == "id"
 
 
-def kong_errors(config: dict[str, Any]) -> list[str]:
-    v = _validator()
+def kong_errors(config: dict[str, Any], *, enterprise: bool = False) -> list[str]:
+    v = _validator(enterprise)
     assert v is not None
     body = v.check(config)
     if body is None:
