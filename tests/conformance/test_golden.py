@@ -45,7 +45,10 @@ BROKEN = "test.konghq.com/broken"
 
 #: Upstream cases (``folder/case/variant``) not matched yet, each with why. Strict: remove an
 #: entry as soon as its work lands (the run fails while a listed case passes).
-_EXPRESSIONS = "the expressions router (ExpressionRoutes) is not implemented: routes lack `expression`/`priority` (issue 16)"
+_EXPRESSIONS = (
+    "the expressions router (ExpressionRoutes) is not implemented: routes lack "
+    "`expression`/`priority` (issue 16)"
+)
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
 _FACADE = "KongServiceFacade (feature gate on) is not translated yet (issue 16)"
 _EMPTY_LISTS = (
@@ -122,7 +125,7 @@ def upstream_options(flags: Mapping[str, Any]) -> TranslatorOptions:
     if flags.get("ExpressionRoutes"):
         names = {f.name for f in attrs.fields(TranslatorOptions)}
         if "router_flavor" in names:
-            opts = attrs.evolve(opts, router_flavor="expressions")  # type: ignore[misc]
+            opts = attrs.evolve(opts, router_flavor="expressions")
     return opts
 
 
