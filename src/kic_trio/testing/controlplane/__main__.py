@@ -37,7 +37,9 @@ async def _up(crd_dir: Path | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kic_trio.testing.controlplane")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="build etcd and kube-apiserver (when absent)")
+    b = sub.add_parser(
+        "build", help="build etcd and kube-apiserver, fetch the assets (when absent)"
+    )
     b.add_argument("--force", action="store_true", help="rebuild even when present")
     a = sub.add_parser("assets", help="fetch the CRDs and Kong's schema (when absent)")
     a.add_argument("--force", action="store_true", help="fetch again even when present")
