@@ -146,3 +146,30 @@ def test_a_tampered_go_sum_is_refused(fresh: Path, monkeypatch: pytest.MonkeyPat
         assert not _assets.assets_present()
     finally:
         _chmod_tree(modcache)
+
+
+def test_control_plane_reads_its_crds_from_the_assets() -> None:
+    from kic_trio.testing.controlplane import ControlPlane
+
+    docs = ControlPlane()._crd_documents()
+    groups = {d["spec"]["group"] for d in docs}
+    assert groups == {
+        "configuration.konghq.com",
+        "incubator.ingress-controller.konghq.com",
+        "gateway.networking.k8s.io",
+        "gateway.networking.x-k8s.io",
+    }
+    assert {d["kind"] for d in docs} == {"CustomResourceDefinition"}
+
+
+def test_control_plane_without_assets_or_go_says_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kic_trio.testing.controlplane import ControlPlane, ControlPlaneError
+
+    monkeypatch.setenv(_versions.ASSETS_DIR_ENV, str(tmp_path / "none"))
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(ControlPlaneError, match="controlplane assets"):
+        ControlPlane()._crd_documents()
+    with pytest.raises(ControlPlaneError, match="does not exist"):
+        ControlPlane(crd_dir=tmp_path / "missing")._crd_documents()
