@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Any
 
+import httpx
 import pytest
 import trio
 import trio.lowlevel
@@ -22,6 +23,7 @@ from kic_trio._deltas import Upsert
 from kic_trio._instance import Instance
 from kic_trio._latest import LatestValue
 from kic_trio._payload import ConfigPayload
+from kic_trio._server import probes_app, serve_app
 from kic_trio._translate_worker import TranslationWorker, run_with_budget
 from kic_trio.models import ObjectRef, parse
 from kic_trio.store import Snapshot, Store
@@ -113,6 +115,32 @@ async def test_trio_tasks_keep_running_while_a_translation_runs_in_the_worker() 
     assert ticks_before_done == 100
     assert translator.threads and translator.threads[0] != threading.get_ident()
     assert result.sha == Translator().translate(store.snapshot()).sha
+
+
+async def test_healthz_answers_over_http_while_the_controller_translates() -> None:
+    # The real probes server and the controller's own _translate: three /healthz answers
+    # arrive while the translation is still in its worker; only then is it let finish.
+    translator = Blocked()
+    instance = Instance.create(Config())
+    latest: LatestValue[ConfigPayload] = LatestValue()
+    answers: list[str] = []
+    with trio.fail_after(GIVE_UP * 2):
+        async with trio.open_nursery() as nursery:
+            host, port = await nursery.start(serve_app, probes_app(instance), "127.0.0.1:0")
+
+            async def probe() -> None:
+                async with httpx.AsyncClient() as client:
+                    for _ in range(3):
+                        answers.append((await client.get(f"http://{host}:{port}/healthz")).text)
+                translator.release.set()
+
+            nursery.start_soon(probe)
+            await _translate(
+                instance, _store(), TranslationWorker(translator), latest, None, None, None
+            )
+            assert answers == ["ok", "ok", "ok"]  # before the translation returned
+            nursery.cancel_scope.cancel()
+    assert latest.peek() is not None
 
 
 async def test_a_cancelled_translation_is_abandoned_and_the_next_one_waits_for_it() -> None:
