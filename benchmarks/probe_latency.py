@@ -241,6 +241,14 @@ def main() -> None:
     if args.quick:
         path = write_json("quick/probe_latency.json", data)
     else:
+        # a run without --baseline-src keeps the baseline measured earlier at the same N
+        old = RESULTS / "probe_latency.json"
+        if old.exists():
+            before = {r["sets"]: r for r in json.loads(old.read_text()).get("runs", [])}
+            for run in data["runs"]:
+                prev = before.get(run["sets"], {})
+                if "probe_baseline" not in run and "probe_baseline" in prev:
+                    run["probe_baseline"] = prev["probe_baseline"]
         path = write_json("probe_latency.json", merge_by_sets("probe_latency.json", data))
         summary_path = RESULTS / "summary.json"
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}

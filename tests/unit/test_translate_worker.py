@@ -303,3 +303,58 @@ async def test_without_a_known_pod_the_report_is_metric_and_log_only(
 def test_translation_budget_is_a_flag_with_a_generous_default() -> None:
     assert Config().translation_budget == 5.0
     assert Config.from_mapping({"translation_budget": "2s"}).translation_budget == 2.0
+
+
+# --- the program's GC pause (process-wide, so the program owns it, not the translator) ----------
+
+
+@pytest.fixture
+def gc_restored() -> Any:
+    import gc
+
+    was = gc.isenabled()
+    yield gc
+    gc.unfreeze()
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+@pytest.mark.parametrize("limit, collected", [(10**9, True), (0, False)])
+def test_the_start_up_gc_pause_ends_with_a_freeze_and_collects_only_a_small_heap(
+    gc_restored: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    limit: int,
+    collected: bool,
+) -> None:
+    from kic_trio import _standalone
+
+    gc = gc_restored
+    monkeypatch.setattr(_standalone, "_COLLECT_LIMIT", limit)
+    gc.disable()
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    del cycle
+    caplog.set_level(logging.INFO, "kic_trio")
+    _standalone._settle_heap()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0
+    [line] = [r.getMessage() for r in caplog.records if "heap settled" in r.getMessage()]
+    assert ("unreachable collected first" in line) is collected
+    assert ("not collected first" in line) is not collected
+
+
+def test_the_translator_leaves_the_cyclic_gc_alone(gc_restored: Any) -> None:
+    gc = gc_restored
+    gc.enable()
+    seen: list[bool] = []
+
+    class Watching(Translator):
+        def _translate(self, snapshot: Snapshot, changed: Any) -> TranslationResult:
+            seen.append(gc.isenabled())
+            return super()._translate(snapshot, changed)
+
+    Watching().translate(_store().snapshot())
+    assert seen == [True] and gc.isenabled()
