@@ -520,6 +520,7 @@ async def start_controller(
     *,
     extra: Sequence[str] = (),
     profile: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> ControllerProcess:
     args = [
         "run",
@@ -550,7 +551,9 @@ async def start_controller(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     logf = open(log_path, "wb")  # noqa: SIM115, ASYNC230 - the child keeps it; a local file
     started_at = trio.current_time()
-    proc = await trio.lowlevel.open_process(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=REPO)
+    proc = await trio.lowlevel.open_process(
+        cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=REPO, env=env
+    )
     logf.close()
     return ControllerProcess(proc, psutil.Process(proc.pid), started_at, log_path, profile)
 

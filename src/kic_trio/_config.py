@@ -371,6 +371,12 @@ class Config:
         group="sync",
         ours=True,
     )
+    translation_budget: float = _d(
+        5.0,
+        "A translation running longer than this is reported (metric, log, Warning Event on the controller's Pod); 0 turns the watchdog off.",
+        group="sync",
+        ours=True,
+    )
     kong_status_check_interval: float = _d(
         5.0,
         "How often each gateway's /status is checked, to re-push promptly to one that restarted empty.",

@@ -234,21 +234,28 @@ async def translator_task(
     fetcher: Any,
     status: Any,
     *,
+    offload: bool = True,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Apply deltas to the store; translate after a quiet period; hand the newest config on.
+
+    Deltas are applied here, on the Trio thread; each translation runs in a worker thread on
+    an immutable snapshot (:mod:`._translate_worker` says why and how that is safe), so a
+    10k-set translation does not hold probes, the Lease or pushes. ``offload=False`` keeps it
+    on this thread (virtual-time tests).
 
     The first translation waits until every enabled watcher has listed (``Synced``), bounded
     by ``init_cache_sync_duration``, instead of upstream's fixed sleep. After that, a change
     is translated once no further change arrived for ``sync_debounce`` seconds, or at the
     latest ``sync_max_delay`` after it was seen.
     """
+    from ._translate_worker import TranslationWorker
     from .store import Store
     from .translator import Translator, TranslatorOptions
 
     cfg = instance.cfg
     store = Store()
-    translator = Translator(TranslatorOptions.from_config(cfg))
+    translator = TranslationWorker(Translator(TranslatorOptions.from_config(cfg)), offload=offload)
     task_status.started()
 
     pending_kinds = set(expected_kinds)
@@ -284,7 +291,9 @@ async def translator_task(
             cfg.init_cache_sync_duration,
             cfg.cache_sync_timeout,
         )
-        with trio.move_on_at(started_at + max(cfg.cache_sync_timeout, cfg.init_cache_sync_duration)):
+        with trio.move_on_at(
+            started_at + max(cfg.cache_sync_timeout, cfg.init_cache_sync_duration)
+        ):
             while pending_kinds:
                 apply(await receive.receive())
     late = tuple(sorted(pending_kinds))
@@ -304,7 +313,7 @@ async def translator_task(
             apply(receive.receive_nowait())
         except trio.WouldBlock:
             break
-    _translate(instance, store, translator, latest, None, first_seen, fetcher)
+    await _translate(instance, store, translator, latest, None, first_seen, fetcher)
     changed.clear()
     first_seen = None
 
@@ -322,12 +331,14 @@ async def translator_task(
             if not changed and pending_kinds:
                 continue
             if changed:
-                _translate(instance, store, translator, latest, set(changed), first_seen, fetcher)
+                await _translate(
+                    instance, store, translator, latest, set(changed), first_seen, fetcher
+                )
             changed.clear()
             first_seen = None
 
 
-def _translate(
+async def _translate(
     instance: Instance,
     store: Any,
     translator: Any,
@@ -339,9 +350,19 @@ def _translate(
     wanted = store.take_newly_wanted_secrets()
     if wanted and fetcher is not None:
         fetcher.fetch(wanted)
+    from ._translate_worker import run_with_budget
+
+    snapshot = store.snapshot()
     started = time.perf_counter()
-    result = translator.translate(store.snapshot(), changed=changed)
+    budget = instance.cfg.translation_budget
+    result = await run_with_budget(
+        lambda: translator.translate(snapshot, changed),
+        budget,
+        lambda: _over_budget(instance, budget, full=changed is None, changes=len(changed or ())),
+    )
     duration = time.perf_counter() - started
+    if budget > 0 and duration > budget:
+        log.warning("translation took %.2fs (budget %.2fs)", duration, budget)
     payload: ConfigPayload = result.to_payload()
     payload = attrs.evolve(payload, changes_seen_at=first_seen)
     m = instance.metrics
@@ -363,6 +384,32 @@ def _translate(
         latest.put(payload)
     elif previous is not None and previous.sha == payload.sha:
         log.debug("translation unchanged (%s), nothing to push", payload.sha[:12])
+
+
+def _over_budget(instance: Instance, budget: float, *, full: bool, changes: int) -> None:
+    """The watchdog's report: a translation still running when its budget ran out.
+
+    Counted, logged, and a Warning Event on the controller's own Pod when it is known
+    (``--pod-name``/``--pod-namespace``, as for push failures); without them there is no
+    object to put the Event on, so only the metric and the log say it.
+    """
+    cfg = instance.cfg
+    instance.metrics.translation_over_budget.labels(instance.id).inc()
+    what = "a full translation" if full else f"a translation of {changes} changed object(s)"
+    message = (
+        f"{what} is still running after its budget of {budget:g}s (--translation-budget); "
+        "probes, the Lease and pushes keep running, but new changes wait for it"
+    )
+    log.warning("%s", message)
+    if cfg.pod_name and cfg.pod_namespace:
+        from .models import ObjectRef
+
+        instance.recorder.emit(
+            ObjectRef("Pod", cfg.pod_namespace, cfg.pod_name, "", "", "v1"),
+            "Warning",
+            "KongConfigurationTranslationSlow",
+            message,
+        )
 
 
 @contextlib.asynccontextmanager

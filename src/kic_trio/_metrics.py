@@ -89,6 +89,13 @@ class Metrics:
             ["kind", "instance_id"],
             registry=r,
         )
+        self.translation_over_budget = Counter(
+            "kic_trio_translation_over_budget",
+            "Translations that ran longer than --translation-budget (counted when the budget ends, "
+            "so a translation that never finishes is counted too).",
+            ["instance_id"],
+            registry=r,
+        )
         self.store_objects = Gauge(
             "kic_trio_store_objects",
             "Objects held in the store, per kind.",

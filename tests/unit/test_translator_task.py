@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -47,7 +48,10 @@ class Rig:
 
         nursery.start_soon(record)
         await trio.testing.wait_all_tasks_blocked()
-        await nursery.start(translator_task, self.instance, self.receive, self.latest, kinds, None, None)
+        # offload=False: a worker thread's real duration would race the mock clock's jumps
+        # (test_translate_worker.py covers the worker thread)
+        task = functools.partial(translator_task, offload=False)
+        await nursery.start(task, self.instance, self.receive, self.latest, kinds, None, None)
 
 
 async def test_first_translation_waits_for_every_watcher_not_a_fixed_sleep(autojump_clock: trio.testing.MockClock) -> None:
