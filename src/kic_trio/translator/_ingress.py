@@ -14,17 +14,23 @@ from typing import Any
 import attrs
 
 from ..models import Failure, Ingress, IngressBackend, IngressPath, ObjectRef, split_list
-from ._util import entity_id, go_bool, go_int, plugin_names, tags_for
+from ._util import (
+    entity_id,
+    go_bool,
+    go_int,
+    has_control_char,
+    plugin_names,
+    tags_for,
+    valid_header_name,
+    valid_host,
+    valid_sni,
+)
 
 VALID_PROTOCOLS = frozenset(
     {"http", "https", "grpc", "grpcs", "ws", "wss", "tls", "tcp", "tls_passthrough"}
 )
-_VALID_METHOD = re.compile(r"[A-Z]+")
-_VALID_PATH_HANDLING = re.compile(r"v\d")
-_VALID_SNI = re.compile(r"([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)+(\.([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*))*")
-_VALID_HOST = re.compile(
-    r"(\*\.)?([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)+(\.([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*))*?(\.\*)?"
-)
+#: Kong's ``path_handling`` is ``one_of v0, v1`` (upstream's ``v\d`` search let ``zzv1zz`` through).
+_PATH_HANDLING = frozenset({"v0", "v1"})
 _LEGACY_PLAIN_PATH = re.compile(r"[a-zA-Z0-9.\-_~/%]*")
 _SLASHES = re.compile(r"//+")
 _REDIRECT_CODES = frozenset({426, 301, 302, 307, 308})
@@ -126,8 +132,47 @@ def _use_ssl_protocols(protocols: list[str] | None) -> list[str]:
     return out
 
 
+_HEADERS_PREFIX = "konghq.com/headers."
+
+
+def _valid_method(method: str) -> bool:
+    """Kong's ``^%u+$`` (upper-case ASCII letters), without a regex."""
+    return method.isascii() and method.isalpha() and method.isupper()
+
+
+def header_problems(ann: Any) -> list[tuple[str, str]]:
+    """``(annotation, reason)`` for every ``konghq.com/headers.*`` value Kong would refuse.
+
+    Upstream passes these through and Kong then refuses the whole configuration. Header
+    matches narrow a route, so an Ingress with a bad one is not served at all (serving it
+    without the match would widen it): the caller drops its routes. Reasons never echo values.
+    """
+    if not ann or not any(k.startswith(_HEADERS_PREFIX) for k in ann):
+        return []
+    out: list[tuple[str, str]] = []
+    if ann.get("konghq.com/headers-separator", ",") == "":
+        out.append(("konghq.com/headers-separator", "must not be empty"))
+    for key, value in ann.items():
+        if not key.startswith(_HEADERS_PREFIX) or len(key) <= len(_HEADERS_PREFIX) or not value:
+            continue
+        name = key[len(_HEADERS_PREFIX) :]
+        if name.lower() == "host":
+            out.append(
+                (
+                    key,
+                    "Kong refuses a 'host' header match: use the rule's host or "
+                    "konghq.com/host-aliases",
+                )
+            )
+        elif not valid_header_name(name):
+            out.append((key, "header name may only hold A-Z, a-z, 0-9, '_' and '-'"))
+        elif has_control_char(value):
+            out.append((key, "header value contains a control character (CR, LF, NUL, ...)"))
+    return out
+
+
 def _headers(ann: dict[str, str] | Any) -> dict[str, list[str]]:
-    sep = ann.get("konghq.com/headers-separator", ",")
+    sep = ann.get("konghq.com/headers-separator", ",") or ","
     out: dict[str, list[str]] = {}
     for key, value in ann.items():
         if key.startswith("konghq.com/headers.") and len(key) > 19 and value:
@@ -217,20 +262,20 @@ def _apply_route_annotations(
             route["regex_priority"] = n
     methods = [m.upper() for m in split_list(ann.get("konghq.com/methods"))]
     if methods:
-        if all(_VALID_METHOD.fullmatch(m) for m in methods):
+        if all(_valid_method(m) for m in methods):
             route["methods"] = methods
         else:
             _fail(failures, ref, "konghq.com/methods", "contains an invalid method; ignored")
     if "konghq.com/snis" in ann:
         snis = split_list(ann["konghq.com/snis"])
-        if all(_VALID_SNI.fullmatch(s) for s in snis):
+        if all(valid_sni(s) for s in snis):
             if snis:
                 route["snis"] = snis
         else:
             _fail(failures, ref, "konghq.com/snis", "contains an invalid SNI; ignored")
     aliases = split_list(ann.get("konghq.com/host-aliases"))
     if aliases:
-        if all(_VALID_HOST.fullmatch(h) for h in aliases):
+        if all(valid_host(h) for h in aliases):
             hosts = list(route.get("hosts", ()))
             for h in aliases:
                 if h not in hosts:
@@ -242,7 +287,7 @@ def _apply_route_annotations(
     if headers:
         route["headers"] = headers
     if (v := ann.get("konghq.com/path-handling")) is not None:
-        if _VALID_PATH_HANDLING.search(v):
+        if v in _PATH_HANDLING:
             route["path_handling"] = v
         else:
             _fail(failures, ref, "konghq.com/path-handling", f"{v!r} is not v0 or v1; ignored")
@@ -342,6 +387,17 @@ def translate_ingress(
         if not rule.has_http or not rule.paths:
             continue
         for pi, p in enumerate(rule.paths):
+            if has_control_char(p.path):
+                # Kong refuses the whole configuration over one such path; leaving the path
+                # out only narrows what the Ingress serves
+                failures.append(
+                    Failure(
+                        ref,
+                        f"spec.rules[{ri}].http.paths[{pi}].path",
+                        "path contains a control character (NUL, CR, LF, ...); path left out",
+                    )
+                )
+                continue
             path = _SLASHES.sub("/", p.path) or "/"
             b = p.backend
             field = f"spec.rules[{ri}].http.paths[{pi}].backend"
@@ -407,13 +463,18 @@ def translate_ingress(
                 rewrite_error=err,
             )
         )
+    bad_headers = header_problems(ann)
+    for key, reason in bad_headers:
+        _fail(failures, ref, key, f"{reason}; the Ingress is not served")
+    if bad_headers:
+        routes = []
     if failures:
         # annotation problems are reported once per Ingress, not once per route
         failures = list(dict.fromkeys(failures))
     tls = tuple(((ns, t.secret_name), t.hosts) for t in ing.tls if t.hosts and t.secret_name)
     default = None
     db = ing.default_backend
-    if db is not None:
+    if db is not None and not bad_headers:
         if db.service_name:
             pd = port_def(db)
             token = port_token(pd)
