@@ -9,11 +9,13 @@ Checking a key pair costs ~100 µs, so results are remembered per content digest
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from ..models import Failure, ObjectRef, Secret, tls_pair_valid
 from ._util import tags_for
@@ -113,23 +115,57 @@ def build_certificates(
     return certs, failures, used
 
 
+_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_END = b"-----END CERTIFICATE-----"
+#: A CA certificate is a few KiB; anything this big is not one (Kong takes one per entity).
+_MAX_CA_PEM = 64 * 1024
+
+
+def _ca_problem(cert: x509.Certificate, now: datetime.datetime) -> str:
+    """Upstream's checks on a parsed CA certificate, ``""`` when it passes."""
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return "invalid CA certificate: certificate is not a CA"
+    if not constraints.ca:
+        return "invalid CA certificate: certificate is not a CA"
+    if cert.not_valid_after_utc < now:
+        # Kong refuses it too ("certificate expired, Not After time is in the past")
+        return "invalid CA certificate: certificate expired"
+    return ""
+
+
 def ca_certificate(
-    secret: Secret, seen_ids: Mapping[str, Any]
+    secret: Secret, seen_ids: Mapping[str, Any], now: datetime.datetime | None = None
 ) -> tuple[dict[str, Any] | None, str]:
-    """A ``konghq.com/ca-cert`` Secret -> ``ca_certificates`` entity, or a failure reason."""
+    """A ``konghq.com/ca-cert`` Secret -> ``ca_certificates`` entity, or a failure reason.
+
+    As upstream: the first PEM block must be an X.509 certificate with the CA basic
+    constraint, not expired (``now``, default the wall clock). Unlike upstream, what Kong
+    receives is the parsed certificate re-encoded as clean PEM: bytes around the block
+    (a non-UTF-8 tail crashed the controller) never reach Kong, and a second certificate,
+    which Kong refuses ("please submit only one certificate at a time"), is a failure here.
+    """
     cid = secret.text("id")
     if not cid:
         return None, "invalid CA certificate: missing 'id' field in data"
     raw = secret.data.get("cert") or secret.data.get("ca.crt")
     if raw is None:
         return None, "invalid CA certificate: missing 'cert' or 'ca.crt' field in data"
+    if len(raw) > _MAX_CA_PEM:
+        return None, "invalid CA certificate: larger than 64 KiB"
+    begin = raw.find(_BEGIN)
+    end = raw.find(_END, begin + len(_BEGIN)) if begin >= 0 else -1
+    if end < 0:
+        return None, "invalid CA certificate: not a PEM certificate"
+    if raw.find(_BEGIN, end) >= 0:
+        return None, "invalid CA certificate: more than one certificate (Kong takes one)"
     try:
-        c = x509.load_pem_x509_certificate(raw.strip())
-        constraints = c.extensions.get_extension_for_class(x509.BasicConstraints).value
-        if not constraints.ca:
-            return None, "invalid CA certificate: certificate is not a CA"
-    except x509.ExtensionNotFound:
-        return None, "invalid CA certificate: certificate is not a CA"
+        cert = x509.load_pem_x509_certificate(raw[begin : end + len(_END)])
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii").strip()
     except Exception:
         return None, "invalid CA certificate: not a PEM certificate"
-    return {"id": cid, "cert": raw.strip().decode(), "tags": tags_for(secret)}, ""
+    problem = _ca_problem(cert, now or datetime.datetime.now(datetime.UTC))
+    if problem:
+        return None, problem
+    return {"id": cid, "cert": pem, "tags": tags_for(secret)}, ""
