@@ -135,6 +135,18 @@ def _use_ssl_protocols(protocols: list[str] | None) -> list[str]:
 _HEADERS_PREFIX = "konghq.com/headers."
 
 
+def _service_name_ok(name: str) -> bool:
+    """A Kubernetes Service name (DNS-1035 label: ``[a-z]([-a-z0-9]*[a-z0-9])?``, <= 63)."""
+    return (
+        0 < len(name) <= 63
+        and name.isascii()
+        and name == name.lower()
+        and name[0].isalpha()
+        and name[-1] != "-"
+        and name.replace("-", "").isalnum()
+    )
+
+
 def _valid_method(method: str) -> bool:
     """Kong's ``^%u+$`` (upper-case ASCII letters), without a regex."""
     return method.isascii() and method.isalpha() and method.isupper()
@@ -424,6 +436,17 @@ def translate_ingress(
                     Failure(ref, f"{field}.service.name", "the backend names no Service")
                 )
                 continue
+            if not _service_name_ok(b.service_name) or "." in (b.port_name or ""):
+                # the API server refuses these; offline they would make Kong service names
+                # (``ns.svc.port``) that collide across backends
+                failures.append(
+                    Failure(
+                        ref,
+                        f"{field}.service",
+                        "not a valid Service name or port name (DNS-1035 label)",
+                    )
+                )
+                continue
             pd = port_def(b)
             key = f"{ns}.{ing.ref.name}.{b.service_name}.{rule.host}.{port_token(pd)}"
             entry = groups.get(key)
@@ -432,10 +455,20 @@ def translate_ingress(
             for kong_path in _paths_for(p, path):
                 entry[3].append(_regex_prefixed(kong_path, prefix, legacy_regex))
     routes = []
+    names: set[str] = set()
     for b, host, pd, paths in groups.values():
         svc_name = b.service_name or ""
         token = port_token(pd)
         name = f"{ns}.{ref.name}.{svc_name}.{host.replace('*', '_')}.{token}"
+        if name in names:
+            # hosts ``*.a`` and ``_.a`` (not a valid host) give one route name
+            failures.append(
+                Failure(
+                    ref, "spec.rules", f"two rules make the Kong route name {name!r}; one left out"
+                )
+            )
+            continue
+        names.add(name)
         route: dict[str, Any] = {
             "name": name,
             "strip_path": False,

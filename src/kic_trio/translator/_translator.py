@@ -195,6 +195,10 @@ class _State:
         self.default: RouteOut | None = None
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
+        # Kong route name -> Ingresses making it (names join parts with "." and can collide)
+        self.route_names: dict[str, dict[Key, tuple[tuple[str, str, str], RouteOut]]] = {}
+        # Kong route name -> the route that holds it (the one in ``svc_routes``)
+        self.route_won: dict[str, RouteOut] = {}
         self.svc_backend: dict[str, tuple[str, str, Any]] = {}
         # kong service -> (client-cert Secret, its Service): all the certificates stage needs
         # (the serialised entities live in ``frags``; the dicts are not kept)
@@ -405,6 +409,50 @@ class Translator:
 
     # --- the pipeline ---------------------------------------------------------------------
 
+    def _route_names(self, st: _State, names: Iterable[str], dirty_svc: set[str]) -> None:
+        """One Kong route per route name: the oldest Ingress keeps it, the others fail.
+
+        Route names (and the IDs derived from them) join namespace, Ingress, Service, host
+        and port with ``.``, and Ingress names and hosts contain dots: Ingress ``a.x`` ->
+        Service ``s`` on host ``h`` and Ingress ``a`` -> Service ``x`` on host ``s.h`` both
+        make ``ns.a.x.s.h.80``. Kong refuses a duplicate name (the whole configuration), so
+        the oldest Ingress (creationTimestamp, then namespace/name, as the other duplicate
+        rules) keeps the route and the others get a failure (hence a Warning Event).
+        """
+        for name in names:
+            holders = st.route_names.get(name)
+            if not holders:
+                st.route_names.pop(name, None)
+                holders = {}
+            owner = min(holders.values(), key=lambda h: h[0]) if holders else None
+            prev = st.route_won.pop(name, None)
+            if prev is not None and (owner is None or owner[1] is not prev):
+                routes = st.svc_routes.get(prev.service)
+                if routes is not None and routes.get(name) is prev:
+                    del routes[name]
+                    if not routes:
+                        del st.svc_routes[prev.service]
+                dirty_svc.add(prev.service)
+            failures = []
+            if owner is not None:
+                r = owner[1]
+                st.route_won[name] = r
+                st.svc_routes.setdefault(r.service, {})[name] = r
+                st.svc_backend[r.service] = r.backend
+                dirty_svc.add(r.service)
+                _, ons, oname = owner[0]
+                for _order, loser in holders.values():
+                    if loser is not r:
+                        failures.append(
+                            Failure(
+                                loser.ingress,
+                                "metadata.name",
+                                f"Kong route name {name!r} is already made by the older Ingress "
+                                f"{ons}/{oname} (names are joined with '.'); route left out",
+                            )
+                        )
+            self._set_failures(st, ("route", name), sorted(failures, key=_failure_order))
+
     def _apply(
         self,
         st: _State,
@@ -484,6 +532,7 @@ class Translator:
         # 1. Ingresses -> routes per Kong service, TLS claims, default backends
         order_dirty = default_dirty = False
         bulk = not st.ing  # first translation: sort the order once at the end
+        touched_names: set[str] = set()
         for key in dirty_ing:
             ing = snap.get("Ingress", *key)
             old = st.ing.pop(key, None)
@@ -500,17 +549,12 @@ class Translator:
             unit: Unit = ("ing", key)
             if old is not None:
                 for r in old.routes:
-                    routes = st.svc_routes.get(r.service)
-                    if routes is not None:
-                        routes.pop(r.name, None)
-                        if not routes:
-                            del st.svc_routes[r.service]
-                    dirty_svc.add(r.service)
+                    st.route_names.get(r.name, {}).pop(key, None)
+                    touched_names.add(r.name)
             if new is not None:
                 for r in new.routes:
-                    st.svc_routes.setdefault(r.service, {})[r.name] = r
-                    st.svc_backend[r.service] = r.backend
-                    dirty_svc.add(r.service)
+                    st.route_names.setdefault(r.name, {})[key] = ((new.created, *key), r)
+                    touched_names.add(r.name)
             old_order = (old.created, *key) if old is not None else None
             new_order = (new.created, *key) if new is not None else None
             if old_order != new_order:
@@ -536,6 +580,7 @@ class Translator:
 
         if bulk:
             st.order.sort()
+        self._route_names(st, touched_names, dirty_svc)
 
         # 2. the one default backend (oldest Ingress that has one)
         if default_dirty or (order_dirty and st.default is not None):
