@@ -23,6 +23,7 @@ from ._util import (
     tags_for,
     valid_header_name,
     valid_host,
+    valid_ingress_host,
     valid_sni,
 )
 
@@ -398,6 +399,12 @@ def translate_ingress(
     for ri, rule in enumerate(ing.rules):
         if not rule.has_http or not rule.paths:
             continue
+        if rule.host and not valid_ingress_host(rule.host):
+            # the API server refuses it; offline, Kong would refuse the whole configuration
+            failures.append(
+                Failure(ref, f"spec.rules[{ri}].host", "not a valid host name; rule left out")
+            )
+            continue
         for pi, p in enumerate(rule.paths):
             if has_control_char(p.path):
                 # Kong refuses the whole configuration over one such path; leaving the path
@@ -455,20 +462,10 @@ def translate_ingress(
             for kong_path in _paths_for(p, path):
                 entry[3].append(_regex_prefixed(kong_path, prefix, legacy_regex))
     routes = []
-    names: set[str] = set()
     for b, host, pd, paths in groups.values():
         svc_name = b.service_name or ""
         token = port_token(pd)
         name = f"{ns}.{ref.name}.{svc_name}.{host.replace('*', '_')}.{token}"
-        if name in names:
-            # hosts ``*.a`` and ``_.a`` (not a valid host) give one route name
-            failures.append(
-                Failure(
-                    ref, "spec.rules", f"two rules make the Kong route name {name!r}; one left out"
-                )
-            )
-            continue
-        names.add(name)
         route: dict[str, Any] = {
             "name": name,
             "strip_path": False,

@@ -17,7 +17,15 @@ import attrs
 from ..models import Failure, ObjectRef, Service, ServicePort, split_list
 from ..store import Snapshot
 from ._ingress import VALID_PROTOCOLS, PortDef, RouteOut, port_token
-from ._util import entity_id, go_bool, go_int, has_control_char, plugin_names, tags_for
+from ._util import (
+    entity_id,
+    go_bool,
+    go_int,
+    has_control_char,
+    plugin_names,
+    tags_for,
+    valid_host_header,
+)
 
 _NON_TLS = frozenset({"http", "grpc", "ws", "tcp", "udp"})
 _UNKNOWN_TAGS = [
@@ -348,7 +356,15 @@ def translate_service(
             service.pop("path", None)
         # upstream overrides
         host_header = ann.get("konghq.com/host-header")
-        if host_header:
+        if host_header and not valid_host_header(host_header):
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/host-header",
+                    "not a host name (with an optional port) Kong accepts; ignored",
+                )
+            )
+        elif host_header:
             upstream["host_header"] = host_header
         policy_name = ann.get("konghq.com/upstream-policy")
         if policy_name:

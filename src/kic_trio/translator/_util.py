@@ -144,6 +144,58 @@ def valid_host(name: str) -> bool:
     return bool(labels) and all(_dns_label(label) for label in labels)
 
 
+def _subdomain_label(label: str) -> bool:
+    """A DNS-1123 label: lower-case alphanumerics and ``-`` (``xn--`` punycode included)."""
+    return (
+        0 < len(label) <= MAX_LABEL
+        and label.isascii()
+        and label == label.lower()
+        and label.replace("-", "").isalnum()
+        and label[0] != "-"
+        and label[-1] != "-"
+    )
+
+
+def valid_ingress_host(host: str) -> bool:
+    """What the API server accepts as an Ingress rule host: a DNS-1123 subdomain, ``*.`` allowed.
+
+    Only offline input (``kic-trio translate``) can break it; Kong would refuse the route.
+    """
+    if not 0 < len(host) <= MAX_NAME:
+        return False
+    labels = host.split(".")
+    if labels[0] == "*" and len(labels) > 1:
+        labels = labels[1:]
+    return all(_subdomain_label(label) for label in labels)
+
+
+def valid_host_header(value: str) -> bool:
+    """Kong's upstream ``host_header`` (``kong.tools.ip``): a host name, optionally ``:port``.
+
+    Labels of ``[0-9A-Za-z_-]`` that do not end in ``-``; one trailing dot allowed.
+    """
+    if not 0 < len(value) <= MAX_NAME + 6:
+        return False
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host = value
+    elif not (port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
+        return False
+    if host.endswith("."):
+        host = host[:-1]
+    if not 0 < len(host) <= MAX_NAME:
+        return False
+    for label in host.split("."):
+        if not (
+            0 < len(label) <= MAX_LABEL
+            and label.isascii()
+            and label.replace("-", "").replace("_", "").isalnum()
+            and label[-1] != "-"
+        ):
+            return False
+    return True
+
+
 def has_control_char(value: str) -> bool:
     """NUL, CR, LF and the other C0 controls and DEL: Kong refuses them in paths and headers.
 

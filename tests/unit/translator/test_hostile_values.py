@@ -323,3 +323,43 @@ def test_out_of_range_ports_are_refused(value: float) -> None:
     )
     assert [(p.port, p.target_port) for p in svc.ports] == [(81, None)]
     assert {f.field for f in svc.failures} >= {"spec.ports[0].port", "spec.ports[1].targetPort"}
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["bad host", "a..b", "-a.com", "UPPER.com", "a" * 64 + ".com", "*", "x.*", "a\x00.com"],
+)
+def test_invalid_rule_hosts_leave_the_rule_out(host: str) -> None:
+    config, failures = _translate(_ingress(host=host), _service())
+    assert _routes(config) == []
+    assert any("spec.rules[0].host" in f for f in failures)
+
+
+@pytest.mark.parametrize("host", ["xn--bcher-kva.example", "*.example.com", "a-b.c"])
+def test_valid_rule_hosts_pass(host: str) -> None:
+    config, failures = _translate(_ingress(host=host), _service())
+    (route,) = _routes(config)
+    assert route["hosts"] == [host]
+    assert failures == []
+
+
+@pytest.mark.parametrize(
+    "value", ["evil\r\nX: y", "a b", "a:99999", "a:", "-a-", "a..b", "x" * 300]
+)
+def test_bad_host_header_is_refused(value: str) -> None:
+    config, failures = _translate(
+        _ingress(), _service(annotations={"konghq.com/host-header": value})
+    )
+    (up,) = [u for u in config["upstreams"] if u["name"] == "s.n.80.svc"]
+    assert "host_header" not in up
+    assert any("konghq.com/host-header" in f for f in failures)
+
+
+@pytest.mark.parametrize("value", ["api.internal", "api.internal:8443", "my_host.local.", "a"])
+def test_good_host_header_passes(value: str) -> None:
+    config, failures = _translate(
+        _ingress(), _service(annotations={"konghq.com/host-header": value})
+    )
+    (up,) = [u for u in config["upstreams"] if u["name"] == "s.n.80.svc"]
+    assert up["host_header"] == value
+    assert failures == []

@@ -148,10 +148,15 @@ def test_backend_service_names_with_dots_are_refused() -> None:
     assert any(f.obj.name == "b" and f.field.endswith(".backend.service") for f in result.failures)
 
 
-def test_one_ingress_whose_hosts_make_the_same_name_keeps_one() -> None:
+def test_an_invalid_host_cannot_alias_a_wildcard() -> None:
+    # "*" becomes "_" in route names; "_.example.com" is no host (offline only): refused
     ing = _ingress("c", "s", "*.example.com", "2025-01-01T00:00:00Z")
     rule = ing["spec"]["rules"][0]
     ing["spec"]["rules"].append({**rule, "host": "_.example.com"})
     result = translate_objects([ing, *SERVICES], TranslatorOptions())
-    assert list(_routes(result.config)) == ["n.c.s._.example.com.80"]
-    assert any("two rules make the Kong route name" in f.reason for f in result.failures)
+    (route,) = [r for s in result.config["services"] for r in s["routes"]]
+    assert route["name"] == "n.c.s._.example.com.80"
+    assert route["hosts"] == ["*.example.com"]
+    assert [(f.field, f.reason) for f in result.failures] == [
+        ("spec.rules[1].host", "not a valid host name; rule left out")
+    ]
