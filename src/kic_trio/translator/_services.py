@@ -229,6 +229,18 @@ def translate_service(
                         f"Client certificate requested for incompatible service protocol '{protocol}'",
                     )
                 )
+            elif secret.tls_pair_valid is not True:
+                # upstream references it anyway and Kong refuses the dangling reference (and
+                # with it the whole configuration); without the certificate the backend
+                # refuses the connection, so nothing is served with less protection
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/client-cert",
+                        f"Secret '{ns}/{cert_name}' holds no valid TLS key pair; "
+                        "client certificate not set",
+                    )
+                )
             else:
                 client_cert = (ns, cert_name)
                 # decK's file format (what upstream POSTs) flattens the reference to the ID

@@ -363,3 +363,45 @@ def test_good_host_header_passes(value: str) -> None:
     (up,) = [u for u in config["upstreams"] if u["name"] == "s.n.80.svc"]
     assert up["host_header"] == value
     assert failures == []
+
+
+def test_client_cert_without_a_valid_pair_is_not_referenced() -> None:
+    # Kong refuses a client_certificate that names no certificate (the whole configuration)
+    import base64
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    wrong_key = other.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    secret = {
+        "kind": "Secret",
+        "metadata": {"name": "client", "namespace": NS, "uid": "client-uid"},
+        "data": {
+            "tls.crt": base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode(),
+            "tls.key": base64.b64encode(wrong_key).decode(),
+        },
+    }
+    svc = _service(annotations={"konghq.com/client-cert": "client", "konghq.com/protocol": "https"})
+    config, failures = _translate(_ingress(), svc, secret)
+    (kong_svc,) = [s for s in config["services"] if s["name"] == "n.s.80"]
+    assert "client_certificate" not in kong_svc
+    assert "certificates" not in config
+    assert any("konghq.com/client-cert" in f and "no valid TLS key pair" in f for f in failures)
