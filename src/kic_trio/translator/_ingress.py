@@ -20,6 +20,7 @@ from ._util import (
     go_int,
     has_control_char,
     plugin_names,
+    shown,
     tags_for,
     valid_header_name,
     valid_host,
@@ -230,7 +231,7 @@ def _apply_route_annotations(
     if (v := ann.get("konghq.com/strip-path")) is not None and v.lower() in ("true", "false"):
         route["strip_path"] = v.lower() == "true"
     elif v:
-        _fail(failures, ref, "konghq.com/strip-path", f"{v!r} is not true or false; ignored")
+        _fail(failures, ref, "konghq.com/strip-path", f"{shown(v)} is not true or false; ignored")
     if ann.get("ingress.kubernetes.io/force-ssl-redirect") == "true":
         route["https_redirect_status_code"] = 302
         route["protocols"] = _use_ssl_protocols(route.get("protocols"))
@@ -248,7 +249,9 @@ def _apply_route_annotations(
     if (v := ann.get("konghq.com/preserve-host")) is not None and v.lower() in ("true", "false"):
         route["preserve_host"] = v.lower() == "true"
     elif v:
-        _fail(failures, ref, "konghq.com/preserve-host", f"{v!r} is not true or false; ignored")
+        _fail(
+            failures, ref, "konghq.com/preserve-host", f"{shown(v)} is not true or false; ignored"
+        )
     for key, field in (
         ("konghq.com/request-buffering", "request_buffering"),
         ("konghq.com/response-buffering", "response_buffering"),
@@ -256,7 +259,7 @@ def _apply_route_annotations(
         if (v := ann.get(key)) is not None:
             b = go_bool(v.lower())
             if b is None:
-                _fail(failures, ref, key, f"{v!r} is not a boolean; ignored")
+                _fail(failures, ref, key, f"{shown(v)} is not a boolean; ignored")
             else:
                 route[field] = b
     protocols = split_list(ann.get("konghq.com/protocols"))
@@ -270,7 +273,9 @@ def _apply_route_annotations(
     if (v := ann.get("konghq.com/regex-priority")) is not None and v:
         n = go_int(v)
         if n is None:
-            _fail(failures, ref, "konghq.com/regex-priority", f"{v!r} is not an integer; ignored")
+            _fail(
+                failures, ref, "konghq.com/regex-priority", f"{shown(v)} is not an integer; ignored"
+            )
         else:
             route["regex_priority"] = n
     methods = [m.upper() for m in split_list(ann.get("konghq.com/methods"))]
@@ -303,7 +308,7 @@ def _apply_route_annotations(
         if v in _PATH_HANDLING:
             route["path_handling"] = v
         else:
-            _fail(failures, ref, "konghq.com/path-handling", f"{v!r} is not v0 or v1; ignored")
+            _fail(failures, ref, "konghq.com/path-handling", f"{shown(v)} is not v0 or v1; ignored")
     # normalizeProtocols: grpc mixed with http -> http,https; any grpc -> no strip_path
     protocols_now = route.get("protocols")
     if protocols_now:

@@ -23,6 +23,7 @@ from ._util import (
     go_int,
     has_control_char,
     plugin_names,
+    shown,
     tags_for,
     valid_host_header,
 )
@@ -334,12 +335,11 @@ def translate_service(
             if (v := ann.get(key)) is not None:
                 n = go_int(v)
                 if n is None:
-                    shown = repr(v) if len(v) <= 32 else "the value"
                     failures.append(
                         Failure(
                             ref,
                             f"metadata.annotations.{key}",
-                            f"{shown} is not an integer; ignored",
+                            f"{shown(v)} is not an integer; ignored",
                         )
                     )
                 elif not low <= n <= high:
@@ -359,7 +359,7 @@ def translate_service(
                     Failure(
                         ref,
                         "metadata.annotations.konghq.com/tls-verify",
-                        f"{v!r} is not a boolean; ignored",
+                        f"{shown(v)} is not a boolean; ignored",
                     )
                 )
             else:

@@ -196,6 +196,16 @@ def valid_host_header(value: str) -> bool:
     return True
 
 
+def shown(value: str) -> str:
+    """A user value for a failure reason: quoted when short and printable, else not at all.
+
+    Reasons go into Events and logs; a megabyte annotation (or one with CR/LF) must not.
+    """
+    if len(value) <= 32 and not has_control_char(value):
+        return repr(value)
+    return "the value"
+
+
 def has_control_char(value: str) -> bool:
     """NUL, CR, LF and the other C0 controls and DEL: Kong refuses them in paths and headers.
 

@@ -405,3 +405,19 @@ def test_client_cert_without_a_valid_pair_is_not_referenced() -> None:
     assert "client_certificate" not in kong_svc
     assert "certificates" not in config
     assert any("konghq.com/client-cert" in f and "no valid TLS key pair" in f for f in failures)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("konghq.com/strip-path", "x" * 100_000),
+        ("konghq.com/preserve-host", "no\r\nX-Injected: yes"),
+        ("konghq.com/regex-priority", "1" * 5000),
+        ("konghq.com/path-handling", "v1\n" * 20),
+    ],
+)
+def test_failure_reasons_never_echo_long_or_control_values(key: str, value: str) -> None:
+    _, failures = _translate(_ingress(annotations={key: value}), _service())
+    (failure,) = [f for f in failures if key in f]
+    assert "the value" in failure and value not in failure and "\n" not in failure
+    assert len(failure) < 200
