@@ -33,6 +33,7 @@ VALID_PROTOCOLS = frozenset(
 )
 #: Kong's ``path_handling`` is ``one_of v0, v1`` (upstream's ``v\d`` search let ``zzv1zz`` through).
 _PATH_HANDLING = frozenset({"v0", "v1"})
+_TLS_PROTOCOLS = frozenset({"grpcs", "https", "tls", "tls_passthrough"})
 _LEGACY_PLAIN_PATH = re.compile(r"[a-zA-Z0-9.\-_~/%]*")
 _SLASHES = re.compile(r"//+")
 _REDIRECT_CODES = frozenset({426, 301, 302, 307, 308})
@@ -318,6 +319,18 @@ def _apply_route_annotations(
             route["protocols"] = ["http", "https"]
         if grpc:
             route.pop("strip_path", None)
+    final = route.get("protocols")
+    if route.get("snis") and final and _TLS_PROTOCOLS.isdisjoint(final):
+        # Kong: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or
+        # 'tls_passthrough'" (the whole configuration refused). Without TLS there is no SNI
+        # to match, so leaving them out does not widen the route.
+        del route["snis"]
+        _fail(
+            failures,
+            ref,
+            "konghq.com/snis",
+            "SNIs need a TLS protocol (https, grpcs, tls, tls_passthrough); ignored",
+        )
 
 
 def rewrite_uri_config(uri: str) -> str:

@@ -421,3 +421,12 @@ def test_failure_reasons_never_echo_long_or_control_values(key: str, value: str)
     (failure,) = [f for f in failures if key in f]
     assert "the value" in failure and value not in failure and "\n" not in failure
     assert len(failure) < 200
+
+
+@pytest.mark.parametrize(("protocols", "kept"), [("http", False), ("grpc", False), ("https", True)])
+def test_snis_need_a_tls_protocol(protocols: str, kept: bool) -> None:
+    ann = {"konghq.com/snis": "example.com", "konghq.com/protocols": protocols}
+    config, failures = _translate(_ingress(annotations=ann), _service())
+    (route,) = _routes(config)
+    assert ("snis" in route) is kept
+    assert any("SNIs need a TLS protocol" in f for f in failures) is not kept
