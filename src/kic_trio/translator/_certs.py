@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from cryptography import x509
@@ -63,8 +63,14 @@ def build_certificates(
     claims: Iterable[tuple[tuple[str, str], list[str], list[ObjectRef]]],
     snap: Any,
     checker: KeyPairChecker,
+    keep_ids: Collection[tuple[str, str]] = (),
 ) -> tuple[list[dict[str, Any]], list[Failure], list[ObjectRef]]:
     """Certificates for ``(secret key, hosts, parents)`` claims (hosts already de-duplicated).
+
+    ``keep_ids``: Secrets whose UID is referenced as a certificate ID elsewhere (a service's
+    ``client_certificate``). Identical cert+key pairs merge under the oldest Secret's UID (as
+    upstream); such a Secret whose UID lost the merge also gets a certificate of its own, so
+    the reference never dangles (Kong would refuse the whole configuration).
 
     Returns the certificate entities, failures, and the Secrets that made it in.
     """
@@ -73,6 +79,7 @@ def build_certificates(
     created: dict[str, str] = {}
     sni_owner: dict[str, str] = {}
     used: list[ObjectRef] = []
+    kept: list[tuple[tuple[str, str], Secret]] = []
     for (ns, name), hosts, parents in claims:
         secret: Secret | None = snap.get("Secret", ns, name)
         if secret is None:
@@ -86,6 +93,8 @@ def build_certificates(
             continue
         used.append(secret.ref)
         ident = pair[0] + "\0" + pair[1]
+        if (ns, name) in keep_ids:
+            kept.append((pair, secret))
         cur = merged.get(ident)
         uid = secret.ref.uid
         if cur is None:
@@ -112,6 +121,12 @@ def build_certificates(
         if snis:
             cert["snis"] = [{"name": h, "certificate": {"id": cert["id"]}} for h in snis]
         certs.append(cert)
+    ids = {c["id"] for c in certs}
+    for (cert_text, key_text), secret in kept:
+        uid = secret.ref.uid
+        if uid not in ids:
+            ids.add(uid)
+            certs.append({"id": uid, "cert": cert_text, "key": key_text, "tags": tags_for(secret)})
     return certs, failures, used
 
 

@@ -1047,6 +1047,7 @@ class Translator:
             ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
             view,
             self._checker,
+            {k for k, _ in st.svc.values() if k is not None},
         )
         st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
         st.deps.set(unit, frozenset(("Secret", ns, name) for ns, name in claims))

@@ -430,3 +430,57 @@ def test_snis_need_a_tls_protocol(protocols: str, kept: bool) -> None:
     (route,) = _routes(config)
     assert ("snis" in route) is kept
     assert any("SNIs need a TLS protocol" in f for f in failures) is not kept
+
+
+def test_client_cert_merged_with_an_identical_older_secret_still_resolves() -> None:
+    """Identical cert+key Secrets merge under the oldest UID; a client_certificate naming the
+    younger one must still name an existing certificate (else Kong refuses everything)."""
+    import base64
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tls.example.com")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    data = {
+        "tls.crt": base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode(),
+        "tls.key": base64.b64encode(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ).decode(),
+    }
+
+    def secret(name: str, created: str) -> dict[str, Any]:
+        meta = {"name": name, "namespace": NS, "uid": f"{name}-uid", "creationTimestamp": created}
+        return {"kind": "Secret", "metadata": meta, "data": data}
+
+    ing = _ingress()
+    ing["spec"]["tls"] = [{"hosts": ["example.com"], "secretName": "older"}]
+    svc = _service(
+        annotations={"konghq.com/client-cert": "younger", "konghq.com/protocol": "https"}
+    )
+    config, failures = _translate(
+        ing, svc, secret("older", "2025-01-01T00:00:00Z"), secret("younger", "2025-06-01T00:00:00Z")
+    )
+    (kong_svc,) = [s for s in config["services"] if s["name"] == "n.s.80"]
+    ids = {c["id"] for c in config["certificates"]}
+    assert kong_svc["client_certificate"] in ids
+    assert ids == {"older-uid", "younger-uid"}
+    assert failures == []
