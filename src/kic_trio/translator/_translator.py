@@ -420,6 +420,8 @@ class Translator:
         rules) keeps the route and the others get a failure (hence a Warning Event).
         """
         for name in names:
+            if st.default is not None and st.default.name == name:
+                dirty_svc.add(st.default.service)  # it may clash, or stop clashing
             holders = st.route_names.get(name)
             if not holders:
                 st.route_names.pop(name, None)
@@ -603,14 +605,27 @@ class Translator:
             unit = ("svc", name)
             routes_map = st.svc_routes.get(name)
             sroutes = [routes_map[k] for k in sorted(routes_map)] if routes_map else []
+            clash: list[Failure] = []
             if st.default is not None and st.default.service == name:
-                sroutes.append(st.default)
-                sroutes.sort(key=lambda x: x.name)
+                if st.default.name in st.route_won:
+                    # an Ingress named like ``i.s.h.80`` makes its default route name clash
+                    # with a rule's route: the rule's route keeps it
+                    clash.append(
+                        Failure(
+                            st.default.ingress,
+                            "spec.defaultBackend",
+                            f"Kong route name {st.default.name!r} is already made by a rule "
+                            "of an Ingress; default backend left out",
+                        )
+                    )
+                else:
+                    sroutes.append(st.default)
+                    sroutes.sort(key=lambda x: x.name)
             old_svc = st.svc.pop(name, None)
             if not sroutes:
                 st.frags.replace(unit, ())
                 st.deps.set(unit, frozenset())
-                self._set_failures(st, unit, ())
+                self._set_failures(st, unit, clash)
                 self._set_configured(st, unit, ())
                 self._set_rels(st, unit, [], dirty_plugins)
                 st.svc_backend.pop(name, None)
@@ -635,7 +650,7 @@ class Translator:
                 if sout.service is not None
                 else []
             )
-            failures = list(sout.failures)
+            failures = [*sout.failures, *clash]
             rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
             if sout.service is not None:
                 entries.append(("services", name, sout.service))

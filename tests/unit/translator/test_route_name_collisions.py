@@ -160,3 +160,41 @@ def test_an_invalid_host_cannot_alias_a_wildcard() -> None:
     assert [(f.field, f.reason) for f in result.failures] == [
         ("spec.rules[1].host", "not a valid host name; rule left out")
     ]
+
+
+def test_a_default_backend_route_cannot_take_a_rule_routes_name() -> None:
+    """Ingress ``i.s.h.example.com.80``'s default route is ``n.i.s.h.example.com.80``, the
+    name of Ingress ``i``'s rule route to ``s`` on ``h.example.com``: the rule keeps it."""
+    rule = _ingress("i", "s", "h.example.com", "2025-01-02T00:00:00Z")
+    default = _ingress("i.s.h.example.com.80", "x", "unused.example.com", "2025-01-01T00:00:00Z")
+    default["spec"] = {
+        "ingressClassName": "kong",
+        "defaultBackend": {"service": {"name": "x", "port": {"number": 80}}},
+    }
+    clash = "n.i.s.h.example.com.80"
+    store = Store()
+    for raw in [*SERVICES, default]:
+        _upsert(store, raw)
+    tr = Translator(TranslatorOptions())
+    assert _routes(tr.translate(store.snapshot()).config) == {clash: ["/"]}
+    store.take_changes()
+
+    def step() -> Any:
+        snap = store.snapshot()
+        got = tr.translate(snap, store.take_changes())
+        want = Translator(TranslatorOptions()).translate(snap)
+        assert got.body == want.body
+        assert got.failures == want.failures
+        return got
+
+    _upsert(store, rule)
+    got = step()
+    assert _routes(got.config) == {clash: ["/i"]}
+    (failure,) = got.failures
+    assert failure.obj.name == "i.s.h.example.com.80"
+    assert failure.field == "spec.defaultBackend"
+
+    store.apply(Delete("Ingress", "n", "i"))
+    got = step()
+    assert _routes(got.config) == {clash: ["/"]}
+    assert got.failures == ()
