@@ -82,13 +82,28 @@ class Reader:
         self._bad(path, str, raw)
         return default
 
-    def as_int(self, raw: object, path: str, default: int | None = None) -> int | None:
+    def as_int(
+        self,
+        raw: object,
+        path: str,
+        default: int | None = None,
+        low: int = -(2**63),
+        high: int = 2**63 - 1,
+    ) -> int | None:
+        """An integer within ``low..high`` (int64 unless told), else ``default`` + a failure.
+
+        JSON and YAML give arbitrarily large integers (and ``1e300`` is an integral float);
+        Kong's schema, and Go's decoder upstream, refuse them.
+        """
         if raw is None:
             return default
+        if isinstance(raw, float) and raw.is_integer():  # NaN and infinities are not
+            raw = int(raw)
         if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        if isinstance(raw, float) and raw.is_integer():
-            return int(raw)
+            if low <= raw <= high:
+                return raw
+            self.fail(path, f"must be between {low} and {high}")
+            return default
         self._bad(path, int, raw)
         return default
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import math
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -228,7 +229,9 @@ def _backend(r: Reader, raw: object, path: str) -> IngressBackend:
         port = r.as_map(s.get("port"), f"{path}.service.port")
         return IngressBackend(
             service_name=r.as_str(s.get("name"), f"{path}.service.name"),
-            port_number=r.as_int(port.get("number"), f"{path}.service.port.number"),
+            port_number=r.as_int(
+                port.get("number"), f"{path}.service.port.number", low=0, high=65535
+            ),
             port_name=r.as_str(port.get("name"), f"{path}.service.port.name") or None,
         )
     if res is not None:
@@ -331,14 +334,17 @@ def _service(raw: Mapping[str, Any]) -> Service:
     for i, port_raw in enumerate(r.as_list(spec.get("ports"), "spec.ports")):
         p = f"spec.ports[{i}]"
         pm = r.as_map(port_raw, p)
-        number = r.as_int(pm.get("port"), f"{p}.port")
+        number = r.as_int(pm.get("port"), f"{p}.port", low=0, high=65535)
         if number is None:
             if pm and pm.get("port") is None:
                 r.fail(f"{p}.port", "a service port needs a port number")
             continue
         tp = pm.get("targetPort")
         target: int | str | None
-        if isinstance(tp, int | str) and not isinstance(tp, bool):
+        if isinstance(tp, int) and not isinstance(tp, bool) and not 0 <= tp <= 65535:
+            target = None
+            r.fail(f"{p}.targetPort", "must be between 0 and 65535")
+        elif isinstance(tp, int | str) and not isinstance(tp, bool):
             target = tp
         else:
             target = None
@@ -375,7 +381,7 @@ def _endpoint_slice(raw: Mapping[str, Any]) -> EndpointSlice:
         ports.append(
             EndpointPort(
                 name=r.as_str(pm.get("name"), f"ports[{i}].name") or "",
-                port=r.as_int(pm.get("port"), f"ports[{i}].port"),
+                port=r.as_int(pm.get("port"), f"ports[{i}].port", low=0, high=65535),
                 protocol=r.as_str(pm.get("protocol"), f"ports[{i}].protocol") or "TCP",
             )
         )
@@ -569,6 +575,9 @@ def _health(r: Reader, raw: object, path: str) -> dict[str, Any]:
             }
         elif isinstance(value, Mapping):
             out[_snake(key)] = _health(r, value, sub)
+        elif isinstance(value, float) and not math.isfinite(value):
+            # JSON cannot carry NaN/Infinity (orjson writes null): refused, Kong's default stays
+            r.fail(sub, "expected a finite number, got NaN or Infinity")
         else:
             out[_snake(key)] = r.json_value(value, sub)
     return out

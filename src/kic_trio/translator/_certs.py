@@ -9,11 +9,13 @@ Checking a key pair costs ~100 µs, so results are remembered per content digest
 
 from __future__ import annotations
 
+import datetime
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from ..models import Failure, ObjectRef, Secret, tls_pair_valid
 from ._util import tags_for
@@ -61,8 +63,14 @@ def build_certificates(
     claims: Iterable[tuple[tuple[str, str], list[str], list[ObjectRef]]],
     snap: Any,
     checker: KeyPairChecker,
+    keep_ids: Collection[tuple[str, str]] = (),
 ) -> tuple[list[dict[str, Any]], list[Failure], list[ObjectRef]]:
     """Certificates for ``(secret key, hosts, parents)`` claims (hosts already de-duplicated).
+
+    ``keep_ids``: Secrets whose UID is referenced as a certificate ID elsewhere (a service's
+    ``client_certificate``). Identical cert+key pairs merge under the oldest Secret's UID (as
+    upstream); such a Secret whose UID lost the merge also gets a certificate of its own, so
+    the reference never dangles (Kong would refuse the whole configuration).
 
     Returns the certificate entities, failures, and the Secrets that made it in.
     """
@@ -71,6 +79,7 @@ def build_certificates(
     created: dict[str, str] = {}
     sni_owner: dict[str, str] = {}
     used: list[ObjectRef] = []
+    kept: list[tuple[tuple[str, str], Secret]] = []
     for (ns, name), hosts, parents in claims:
         secret: Secret | None = snap.get("Secret", ns, name)
         if secret is None:
@@ -84,6 +93,8 @@ def build_certificates(
             continue
         used.append(secret.ref)
         ident = pair[0] + "\0" + pair[1]
+        if (ns, name) in keep_ids:
+            kept.append((pair, secret))
         cur = merged.get(ident)
         uid = secret.ref.uid
         if cur is None:
@@ -110,26 +121,66 @@ def build_certificates(
         if snis:
             cert["snis"] = [{"name": h, "certificate": {"id": cert["id"]}} for h in snis]
         certs.append(cert)
+    ids = {c["id"] for c in certs}
+    for (cert_text, key_text), secret in kept:
+        uid = secret.ref.uid
+        if uid not in ids:
+            ids.add(uid)
+            certs.append({"id": uid, "cert": cert_text, "key": key_text, "tags": tags_for(secret)})
     return certs, failures, used
 
 
+_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_END = b"-----END CERTIFICATE-----"
+#: A CA certificate is a few KiB; anything this big is not one (Kong takes one per entity).
+_MAX_CA_PEM = 64 * 1024
+
+
+def _ca_problem(cert: x509.Certificate, now: datetime.datetime) -> str:
+    """Upstream's checks on a parsed CA certificate, ``""`` when it passes."""
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return "invalid CA certificate: certificate is not a CA"
+    if not constraints.ca:
+        return "invalid CA certificate: certificate is not a CA"
+    if cert.not_valid_after_utc < now:
+        # Kong refuses it too ("certificate expired, Not After time is in the past")
+        return "invalid CA certificate: certificate expired"
+    return ""
+
+
 def ca_certificate(
-    secret: Secret, seen_ids: Mapping[str, Any]
+    secret: Secret, seen_ids: Mapping[str, Any], now: datetime.datetime | None = None
 ) -> tuple[dict[str, Any] | None, str]:
-    """A ``konghq.com/ca-cert`` Secret -> ``ca_certificates`` entity, or a failure reason."""
+    """A ``konghq.com/ca-cert`` Secret -> ``ca_certificates`` entity, or a failure reason.
+
+    As upstream: the first PEM block must be an X.509 certificate with the CA basic
+    constraint, not expired (``now``, default the wall clock). Unlike upstream, what Kong
+    receives is the parsed certificate re-encoded as clean PEM: bytes around the block
+    (a non-UTF-8 tail crashed the controller) never reach Kong, and a second certificate,
+    which Kong refuses ("please submit only one certificate at a time"), is a failure here.
+    """
     cid = secret.text("id")
     if not cid:
         return None, "invalid CA certificate: missing 'id' field in data"
     raw = secret.data.get("cert") or secret.data.get("ca.crt")
     if raw is None:
         return None, "invalid CA certificate: missing 'cert' or 'ca.crt' field in data"
+    if len(raw) > _MAX_CA_PEM:
+        return None, "invalid CA certificate: larger than 64 KiB"
+    begin = raw.find(_BEGIN)
+    end = raw.find(_END, begin + len(_BEGIN)) if begin >= 0 else -1
+    if end < 0:
+        return None, "invalid CA certificate: not a PEM certificate"
+    if raw.find(_BEGIN, end) >= 0:
+        return None, "invalid CA certificate: more than one certificate (Kong takes one)"
     try:
-        c = x509.load_pem_x509_certificate(raw.strip())
-        constraints = c.extensions.get_extension_for_class(x509.BasicConstraints).value
-        if not constraints.ca:
-            return None, "invalid CA certificate: certificate is not a CA"
-    except x509.ExtensionNotFound:
-        return None, "invalid CA certificate: certificate is not a CA"
+        cert = x509.load_pem_x509_certificate(raw[begin : end + len(_END)])
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii").strip()
     except Exception:
         return None, "invalid CA certificate: not a PEM certificate"
-    return {"id": cid, "cert": raw.strip().decode(), "tags": tags_for(secret)}, ""
+    problem = _ca_problem(cert, now or datetime.datetime.now(datetime.UTC))
+    if problem:
+        return None, problem
+    return {"id": cid, "cert": pem, "tags": tags_for(secret)}, ""

@@ -14,17 +14,26 @@ from typing import Any
 import attrs
 
 from ..models import Failure, Ingress, IngressBackend, IngressPath, ObjectRef, split_list
-from ._util import entity_id, go_bool, go_int, plugin_names, tags_for
+from ._util import (
+    entity_id,
+    go_bool,
+    go_int,
+    has_control_char,
+    plugin_names,
+    shown,
+    tags_for,
+    valid_header_name,
+    valid_host,
+    valid_ingress_host,
+    valid_sni,
+)
 
 VALID_PROTOCOLS = frozenset(
     {"http", "https", "grpc", "grpcs", "ws", "wss", "tls", "tcp", "tls_passthrough"}
 )
-_VALID_METHOD = re.compile(r"[A-Z]+")
-_VALID_PATH_HANDLING = re.compile(r"v\d")
-_VALID_SNI = re.compile(r"([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)+(\.([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*))*")
-_VALID_HOST = re.compile(
-    r"(\*\.)?([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)+(\.([a-zA-Z0-9]+(-[a-zA-Z0-9]+)*))*?(\.\*)?"
-)
+#: Kong's ``path_handling`` is ``one_of v0, v1`` (upstream's ``v\d`` search let ``zzv1zz`` through).
+_PATH_HANDLING = frozenset({"v0", "v1"})
+_TLS_PROTOCOLS = frozenset({"grpcs", "https", "tls", "tls_passthrough"})
 _LEGACY_PLAIN_PATH = re.compile(r"[a-zA-Z0-9.\-_~/%]*")
 _SLASHES = re.compile(r"//+")
 _REDIRECT_CODES = frozenset({426, 301, 302, 307, 308})
@@ -126,8 +135,59 @@ def _use_ssl_protocols(protocols: list[str] | None) -> list[str]:
     return out
 
 
+_HEADERS_PREFIX = "konghq.com/headers."
+
+
+def _service_name_ok(name: str) -> bool:
+    """A Kubernetes Service name (DNS-1035 label: ``[a-z]([-a-z0-9]*[a-z0-9])?``, <= 63)."""
+    return (
+        0 < len(name) <= 63
+        and name.isascii()
+        and name == name.lower()
+        and name[0].isalpha()
+        and name[-1] != "-"
+        and name.replace("-", "").isalnum()
+    )
+
+
+def _valid_method(method: str) -> bool:
+    """Kong's ``^%u+$`` (upper-case ASCII letters), without a regex."""
+    return method.isascii() and method.isalpha() and method.isupper()
+
+
+def header_problems(ann: Any) -> list[tuple[str, str]]:
+    """``(annotation, reason)`` for every ``konghq.com/headers.*`` value Kong would refuse.
+
+    Upstream passes these through and Kong then refuses the whole configuration. Header
+    matches narrow a route, so an Ingress with a bad one is not served at all (serving it
+    without the match would widen it): the caller drops its routes. Reasons never echo values.
+    """
+    if not ann or not any(k.startswith(_HEADERS_PREFIX) for k in ann):
+        return []
+    out: list[tuple[str, str]] = []
+    if ann.get("konghq.com/headers-separator", ",") == "":
+        out.append(("konghq.com/headers-separator", "must not be empty"))
+    for key, value in ann.items():
+        if not key.startswith(_HEADERS_PREFIX) or len(key) <= len(_HEADERS_PREFIX) or not value:
+            continue
+        name = key[len(_HEADERS_PREFIX) :]
+        if name.lower() == "host":
+            out.append(
+                (
+                    key,
+                    "Kong refuses a 'host' header match: use the rule's host or "
+                    "konghq.com/host-aliases",
+                )
+            )
+        elif not valid_header_name(name):
+            out.append((key, "header name may only hold A-Z, a-z, 0-9, '_' and '-'"))
+        elif has_control_char(value):
+            out.append((key, "header value contains a control character (CR, LF, NUL, ...)"))
+    return out
+
+
 def _headers(ann: dict[str, str] | Any) -> dict[str, list[str]]:
-    sep = ann.get("konghq.com/headers-separator", ",")
+    sep = ann.get("konghq.com/headers-separator", ",") or ","
     out: dict[str, list[str]] = {}
     for key, value in ann.items():
         if key.startswith("konghq.com/headers.") and len(key) > 19 and value:
@@ -172,7 +232,7 @@ def _apply_route_annotations(
     if (v := ann.get("konghq.com/strip-path")) is not None and v.lower() in ("true", "false"):
         route["strip_path"] = v.lower() == "true"
     elif v:
-        _fail(failures, ref, "konghq.com/strip-path", f"{v!r} is not true or false; ignored")
+        _fail(failures, ref, "konghq.com/strip-path", f"{shown(v)} is not true or false; ignored")
     if ann.get("ingress.kubernetes.io/force-ssl-redirect") == "true":
         route["https_redirect_status_code"] = 302
         route["protocols"] = _use_ssl_protocols(route.get("protocols"))
@@ -190,7 +250,9 @@ def _apply_route_annotations(
     if (v := ann.get("konghq.com/preserve-host")) is not None and v.lower() in ("true", "false"):
         route["preserve_host"] = v.lower() == "true"
     elif v:
-        _fail(failures, ref, "konghq.com/preserve-host", f"{v!r} is not true or false; ignored")
+        _fail(
+            failures, ref, "konghq.com/preserve-host", f"{shown(v)} is not true or false; ignored"
+        )
     for key, field in (
         ("konghq.com/request-buffering", "request_buffering"),
         ("konghq.com/response-buffering", "response_buffering"),
@@ -198,7 +260,7 @@ def _apply_route_annotations(
         if (v := ann.get(key)) is not None:
             b = go_bool(v.lower())
             if b is None:
-                _fail(failures, ref, key, f"{v!r} is not a boolean; ignored")
+                _fail(failures, ref, key, f"{shown(v)} is not a boolean; ignored")
             else:
                 route[field] = b
     protocols = split_list(ann.get("konghq.com/protocols"))
@@ -212,25 +274,27 @@ def _apply_route_annotations(
     if (v := ann.get("konghq.com/regex-priority")) is not None and v:
         n = go_int(v)
         if n is None:
-            _fail(failures, ref, "konghq.com/regex-priority", f"{v!r} is not an integer; ignored")
+            _fail(
+                failures, ref, "konghq.com/regex-priority", f"{shown(v)} is not an integer; ignored"
+            )
         else:
             route["regex_priority"] = n
     methods = [m.upper() for m in split_list(ann.get("konghq.com/methods"))]
     if methods:
-        if all(_VALID_METHOD.fullmatch(m) for m in methods):
+        if all(_valid_method(m) for m in methods):
             route["methods"] = methods
         else:
             _fail(failures, ref, "konghq.com/methods", "contains an invalid method; ignored")
     if "konghq.com/snis" in ann:
         snis = split_list(ann["konghq.com/snis"])
-        if all(_VALID_SNI.fullmatch(s) for s in snis):
+        if all(valid_sni(s) for s in snis):
             if snis:
                 route["snis"] = snis
         else:
             _fail(failures, ref, "konghq.com/snis", "contains an invalid SNI; ignored")
     aliases = split_list(ann.get("konghq.com/host-aliases"))
     if aliases:
-        if all(_VALID_HOST.fullmatch(h) for h in aliases):
+        if all(valid_host(h) for h in aliases):
             hosts = list(route.get("hosts", ()))
             for h in aliases:
                 if h not in hosts:
@@ -242,10 +306,10 @@ def _apply_route_annotations(
     if headers:
         route["headers"] = headers
     if (v := ann.get("konghq.com/path-handling")) is not None:
-        if _VALID_PATH_HANDLING.search(v):
+        if v in _PATH_HANDLING:
             route["path_handling"] = v
         else:
-            _fail(failures, ref, "konghq.com/path-handling", f"{v!r} is not v0 or v1; ignored")
+            _fail(failures, ref, "konghq.com/path-handling", f"{shown(v)} is not v0 or v1; ignored")
     # normalizeProtocols: grpc mixed with http -> http,https; any grpc -> no strip_path
     protocols_now = route.get("protocols")
     if protocols_now:
@@ -255,6 +319,18 @@ def _apply_route_annotations(
             route["protocols"] = ["http", "https"]
         if grpc:
             route.pop("strip_path", None)
+    final = route.get("protocols")
+    if route.get("snis") and final and _TLS_PROTOCOLS.isdisjoint(final):
+        # Kong: "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or
+        # 'tls_passthrough'" (the whole configuration refused). Without TLS there is no SNI
+        # to match, so leaving them out does not widen the route.
+        del route["snis"]
+        _fail(
+            failures,
+            ref,
+            "konghq.com/snis",
+            "SNIs need a TLS protocol (https, grpcs, tls, tls_passthrough); ignored",
+        )
 
 
 def rewrite_uri_config(uri: str) -> str:
@@ -341,7 +417,24 @@ def translate_ingress(
     for ri, rule in enumerate(ing.rules):
         if not rule.has_http or not rule.paths:
             continue
+        if rule.host and not valid_ingress_host(rule.host):
+            # the API server refuses it; offline, Kong would refuse the whole configuration
+            failures.append(
+                Failure(ref, f"spec.rules[{ri}].host", "not a valid host name; rule left out")
+            )
+            continue
         for pi, p in enumerate(rule.paths):
+            if has_control_char(p.path):
+                # Kong refuses the whole configuration over one such path; leaving the path
+                # out only narrows what the Ingress serves
+                failures.append(
+                    Failure(
+                        ref,
+                        f"spec.rules[{ri}].http.paths[{pi}].path",
+                        "path contains a control character (NUL, CR, LF, ...); path left out",
+                    )
+                )
+                continue
             path = _SLASHES.sub("/", p.path) or "/"
             b = p.backend
             field = f"spec.rules[{ri}].http.paths[{pi}].backend"
@@ -366,6 +459,17 @@ def translate_ingress(
             if not b.service_name:
                 failures.append(
                     Failure(ref, f"{field}.service.name", "the backend names no Service")
+                )
+                continue
+            if not _service_name_ok(b.service_name) or "." in (b.port_name or ""):
+                # the API server refuses these; offline they would make Kong service names
+                # (``ns.svc.port``) that collide across backends
+                failures.append(
+                    Failure(
+                        ref,
+                        f"{field}.service",
+                        "not a valid Service name or port name (DNS-1035 label)",
+                    )
                 )
                 continue
             pd = port_def(b)
@@ -407,13 +511,18 @@ def translate_ingress(
                 rewrite_error=err,
             )
         )
+    bad_headers = header_problems(ann)
+    for key, reason in bad_headers:
+        _fail(failures, ref, key, f"{reason}; the Ingress is not served")
+    if bad_headers:
+        routes = []
     if failures:
         # annotation problems are reported once per Ingress, not once per route
         failures = list(dict.fromkeys(failures))
     tls = tuple(((ns, t.secret_name), t.hosts) for t in ing.tls if t.hosts and t.secret_name)
     default = None
     db = ing.default_backend
-    if db is not None:
+    if db is not None and not bad_headers:
         if db.service_name:
             pd = port_def(db)
             token = port_token(pd)

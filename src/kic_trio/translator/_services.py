@@ -17,7 +17,16 @@ import attrs
 from ..models import Failure, ObjectRef, Service, ServicePort, split_list
 from ..store import Snapshot
 from ._ingress import VALID_PROTOCOLS, PortDef, RouteOut, port_token
-from ._util import entity_id, go_bool, go_int, plugin_names, tags_for
+from ._util import (
+    entity_id,
+    go_bool,
+    go_int,
+    has_control_char,
+    plugin_names,
+    shown,
+    tags_for,
+    valid_host_header,
+)
 
 _NON_TLS = frozenset({"http", "grpc", "ws", "tcp", "udp"})
 _UNKNOWN_TAGS = [
@@ -30,6 +39,16 @@ _UNKNOWN_TAGS = [
 ]
 
 Dep = tuple[str, str, str]
+
+#: Kong's ranges for the integer service annotations (``services.lua``): a value outside
+#: them makes Kong refuse the whole configuration, so it is refused here, on its Service.
+_INT_FIELDS = (
+    ("konghq.com/connect-timeout", "connect_timeout", 1, 2_147_483_646),
+    ("konghq.com/write-timeout", "write_timeout", 1, 2_147_483_646),
+    ("konghq.com/read-timeout", "read_timeout", 1, 2_147_483_646),
+    ("konghq.com/retries", "retries", 0, 32_767),
+    ("konghq.com/tls-verify-depth", "tls_verify_depth", 0, 64),
+)
 
 
 @attrs.frozen(slots=True, eq=False)
@@ -211,6 +230,18 @@ def translate_service(
                         f"Client certificate requested for incompatible service protocol '{protocol}'",
                     )
                 )
+            elif secret.tls_pair_valid is not True:
+                # upstream references it anyway and Kong refuses the dangling reference (and
+                # with it the whole configuration); without the certificate the backend
+                # refuses the connection, so nothing is served with less protection
+                failures.append(
+                    Failure(
+                        ref,
+                        "metadata.annotations.konghq.com/client-cert",
+                        f"Secret '{ns}/{cert_name}' holds no valid TLS key pair; "
+                        "client certificate not set",
+                    )
+                )
             else:
                 client_cert = (ns, cert_name)
                 # decK's file format (what upstream POSTs) flattens the reference to the ID
@@ -286,25 +317,37 @@ def translate_service(
                     )
                 )
         path = ann.get("konghq.com/path")
-        if path and path.startswith("/"):
+        if path and has_control_char(path):
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/path",
+                    "contains a control character (NUL, CR, LF, ...); ignored",
+                )
+            )
+        elif path and path.startswith("/"):
             service["path"] = path
         elif path:
             failures.append(
                 Failure(ref, "metadata.annotations.konghq.com/path", "must start with /; ignored")
             )
-        for key, field in (
-            ("konghq.com/connect-timeout", "connect_timeout"),
-            ("konghq.com/write-timeout", "write_timeout"),
-            ("konghq.com/read-timeout", "read_timeout"),
-            ("konghq.com/retries", "retries"),
-            ("konghq.com/tls-verify-depth", "tls_verify_depth"),
-        ):
+        for key, field, low, high in _INT_FIELDS:
             if (v := ann.get(key)) is not None:
                 n = go_int(v)
                 if n is None:
                     failures.append(
                         Failure(
-                            ref, f"metadata.annotations.{key}", f"{v!r} is not an integer; ignored"
+                            ref,
+                            f"metadata.annotations.{key}",
+                            f"{shown(v)} is not an integer; ignored",
+                        )
+                    )
+                elif not low <= n <= high:
+                    failures.append(
+                        Failure(
+                            ref,
+                            f"metadata.annotations.{key}",
+                            f"must be between {low} and {high}; ignored",
                         )
                     )
                 else:
@@ -316,7 +359,7 @@ def translate_service(
                     Failure(
                         ref,
                         "metadata.annotations.konghq.com/tls-verify",
-                        f"{v!r} is not a boolean; ignored",
+                        f"{shown(v)} is not a boolean; ignored",
                     )
                 )
             else:
@@ -325,7 +368,15 @@ def translate_service(
             service.pop("path", None)
         # upstream overrides
         host_header = ann.get("konghq.com/host-header")
-        if host_header:
+        if host_header and not valid_host_header(host_header):
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/host-header",
+                    "not a host name (with an optional port) Kong accepts; ignored",
+                )
+            )
+        elif host_header:
             upstream["host_header"] = host_header
         policy_name = ann.get("konghq.com/upstream-policy")
         if policy_name:

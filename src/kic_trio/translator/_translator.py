@@ -194,6 +194,10 @@ class _State:
         self.default: RouteOut | None = None
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
+        # Kong route name -> Ingresses making it (names join parts with "." and can collide)
+        self.route_names: dict[str, dict[Key, tuple[tuple[str, str, str], RouteOut]]] = {}
+        # Kong route name -> the route that holds it (the one in ``svc_routes``)
+        self.route_won: dict[str, RouteOut] = {}
         self.svc_backend: dict[str, tuple[str, str, Any]] = {}
         # kong service -> (client-cert Secret, its Service): all the certificates stage needs
         # (the serialised entities live in ``frags``; the dicts are not kept)
@@ -397,6 +401,52 @@ class Translator:
 
     # --- the pipeline ---------------------------------------------------------------------
 
+    def _route_names(self, st: _State, names: Iterable[str], dirty_svc: set[str]) -> None:
+        """One Kong route per route name: the oldest Ingress keeps it, the others fail.
+
+        Route names (and the IDs derived from them) join namespace, Ingress, Service, host
+        and port with ``.``, and Ingress names and hosts contain dots: Ingress ``a.x`` ->
+        Service ``s`` on host ``h`` and Ingress ``a`` -> Service ``x`` on host ``s.h`` both
+        make ``ns.a.x.s.h.80``. Kong refuses a duplicate name (the whole configuration), so
+        the oldest Ingress (creationTimestamp, then namespace/name, as the other duplicate
+        rules) keeps the route and the others get a failure (hence a Warning Event).
+        """
+        for name in names:
+            if st.default is not None and st.default.name == name:
+                dirty_svc.add(st.default.service)  # it may clash, or stop clashing
+            holders = st.route_names.get(name)
+            if not holders:
+                st.route_names.pop(name, None)
+                holders = {}
+            owner = min(holders.values(), key=lambda h: h[0]) if holders else None
+            prev = st.route_won.pop(name, None)
+            if prev is not None and (owner is None or owner[1] is not prev):
+                routes = st.svc_routes.get(prev.service)
+                if routes is not None and routes.get(name) is prev:
+                    del routes[name]
+                    if not routes:
+                        del st.svc_routes[prev.service]
+                dirty_svc.add(prev.service)
+            failures = []
+            if owner is not None:
+                r = owner[1]
+                st.route_won[name] = r
+                st.svc_routes.setdefault(r.service, {})[name] = r
+                st.svc_backend[r.service] = r.backend
+                dirty_svc.add(r.service)
+                _, ons, oname = owner[0]
+                for _order, loser in holders.values():
+                    if loser is not r:
+                        failures.append(
+                            Failure(
+                                loser.ingress,
+                                "metadata.name",
+                                f"Kong route name {name!r} is already made by the older Ingress "
+                                f"{ons}/{oname} (names are joined with '.'); route left out",
+                            )
+                        )
+            self._set_failures(st, ("route", name), sorted(failures, key=_failure_order))
+
     def _apply(
         self,
         st: _State,
@@ -476,6 +526,7 @@ class Translator:
         # 1. Ingresses -> routes per Kong service, TLS claims, default backends
         order_dirty = default_dirty = False
         bulk = not st.ing  # first translation: sort the order once at the end
+        touched_names: set[str] = set()
         for key in dirty_ing:
             ing = snap.get("Ingress", *key)
             old = st.ing.pop(key, None)
@@ -492,17 +543,12 @@ class Translator:
             unit: Unit = ("ing", key)
             if old is not None:
                 for r in old.routes:
-                    routes = st.svc_routes.get(r.service)
-                    if routes is not None:
-                        routes.pop(r.name, None)
-                        if not routes:
-                            del st.svc_routes[r.service]
-                    dirty_svc.add(r.service)
+                    st.route_names.get(r.name, {}).pop(key, None)
+                    touched_names.add(r.name)
             if new is not None:
                 for r in new.routes:
-                    st.svc_routes.setdefault(r.service, {})[r.name] = r
-                    st.svc_backend[r.service] = r.backend
-                    dirty_svc.add(r.service)
+                    st.route_names.setdefault(r.name, {})[key] = ((new.created, *key), r)
+                    touched_names.add(r.name)
             old_order = (old.created, *key) if old is not None else None
             new_order = (new.created, *key) if new is not None else None
             if old_order != new_order:
@@ -528,6 +574,7 @@ class Translator:
 
         if bulk:
             st.order.sort()
+        self._route_names(st, touched_names, dirty_svc)
 
         # 2. the one default backend (oldest Ingress that has one)
         if default_dirty or (order_dirty and st.default is not None):
@@ -550,14 +597,27 @@ class Translator:
             unit = ("svc", name)
             routes_map = st.svc_routes.get(name)
             sroutes = [routes_map[k] for k in sorted(routes_map)] if routes_map else []
+            clash: list[Failure] = []
             if st.default is not None and st.default.service == name:
-                sroutes.append(st.default)
-                sroutes.sort(key=lambda x: x.name)
+                if st.default.name in st.route_won:
+                    # an Ingress named like ``i.s.h.80`` makes its default route name clash
+                    # with a rule's route: the rule's route keeps it
+                    clash.append(
+                        Failure(
+                            st.default.ingress,
+                            "spec.defaultBackend",
+                            f"Kong route name {st.default.name!r} is already made by a rule "
+                            "of an Ingress; default backend left out",
+                        )
+                    )
+                else:
+                    sroutes.append(st.default)
+                    sroutes.sort(key=lambda x: x.name)
             old_svc = st.svc.pop(name, None)
             if not sroutes:
                 st.frags.replace(unit, ())
                 st.deps.set(unit, frozenset())
-                self._set_failures(st, unit, ())
+                self._set_failures(st, unit, clash)
                 self._set_configured(st, unit, ())
                 self._set_rels(st, unit, [], dirty_plugins)
                 st.svc_backend.pop(name, None)
@@ -582,7 +642,7 @@ class Translator:
                 if sout.service is not None
                 else []
             )
-            failures = list(sout.failures)
+            failures = [*sout.failures, *clash]
             rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
             if sout.service is not None:
                 entries.append(("services", name, sout.service))
@@ -994,6 +1054,7 @@ class Translator:
             ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
             view,
             self._checker,
+            {k for k, _ in st.svc.values() if k is not None},
         )
         st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
         st.deps.set(unit, frozenset(("Secret", ns, name) for ns, name in claims))

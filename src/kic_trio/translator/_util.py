@@ -8,7 +8,6 @@ translation, so :func:`uuid5` hashes and formats directly (same bits, checked in
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -69,7 +68,8 @@ def tags_for(obj: Model) -> Sequence[str]:
 
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
-_GO_INT = re.compile(r"[+-]?[0-9]+")
+#: ``-9223372036854775808``: the longest string ``strconv.Atoi`` can accept.
+_GO_INT_MAX_LEN = 20
 
 
 def go_bool(value: str) -> bool | None:
@@ -82,11 +82,145 @@ def go_bool(value: str) -> bool | None:
 
 
 def go_int(value: str) -> int | None:
-    """Go's ``strconv.Atoi`` (64-bit): ``None`` when it would fail."""
-    if not _GO_INT.fullmatch(value):
+    """Go's ``strconv.Atoi`` (64-bit): ``None`` when it would fail.
+
+    The length cap comes first: Python's ``int()`` refuses (raises on) strings of more than
+    4300 digits, and an annotation can be megabytes long.
+    """
+    if not value or len(value) > _GO_INT_MAX_LEN:
+        return None
+    digits = value[1:] if value[0] in "+-" else value
+    if not (digits.isascii() and digits.isdigit()):
         return None
     n = int(value)
     return n if -(2**63) <= n < 2**63 else None
+
+
+def go_int_between(value: str, low: int, high: int) -> int | None:
+    """:func:`go_int` limited to Kong's range for the field (``None`` outside it)."""
+    n = go_int(value)
+    return n if n is not None and low <= n <= high else None
+
+
+# --- value checks: what Kong accepts, in bounded time -------------------------------------
+#
+# These replace regexes with nested quantifiers (``([a-z0-9]+(-[a-z0-9]+)*)+``) that
+# backtracked exponentially on a 34-character annotation. Each check is one pass over a
+# length-capped string: split on ``.``, then plain ``str`` methods per label.
+
+#: RFC 1035 limits: a whole name, one label.
+MAX_NAME = 253
+MAX_LABEL = 63
+
+
+def _dns_label(label: str) -> bool:
+    """``[A-Za-z0-9]+(-[A-Za-z0-9]+)*``: alphanumerics, single inner hyphens."""
+    return (
+        0 < len(label) <= MAX_LABEL
+        and label.isascii()
+        and label.replace("-", "").isalnum()
+        and label[0] != "-"
+        and label[-1] != "-"
+        and "--" not in label
+    )
+
+
+def valid_sni(name: str) -> bool:
+    """Upstream's SNI rule (labels of :func:`_dns_label` joined by dots), length-capped."""
+    if not 0 < len(name) <= MAX_NAME:
+        return False
+    return all(_dns_label(label) for label in name.split("."))
+
+
+def valid_host(name: str) -> bool:
+    """Upstream's host-alias rule: an SNI-style name, optionally ``*.``-prefixed or ``.*``-ended."""
+    if not 0 < len(name) <= MAX_NAME:
+        return False
+    labels = name.split(".")
+    if labels[0] == "*":
+        labels = labels[1:]
+    if labels and labels[-1] == "*":
+        labels = labels[:-1]
+    return bool(labels) and all(_dns_label(label) for label in labels)
+
+
+def _subdomain_label(label: str) -> bool:
+    """A DNS-1123 label: lower-case alphanumerics and ``-`` (``xn--`` punycode included)."""
+    return (
+        0 < len(label) <= MAX_LABEL
+        and label.isascii()
+        and label == label.lower()
+        and label.replace("-", "").isalnum()
+        and label[0] != "-"
+        and label[-1] != "-"
+    )
+
+
+def valid_ingress_host(host: str) -> bool:
+    """What the API server accepts as an Ingress rule host: a DNS-1123 subdomain, ``*.`` allowed.
+
+    Only offline input (``kic-trio translate``) can break it; Kong would refuse the route.
+    """
+    if not 0 < len(host) <= MAX_NAME:
+        return False
+    labels = host.split(".")
+    if labels[0] == "*" and len(labels) > 1:
+        labels = labels[1:]
+    return all(_subdomain_label(label) for label in labels)
+
+
+def valid_host_header(value: str) -> bool:
+    """Kong's upstream ``host_header`` (``kong.tools.ip``): a host name, optionally ``:port``.
+
+    Labels of ``[0-9A-Za-z_-]`` that do not end in ``-``; one trailing dot allowed.
+    """
+    if not 0 < len(value) <= MAX_NAME + 6:
+        return False
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host = value
+    elif not (port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
+        return False
+    if host.endswith("."):
+        host = host[:-1]
+    if not 0 < len(host) <= MAX_NAME:
+        return False
+    for label in host.split("."):
+        if not (
+            0 < len(label) <= MAX_LABEL
+            and label.isascii()
+            and label.replace("-", "").replace("_", "").isalnum()
+            and label[-1] != "-"
+        ):
+            return False
+    return True
+
+
+def shown(value: str) -> str:
+    """A user value for a failure reason: quoted when short and printable, else not at all.
+
+    Reasons go into Events and logs; a megabyte annotation (or one with CR/LF) must not.
+    """
+    if len(value) <= 32 and not has_control_char(value):
+        return repr(value)
+    return "the value"
+
+
+def has_control_char(value: str) -> bool:
+    """NUL, CR, LF and the other C0 controls and DEL: Kong refuses them in paths and headers.
+
+    Tab is allowed (it is legal whitespace in an HTTP header value).
+    """
+    if value.isascii() and value.isprintable():  # the common case, in C
+        return False
+    return any((c < " " and c != "\t") or c == "\x7f" for c in value)
+
+
+def valid_header_name(name: str) -> bool:
+    """Kong's header-name rule (``kong/tools/http.lua``): ``A-Z a-z 0-9 _ -`` only."""
+    return (
+        0 < len(name) <= 256 and name.isascii() and name.replace("-", "").replace("_", "").isalnum()
+    )
 
 
 def plugin_names(obj: Model) -> list[tuple[str, str]]:
