@@ -233,6 +233,10 @@ class KindHandler:
         self._synced_sources.clear()
 
 
+#: Distinct warnings about unwatched namespaces / invalid names the fetcher logs (bounded memory).
+_MAX_WARNED = 1000
+
+
 class SecretFetcher:
     """GETs the Secrets the store asks for, and keeps passing on their changes afterwards.
 
@@ -273,11 +277,14 @@ class SecretFetcher:
         Warning Event on that object).
         """
         if not valid_name(ns, label=True) or (name is not None and not valid_name(name)):
-            log.warning(
-                "a watched object references a Secret by an invalid name (%s/%s); not fetched",
-                shown(ns),
-                shown(name),
-            )
+            key = f"{ns}/{name}"
+            if key not in self._warned and len(self._warned) < _MAX_WARNED:
+                self._warned.add(key)
+                log.warning(
+                    "a watched object references a Secret by an invalid name (%s/%s); not fetched",
+                    shown(ns),
+                    shown(name),
+                )
             return False
         if self.namespaces and ns not in self.namespaces:
             if ns not in self._warned:
