@@ -42,6 +42,8 @@ HOSTILE: dict[str, tuple[str, str]] = {
     "trav-ca": ("konghq.com/ca-certificates-secrets", "ok-name,../../team-b/secrets/victim-tls"),
 }
 
+VICTIM = "../../team-b/secrets/victim-tls"
+
 AUDIT_POLICY = """\
 apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -93,16 +95,14 @@ async def test_traversal_in_secret_references_makes_no_request_outside_the_watch
                 proxy_sync_seconds=0.2,
             )
             failed: set[str] = set()
-            expected = {*HOSTILE, "control"}
+            expected = {*HOSTILE, "control", "trav-plugin", "trav-consumer"}
 
             async def watch_failures(controller: kic_trio.Controller, task_status: Any) -> None:
                 async with controller.subscribe() as events:
                     task_status.started()
                     async for event in events:
                         if isinstance(event, kic_trio.TranslationDone):
-                            failed.update(
-                                f.obj.name for f in event.failures if f.obj.kind == "Service"
-                            )
+                            failed.update(f.obj.name for f in event.failures)
 
             async with trio.open_nursery() as nursery:
                 controller: kic_trio.Controller = await nursery.start(kic_trio.run, cfg)
@@ -123,6 +123,31 @@ async def test_traversal_in_secret_references_makes_no_request_outside_the_watch
                 control = app("control", "control.example.com")
                 control[0]["metadata"]["annotations"] = {"konghq.com/client-cert": "absent-tls"}
                 objects.extend(control)
+                # the other kinds that name Secrets: KongPlugin configFrom, consumer credentials
+                # (an Ingress's spec.tls[].secretName is validated by the API server itself)
+                plugin = {
+                    "apiVersion": "configuration.konghq.com/v1",
+                    "kind": "KongPlugin",
+                    "metadata": {"name": "trav-plugin"},
+                    "plugin": "key-auth",
+                    "configFrom": {"secretKeyRef": {"name": VICTIM, "key": "tls.key"}},
+                }
+                protected = app(
+                    "trav-protected",
+                    "trav-protected.example.com",
+                    annotations={"konghq.com/plugins": "trav-plugin"},
+                )
+                consumer = {
+                    "apiVersion": "configuration.konghq.com/v1",
+                    "kind": "KongConsumer",
+                    "metadata": {
+                        "name": "trav-consumer",
+                        "annotations": {"kubernetes.io/ingress.class": "kong"},
+                    },
+                    "username": "trav",
+                    "credentials": [VICTIM],
+                }
+                objects.extend([plugin, *protected, consumer])
                 await apply(client, objects, namespace=WATCHED)
                 while not expected <= failed:
                     await trio.sleep(0.05)
@@ -135,6 +160,13 @@ async def test_traversal_in_secret_references_makes_no_request_outside_the_watch
                 ):
                     await trio.sleep(0.05)
                 assert "baseline.example.com" in hosts_in(kong.config)
+                # a change applied after every failure was seen: once Kong has it, Kong has a
+                # config translated with the hostile objects present
+                await apply(client, app("after", "after.example.com"), namespace=WATCHED)
+                await kong.wait_for(lambda k: "after.example.com" in hosts_in(k.config))
+                # the objects naming a Secret by a traversal all got a failure (waited above);
+                # what the translator does with the route of a plugin whose configFrom Secret is
+                # missing is the fail-closed work of issue 13 part 3, not asserted here.
                 nursery.cancel_scope.cancel()
 
     ours = [e for e in _audit(log_path) if str(e.get("userAgent", "")).startswith("kic-trio")]
