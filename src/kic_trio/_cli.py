@@ -279,14 +279,26 @@ def _load_file(path: str) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
+        # Not str(exc): YAML's errors quote the offending line, which may hold a token.
         raise ConfigError(
-            [("(file)", "--config", f"{path} is not valid YAML/JSON: {exc}")]
+            [("(file)", "--config", f"{path} is not valid YAML/JSON: {_parse_error_where(exc)}")]
         ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError([("(file)", "--config", f"{path} must hold a mapping of settings")])
     return data
+
+
+def _parse_error_where(exc: Exception) -> str:
+    """What went wrong and where (line, column), never the text of the file."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is not None:
+        return f"{problem or 'syntax error'} at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    return type(exc).__name__
 
 
 def flags_markdown() -> str:

@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from ._errors import ConfigError
+from ._names import name_problem, shown
 
 # ---------------------------------------------------------------------------------------------
 # converters
@@ -191,6 +192,39 @@ def _secret_repr(value: object) -> str:
     return "'<redacted>'"
 
 
+def redact_url(url: object) -> str:
+    """``url`` with the password of its userinfo replaced by ``***`` (for messages and reprs).
+
+    Why by hand, not ``urlsplit``: the URL may be malformed (that is why it is in an error
+    message), and the password must go even then. Everything between ``scheme://`` and the last
+    ``@`` of the authority is userinfo; what follows its first ``:`` is the password. A
+    user name alone is kept (it helps to tell URLs apart and is not a credential).
+    """
+    if not isinstance(url, str):
+        return repr(url)
+    start = url.find("://")
+    start = start + 3 if start >= 0 else 0
+    end = len(url)
+    for sep in "/?#":
+        i = url.find(sep, start)
+        if i >= 0:
+            end = min(end, i)
+    at = url.rfind("@", start, end)
+    if at < 0:
+        return url
+    userinfo = url[start:at]
+    user, colon, _password = userinfo.partition(":")
+    return url[:start] + user + (":***" if colon else "") + url[at:]
+
+
+def _url_repr(value: object) -> str:
+    if isinstance(value, str):
+        return repr(redact_url(value))
+    if isinstance(value, tuple):
+        return repr(tuple(redact_url(v) for v in value))
+    return repr(value)
+
+
 # ---------------------------------------------------------------------------------------------
 # field declaration helpers: metadata drives the CLI, the env vars and the README table
 
@@ -204,11 +238,16 @@ def _field(
     secret: bool = False,
     group: str = "general",
     ours: bool = False,
+    url: bool = False,
 ) -> Any:
-    meta = {"help": help, "kind": kind, "secret": secret, "group": group, "ours": ours}
+    """One ``Config`` field. ``secret``: the value is never shown (repr, errors); ``url``: the
+    value is a URL (or list of them) whose password is never shown."""
+    meta = {"help": help, "kind": kind, "secret": secret, "group": group, "ours": ours, "url": url}
     kwargs: dict[str, Any] = {"metadata": meta}
     if secret:
         kwargs["repr"] = _secret_repr
+    elif url:
+        kwargs["repr"] = _url_repr
     if converter is not None:
         kwargs["converter"] = converter
     if isinstance(default, list | dict | tuple):
@@ -273,6 +312,7 @@ class Config:
         ["http://localhost:8001"],
         "Kong Admin API URL(s) to push configuration to (static gateways). Ignored when --kong-admin-svc is set.",
         group="kong",
+        url=True,
     )
     kong_admin_svc: str | None = _s(
         None,
@@ -394,7 +434,7 @@ class Config:
         None, "Path of a kubeconfig file (in-cluster config when unset).", group="kubernetes"
     )
     apiserver_host: str | None = _s(
-        None, "Kubernetes API server URL, overriding the kubeconfig.", group="kubernetes"
+        None, "Kubernetes API server URL, overriding the kubeconfig.", group="kubernetes", url=True
     )
     ingress_class: str = _s(
         "kong", "Name of the ingress class this controller serves.", group="kubernetes"
@@ -580,7 +620,8 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         kind = f.metadata["kind"]
         if not _type_ok(kind, value):
             bad_type.add(f.name)
-            add(f.name, f"{value!r} is not {_EXPECTED[kind]}")
+            value_text = "the value" if f.metadata["secret"] else _url_repr(value)
+            add(f.name, f"{value_text} is not {_EXPECTED[kind]}")
     if f_required := [n for n in ("ingress_class",) if n not in bad_type and not getattr(cfg, n)]:
         for n in f_required:
             add(n, "must not be empty")
@@ -605,7 +646,7 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         for url in cfg.kong_admin_url:
             why = _url_problem(url)
             if why:
-                add("kong_admin_url", f"{url!r}: {why}")
+                add("kong_admin_url", f"{redact_url(url)!r}: {why}")
     for name in ("kong_admin_svc", "publish_service"):
         value = getattr(cfg, name)
         if ok(name) and value is not None:
@@ -615,12 +656,13 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
     if ok("apiserver_host") and cfg.apiserver_host is not None:
         why = _url_problem(cfg.apiserver_host)
         if why:
-            add("apiserver_host", f"{cfg.apiserver_host!r}: {why}")
+            add("apiserver_host", f"{redact_url(cfg.apiserver_host)!r}: {why}")
     if ok("kong_admin_header"):
-        for h in cfg.kong_admin_header:
+        for i, h in enumerate(cfg.kong_admin_header, 1):
             key, sep, _ = h.partition(":")
             if not sep or not key.strip():
-                add("kong_admin_header", f"{h.split(':')[0]!r}...: a header must be key:value")
+                # Never any part of it: without a ':' the "name" is the whole (secret) value.
+                add("kong_admin_header", f"header #{i}: a header must be key:value")
 
     both = [
         (
@@ -724,6 +766,14 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
             "status updates enabled but no method to determine data-plane addresses: "
             "set --publish-service or --publish-status-address, or --update-status=false",
         )
+    for name, label in (
+        ("election_id", False),
+        ("election_namespace", True),
+        ("pod_namespace", True),
+    ):
+        value = getattr(cfg, name)
+        if ok(name) and value is not None and (why := name_problem(value, label=label)):
+            add(name, f"{shown(value)} {why}")
     if ok("watch_namespace"):
         for ns in cfg.watch_namespace:
             if not _DNS_LABEL.fullmatch(ns):
@@ -751,8 +801,9 @@ def _url_problem(url: str) -> str | None:
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018  # raises on a bad port
-    except ValueError as exc:
-        return f"not a valid URL ({exc})"
+    except ValueError:
+        # not the exception's text: it may quote a part of the URL
+        return "not a valid URL (bad host or port)"
     if parts.scheme not in ("http", "https"):
         return "not a valid URL: the scheme must be http or https"
     if not parts.hostname:
@@ -770,6 +821,11 @@ def _namespaced_name_problem(value: str) -> str | None:
         return "name cannot be empty"
     if "/" in name:
         return "the expected format is namespace/name"
+    # both go into API server URLs (kube edge): the Kubernetes name rules
+    if (why := name_problem(ns, label=True)) is not None:
+        return f"the namespace {why}"
+    if (why := name_problem(name)) is not None:
+        return f"the name {why}"
     return None
 
 

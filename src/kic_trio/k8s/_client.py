@@ -63,6 +63,56 @@ def _status_message(resp: httpx.Response) -> str:
     return resp.reason_phrase
 
 
+def _origin(exc: BaseException) -> str:
+    """``scheme://host:port`` of the request that failed (never its userinfo, path or query)."""
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError when no request is set
+        return "the API server"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and all(cur is not seen for seen in out) and len(out) < 20:
+        out.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return out
+
+
+def describe_transport_error(exc: BaseException) -> str:
+    """What failed, against which server, and why, for an ``httpx`` transport error.
+
+    Why: on Trio, httpx wraps a failed TLS handshake as ``ConnectError`` around trio's
+    ``BrokenResourceError``, whose text is empty, so the log said ``ConnectError: `` and
+    nothing else. The reason is further down the exception chain (an ``ssl.SSLError`` or
+    an ``OSError``): find it and say it, with the server's address.
+    """
+    reason = ""
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message or cause.reason or str(cause)
+            reason = f"TLS certificate verification failed ({detail})"
+            break
+        if isinstance(cause, ssl.SSLError):
+            reason = f"TLS handshake failed ({cause.reason or cause.strerror or cause})"
+            break
+        if isinstance(cause, OSError) and (cause.strerror or str(cause)):
+            reason = cause.strerror or str(cause)
+            break
+    if not reason:
+        texts = [str(c) for c in _chain(exc) if str(c)]
+        if texts:
+            reason = texts[0]
+        elif isinstance(exc, httpx.TimeoutException):
+            reason = "timed out"
+        else:
+            reason = "no detail given"
+    return f"{type(exc).__name__} talking to {_origin(exc)}: {reason}"
+
+
 class KubeClient:
     """Requests to the Kubernetes API with the instance's credentials.
 
@@ -239,7 +289,7 @@ class KubeClient:
                 )
             except httpx.HTTPError as exc:
                 self._note(None)
-                raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+                raise KubernetesError(f"{method} {path}: {describe_transport_error(exc)}") from exc
             self._note(resp.status_code)
             if resp.status_code == 401 and attempt == 0:
                 await self.reauthenticate(generation)
@@ -291,7 +341,7 @@ class KubeClient:
                         return
             except httpx.HTTPError as exc:
                 self._note(None)
-                raise KubernetesError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+                raise KubernetesError(f"{method} {path}: {describe_transport_error(exc)}") from exc
             await self.reauthenticate(generation)
 
 

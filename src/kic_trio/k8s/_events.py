@@ -37,6 +37,7 @@ from .._errors import KubernetesError
 from .._lifecycle import LeadershipGained, LifecycleBus, TranslationDone
 from ..models import Failure, ObjectRef
 from ._leader import KubeRequester, LeaderSink
+from ._paths import namespace_segment, segment
 
 EventType = Literal["Normal", "Warning"]
 
@@ -315,7 +316,9 @@ class EventRecorder:
             host=self.host,
             annotations=self.annotations,
         )
-        await self.kube.request("POST", f"/api/v1/namespaces/{namespace}/events", json=body)
+        await self.kube.request(
+            "POST", f"/api/v1/namespaces/{namespace_segment(namespace)}/events", json=body
+        )
         self.created += 1
         return _Written(namespace, name, count, first)
 
@@ -330,7 +333,8 @@ class EventRecorder:
             try:
                 await self.kube.request(
                     "PATCH",
-                    f"/api/v1/namespaces/{prev.namespace}/events/{prev.name}",
+                    f"/api/v1/namespaces/{namespace_segment(prev.namespace)}"
+                    f"/events/{segment(prev.name)}",
                     json={"count": count, "lastTimestamp": now},
                     headers={"Content-Type": "application/merge-patch+json"},
                 )

@@ -38,6 +38,7 @@ import trio
 
 from .._errors import KubernetesError
 from .._lifecycle import LeadershipGained, LeadershipLost, LifecycleBus
+from ._paths import namespace_segment, segment
 
 DEFAULT_ELECTION_ID = "5b374a9e.konghq.com"
 DEFAULT_LEASE_DURATION = 15.0
@@ -330,11 +331,11 @@ class LeaderElector:
 
     @property
     def _collection(self) -> str:
-        return _LEASES.format(ns=self.namespace)
+        return _LEASES.format(ns=namespace_segment(self.namespace))
 
     @property
     def _path(self) -> str:
-        return f"{self._collection}/{self.name}"
+        return f"{self._collection}/{segment(self.name)}"
 
     # -- one attempt -------------------------------------------------------------------------
 

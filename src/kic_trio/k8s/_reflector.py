@@ -43,6 +43,7 @@ import trio
 
 from .._errors import KubernetesError
 from ..models import KindInfo
+from ._paths import namespace_segment
 
 log = logging.getLogger("kic_trio.k8s.watch")
 
@@ -121,7 +122,7 @@ def collection_path(info: KindInfo, namespace: str | None) -> str:
     """``/api/v1[/namespaces/ns]/plural`` or ``/apis/group/version[/namespaces/ns]/plural``."""
     base = f"/apis/{info.group}/{info.version}" if info.group else f"/api/{info.version}"
     if namespace and info.namespaced:
-        base += f"/namespaces/{namespace}"
+        base += f"/namespaces/{namespace_segment(namespace)}"
     return f"{base}/{info.plural}"
 
 
@@ -220,7 +221,10 @@ class Reflector:
                         self._not_found_since = now
                     if now - self._not_found_since >= self.gone_grace:
                         raise KindNotServed(self.kind) from exc
-                    log.info("%r: 404 for a kind that was served (API server restarting?); retrying", self)
+                    log.info(
+                        "%r: 404 for a kind that was served (API server restarting?); retrying",
+                        self,
+                    )
                     await self._sleep(self.backoff.next(now), None)
                     continue
                 if exc.status == 410:

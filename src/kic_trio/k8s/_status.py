@@ -44,12 +44,26 @@ from .._payload import ConfigPayload
 from ..models import ObjectRef
 from ._events import TokenBucket
 from ._leader import KubeRequester, LeaderSink, LeaderState, wait_not_leader
+from ._paths import namespace_segment, segment
 
 #: One ``status.loadBalancer.ingress`` entry, normalised: ``(ip, hostname)``, one of them "".
 Entry = tuple[str, str]
 Entries = tuple[Entry, ...]
 
 _INGRESSES = "/apis/networking.k8s.io/v1"
+
+
+def _ingress_path(ref: ObjectRef) -> str:
+    """An Ingress's URL; :class:`~._paths.InvalidName` (a ``KubernetesError``) for a bad name."""
+    return (
+        f"{_INGRESSES}/namespaces/{namespace_segment(ref.namespace)}/ingresses/{segment(ref.name)}"
+    )
+
+
+def _service_path(ns: str, name: str) -> str:
+    return f"/api/v1/namespaces/{namespace_segment(ns)}/services/{segment(name)}"
+
+
 _MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
@@ -239,7 +253,7 @@ class StatusUpdater:
         ns, name = self.service
         try:
             with trio.fail_after(self.request_timeout):
-                resp = await self.kube.request("GET", f"/api/v1/namespaces/{ns}/services/{name}")
+                resp = await self.kube.request("GET", _service_path(ns, name))
             body = resp.json()
         except (KubernetesError, ValueError, trio.TooSlowError) as exc:
             self.log.warning("could not read publish service %s/%s: %s", ns, name, exc)
@@ -284,7 +298,7 @@ class StatusUpdater:
                 await self._list(f"{_INGRESSES}/ingresses")
             else:
                 for ns in namespaces:
-                    await self._list(f"{_INGRESSES}/namespaces/{ns}/ingresses")
+                    await self._list(f"{_INGRESSES}/namespaces/{namespace_segment(ns)}/ingresses")
         except (KubernetesError, ValueError, trio.TooSlowError) as exc:
             # Not fatal: without the current state we just write (a few more PATCHes).
             self.log.info("could not list Ingresses to compare status: %s", exc)
@@ -301,8 +315,8 @@ class StatusUpdater:
 
     async def _replaced(self, ref: ObjectRef) -> bool:
         """Whether the Ingress named by ``ref`` is gone or now has another uid."""
-        path = f"{_INGRESSES}/namespaces/{ref.namespace}/ingresses/{ref.name}"
         try:
+            path = _ingress_path(ref)
             with trio.fail_after(self.request_timeout):
                 resp = await self.kube.request("GET", path)
             return str(resp.json()["metadata"]["uid"]) != ref.uid
@@ -313,8 +327,8 @@ class StatusUpdater:
 
     async def _patch(self, ref: ObjectRef, entries: Entries) -> None:
         await self._bucket.take()
-        path = f"{_INGRESSES}/namespaces/{ref.namespace}/ingresses/{ref.name}/status"
         try:
+            path = _ingress_path(ref) + "/status"
             with trio.fail_after(self.request_timeout):
                 resp = await self.kube.request(
                     "PATCH", path, json=status_patch(entries, ref.uid), headers=_MERGE_PATCH

@@ -49,6 +49,7 @@ from ..models import (
     secret_has_kong_label,
     secret_refs,
 )
+from ._paths import InvalidName, namespace_segment, segment, shown, valid_name
 from ._reflector import (
     Backoff,
     Key,
@@ -232,6 +233,10 @@ class KindHandler:
         self._synced_sources.clear()
 
 
+#: Distinct warnings about unwatched namespaces / invalid names the fetcher logs (bounded memory).
+_MAX_WARNED = 1000
+
+
 class SecretFetcher:
     """GETs the Secrets the store asks for, and keeps passing on their changes afterwards.
 
@@ -264,7 +269,23 @@ class SecretFetcher:
     def wanted(self) -> set[Key]:
         return self.handler.wanted_secrets
 
-    def _watched(self, ns: str) -> bool:
+    def _watched(self, ns: str, name: str | None = None) -> bool:
+        """Whether ``(ns, name)`` may be read: valid names in a watched namespace only.
+
+        An invalid name (``../../team-b/secrets/x``, ``a%2Fb``, too long) is never requested:
+        the referencing object's translation reports the Secret as missing (a Failure and a
+        Warning Event on that object).
+        """
+        if not valid_name(ns, label=True) or (name is not None and not valid_name(name)):
+            key = f"{ns}/{name}"
+            if key not in self._warned and len(self._warned) < _MAX_WARNED:
+                self._warned.add(key)
+                log.warning(
+                    "a watched object references a Secret by an invalid name (%s/%s); not fetched",
+                    shown(ns),
+                    shown(name),
+                )
+            return False
         if self.namespaces and ns not in self.namespaces:
             if ns not in self._warned:
                 self._warned.add(ns)
@@ -279,7 +300,7 @@ class SecretFetcher:
         """Follow these Secrets from now on; GET those not held yet (in the background)."""
         for ns, name in keys:
             key = (ns, name)
-            if not self._watched(ns):
+            if not self._watched(ns, name):
                 continue
             self.wanted.add(key)
             if key in self.handler.held or key in self._requested:
@@ -301,11 +322,11 @@ class SecretFetcher:
         if self.handler.first_synced.is_set():
             self.fetch(refs)
         else:
-            self.wanted.update(k for k in refs if self._watched(k[0]))
+            self.wanted.update(k for k in refs if self._watched(*k))
 
     async def fetch_now(self, keys: Iterable[tuple[str, str]]) -> None:
         """Like :meth:`fetch`, but returns once these Secrets were fetched (or found missing)."""
-        todo = [(ns, n) for ns, n in keys if not self.namespaces or ns in self.namespaces]
+        todo = [(ns, n) for ns, n in keys if self._watched(ns, n)]
         self.wanted.update(todo)
         async with trio.open_nursery() as nursery:
             for key in todo:
@@ -331,7 +352,12 @@ class SecretFetcher:
         while True:
             try:
                 async with self._limiter:
-                    resp = await self.kube.request("GET", f"/api/v1/namespaces/{ns}/secrets/{name}")
+                    resp = await self.kube.request(
+                        "GET", f"/api/v1/namespaces/{namespace_segment(ns)}/secrets/{segment(name)}"
+                    )
+            except InvalidName as exc:  # _watched let it through: a bug, but never a request
+                log.warning("not fetching Secret: %s", exc)
+                return
             except KubernetesError as exc:
                 if exc.status == 404:
                     log.info("referenced Secret %s/%s does not exist (yet); following it", ns, name)

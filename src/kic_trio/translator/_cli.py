@@ -7,7 +7,8 @@ import sys
 
 import yaml
 
-from ._objects import load_manifests, translate_objects
+from ._manifests import read_manifests
+from ._objects import translate_objects
 from ._options import DEFAULT_GATES, TranslatorOptions
 
 
@@ -25,7 +26,9 @@ def build_parser(prog: str = "kic-trio translate") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="Print the Kong declarative configuration a set of Kubernetes manifests "
-        "produces. Failures go to stderr; the exit status is 1 when there are any.",
+        "produces. Failures go to stderr; the exit status is 1 when there are any. A document "
+        "that cannot be used (duplicate keys, a kind or metadata of the wrong type) is an error "
+        "naming its file and position; the other documents are still translated.",
     )
     p.add_argument(
         "-f",
@@ -62,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         rewrite_uris=gates["RewriteURIs"],
     )
     try:
-        objects = load_manifests(args.filename)
-    except (OSError, yaml.YAMLError) as exc:
+        objects, problems = read_manifests(args.filename)
+    except (OSError, UnicodeDecodeError) as exc:
         print(f"cannot read manifests: {exc}", file=sys.stderr)
         return 2
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
     result = translate_objects(objects, opts)
     if args.output == "json":
         sys.stdout.write(result.body.decode() + "\n")
@@ -73,4 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(yaml.safe_dump(result.config, sort_keys=True, allow_unicode=True))
     for failure in result.failures:
         print(f"failure: {failure}", file=sys.stderr)
+    if problems:
+        return 1  # a manifest that is not what it looks like is never "no failures"
     return 1 if result.failures and not args.no_fail else 0

@@ -2,56 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .._deltas import Upsert
 from ..models import KINDS, parse
 from ..store import Store
+from ._manifests import load_manifests
 from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
-
-
-def _flatten(doc: Any) -> Iterable[Mapping[str, Any]]:
-    if not isinstance(doc, Mapping):
-        return
-    if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
-        for item in doc.get("items") or ():
-            yield from _flatten(item)
-        return
-    yield doc
-
-
-def load_manifests(paths: Iterable[str | os.PathLike[str]]) -> list[Mapping[str, Any]]:
-    """Every object in the given files or directories (multi-document YAML or JSON; ``-`` is stdin).
-
-    Directories are read recursively, ``*.yaml``, ``*.yml`` and ``*.json`` in name order.
-    """
-    import sys
-
-    out: list[Mapping[str, Any]] = []
-    for p in paths:
-        if str(p) == "-":
-            texts = [sys.stdin.read()]
-        else:
-            path = Path(p)
-            if path.is_dir():
-                files = sorted(
-                    f
-                    for f in path.rglob("*")
-                    if f.suffix in (".yaml", ".yml", ".json") and f.is_file()
-                )
-            else:
-                files = [path]
-            texts = [f.read_text() for f in files]
-        for text in texts:
-            for doc in yaml.safe_load_all(text):
-                out.extend(_flatten(doc))
-    return out
 
 
 def translate_objects(
@@ -69,3 +28,6 @@ def translate_objects(
             continue
         store.apply(Upsert(kind, parse(kind, raw)))
     return Translator(options).translate(store.snapshot())
+
+
+__all__ = ["load_manifests", "translate_objects"]
