@@ -40,7 +40,7 @@ from ..models import (
 from ..store import Snapshot
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
-from ._fragments import Fragments
+from ._failclosed import BlockingFragments, Ent
 from ._ingress import IngressOut, RouteOut, translate_ingress
 from ._options import TranslatorOptions
 from ._plugins import (
@@ -112,6 +112,10 @@ class _PluginOut:
     instances: list[tuple[tuple[Any, ...], dict[str, Any]]]
     failures: list[Failure]
     configured: tuple[ObjectRef, ...]
+    #: entities this plugin fails for as a whole -> (referrer, why): see :mod:`._failclosed`
+    blocks: dict[Ent, tuple[ObjectRef, str]] = attrs.field(factory=dict)
+    #: entity -> the object that attached the plugin to it
+    referrers: dict[Ent, ObjectRef] = attrs.field(factory=dict)
 
 
 class _View:
@@ -183,7 +187,7 @@ class _State:
     def __init__(self) -> None:
         self.snap: Snapshot | None = None
         self.ctx: tuple[Any, ...] | None = None
-        self.frags = Fragments()
+        self.frags = BlockingFragments()
         self.deps = _Deps()
         self.failures: dict[Unit, tuple[Failure, ...]] = {}
         self.configured: dict[Unit, tuple[ObjectRef, ...]] = {}
@@ -214,6 +218,9 @@ class _State:
         # plugins: what each referenced plugin makes, and who holds each (name, scope)
         self.plugin_out: dict[Key, _PluginOut] = {}
         self.plugin_scopes: dict[tuple[Any, ...], dict[Key, tuple[str, ...]]] = {}
+        # fail closed: what each plugin fails for, and who blocks each entity
+        self.plugin_blocks: dict[Key, dict[Ent, tuple[ObjectRef, str]]] = {}
+        self.blockers: dict[Ent, dict[Key, tuple[ObjectRef, str]]] = {}
         # ("username"|"custom_id", value) -> consumers using it: Kong wants them unique
         self.idents: dict[tuple[str, str], dict[Key, tuple[str, str, str]]] = {}
         self.ca_secrets: set[Key] = set()
@@ -884,17 +891,28 @@ class Translator:
         failures: list[Failure] = []
         made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         configured: tuple[ObjectRef, ...] = ()
+        referrers = {(k, ident): ref for k, items in rels.items() for ident, ref in items}
+        blocks: dict[Ent, tuple[ObjectRef, str]] = {}
         if plugin is None:
             failures.extend(missing_plugin_failures(name, rels))
-        elif plugin.plugin:
+            blocks = self._block_all(referrers, "it does not exist")
+        elif not plugin.plugin:
+            blocks = self._block_all(referrers, "it names no plugin")
+        else:
             try:
                 config = plugin_config(plugin, view, deps)
             except PluginConfigError as exc:
                 failures.append(
                     Failure(plugin.ref, "", f"could not build the plugin configuration: {exc}")
                 )
+                blocks = self._block_all(referrers, f"its configuration cannot be built: {exc}")
             else:
                 if plugin.plugin in NO_CONSUMER_PLUGINS and "consumer" in rels:
+                    for ident, ref in rels["consumer"]:
+                        blocks[("consumer", ident)] = (
+                            ref,
+                            f"{plugin.plugin!r} cannot be attached to a consumer",
+                        )
                     # upstream attaches it anyway and Kong rejects the whole configuration
                     for _, ref in rels.pop("consumer"):
                         failures.append(
@@ -919,7 +937,70 @@ class Translator:
                 configured = (plugin.ref,)
         st.deps.set(unit, frozenset(deps))
         order = (plugin.created, plugin.ref.kind, *pkey) if plugin is not None else ("", "", *pkey)
-        return _PluginOut(order, plugin.ref if plugin else None, made, failures, configured)
+        return _PluginOut(
+            order, plugin.ref if plugin else None, made, failures, configured, blocks, referrers
+        )
+
+    @staticmethod
+    def _block_all(
+        referrers: dict[Ent, ObjectRef], reason: str
+    ) -> dict[Ent, tuple[ObjectRef, str]]:
+        return {ent: (ref, reason) for ent, ref in referrers.items()}
+
+    @staticmethod
+    def _set_blocks(
+        st: _State, pkey: Key, blocks: dict[Ent, tuple[ObjectRef, str]], changed: set[Ent]
+    ) -> None:
+        """Record what plugin ``pkey`` fails for; ``changed`` gets the entities it affects."""
+        old = st.plugin_blocks.get(pkey, {})
+        if old == blocks:
+            return
+        for ent, why in old.items():
+            if blocks.get(ent) == why:
+                continue
+            d = st.blockers.get(ent)
+            if d is not None:
+                d.pop(pkey, None)
+                if not d:
+                    del st.blockers[ent]
+            changed.add(ent)
+        for ent, why in blocks.items():
+            if old.get(ent) != why:
+                st.blockers.setdefault(ent, {})[pkey] = why
+                changed.add(ent)
+        if blocks:
+            st.plugin_blocks[pkey] = blocks
+        else:
+            st.plugin_blocks.pop(pkey, None)
+
+    def _apply_blocks(self, st: _State, changed: set[Ent]) -> None:
+        """Fail closed (:mod:`._failclosed`): leave out the entities whose plugin failed.
+
+        Each blocked entity gets a Failure on the object that attached the plugin (naming the
+        plugin and why), then the units mentioning a changed entity are filtered again.
+        """
+        blocked = st.frags.blocked
+        for ent in changed:
+            by = st.blockers.get(ent)
+            unit: Unit = ("blocked", ent)
+            if not by:
+                blocked.pop(ent, None)
+                self._set_failures(st, unit, ())
+                continue
+            blocked[ent] = True
+            kind, ident = ent
+            what = kind.replace("_", " ")
+            failures = [
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/plugins",
+                    f"plugin {pkey[1]!r} could not be configured: {why}; the {what} "
+                    f"{ident!r} is not served until it is fixed",
+                )
+                for pkey, (ref, why) in sorted(by.items())
+            ]
+            self._set_failures(st, unit, sorted(dict.fromkeys(failures), key=_failure_order))
+        st.frags.refilter(changed)
 
     def _plugins(self, st: _State, view: _View, dirty: set[Key]) -> None:
         """Plugin units, then arbitration: Kong allows one plugin per (name, scope)."""
@@ -942,6 +1023,7 @@ class Translator:
                         touched.update(holders)
                         if not holders:
                             del st.plugin_scopes[unique]
+        changed: set[Ent] = set()
         for pkey in touched:
             unit: Unit = ("plugin", pkey)
             out = st.plugin_out.get(pkey)
@@ -949,8 +1031,10 @@ class Translator:
                 st.frags.replace(unit, ())
                 self._set_failures(st, unit, ())
                 self._set_configured(st, unit, ())
+                self._set_blocks(st, pkey, {}, changed)
                 continue
             failures = list(out.failures)
+            blocks = dict(out.blocks)
             entries: list[tuple[str, Any, Any]] = []
             for i, (scope, inst) in enumerate(out.instances):
                 lost = None
@@ -972,11 +1056,32 @@ class Translator:
                         what = f"a {scope[0]!r} plugin is already configured for {where} by {by}"
                     if out.ref is not None:
                         failures.append(Failure(out.ref, "", f"{what}: Kong allows only one"))
+                    self._block_lost(out, inst, what, blocks)
                     continue
                 entries.append(("plugins", (*pkey, i), inst))
             st.frags.replace(unit, entries)
             self._set_failures(st, unit, failures)
             self._set_configured(st, unit, out.configured if entries else ())
+            self._set_blocks(st, pkey, blocks, changed)
+        if changed:
+            self._apply_blocks(st, changed)
+
+    @staticmethod
+    def _block_lost(
+        out: _PluginOut,
+        inst: dict[str, Any],
+        what: str,
+        blocks: dict[Ent, tuple[ObjectRef, str]],
+    ) -> None:
+        """An instance that lost arbitration blocks every entity it was attached to."""
+        for field in ("service", "route", "consumer", "consumer_group"):
+            value = inst.get(field)
+            if value is None:
+                continue
+            ent = (field, value)
+            ref = out.referrers.get(ent)
+            if ref is not None:
+                blocks.setdefault(ent, (ref, f"{what}: Kong allows only one"))
 
     def _global_plugins(self, st: _State, view: _View) -> None:
         unit: Unit = ("global",)
