@@ -3,7 +3,8 @@ one controller, next to a working baseline.
 
 For each case: the controller stays up, the bad object gets a Warning Event with a specific
 reason and message (read back from the API server), the parts of it that are fine still reach
-Kong, and every other object keeps working. Cases the API server itself refuses (its schema
+Kong, and every other object keeps working; what depends on a failing plugin (``not_routed``)
+is not served without it. Cases the API server itself refuses (its schema
 or validation) check the refusal and that the controller is unaffected by the attempt.
 
 The corpus is data: add a case by adding an entry to ``cases.yaml``.
@@ -302,6 +303,9 @@ async def test_bad_input_corpus(
                 for host in c.get("routed", []):
                     if host not in hosts_in(kong.config):
                         problems.append(f"{c['id']}: {host} is not routed")
+                for host in c.get("not_routed", []):
+                    if host in hosts_in(kong.config):
+                        problems.append(f"{c['id']}: {host} is routed without its plugin")
             assert not problems, "\n".join(problems)
             assert baseline_works(kong.config)
             assert LATE_HOST in hosts_in(kong.config)
