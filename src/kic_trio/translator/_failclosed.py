@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from ._fragments import Fragments
 
 #: A Kong entity a plugin can be attached to: (``"route"``|``"service"``|``"consumer"``|
@@ -126,9 +128,12 @@ def _filter(
 class BlockingFragments(Fragments):
     """:class:`Fragments` that leave out what a blocked entity takes down.
 
-    ``blocked`` maps each blocked entity to why (kept by the translator). Units whose entries
-    mention an entity keep their raw entries so that they can be filtered again when the
-    blocked set changes (:meth:`refilter`).
+    ``blocked`` maps each blocked entity to why (kept by the translator). Nothing extra is
+    kept for a unit whose entries went out unfiltered: its raw entries are its serialised
+    fragments, parsed back only when a block reaches it. Filtered units keep their raw
+    entries (few: only those next to a failing plugin). The index entity -> units mentioning
+    it is built on the first block and maintained from then on, so a configuration where no
+    plugin ever failed pays (almost) nothing: the translator benchmark must not regress.
     """
 
     def __init__(self) -> None:
@@ -139,41 +144,57 @@ class BlockingFragments(Fragments):
         self._raw: dict[Any, list[tuple[str, Any, Any]]] = {}
         self._mentions: dict[Any, frozenset[Ent]] = {}
         self._mentioned_by: dict[Ent, set[Any]] = {}
+        self._indexed = False
 
     def replace(self, unit: Any, entries: Iterable[tuple[str, Any, Any]]) -> None:
+        if not self._indexed:
+            super().replace(unit, entries)
+            return
         raw = entries if isinstance(entries, list) else list(entries)
+        self._index(unit, raw)
+        self._put(unit, raw)
+
+    def _raw_of(self, unit: Any) -> list[tuple[str, Any, Any]]:
+        raw = self._raw.get(unit)
+        if raw is not None:
+            return raw
+        lists = self.lists
+        return [
+            (list_name, key, orjson.loads(lists[list_name].data(key)))
+            for list_name, key in self._owned.get(unit, ())
+        ]
+
+    def _index(self, unit: Any, raw: list[tuple[str, Any, Any]]) -> None:
         mentions = _mentions(raw)
         old = self._mentions.get(unit, frozenset())
-        if old != mentions:
-            for ent in old - mentions:
-                s = self._mentioned_by.get(ent)
-                if s is not None:
-                    s.discard(unit)
-                    if not s:
-                        del self._mentioned_by[ent]
-            for ent in mentions - old:
-                self._mentioned_by.setdefault(ent, set()).add(unit)
-            if mentions:
-                self._mentions[unit] = mentions
-            else:
-                self._mentions.pop(unit, None)
+        if old == mentions:
+            return
+        for ent in old - mentions:
+            s = self._mentioned_by.get(ent)
+            if s is not None:
+                s.discard(unit)
+                if not s:
+                    del self._mentioned_by[ent]
+        for ent in mentions - old:
+            self._mentioned_by.setdefault(ent, set()).add(unit)
         if mentions:
-            self._raw[unit] = raw
+            self._mentions[unit] = mentions
         else:
-            self._raw.pop(unit, None)
-        self._put(unit, raw, mentions)
+            self._mentions.pop(unit, None)
 
-    def _put(self, unit: Any, raw: list[tuple[str, Any, Any]], mentions: frozenset[Ent]) -> None:
+    def _put(self, unit: Any, raw: list[tuple[str, Any, Any]]) -> None:
         blocked, gone = self.blocked, self._gone
+        mentions = self._mentions.get(unit, frozenset())
         now_gone: frozenset[Ent] = frozenset()
         if (blocked and not mentions.isdisjoint(blocked)) or (
             gone and not mentions.isdisjoint(gone)
         ):
             entries = _filter(raw, blocked, gone)
-            if entries is not raw:
-                now_gone = _service_ents(raw) - _service_ents(entries)
+            now_gone = _service_ents(raw) - _service_ents(entries)
+            self._raw[unit] = raw
         else:
             entries = raw
+            self._raw.pop(unit, None)
         super().replace(unit, entries)
         was_gone = self._gone_of.get(unit, frozenset())
         if was_gone != now_gone:
@@ -190,8 +211,13 @@ class BlockingFragments(Fragments):
 
     def refilter(self, changed: Iterable[Ent]) -> None:
         """Filter again the units mentioning an entity whose blocked state changed."""
+        if not self._indexed:
+            # the first block: index what every unit mentions (parsed back from its fragments)
+            self._indexed = True
+            for unit in list(self._owned):
+                self._index(unit, self._raw_of(unit))
         units: set[Any] = set()
         for ent in changed:
             units.update(self._mentioned_by.get(ent, ()))
         for unit in units:
-            self._put(unit, self._raw.get(unit, []), self._mentions.get(unit, frozenset()))
+            self._put(unit, self._raw_of(unit))

@@ -123,6 +123,10 @@ class SortedList:
             self._invalidate_from(first)
         self._pending = {}
 
+    def data(self, key: Any) -> bytes:
+        """The serialised entity held under ``key``."""
+        return self._index[key][0]
+
     def keys(self) -> list[Any]:
         self._settle()
         return self._keys
