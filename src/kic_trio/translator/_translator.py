@@ -14,6 +14,12 @@ unit's entities are kept as serialised bytes (:mod:`._fragments`), so after one 
 handful of entities are rebuilt, re-serialised and re-hashed. A full translation is the same
 code with every object "changed" on an empty state, which is how ``incremental == full`` is
 tested. Nothing here does I/O or imports trio, httpx or kr8s.
+
+Plugins fail closed (:mod:`._failclosed`): a route, service, consumer or consumer group that
+references a plugin making no instance for it is left out, with a Failure on the referencing
+object. That is a filter over the fragments, fed by the plugin units only (``_set_blocks``,
+``_apply_blocks``): the units themselves, their relations and so the dirty-marking are unchanged,
+so blocking cannot feed back into what is blocked.
 """
 
 from __future__ import annotations
@@ -93,6 +99,7 @@ class TranslationResult:
 
 
 _SCOPES = ("service", "route", "consumer", "consumer group")
+_PLUGIN_FIELDS = ("service", "route", "consumer", "consumer_group")
 
 
 def _unique_keys(scope: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -935,11 +942,30 @@ class Translator:
                         scope = (*scope, inst["instance_name"])
                     made.append((scope, inst))
                 configured = (plugin.ref,)
+                self._block_unattached(referrers, made, blocks)
         st.deps.set(unit, frozenset(deps))
         order = (plugin.created, plugin.ref.kind, *pkey) if plugin is not None else ("", "", *pkey)
         return _PluginOut(
             order, plugin.ref if plugin else None, made, failures, configured, blocks, referrers
         )
+
+    @staticmethod
+    def _block_unattached(
+        referrers: dict[Ent, ObjectRef],
+        made: list[tuple[tuple[Any, ...], dict[str, Any]]],
+        blocks: dict[Ent, tuple[ObjectRef, str]],
+    ) -> None:
+        """Block what the plugin's instances leave out (as upstream's combinations do: a
+        plugin attached to consumers is not attached to the consumer groups also naming it)."""
+        attached = {
+            (f, v)
+            for scope, _ in made
+            for f, v in zip(_PLUGIN_FIELDS, scope[1:5], strict=True)
+            if v
+        }
+        for ent, ref in referrers.items():
+            if ent not in attached and ent not in blocks:
+                blocks[ent] = (ref, f"it is not attached to the {ent[0].replace('_', ' ')}")
 
     @staticmethod
     def _block_all(

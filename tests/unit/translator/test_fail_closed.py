@@ -234,7 +234,8 @@ def test_consumer_without_its_plugin_is_left_out_with_its_memberships() -> None:
         plugin("glimit", "rate-limiting", config={"minute": 1}),
         group("gold", "glimit"),
         consumer("alice", "limit", ["gold"]),
-        consumer("bob", "glimit"),
+        plugin("blimit", "rate-limiting", config={"minute": 9}),
+        consumer("bob", "blimit"),
     )
     r = w.translate()
     names = [c["username"] for c in r.config.get("consumers", [])]
@@ -276,3 +277,25 @@ def test_losing_the_one_plugin_per_scope_arbitration_blocks_the_route() -> None:
     r = w.upsert(ingress("ing", "a-old"))
     assert ROUTE in routes(r)
     assert plugin_names(r) == [("cors", ROUTE)]
+
+
+def test_group_sharing_a_plugin_with_a_consumer_is_left_out() -> None:
+    """As upstream, a plugin naming consumers is attached to them only, not to the groups that
+    also name it: the group's members would go unlimited, so the group is left out."""
+    w = World(
+        plugin("limit", "rate-limiting", config={"minute": 1}),
+        group("gold", "limit"),
+        consumer("bob", "limit"),
+        consumer("carol", "", ["gold"]),
+    )
+    r = w.translate()
+    assert r.config.get("consumer_groups", []) == []
+    assert r.config.get("consumer_group_consumers", []) == []
+    assert plugin_names(r) == [("rate-limiting", "bob")]
+    assert any(
+        "it is not attached to the consumer group" in m
+        for m in reasons(r, "KongConsumerGroup", "gold")
+    )
+    r = w.upsert(consumer("bob", ""))
+    assert [g["name"] for g in r.config["consumer_groups"]] == ["gold"]
+    assert r.config["consumer_group_consumers"] == [{"consumer": "carol", "consumer_group": "gold"}]
