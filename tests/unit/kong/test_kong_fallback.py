@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kic_trio._payload import ConfigPayload
 from kic_trio.kong._fallback import FallbackPlan, fallback_payload, plan_fallback, without_objects
@@ -392,3 +394,64 @@ def test_fallback_payload_keeps_metadata_and_drops_left_out_objects() -> None:
     assert fb.changes_seen_at == 12.5
     assert fb.sha != payload.sha and len(fb.sha) == 64
     assert p.removed == 3  # key-auth, the rate-limiting instance on a.web, route a.web
+
+
+def _entities(cfg: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for etype, items in cfg.items():
+        if isinstance(items, list):
+            for ent in items:
+                out.append((etype, ent))
+                for child in ("routes", "targets", "keyauth_credentials", "acls"):
+                    out.extend((child, c) for c in ent.get(child, []))
+    return [(t, e) for t, e in out if "tags" in e]
+
+
+def _refusal(entities: list[tuple[str, dict[str, Any]]]) -> bytes:
+    errors = []
+    for etype, ent in entities:
+        entry: dict[str, Any] = {
+            "entity_type": etype[:-1],
+            "entity_tags": ent["tags"],
+            "entity": {k: v for k, v in ent.items() if not isinstance(v, list) or k == "tags"},
+            "errors": [{"type": "entity", "message": "refused"}],
+        }
+        if "id" in ent:
+            entry["entity_id"] = ent["id"]
+        errors.append(entry)
+    return orjson.dumps(
+        {"message": "declarative config is invalid: {}", "flattened_errors": errors}
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sets(
+        st.integers(min_value=0, max_value=len(_entities(config())) - 1), min_size=1, max_size=4
+    )
+)
+def test_any_refusal_fails_closed(picked: set[int]) -> None:
+    """Whatever Kong refuses: what is still served keeps every plugin it had, or no fallback."""
+    cfg = config()
+    ents = _entities(cfg)
+    p = plan(cfg, _refusal([ents[i] for i in sorted(picked)]))
+    if p.body is None:
+        assert p.blocked
+        return
+    after = served(p)
+    assert_fails_closed(cfg, p)
+    # consumers still served keep their group and their credentials
+    members = {m["consumer"] for m in after.get("consumer_group_consumers", [])}
+    for c in after.get("consumers", []):
+        orig = next(o for o in cfg["consumers"] if o["username"] == c["username"])
+        assert c == orig
+        if any(m["consumer"] == c["username"] for m in cfg["consumer_group_consumers"]):
+            assert c["username"] in members
+    # nothing refused is served: not its object (a KongClusterPlugin: not that instance)
+    left = _entities(after)
+    for i in picked:
+        _, ent = ents[i]
+        if "k8s-kind:KongClusterPlugin" in ent["tags"]:
+            assert ent["id"] not in {e.get("id") for _, e in left}
+        else:
+            assert ent["tags"] not in [e["tags"] for _, e in left]
