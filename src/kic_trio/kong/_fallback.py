@@ -118,20 +118,36 @@ _CLUSTER_PLUGIN = "KongClusterPlugin"
 _PLUGINS_ANNOTATION = "metadata.annotations.konghq.com/plugins"
 
 
-@attrs.define(eq=False)
 class _Node:
     """One entity of the configuration, where it sits, and which object it came from."""
 
-    etype: str
-    ent: dict[str, Any]
-    parent: _Node | None
-    owner: ObjectRef | None
-    #: The ``k8s-uid`` tag (even when the other tags are too incomplete for ``owner``).
-    uid: str | None
-    #: (field, entities it references through that field), the parent link included.
-    refs: list[tuple[str, list[_Node]]] = attrs.field(factory=list)
-    #: (entity, field) pairs that reference this one.
-    dependants: list[tuple[_Node, str]] = attrs.field(factory=list)
+    __slots__ = ("_owner", "dependants", "ent", "etype", "parent", "refs", "uid")
+
+    def __init__(
+        self, etype: str, ent: dict[str, Any], parent: _Node | None, uid: str | None
+    ) -> None:
+        self.etype = etype
+        self.ent = ent
+        self.parent = parent
+        #: The ``k8s-uid`` tag (even when the other tags are too incomplete for ``owner``).
+        self.uid = uid
+        self._owner: ObjectRef | bool | None = False  # False: not read from the tags yet
+        #: (field, entities it references through that field), the parent link included.
+        self.refs: list[tuple[str, list[_Node]]] = []
+        #: (entity, field) pairs that reference this one.
+        self.dependants: list[tuple[_Node, str]] = []
+
+    @property
+    def owner(self) -> ObjectRef | None:
+        """The object the entity came from (its ``k8s-*`` tags), read when first needed."""
+        if self._owner is False:
+            tags = self.ent.get("tags") if self.uid else None
+            self._owner = (
+                ref_from_tags([t for t in tags if isinstance(t, str)])
+                if isinstance(tags, list)
+                else None
+            )
+        return self._owner if isinstance(self._owner, ObjectRef) else None
 
     def targets(self) -> list[_Node]:
         """For a plugin: the entities it is attached to."""
@@ -155,33 +171,38 @@ class _Graph:
         self.nodes: list[_Node] = []
         self.by_uid: dict[str, list[_Node]] = {}
         self.by_id: dict[tuple[str, str], list[_Node]] = {}
-        self.by_tags: dict[tuple[str, ...], list[_Node]] = {}
-        self.by_type: dict[str, list[_Node]] = {}
+        #: built on first use (only a refusal without entity ids needs them)
+        self._by_tags: dict[tuple[str, ...], list[_Node]] | None = None
+        self._by_type: dict[str, list[_Node]] | None = None
         keys: dict[tuple[str, str], list[_Node]] = {}
         for etype, items in cfg.items():
             if not etype.startswith("_") and isinstance(items, list):
                 self._walk(etype, items, None)
         for node in self.nodes:
             ent = node.ent
-            self.by_type.setdefault(node.etype, []).append(node)
-            tags = ent.get("tags")
-            if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
-                self.by_tags.setdefault(tuple(tags), []).append(node)
-            if isinstance(ent.get("id"), str):
-                self.by_id.setdefault((node.etype, ent["id"]), []).append(node)
-            for f in ("id", *_KEYS.get(node.etype, ())):
-                if isinstance(ent.get(f), str):
-                    keys.setdefault((node.etype, ent[f]), []).append(node)
+            eid = ent.get("id")
+            if isinstance(eid, str):
+                self.by_id.setdefault((node.etype, eid), []).append(node)
+                keys.setdefault((node.etype, eid), []).append(node)
+            for f in _KEYS.get(node.etype, ()):
+                v = ent.get(f)
+                if isinstance(v, str):
+                    keys.setdefault((node.etype, v), []).append(node)
         for node in self.nodes:
+            parent_fk = None
             if node.parent is not None:
-                node.refs.append((_PARENT_FK.get(node.parent.etype, ""), [node.parent]))
-            parent_fk = _PARENT_FK.get(node.parent.etype) if node.parent is not None else None
-            for field, target in _REFS.get(node.etype, {}).items():
+                parent_fk = _PARENT_FK.get(node.parent.etype, "")
+                node.refs.append((parent_fk, [node.parent]))
+            refs = _REFS.get(node.etype)
+            if not refs:
+                continue
+            for field, target in refs.items():
                 if field == parent_fk or field not in node.ent:
                     continue
                 found = [t for v in _ref_values(node.ent[field]) for t in keys.get((target, v), ())]
                 if found:  # a reference that never resolved is Kong's business, not ours
                     node.refs.append((field, found))
+        for node in self.nodes:
             for field, ts in node.refs:
                 for t in ts:
                     t.dependants.append((node, field))
@@ -190,14 +211,8 @@ class _Graph:
         for ent in items:
             if not isinstance(ent, dict):
                 continue
-            tags = ent.get("tags")
-            owner = (
-                ref_from_tags([t for t in tags if isinstance(t, str)])
-                if isinstance(tags, list)
-                else None
-            )
-            uid = owner.uid if owner is not None else _uid_tag(tags)
-            node = _Node(etype, ent, parent, owner, uid)
+            uid = _uid_tag(ent.get("tags"))
+            node = _Node(etype, ent, parent, uid)
             self.nodes.append(node)
             if uid:
                 self.by_uid.setdefault(uid, []).append(node)
@@ -218,10 +233,17 @@ class _Graph:
         }
         if not shown:
             return []
+        if self._by_tags is None or self._by_type is None:
+            self._by_tags, self._by_type = {}, {}
+            for node in self.nodes:
+                self._by_type.setdefault(node.etype, []).append(node)
+                tags = node.ent.get("tags")
+                if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+                    self._by_tags.setdefault(tuple(tags), []).append(node)
         candidates = (
-            self.by_tags.get(err.tags, [])
+            self._by_tags.get(err.tags, [])
             if err.tags
-            else [n for t in types for n in self.by_type.get(t, ())]
+            else [n for t in types for n in self._by_type.get(t, ())]
         )
         return [
             n
@@ -231,10 +253,11 @@ class _Graph:
 
 
 def _uid_tag(tags: Any) -> str | None:
+    """The first ``k8s-uid`` tag (what ``ref_from_tags`` reads too: a user tag after it is not)."""
     if isinstance(tags, list):
         for t in tags:
-            if isinstance(t, str) and t.startswith("k8s-uid:") and len(t) > 8:
-                return t[8:]
+            if isinstance(t, str) and t[:8] == "k8s-uid:":
+                return t[8:] or None
     return None
 
 
