@@ -304,6 +304,8 @@ class _Planner:
         self.removed: dict[int, bool] = {}  # id(node) -> removed "for itself" (vs dangling)
         self.left_out: dict[str, tuple[ObjectRef, str]] = {}
         self.gone: set[str] = set()
+        #: plugin object uid -> what its removed instances protected
+        self.protects: dict[str, set[str]] = {}
         self.plugins: dict[int, str] = {}
         self.queue: list[_Node] = []
         self.blocked = ""
@@ -370,6 +372,8 @@ class _Planner:
             return
         on = sorted({_show(t.owner) if t.owner else _singular(t.etype) for t in targets})
         self.plugins[id(node)] = f"{shown} on {', '.join(on)}"
+        if node.uid:
+            self.protects.setdefault(node.uid, set()).update(on)
         for t in targets:
             self.take_down_entity(t, f"{shown}, attached to it, is left out")
 
@@ -463,7 +467,15 @@ def _finish(
 ) -> FallbackPlan:
     planner.run()
     planner.check()
-    left_out = dict(planner.left_out.values())
+    left_out = {
+        ref: why
+        + (
+            f"; what it protects is left out with it: {', '.join(sorted(planner.protects[uid]))}"
+            if uid in planner.protects
+            else ""
+        )
+        for uid, (ref, why) in planner.left_out.items()
+    }
     plugins = tuple(sorted(planner.plugins.values()))
     removed = {
         id(n.ent): v for n in planner.graph.nodes if (v := planner.removed.get(id(n))) is not None

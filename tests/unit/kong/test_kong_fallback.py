@@ -197,7 +197,9 @@ def test_a_refused_auth_plugin_takes_its_route_and_ingress_down() -> None:
     assert routes(after) == {"a.shop.1", "a.shop.2", "b.web"}
     assert ("rate-limiting", "b.web") in plugins_on(after)
     assert set(p.left_out) == {ref("KongPlugin", "a", "auth"), ref("Ingress", "a", "web")}
-    assert "Kong refused it" in p.left_out[ref("KongPlugin", "a", "auth")]
+    assert p.left_out[ref("KongPlugin", "a", "auth")] == (
+        "Kong refused it; what it protects is left out with it: Ingress a/web"
+    )
     assert "plugin 'key-auth' of KongPlugin a/auth" in p.left_out[ref("Ingress", "a", "web")]
     assert p.plugins_removed == ("plugin 'key-auth' of KongPlugin a/auth on Ingress a/web",)
     # Kong's verdict is on the KongPlugin, as upstream reports it
