@@ -1,0 +1,376 @@
+"""Hostile objects (issue 13): each one fails on its own object, the rest still goes out.
+
+Every case here crashed the translator before the unit guards and the plugin-config checks:
+each test builds the hostile object next to a healthy baseline Ingress and checks that the
+baseline's route is still in the output, the hostile object has a failure, and nothing raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from kic_trio.models import parse
+from kic_trio.translator import TranslatorOptions, cli_main, load_manifests, translate_objects
+from kic_trio.translator._plugins import PluginConfigError, check_config, load_yaml_config
+
+NS = "team"
+OPTS = TranslatorOptions()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _meta(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": NS, "uid": f"uid-{name}", **extra}
+
+
+def _ingress(name: str, path: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    ann = {"kubernetes.io/ingress.class": "kong", **(annotations or {})}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _meta(name, annotations=ann, creationTimestamp="2025-01-01T00:00:00Z"),
+        "spec": {
+            "rules": [
+                {
+                    "host": "example.com",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": path,
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "svc", "port": {"number": 80}}},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    }
+
+
+def _service(annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta("svc", annotations=annotations or {}),
+        "spec": {"ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]},
+    }
+
+
+def _baseline() -> list[dict[str, Any]]:
+    return [_ingress("baseline", "/baseline"), _service()]
+
+
+def _secret(name: str, data: dict[str, bytes], labels: dict[str, str] | None = None) -> Any:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(name, labels=labels or {}),
+        "data": {k: _b64(v) for k, v in data.items()},
+    }
+
+
+def _plugin(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "configuration.konghq.com/v1",
+        "kind": "KongPlugin",
+        "metadata": _meta(name),
+        "plugin": "request-transformer",
+        **spec,
+    }
+
+
+def _routes(result: Any) -> set[str]:
+    return {p for s in result.config.get("services", []) for r in s["routes"] for p in r["paths"]}
+
+
+def _served(result: Any, *paths: str) -> bool:
+    got = {p.lstrip("~").rstrip("/$") for p in _routes(result)}
+    return set(paths) <= got
+
+
+def _failed(result: Any, kind: str, name: str) -> list[str]:
+    return [f.reason for f in result.failures if (f.obj.kind, f.obj.name) == (kind, name)]
+
+
+def _with_plugin_from_secret(data: bytes, *, patch: bool, key: str = "config") -> Any:
+    """The baseline, plus an Ingress protected by a plugin whose config comes from a Secret."""
+    ref = {"secretKeyRef": {"name": "conf", "key": key}}
+    spec = {"configPatches": [{"path": "/add", "valueFrom": ref}]} if patch else {"configFrom": ref}
+    objs = [
+        *_baseline(),
+        _ingress("protected", "/protected", {"konghq.com/plugins": "p"}),
+        _plugin("p", **spec),
+        _secret("conf", {key: data}),
+    ]
+    return translate_objects(objs, OPTS)
+
+
+def _assert_plugin_failed(result: Any) -> None:
+    assert _served(result, "/baseline")
+    assert _failed(result, "KongPlugin", "p")
+    # fail closed: the route the plugin protects does not go out without it
+    assert not any(p["name"] == "request-transformer" for p in result.config.get("plugins", []))
+
+
+# --- configFrom / configPatches Secrets -----------------------------------------------------
+
+
+@pytest.mark.parametrize("patch", [False, True])
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**400])
+def test_secret_config_with_integer_beyond_int64(patch: bool, value: int) -> None:
+    body = f'{{"add": {{"headers": {value}}}}}' if not patch else str(value)
+    result = _with_plugin_from_secret(body.encode(), patch=patch)
+    _assert_plugin_failed(result)
+    assert any("64-bit" in r for r in _failed(result, "KongPlugin", "p"))
+
+
+@pytest.mark.parametrize("patch", [False, True])
+@pytest.mark.parametrize("depth", [300, 5000, 100_000])
+def test_secret_config_nested_deeply(patch: bool, depth: int) -> None:
+    body = '{"a":' * depth + "1" + "}" * depth if not patch else "[" * depth + "]" * depth
+    result = _with_plugin_from_secret(body.encode(), patch=patch)
+    _assert_plugin_failed(result)
+    assert any("nested" in r for r in _failed(result, "KongPlugin", "p"))
+
+
+@pytest.mark.parametrize("patch", [False, True])
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+def test_secret_config_with_non_finite_number(patch: bool, word: str) -> None:
+    body = f'{{"add": {{"x": {word}}}}}' if not patch else word
+    result = _with_plugin_from_secret(body.encode(), patch=patch)
+    _assert_plugin_failed(result)
+    assert b"null" not in result.body or "NaN" not in result.body.decode()
+    assert any("finite" in r for r in _failed(result, "KongPlugin", "p"))
+
+
+_ALIAS_BOMB = "\n".join(
+    ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}" + f",*{chr(97 + i)}" * 8 + "]"
+        for i in range(9)
+    ]
+).encode()
+
+
+def test_yaml_alias_bomb_fails_fast_without_expanding() -> None:
+    started = time.process_time()
+    result = _with_plugin_from_secret(_ALIAS_BOMB, patch=False)
+    # no timing assert: the bomb would need ~10^9 nodes; refusing the first alias keeps it small
+    assert time.process_time() - started >= 0
+    _assert_plugin_failed(result)
+    assert any("alias" in r for r in _failed(result, "KongPlugin", "p"))
+
+
+@pytest.mark.parametrize("text", ["a: &x 1\nb: *x\n", "a: &x {k: 1}\n"])
+def test_yaml_anchors_and_aliases_are_refused(text: str) -> None:
+    with pytest.raises(PluginConfigError, match=r"alias|anchor"):
+        load_yaml_config(text.encode())
+
+
+def test_yaml_config_without_aliases_still_works() -> None:
+    result = _with_plugin_from_secret(b"add:\n  headers: ['x-a:1']\n", patch=False)
+    plugins = [p for p in result.config.get("plugins", []) if p["name"] == "request-transformer"]
+    assert plugins and plugins[0]["config"] == {"add": {"headers": ["x-a:1"]}}
+    assert not _failed(result, "KongPlugin", "p")
+
+
+@pytest.mark.parametrize("patch", [False, True])
+def test_secret_config_that_is_not_utf8(patch: bool) -> None:
+    body = b'{"add": "\xff\xfe"}' if not patch else b'"\xff"'
+    result = _with_plugin_from_secret(body, patch=patch)
+    _assert_plugin_failed(result)
+
+
+def test_secret_config_too_big() -> None:
+    body = json.dumps({"add": {"headers": ["x" * 1000] * 3000}}).encode()
+    result = _with_plugin_from_secret(body, patch=False)
+    _assert_plugin_failed(result)
+    assert any("too big" in r for r in _failed(result, "KongPlugin", "p"))
+
+
+@pytest.mark.parametrize(
+    "path", ["/list/99999999999999999999999", "/list/-1", "/list/00", "/list/+1", "/list/5"]
+)
+def test_json_patch_index_out_of_range(path: str) -> None:
+    objs = [
+        *_baseline(),
+        _ingress("protected", "/protected", {"konghq.com/plugins": "p"}),
+        _plugin(
+            "p",
+            config={"list": ["a"]},
+            configPatches=[
+                {"path": path, "valueFrom": {"secretKeyRef": {"name": "conf", "key": "v"}}}
+            ],
+        ),
+        _secret("conf", {"v": b'"b"'}),
+    ]
+    result = translate_objects(objs, OPTS)
+    _assert_plugin_failed(result)
+
+
+def test_json_patch_into_list_at_a_valid_index_still_works() -> None:
+    objs = [
+        *_baseline(),
+        _ingress("protected", "/protected", {"konghq.com/plugins": "p"}),
+        _plugin(
+            "p",
+            config={"list": ["a"]},
+            configPatches=[
+                {"path": "/list/0", "valueFrom": {"secretKeyRef": {"name": "conf", "key": "v"}}}
+            ],
+        ),
+        _secret("conf", {"v": b'"b"'}),
+    ]
+    result = translate_objects(objs, OPTS)
+    plugins = [p for p in result.config.get("plugins", []) if p["name"] == "request-transformer"]
+    assert plugins[0]["config"] == {"list": ["b", "a"]}
+
+
+# --- inline config ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"add": {"x": 2**64}},
+        {"add": {"x": float("nan")}},
+        {"add": {"x": float("inf")}},
+        {"add": {"x": [1.5, float("-inf")]}},
+    ],
+)
+def test_inline_config_checked(config: dict[str, Any]) -> None:
+    objs = [
+        *_baseline(),
+        _ingress("protected", "/protected", {"konghq.com/plugins": "p"}),
+        _plugin("p", config=config),
+    ]
+    result = translate_objects(objs, OPTS)
+    assert _served(result, "/baseline")
+    assert _failed(result, "KongPlugin", "p")
+    assert b"NaN" not in result.body and b"null" not in result.body
+
+
+def test_inline_config_nested_deeply() -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(5000):
+        node["a"] = {}
+        node = node["a"]
+    objs = [
+        *_baseline(),
+        _ingress("protected", "/p", {"konghq.com/plugins": "p"}),
+        _plugin("p", config=deep),
+    ]
+    result = translate_objects(objs, OPTS)
+    assert _served(result, "/baseline")
+    assert any("nested" in r for r in _failed(result, "KongPlugin", "p"))
+
+
+def test_check_config_limits() -> None:
+    check_config({"a": [1, 2.5, "x", None, True, {"b": -(2**63)}]})
+    for bad in ({"a": 2**63}, {"a": float("nan")}, {"a": {"b": [[[[]]]]}}):
+        with pytest.raises(PluginConfigError):
+            check_config(bad, max_depth=4)
+
+
+# --- other crash cases --------------------------------------------------------------------------
+
+
+def _ca_pem() -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca.example.com")])
+    start = datetime.datetime(2025, 1, 1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_ca_cert_secret_with_non_utf8_after_the_pem() -> None:
+    objs = [
+        *_baseline(),
+        _secret(
+            "ca", {"id": b"ca-1", "cert": _ca_pem() + b"\xff\xfe"}, {"konghq.com/ca-cert": "true"}
+        ),
+    ]
+    result = translate_objects(objs, OPTS)
+    assert _served(result, "/baseline")
+    assert _failed(result, "Secret", "ca")
+    assert "\\xff" not in str(result.failures)
+
+
+def test_empty_headers_separator() -> None:
+    objs = [
+        *_baseline(),
+        _ingress(
+            "hdr",
+            "/hdr",
+            {"konghq.com/headers-separator": "", "konghq.com/headers.x-team": "a,b"},
+        ),
+    ]
+    result = translate_objects(objs, OPTS)
+    assert _served(result, "/baseline", "/hdr")
+    route = next(r for s in result.config["services"] for r in s["routes"] if "/hdr/" in r["paths"])
+    # an empty separator means the default one, never "no header match" (less protection)
+    assert route["headers"] == {"x-team": ["a", "b"]}
+
+
+@pytest.mark.parametrize("kind", [1, None, ["Ingress"], {"a": 1}, True])
+def test_manifest_whose_kind_is_not_a_string(tmp_path: Path, kind: Any) -> None:
+    docs = [{"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}}, *_baseline()]
+    f = tmp_path / "m.yaml"
+    f.write_text("\n---\n".join(json.dumps(d) for d in docs))
+    objs = load_manifests([f])
+    assert len(objs) == 3
+    result = translate_objects(objs, OPTS)
+    assert _served(result, "/baseline")
+    assert cli_main(["-f", str(f), "-o", "json", "--no-fail"]) == 0
+
+
+def test_list_manifest_with_bad_items(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(
+        json.dumps({"kind": "List", "items": 5})
+        + "\n---\n"
+        + json.dumps({"kind": "XList", "items": [1, None]})
+    )
+    assert load_manifests([f]) == []
+
+
+def test_parse_never_raises_on_deep_values() -> None:
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    for kind in ("KongPlugin", "Ingress", "Secret", "Service"):
+        model = parse(
+            kind,
+            {
+                "kind": kind,
+                "metadata": {"name": "n", "namespace": NS},
+                "config": {"a": deep},
+                "spec": deep,
+            },
+        )
+        assert model.ref.name == "n"
