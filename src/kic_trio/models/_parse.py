@@ -13,6 +13,9 @@ from typing import Any
 
 from ._base import Failure, ObjectRef
 
+#: Deepest JSON data a parser walks (plugin config, ordering); the translator refuses deeper.
+MAX_JSON_DEPTH = 64
+
 _TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -119,9 +122,17 @@ class Reader:
                 self.fail(f"{path}.{key}", f"expected a string, got {type_name(value)}")
         return out
 
-    def json_value(self, raw: object, path: str) -> Any:
-        """Plain JSON data (plugin config): tuples become lists, other types are dropped."""
+    def json_value(self, raw: object, path: str, depth: int = 0) -> Any:
+        """Plain JSON data (plugin config): tuples become lists, other types are dropped.
+
+        Past :data:`MAX_JSON_DEPTH` levels the value is kept as it is, unwalked, with a
+        failure: recursing further could exhaust the stack, and dropping it would weaken the
+        configuration; the translator's own (iterative) check then refuses the whole object.
+        """
         if raw is None or isinstance(raw, str | bool | int | float):
+            return raw
+        if depth >= MAX_JSON_DEPTH and isinstance(raw, Mapping | list | tuple):
+            self.fail(path, f"nested deeper than {MAX_JSON_DEPTH} levels")
             return raw
         if isinstance(raw, Mapping):
             out: dict[str, Any] = {}
@@ -129,9 +140,9 @@ class Reader:
                 if not isinstance(key, str):
                     self.fail(path, f"expected string keys, got {type_name(key)}")
                     continue
-                out[key] = self.json_value(value, f"{path}.{key}")
+                out[key] = self.json_value(value, f"{path}.{key}", depth + 1)
             return out
         if isinstance(raw, list | tuple):
-            return [self.json_value(v, f"{path}[{i}]") for i, v in enumerate(raw)]
+            return [self.json_value(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(raw)]
         self.fail(path, f"expected JSON data, got {type_name(raw)}")
         return None

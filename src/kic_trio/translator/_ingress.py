@@ -127,7 +127,8 @@ def _use_ssl_protocols(protocols: list[str] | None) -> list[str]:
 
 
 def _headers(ann: dict[str, str] | Any) -> dict[str, list[str]]:
-    sep = ann.get("konghq.com/headers-separator", ",")
+    # an empty separator cannot split: it means the default (never "no header match")
+    sep = ann.get("konghq.com/headers-separator") or ","
     out: dict[str, list[str]] = {}
     for key, value in ann.items():
         if key.startswith("konghq.com/headers.") and len(key) > 19 and value:

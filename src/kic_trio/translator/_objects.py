@@ -16,12 +16,20 @@ from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
 
 
-def _flatten(doc: Any) -> Iterable[Mapping[str, Any]]:
+def _flatten(doc: Any, depth: int = 0) -> Iterable[Mapping[str, Any]]:
+    """The objects of one document: a ``*List`` is unpacked (bounded nesting), others kept.
+
+    A ``kind`` that is not a string is kept as it is (``translate_objects`` ignores it), never
+    a crash: the manifests may come from anyone.
+    """
     if not isinstance(doc, Mapping):
         return
-    if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
-        for item in doc.get("items") or ():
-            yield from _flatten(item)
+    kind = doc.get("kind")
+    if isinstance(kind, str) and (kind == "List" or (kind.endswith("List") and "items" in doc)):
+        items = doc.get("items")
+        if isinstance(items, list) and depth < 8:
+            for item in items:
+                yield from _flatten(item, depth + 1)
         return
     yield doc
 

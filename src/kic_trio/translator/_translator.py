@@ -19,6 +19,7 @@ tested. Nothing here does I/O or imports trio, httpx or kr8s.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import gc
 from collections.abc import Iterable
@@ -52,7 +53,7 @@ from ._plugins import (
     missing_plugin_failures,
     plugin_config,
 )
-from ._services import translate_service
+from ._services import ServiceOut, translate_service
 from ._util import plugin_names
 
 Key = tuple[str, str]
@@ -60,6 +61,42 @@ Dep = tuple[str, str, str]
 Unit = tuple[Any, ...]
 
 _CLASSED = frozenset({"KongConsumer", "KongConsumerGroup", "KongClusterPlugin"})
+
+
+def _crashed(ref: ObjectRef, exc: BaseException, field: str = "") -> Failure:
+    """The failure a unit guard records: the exception's type only (its text may hold values).
+
+    Every unit of translation runs under a guard (DESIGN.md rule 7): whatever a hostile object
+    makes the code raise, that object fails and the rest of the configuration still goes out.
+    """
+    return Failure(
+        ref, field, f"could not be translated ({type(exc).__name__}): the object is left out"
+    )
+
+
+class _Recorder:
+    """A snapshot that records what is read: the dependencies of a unit that crashed.
+
+    A crashed unit must be recomputed when anything it read changes (so that incremental and
+    full translations agree); it is re-run once under this recorder, only on the failure path.
+    """
+
+    __slots__ = ("_snap", "deps")
+
+    def __init__(self, snap: Any) -> None:
+        self._snap = snap
+        self.deps: set[Dep] = set()
+
+    def get(self, kind: str, namespace: str, name: str) -> Any:
+        self.deps.add((kind, namespace, name))
+        return self._snap.get(kind, namespace, name)
+
+    def endpoint_slices(self, namespace: str, service: str) -> Any:
+        self.deps.add(("eps", namespace, service))
+        return self._snap.endpoint_slices(namespace, service)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._snap, name)
 
 
 @attrs.frozen(slots=False, eq=False)
@@ -246,6 +283,7 @@ class Translator:
         self.options = options or TranslatorOptions()
         self._checker = KeyPairChecker()
         self._st = _State()
+        self._last: TranslationResult | None = None
 
     # --- public ---------------------------------------------------------------------------
 
@@ -259,7 +297,22 @@ class Translator:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._translate(snapshot, changed)
+            try:
+                result = self._translate(snapshot, changed)
+            except Exception:
+                # the unit guards make this a bug of ours, not of an object: the incremental
+                # state may be half-updated, so start again from nothing (a full translation)
+                self._st = _State()
+                try:
+                    result = self._translate(snapshot, None)
+                except Exception:
+                    self._st = _State()
+                    if self._last is None:
+                        raise
+                    # never raise out of the controller's loop: keep serving the last result
+                    return self._last
+            self._last = result
+            return result
         finally:
             if was_enabled:
                 gc.enable()
@@ -489,13 +542,18 @@ class Translator:
             old = st.ing.pop(key, None)
             new = None
             if ing is not None and view.accepted("Ingress", ing):
-                new = translate_ingress(
-                    ing,
-                    legacy_regex=bool(st.ctx[1]) if st.ctx else False,
-                    regex_prefix=opts.regex_path_prefix,
-                    fill_ids=opts.fill_ids,
-                    rewrite_uris=opts.rewrite_uris,
-                )
+                try:
+                    new = translate_ingress(
+                        ing,
+                        legacy_regex=bool(st.ctx[1]) if st.ctx else False,
+                        regex_prefix=opts.regex_path_prefix,
+                        fill_ids=opts.fill_ids,
+                        rewrite_uris=opts.rewrite_uris,
+                    )
+                except Exception as exc:  # unit guard: this Ingress only
+                    new = IngressOut(
+                        ref=ing.ref, created=str(ing.created), failures=(_crashed(ing.ref, exc),)
+                    )
                 st.ing[key] = new
             unit: Unit = ("ing", key)
             if old is not None:
@@ -573,16 +631,16 @@ class Translator:
                     certs_dirty = True
                 continue
             backend = st.svc_backend.get(name) or sroutes[0].backend
-            sout = translate_service(
-                name,
-                backend,
-                sroutes,
-                view.snap,
-                service_upstream=service_upstream,
-                cluster_domain=opts.cluster_domain,
-                drain=opts.enable_drain_support,
-                fill_ids=opts.fill_ids,
-            )
+            service_args: dict[str, Any] = {
+                "service_upstream": service_upstream,
+                "cluster_domain": opts.cluster_domain,
+                "drain": opts.enable_drain_support,
+                "fill_ids": opts.fill_ids,
+            }
+            try:
+                sout = translate_service(name, backend, sroutes, view.snap, **service_args)
+            except Exception as exc:  # unit guard: this Kong service (and its routes) only
+                sout = self._crashed_service(name, backend, sroutes, view, service_args, exc)
             st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
             entries: list[tuple[str, Any, Any]] = (
@@ -637,6 +695,14 @@ class Translator:
             holders = st.group_names.get(held, {}) if held is not None else {}
             owner = min(holders.values()) if holders else None
             won = group is not None and owner is not None and owner[1:] == key
+            entity = None
+            crash: list[Failure] = []
+            if won and group is not None:
+                try:
+                    entity = translate_consumer_group(group, opts.fill_ids)
+                except Exception as exc:  # unit guard: this group only
+                    crash.append(_crashed(group.ref, exc))
+                    won = False
             if won != st.group_won.get(key, False):
                 # consumers of this group gain or lose their membership
                 mark(("KongConsumerGroup", *key))
@@ -657,12 +723,12 @@ class Translator:
                             f"KongConsumerGroup {owner[1]}/{owner[2]}: Kong needs it unique",
                         )
                     ]
-                    if group is not None and owner is not None
-                    else []
+                    if group is not None and owner is not None and not crash
+                    else crash
                 )
                 self._set_failures(st, unit, lost)
                 continue
-            entity = translate_consumer_group(group, opts.fill_ids)
+            assert entity is not None
             st.frags.replace(unit, [("consumer_groups", (entity["name"], *key), entity)])
             self._set_configured(st, unit, (group.ref,))
             failures_g: list[Failure] = []
@@ -677,9 +743,7 @@ class Translator:
         for key in dirty_cons:
             old_c = st.cons.pop(key, None)
             consumer = view.get("KongConsumer", *key)
-            new_c = (
-                translate_consumer(consumer, view, opts.fill_ids) if consumer is not None else None
-            )
+            new_c = self._consumer(consumer, view) if consumer is not None else None
             if new_c is not None:
                 st.cons[key] = new_c
             st.deps.set(("cons", key), new_c.deps if new_c is not None else frozenset())
@@ -814,6 +878,65 @@ class Translator:
         if ca_dirty:
             self._ca_certificates(st, view)
 
+    def _consumer(self, consumer: Any, view: _View) -> ConsumerOut:
+        """One KongConsumer, under a unit guard (a crash fails that consumer only)."""
+        try:
+            return translate_consumer(consumer, view, self.options.fill_ids)
+        except Exception as exc:
+            recorder = _Recorder(view)
+            with contextlib.suppress(Exception):
+                translate_consumer(consumer, recorder, self.options.fill_ids)
+            ref = consumer.ref
+            return ConsumerOut(
+                ref=ref,
+                created=str(getattr(consumer, "created", "")),
+                consumer=None,
+                identifier="",
+                groups=(),
+                plugins=(),
+                unique_keys=(),
+                failures=(_crashed(ref, exc),),
+                configured=(),
+                deps=frozenset(recorder.deps | {("KongConsumer", *ref.key)}),
+            )
+
+    def _crashed_service(
+        self,
+        name: str,
+        backend: tuple[str, str, Any],
+        sroutes: list[RouteOut],
+        view: _View,
+        args: dict[str, Any],
+        exc: Exception,
+    ) -> ServiceOut:
+        """A Kong service whose translation raised: left out, with its routes, on a failure.
+
+        The failure goes on the Kubernetes Service and on every Ingress whose routes it held;
+        its dependencies are what it read before raising (re-run once under a recorder).
+        """
+        ns, svc_name = backend[0], backend[1]
+        recorder = _Recorder(view.snap)
+        with contextlib.suppress(Exception):
+            translate_service(name, backend, sroutes, recorder, **args)  # type: ignore[arg-type]
+        refs: dict[ObjectRef, None] = {}
+        svc = view.snap.get("Service", ns, svc_name)
+        if svc is not None and isinstance(getattr(svc, "ref", None), ObjectRef):
+            refs[svc.ref] = None
+        for r in sroutes:
+            refs[r.ingress] = None
+        deps = recorder.deps | {("Service", ns, svc_name), ("eps", ns, svc_name)}
+        return ServiceOut(
+            name=name,
+            service=None,
+            upstream={},
+            failures=tuple(_crashed(ref, exc) for ref in refs),
+            plugins=(),
+            client_cert=None,
+            client_cert_parent=None,
+            configured=(),
+            deps=frozenset(deps),
+        )
+
     def _plugin_unit(self, st: _State, view: _View, pkey: Key) -> _PluginOut | None:
         """The instances one referenced plugin makes (not yet checked against the others)."""
         unit: Unit = ("plugin", pkey)
@@ -827,8 +950,10 @@ class Translator:
         for kind, ident, ref in sorted(rels_map, key=lambda r: (r[0], r[1], r[2])):
             rels.setdefault(kind, []).append((ident, ref))
         plugin: KongPlugin | None = view.get("KongPlugin", ns, name)
-        if plugin is None:
+        if not isinstance(plugin, KongPlugin):  # absent, or a model that could not be parsed
             plugin = view.get("KongClusterPlugin", "", name)
+            if not isinstance(plugin, KongClusterPlugin):
+                plugin = None
         failures: list[Failure] = []
         made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         configured: tuple[ObjectRef, ...] = ()
@@ -836,38 +961,57 @@ class Translator:
             failures.extend(missing_plugin_failures(name, rels))
         elif plugin.plugin:
             try:
-                config = plugin_config(plugin, view, deps)
-            except PluginConfigError as exc:
-                failures.append(
-                    Failure(plugin.ref, "", f"could not build the plugin configuration: {exc}")
-                )
-            else:
-                if plugin.plugin in NO_CONSUMER_PLUGINS and "consumer" in rels:
-                    # upstream attaches it anyway and Kong rejects the whole configuration
-                    for _, ref in rels.pop("consumer"):
-                        failures.append(
-                            Failure(
-                                ref,
-                                "metadata.annotations.konghq.com/plugins",
-                                f"plugin {plugin.plugin!r} ({name}) cannot be attached to a "
-                                "consumer: Kong does not allow consumer-scoped authentication plugins",
-                            )
-                        )
-                for inst in instances(plugin, config, rels, self.options.fill_ids):
-                    scope: tuple[Any, ...] = (
-                        inst["name"],
-                        inst.get("service"),
-                        inst.get("route"),
-                        inst.get("consumer"),
-                        inst.get("consumer_group"),
-                    )
-                    if "instance_name" in inst:
-                        scope = (*scope, inst["instance_name"])
-                    made.append((scope, inst))
-                configured = (plugin.ref,)
+                made, configured = self._plugin_instances(plugin, view, deps, rels, failures)
+            except Exception as exc:  # unit guard: this plugin only
+                made, configured = [], ()
+                failures.append(_crashed(plugin.ref, exc))
         st.deps.set(unit, frozenset(deps))
         order = (plugin.created, plugin.ref.kind, *pkey) if plugin is not None else ("", "", *pkey)
         return _PluginOut(order, plugin.ref if plugin else None, made, failures, configured)
+
+    def _plugin_instances(
+        self,
+        plugin: KongPlugin,
+        view: _View,
+        deps: set[Dep],
+        rels: dict[str, list[tuple[str, ObjectRef]]],
+        failures: list[Failure],
+    ) -> tuple[list[tuple[tuple[Any, ...], dict[str, Any]]], tuple[ObjectRef, ...]]:
+        """The instances of one plugin (``deps`` gets what was read, even when this raises)."""
+        name = plugin.ref.name
+        made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        configured: tuple[ObjectRef, ...] = ()
+        try:
+            config = plugin_config(plugin, view, deps)
+        except PluginConfigError as exc:
+            failures.append(
+                Failure(plugin.ref, "", f"could not build the plugin configuration: {exc}")
+            )
+        else:
+            if plugin.plugin in NO_CONSUMER_PLUGINS and "consumer" in rels:
+                # upstream attaches it anyway and Kong rejects the whole configuration
+                for _, ref in rels.pop("consumer"):
+                    failures.append(
+                        Failure(
+                            ref,
+                            "metadata.annotations.konghq.com/plugins",
+                            f"plugin {plugin.plugin!r} ({name}) cannot be attached to a "
+                            "consumer: Kong does not allow consumer-scoped authentication plugins",
+                        )
+                    )
+            for inst in instances(plugin, config, rels, self.options.fill_ids):
+                scope: tuple[Any, ...] = (
+                    inst["name"],
+                    inst.get("service"),
+                    inst.get("route"),
+                    inst.get("consumer"),
+                    inst.get("consumer_group"),
+                )
+                if "instance_name" in inst:
+                    scope = (*scope, inst["instance_name"])
+                made.append((scope, inst))
+            configured = (plugin.ref,)
+        return made, configured
 
     def _plugins(self, st: _State, view: _View, dirty: set[Key]) -> None:
         """Plugin units, then arbitration: Kong allows one plugin per (name, scope)."""
@@ -931,6 +1075,8 @@ class Translator:
         deps: set[Dep] = set()
         by_name: dict[str, list[KongClusterPlugin]] = {}
         for kcp in view.snap.list("KongClusterPlugin"):
+            if not isinstance(kcp, KongClusterPlugin):  # could not be parsed: its own failure
+                continue
             if kcp.is_global and kcp.plugin and view.accepted("KongClusterPlugin", kcp):
                 by_name.setdefault(kcp.plugin, []).append(kcp)
             if kcp.labels.get("global") == "true":
@@ -953,12 +1099,15 @@ class Translator:
             kcp = items[0]
             try:
                 config = plugin_config(kcp, view, deps)
+                entity = global_plugin(kcp, config, self.options.fill_ids)
             except PluginConfigError as exc:
                 failures.append(
                     Failure(kcp.ref, "", f"could not build the plugin configuration: {exc}")
                 )
                 continue
-            entity = global_plugin(kcp, config, self.options.fill_ids)
+            except Exception as exc:  # unit guard: this global plugin only
+                failures.append(_crashed(kcp.ref, exc))
+                continue
             iname = entity.get("instance_name")
             if iname is not None and iname in instance_names:
                 failures.append(
@@ -998,11 +1147,15 @@ class Translator:
             if cert_key is not None and parent is not None:
                 entry = claims.setdefault(cert_key, ([], {}))
                 entry[1][parent] = True
-        certs, failures, used = build_certificates(
-            ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
-            view,
-            self._checker,
-        )
+        try:
+            certs, failures, used = build_certificates(
+                ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
+                view,
+                self._checker,
+            )
+        except Exception as exc:  # unit guard (build_certificates guards each Secret too)
+            certs, used = [], []
+            failures = [_crashed(p, exc) for _, parents in claims.values() for p in parents]
         st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
         st.deps.set(unit, frozenset(("Secret", ns, name) for ns, name in claims))
         self._set_failures(st, unit, failures)
@@ -1018,7 +1171,11 @@ class Translator:
         seen: dict[str, Any] = {}
         configured = []
         for s in secrets:
-            entity, reason = ca_certificate(s, seen)
+            try:
+                entity, reason = ca_certificate(s, seen)
+            except Exception as exc:  # unit guard: this Secret only
+                failures.append(_crashed(s.ref, exc, "data"))
+                continue
             if entity is None:
                 failures.append(Failure(s.ref, "data", reason))
                 continue
