@@ -42,7 +42,7 @@ from ..models import (
 from ..store import Snapshot
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
-from ._fragments import Fragments
+from ._fragments import Fragments, dumps
 from ._ingress import IngressOut, RouteOut, translate_ingress
 from ._options import TranslatorOptions
 from ._plugins import (
@@ -661,10 +661,30 @@ class Translator:
                 if sout.plugins:
                     k8s_ref = sout.configured[0]
                     rels.extend(self._plugin_rels(sout.plugins, "service", name, k8s_ref, failures))
-            st.frags.replace(unit, entries)
+            configured_s = sout.configured
+            bad = self._emit(st, unit, entries, [*sout.configured, *(r.ingress for r in sroutes)])
+            if bad and sout.service is not None:
+                # isolate per route where possible: only the routes that cannot be serialised
+                # (and their Ingresses) fail, the other Ingresses' routes still go out
+                dropped = self._unserialisable_routes(sout.service, sroutes)
+                if dropped:
+                    drop = {id(sr.route) for sr, _ in dropped}
+                    sout.service["routes"] = [
+                        rt for rt in sout.service["routes"] if id(rt) not in drop
+                    ]
+                    rels = [
+                        (pkey, rel)
+                        for pkey, rel in rels
+                        if not (rel[0] == "route" and any(rel[1] == sr.name for sr, _ in dropped))
+                    ]
+                    bad = self._emit(st, unit, entries, sout.configured)
+                    failures.extend(_crashed(sr.ingress, exc) for sr, exc in dropped)
+            if bad:
+                failures.extend(bad)
+                configured_s, rels = (), []
             st.deps.set(unit, sout.deps)
             self._set_failures(st, unit, dict.fromkeys(failures))
-            self._set_configured(st, unit, sout.configured)
+            self._set_configured(st, unit, configured_s)
             self._set_rels(st, unit, rels, dirty_plugins)
             if (old_svc or (None, None)) != st.svc[name]:
                 certs_dirty = True
@@ -700,6 +720,7 @@ class Translator:
             if won and group is not None:
                 try:
                     entity = translate_consumer_group(group, opts.fill_ids)
+                    dumps(entity)  # what cannot be serialised fails here, before membership
                 except Exception as exc:  # unit guard: this group only
                     crash.append(_crashed(group.ref, exc))
                     won = False
@@ -843,7 +864,12 @@ class Translator:
                         {"consumer": c.identifier, "consumer_group": g},
                     )
                 )
-            st.frags.replace(unit, entries)
+            bad = self._emit(st, unit, entries, [c.ref])
+            if bad:
+                self._set_configured(st, unit, ())
+                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_failures(st, unit, [*failures, *bad])
+                continue
             self._set_configured(st, unit, c.configured)
             if c.plugins and not c.consumer.get("username"):
                 # Kong resolves a plugin's consumer by id or username, and a custom_id-only
@@ -877,6 +903,37 @@ class Translator:
         # 9. CA certificates
         if ca_dirty:
             self._ca_certificates(st, view)
+
+    def _emit(
+        self,
+        st: _State,
+        unit: Unit,
+        entries: list[tuple[str, Any, Any]],
+        refs: Iterable[ObjectRef],
+    ) -> list[Failure]:
+        """Store a unit's entities; if they cannot be serialised, store none (failures on refs)."""
+        try:
+            st.frags.replace(unit, entries)
+        except Exception as exc:  # unit guard at serialisation: nothing of the unit goes out
+            st.frags.replace(unit, ())
+            return [_crashed(ref, exc) for ref in dict.fromkeys(refs)]
+        return []
+
+    @staticmethod
+    def _unserialisable_routes(
+        service: dict[str, Any], sroutes: list[RouteOut]
+    ) -> list[tuple[RouteOut, Exception]]:
+        """The routes of ``service`` that cannot be serialised (only on the failure path)."""
+        kept = {id(rt) for rt in service["routes"]}
+        out = []
+        for sr in sroutes:
+            if id(sr.route) not in kept:
+                continue
+            try:
+                dumps(sr.route)
+            except Exception as exc:
+                out.append((sr, exc))
+        return out
 
     def _consumer(self, consumer: Any, view: _View) -> ConsumerOut:
         """One KongConsumer, under a unit guard (a crash fails that consumer only)."""
@@ -1066,7 +1123,10 @@ class Translator:
                         failures.append(Failure(out.ref, "", f"{what}: Kong allows only one"))
                     continue
                 entries.append(("plugins", (*pkey, i), inst))
-            st.frags.replace(unit, entries)
+            bad = self._emit(st, unit, entries, [out.ref] if out.ref is not None else [])
+            if bad:
+                entries = []
+                failures.extend(bad)
             self._set_failures(st, unit, failures)
             self._set_configured(st, unit, out.configured if entries else ())
 
@@ -1100,6 +1160,7 @@ class Translator:
             try:
                 config = plugin_config(kcp, view, deps)
                 entity = global_plugin(kcp, config, self.options.fill_ids)
+                dumps(entity)  # one global plugin that cannot be serialised fails alone
             except PluginConfigError as exc:
                 failures.append(
                     Failure(kcp.ref, "", f"could not build the plugin configuration: {exc}")
@@ -1156,7 +1217,24 @@ class Translator:
         except Exception as exc:  # unit guard (build_certificates guards each Secret too)
             certs, used = [], []
             failures = [_crashed(p, exc) for _, parents in claims.values() for p in parents]
-        st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
+        try:
+            st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
+        except Exception:
+            # only on this failure path: find the certificates that cannot be serialised
+            kept = []
+            by_uid = {ref.uid: ref for ref in used}
+            for c in certs:
+                try:
+                    dumps(c)
+                except Exception as exc:
+                    owner = by_uid.get(c["id"])
+                    failures.extend(
+                        _crashed(p, exc)
+                        for p in ([owner] if owner is not None else [*used, *by_uid.values()][:1])
+                    )
+                    continue
+                kept.append(c)
+            st.frags.replace(unit, [("certificates", c["id"], c) for c in kept])
         st.deps.set(unit, frozenset(("Secret", ns, name) for ns, name in claims))
         self._set_failures(st, unit, failures)
         self._set_configured(st, unit, used)
@@ -1173,6 +1251,8 @@ class Translator:
         for s in secrets:
             try:
                 entity, reason = ca_certificate(s, seen)
+                if entity is not None:
+                    dumps(entity)
             except Exception as exc:  # unit guard: this Secret only
                 failures.append(_crashed(s.ref, exc, "data"))
                 continue

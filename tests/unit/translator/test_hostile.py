@@ -374,3 +374,38 @@ def test_parse_never_raises_on_deep_values() -> None:
             },
         )
         assert model.ref.name == "n"
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    ["konghq.com/tags", "konghq.com/headers.x-a", "konghq.com/methods", "konghq.com/plugins"],
+)
+def test_string_that_cannot_be_serialised_fails_only_its_route(annotation: str) -> None:
+    # a lone surrogate (YAML or JSON "\udcff" escapes) cannot be encoded as UTF-8
+    objs = [*_baseline(), _ingress("evil", "/evil\udcff", {annotation: "x\udcff"})]
+    result = translate_objects(objs, OPTS)
+    assert _served(result, "/baseline")
+    assert any("TypeError" in r for r in _failed(result, "Ingress", "evil"))
+    assert not _failed(result, "Ingress", "baseline")
+
+
+@pytest.mark.parametrize("kind", ["KongConsumer", "KongConsumerGroup", "KongClusterPlugin"])
+def test_unserialisable_tags_fail_only_their_object(kind: str) -> None:
+    obj: dict[str, Any] = {
+        "apiVersion": "configuration.konghq.com/v1",
+        "kind": kind,
+        "metadata": {
+            "name": "evil",
+            "annotations": {"kubernetes.io/ingress.class": "kong", "konghq.com/tags": "\udcff"},
+            **(
+                {"namespace": NS} if kind != "KongClusterPlugin" else {"labels": {"global": "true"}}
+            ),
+        },
+        "username": "evil",
+        "plugin": "cors",
+    }
+    ca = _secret("ca", {"id": b"ca-1", "cert": _ca_pem()}, {"konghq.com/ca-cert": "true"})
+    result = translate_objects([*_baseline(), ca, obj], OPTS)
+    assert _served(result, "/baseline")
+    assert _failed(result, kind, "evil")
+    assert [c["id"] for c in result.config.get("ca_certificates", [])] == ["ca-1"]
