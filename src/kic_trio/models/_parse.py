@@ -15,6 +15,8 @@ from ._base import Failure, ObjectRef
 
 #: Deepest JSON data a parser walks (plugin config, ordering); the translator refuses deeper.
 MAX_JSON_DEPTH = 64
+#: Most containers walked in one object's JSON data (a Kubernetes object is ~1.5 MiB at most).
+MAX_JSON_NODES = 100_000
 
 _TYPE_NAMES = {
     str: "a string",
@@ -48,11 +50,12 @@ def type_name(value: object) -> str:
 class Reader:
     """Collects failures for one object while its fields are read."""
 
-    __slots__ = ("failures", "ref")
+    __slots__ = ("_json_nodes", "failures", "ref")
 
     def __init__(self, ref: ObjectRef) -> None:
         self.ref = ref
         self.failures: list[Failure] = []
+        self._json_nodes = 0
 
     def fail(self, path: str, reason: str) -> None:
         self.failures.append(Failure(self.ref, path, reason))
@@ -133,6 +136,13 @@ class Reader:
             return raw
         if depth >= MAX_JSON_DEPTH and isinstance(raw, Mapping | list | tuple):
             self.fail(path, f"nested deeper than {MAX_JSON_DEPTH} levels")
+            return raw
+        self._json_nodes += 1
+        if self._json_nodes > MAX_JSON_NODES and isinstance(raw, Mapping | list | tuple):
+            # a YAML alias bomb (manifests read by ``kic-trio translate``) shares its nodes:
+            # walking it would visit ~10^9 of them
+            if self._json_nodes == MAX_JSON_NODES + 1:
+                self.fail(path, f"more than {MAX_JSON_NODES} values")
             return raw
         if isinstance(raw, Mapping):
             out: dict[str, Any] = {}

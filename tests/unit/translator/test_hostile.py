@@ -409,3 +409,28 @@ def test_unserialisable_tags_fail_only_their_object(kind: str) -> None:
     assert _served(result, "/baseline")
     assert _failed(result, kind, "evil")
     assert [c["id"] for c in result.config.get("ca_certificates", [])] == ["ca-1"]
+
+
+def test_manifest_alias_bomb_in_inline_config_is_not_walked(tmp_path: Path) -> None:
+    levels = [
+        f"  {chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]"
+        for i in range(9)
+    ]
+    plugin = "\n".join(
+        [
+            "apiVersion: configuration.konghq.com/v1",
+            "kind: KongPlugin",
+            f"metadata: {{name: p, namespace: {NS}}}",
+            "plugin: request-transformer",
+            "config:",
+            '  a: &a ["x","x","x","x","x","x","x","x","x"]',
+            *levels,
+        ]
+    )
+    f = tmp_path / "bomb.yaml"
+    others = [*_baseline(), _ingress("protected", "/protected", {"konghq.com/plugins": "p"})]
+    f.write_text(plugin + "\n---\n" + "\n---\n".join(json.dumps(d) for d in others))
+    result = translate_objects(load_manifests([f]), OPTS)
+    assert _served(result, "/baseline")
+    assert any("values" in r or "too big" in r for r in _failed(result, "KongPlugin", "p"))
+    assert not any(p["name"] == "request-transformer" for p in result.config.get("plugins", []))
