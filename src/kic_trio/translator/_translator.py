@@ -33,6 +33,7 @@ from ..models import (
     CA_CERT_LABEL,
     Failure,
     IngressClass,
+    IngressClassParameters,
     KongClusterPlugin,
     KongPlugin,
     ObjectRef,
@@ -359,6 +360,8 @@ class Translator:
     def _context(self, snap: Snapshot) -> tuple[Any, ...]:
         """Class-wide settings: default class?, legacy regex, service-upstream (from ICP)."""
         ic: IngressClass | None = snap.get("IngressClass", "", self.options.ingress_class)
+        if not isinstance(ic, IngressClass):  # absent, or could not be parsed (its own failure)
+            ic = None
         classless_ok = bool(ic is not None and ic.is_default)
         legacy = self.options.default_legacy_regex_detection
         service_upstream = False
@@ -366,7 +369,7 @@ class Translator:
             p = ic.parameters
             if p.kind == "IngressClassParameters" and p.api_group == "configuration.konghq.com":
                 icp = snap.get("IngressClassParameters", p.namespace, p.name)
-                if icp is not None:
+                if isinstance(icp, IngressClassParameters):
                     legacy = icp.enable_legacy_regex_detection
                     service_upstream = icp.service_upstream
         return (classless_ok, legacy, service_upstream)
@@ -529,8 +532,9 @@ class Translator:
             elif kind == "EndpointSlice":
                 old = prev.get(kind, ns, name) if prev is not None else None
                 for o in (old, obj):
-                    if o is not None and o.service_name:
-                        mark(("eps", ns, o.service_name))
+                    service_name = getattr(o, "service_name", None)  # None if unparsed
+                    if service_name:
+                        mark(("eps", ns, service_name))
             elif kind in ("Service", "KongUpstreamPolicy"):
                 mark(fk)
 

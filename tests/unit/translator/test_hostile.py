@@ -434,3 +434,116 @@ def test_manifest_alias_bomb_in_inline_config_is_not_walked(tmp_path: Path) -> N
     assert _served(result, "/baseline")
     assert any("values" in r or "too big" in r for r in _failed(result, "KongPlugin", "p"))
     assert not any(p["name"] == "request-transformer" for p in result.config.get("plugins", []))
+
+
+# --- unit guards: a model that could not be parsed, in place of the kind the unit expects ---
+#
+# ``parse`` turns a parser crash into an ``UnknownObject``; that object then sits in the store
+# under the kind it claimed. Every unit that reads it must fail on its own, and recover
+# incrementally once the object is fixed.
+
+
+def _world() -> list[dict[str, Any]]:
+    consumer = {
+        "apiVersion": "configuration.konghq.com/v1",
+        "kind": "KongConsumer",
+        "metadata": _meta(
+            "alice",
+            annotations={"kubernetes.io/ingress.class": "kong", "konghq.com/plugins": "p"},
+        ),
+        "username": "alice",
+        "credentials": ["alice-key"],
+    }
+    group = {
+        "apiVersion": "configuration.konghq.com/v1beta1",
+        "kind": "KongConsumerGroup",
+        "metadata": _meta("gold", annotations={"kubernetes.io/ingress.class": "kong"}),
+    }
+    kcp = {
+        "apiVersion": "configuration.konghq.com/v1",
+        "kind": "KongClusterPlugin",
+        "metadata": {
+            "name": "glob",
+            "uid": "uid-glob",
+            "labels": {"global": "true"},
+            "annotations": {"kubernetes.io/ingress.class": "kong"},
+        },
+        "plugin": "cors",
+    }
+    other_svc = _service()
+    other_svc["metadata"] = _meta("other")
+    return [
+        *_baseline(),
+        _ingress("protected", "/protected", {"konghq.com/plugins": "p"}),
+        other_svc,
+        _plugin("p", config={"add": {"headers": ["x:1"]}}),
+        consumer,
+        group,
+        kcp,
+        _secret("alice-key", {"key": b"k"}, {"konghq.com/credential": "key-auth"}),
+        _secret("ca", {"id": b"ca-1", "cert": _ca_pem()}, {"konghq.com/ca-cert": "true"}),
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": _meta("svc-1", labels={"kubernetes.io/service-name": "svc"}),
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}}],
+            "ports": [{"port": 8080, "protocol": "TCP"}],
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IngressClass",
+            "metadata": {"name": "kong", "uid": "uid-ic"},
+            "spec": {"controller": "ingress-controllers.konghq.com/kong"},
+        },
+    ]
+
+
+def _store(objs: list[dict[str, Any]]) -> Any:
+    from kic_trio._deltas import Upsert
+    from kic_trio.store import Store
+
+    store = Store()
+    for raw in objs:
+        store.apply(Upsert(raw["kind"], parse(raw["kind"], raw)))
+    return store
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("Service", "svc"),
+        ("EndpointSlice", "svc-1"),
+        ("Secret", "alice-key"),
+        ("Secret", "ca"),
+        ("KongPlugin", "p"),
+        ("KongClusterPlugin", "glob"),
+        ("KongConsumer", "alice"),
+        ("KongConsumerGroup", "gold"),
+        ("Ingress", "protected"),
+        ("IngressClass", "kong"),
+    ],
+)
+def test_unit_guard_on_an_unparsed_model(kind: str, name: str) -> None:
+    from kic_trio._deltas import Upsert
+    from kic_trio.translator import Translator
+
+    objs = _world()
+    store = _store(objs)
+    incremental = Translator(OPTS)
+    healthy = incremental.translate(store.snapshot())
+    store.take_changes()
+    raw = next(o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name)
+    broken = parse("NotAKind", raw)  # an UnknownObject with the same identity
+    store.apply(Upsert(kind, broken))
+    snap = store.snapshot()
+    got = incremental.translate(snap, store.take_changes())
+    want = Translator(OPTS).translate(snap)
+    assert (got.body, got.failures, got.configured) == (want.body, want.failures, want.configured)
+    if kind not in ("Service", "EndpointSlice", "Ingress"):
+        assert _served(got, "/baseline")
+    # fixed again: back to the healthy output, incrementally
+    store.apply(Upsert(kind, parse(kind, raw)))
+    fixed = incremental.translate(store.snapshot(), store.take_changes())
+    assert fixed.body == healthy.body
+    assert fixed.failures == healthy.failures
