@@ -547,3 +547,31 @@ def test_unit_guard_on_an_unparsed_model(kind: str, name: str) -> None:
     fixed = incremental.translate(store.snapshot(), store.take_changes())
     assert fixed.body == healthy.body
     assert fixed.failures == healthy.failures
+
+
+def test_certificate_that_cannot_be_serialised_fails_alone() -> None:
+    from strategies import PAIRS
+
+    def tls(name: str, pair: tuple[str, str], tags: str) -> dict[str, Any]:
+        s = _secret(name, {"tls.crt": pair[0].encode(), "tls.key": pair[1].encode()})
+        s["metadata"]["annotations"] = {"konghq.com/tags": tags}
+        return s
+
+    def tls_ingress(name: str, host: str, secret: str) -> dict[str, Any]:
+        ing = _ingress(name, "/" + name)
+        ing["spec"]["rules"][0]["host"] = host
+        ing["spec"]["tls"] = [{"hosts": [host], "secretName": secret}]
+        return ing
+
+    objs = [
+        *_baseline(),
+        tls("good", PAIRS[0], "ok"),
+        tls("evil", PAIRS[1], "\udcff"),
+        tls_ingress("a", "a.example.com", "good"),
+        tls_ingress("b", "b.example.com", "evil"),
+    ]
+    result = translate_objects(objs, OPTS)
+    assert _served(result, "/baseline")
+    assert [c["id"] for c in result.config["certificates"]] == ["uid-good"]
+    assert _failed(result, "Secret", "evil")
+    assert not _failed(result, "Secret", "good")
