@@ -645,6 +645,10 @@ class Translator:
                 sout = translate_service(name, backend, sroutes, view.snap, **service_args)
             except Exception as exc:  # unit guard: this Kong service (and its routes) only
                 sout = self._crashed_service(name, backend, sroutes, view, service_args, exc)
+            svc_deps = sout.deps
+            closed: list[Failure] = []
+            if sout.service is not None:
+                sout, svc_deps, closed = self._fail_closed(sout, sroutes, view)
             st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
             entries: list[tuple[str, Any, Any]] = (
@@ -652,7 +656,7 @@ class Translator:
                 if sout.service is not None
                 else []
             )
-            failures = list(sout.failures)
+            failures = [*sout.failures, *closed]
             rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
             if sout.service is not None:
                 entries.append(("services", name, sout.service))
@@ -686,7 +690,7 @@ class Translator:
             if bad:
                 failures.extend(bad)
                 configured_s, rels = (), []
-            st.deps.set(unit, sout.deps)
+            st.deps.set(unit, svc_deps)
             self._set_failures(st, unit, dict.fromkeys(failures))
             self._set_configured(st, unit, configured_s)
             self._set_rels(st, unit, rels, dirty_plugins)
@@ -922,6 +926,92 @@ class Translator:
             st.frags.replace(unit, ())
             return [_crashed(ref, exc) for ref in dict.fromkeys(refs)]
         return []
+
+    def _fail_closed(
+        self, sout: ServiceOut, sroutes: list[RouteOut], view: _View
+    ) -> tuple[ServiceOut, frozenset[Dep], list[Failure]]:
+        """Leave out what a plugin that cannot be configured was asked to protect.
+
+        A route whose ``konghq.com/plugins`` names an existing plugin whose configuration
+        fails (bad ``configFrom``/``configPatches`` Secret, hostile values) is not served
+        without it (DESIGN.md rule 7: never less protection than asked); a service-level
+        plugin takes the whole service. The unit then depends on the plugins it checked and
+        the Secrets they read, so fixing the plugin brings the route back incrementally.
+        """
+        assert sout.service is not None
+        deps: set[Dep] = set()
+        failures: list[Failure] = []
+        verdicts: dict[tuple[str, str], bool] = {}
+
+        def broken(refs: Iterable[tuple[str, str]], referrer: ObjectRef) -> str | None:
+            for ns, pname in refs:
+                if ns != referrer.namespace:
+                    continue  # refused on its own (no cross-namespace references)
+                ok = verdicts.get((ns, pname))
+                if ok is None:
+                    deps.add(("KongPlugin", ns, pname))
+                    deps.add(("KongClusterPlugin", "", pname))
+                    plugin = view.get("KongPlugin", ns, pname)
+                    if not isinstance(plugin, KongPlugin):
+                        plugin = view.get("KongClusterPlugin", "", pname)
+                    ok = True
+                    if isinstance(plugin, KongPlugin) and plugin.plugin:
+                        try:
+                            plugin_config(plugin, view, deps)
+                        except PluginConfigError as exc:
+                            ok = False
+                            # the same failure the plugin's own unit records (it may have
+                            # no referrer left to make it, now that the route is out)
+                            failures.append(
+                                Failure(
+                                    plugin.ref,
+                                    "",
+                                    f"could not build the plugin configuration: {exc}",
+                                )
+                            )
+                        except Exception as exc:
+                            ok = False
+                            failures.append(_crashed(plugin.ref, exc))
+                    verdicts[(ns, pname)] = ok
+                if not ok:
+                    return pname
+            return None
+
+        if sout.plugins and sout.configured:
+            k8s_ref = sout.configured[0]
+            bad = broken(sout.plugins, k8s_ref)
+            if bad is not None:
+                why = (
+                    f"left out: its plugin {bad!r} cannot be configured, and it is not served "
+                    "without it"
+                )
+                failures.append(Failure(k8s_ref, "metadata.annotations.konghq.com/plugins", why))
+                failures.extend(
+                    Failure(r, "metadata.annotations.konghq.com/plugins", why)
+                    for r in dict.fromkeys(sr.ingress for sr in sroutes)
+                )
+                out = attrs.evolve(sout, service=None, plugins=(), configured=())
+                return out, frozenset(sout.deps | deps), failures
+        drop: set[int] = set()
+        for sr in sroutes:
+            if not sr.plugins:
+                continue
+            bad = broken(sr.plugins, sr.ingress)
+            if bad is not None:
+                drop.add(id(sr.route))
+                failures.append(
+                    Failure(
+                        sr.ingress,
+                        "metadata.annotations.konghq.com/plugins",
+                        f"route {sr.name} left out: its plugin {bad!r} cannot be configured, "
+                        "and the route is not served without it",
+                    )
+                )
+        if drop:
+            sout.service["routes"] = [rt for rt in sout.service["routes"] if id(rt) not in drop]
+        if not deps:
+            return sout, sout.deps, failures
+        return sout, frozenset(sout.deps | deps), failures
 
     @staticmethod
     def _unserialisable_routes(

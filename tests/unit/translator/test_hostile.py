@@ -124,6 +124,8 @@ def _assert_plugin_failed(result: Any) -> None:
     assert _failed(result, "KongPlugin", "p")
     # fail closed: the route the plugin protects does not go out without it
     assert not any(p["name"] == "request-transformer" for p in result.config.get("plugins", []))
+    assert not _served(result, "/protected")
+    assert any("not served without it" in r for r in _failed(result, "Ingress", "protected"))
 
 
 # --- configFrom / configPatches Secrets -----------------------------------------------------
@@ -575,3 +577,39 @@ def test_certificate_that_cannot_be_serialised_fails_alone() -> None:
     assert [c["id"] for c in result.config["certificates"]] == ["uid-good"]
     assert _failed(result, "Secret", "evil")
     assert not _failed(result, "Secret", "good")
+
+
+@pytest.mark.parametrize("on_service", [False, True])
+def test_route_comes_back_once_its_plugin_is_fixed(on_service: bool) -> None:
+    from kic_trio._deltas import Upsert
+    from kic_trio.translator import Translator
+
+    ref = {"secretKeyRef": {"name": "conf", "key": "config"}}
+    protected = _ingress(
+        "protected", "/protected", {} if on_service else {"konghq.com/plugins": "p"}
+    )
+    svc = _service({"konghq.com/plugins": "p"} if on_service else {})
+    objs = [
+        _ingress("baseline", "/baseline"),
+        svc,
+        protected,
+        _plugin("p", configFrom=ref),
+        _secret("conf", {"config": b'{"add": {"x": NaN}}'}),
+    ]
+    store = _store(objs)
+    incremental = Translator(OPTS)
+    broken = incremental.translate(store.snapshot())
+    store.take_changes()
+    assert not _served(broken, "/protected")
+    assert _failed(broken, "KongPlugin", "p")
+    if on_service:
+        assert not _served(broken, "/baseline")  # the service's own plugin protects both
+        assert _failed(broken, "Service", "svc")
+    fixed_secret = _secret("conf", {"config": b'{"add": {"headers": ["x:1"]}}'})
+    store.apply(Upsert("Secret", parse("Secret", fixed_secret)))
+    fixed = incremental.translate(store.snapshot(), store.take_changes())
+    assert _served(fixed, "/protected", "/baseline")
+    assert any(p["name"] == "request-transformer" for p in fixed.config["plugins"])
+    assert not fixed.failures
+    full = Translator(OPTS).translate(store.snapshot())
+    assert (fixed.body, fixed.failures) == (full.body, full.failures)
