@@ -72,7 +72,6 @@ NOT_YET: dict[str, str] = {
     "kic-golden-next/fallback-config-kong/default": _EMPTY_LISTS,
     "kic-golden-next/fallback-config-kong/service-facade-on": _EMPTY_LISTS,
     "kic-golden-next/fallback-config-kong-plugin/default": _DEPENDANTS,
-    "kic-golden-next/fallback-config-secret/default": _DEPENDANTS,
     "kic-golden-next/grpcroute-example/default": _GATEWAY_API,
     "kic-golden-next/grpcroute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
     "kic-golden-next/httproute-example/default": _GATEWAY_API,

@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from kic_trio.models import parse
 from kic_trio.translator import TranslatorOptions, cli_main, load_manifests, translate_objects
+from kic_trio.translator._manifests import ManifestError, read_manifests
 from kic_trio.translator._plugins import PluginConfigError, check_config, load_yaml_config
 
 NS = "team"
@@ -311,15 +312,17 @@ def _ca_pem() -> bytes:
 
 
 def test_ca_cert_secret_with_non_utf8_after_the_pem() -> None:
+    pem = _ca_pem()
     objs = [
         *_baseline(),
-        _secret(
-            "ca", {"id": b"ca-1", "cert": _ca_pem() + b"\xff\xfe"}, {"konghq.com/ca-cert": "true"}
-        ),
+        _secret("ca", {"id": b"ca-1", "cert": pem + b"\xff\xfe"}, {"konghq.com/ca-cert": "true"}),
     ]
     result = translate_objects(objs, OPTS)
     assert _served(result, "/baseline")
-    assert _failed(result, "Secret", "ca")
+    # the certificate itself is good: it goes to Kong re-encoded as clean PEM, without the
+    # trailing bytes (what upstream sends is the parsed certificate, never the raw text)
+    (ca,) = result.config["ca_certificates"]
+    assert ca["cert"].strip() == pem.decode().strip()
     assert "\\xff" not in str(result.failures)
 
 
@@ -333,10 +336,14 @@ def test_empty_headers_separator() -> None:
         ),
     ]
     result = translate_objects(objs, OPTS)
-    assert _served(result, "/baseline", "/hdr")
-    route = next(r for s in result.config["services"] for r in s["routes"] if "/hdr/" in r["paths"])
-    # an empty separator means the default one, never "no header match" (less protection)
-    assert route["headers"] == {"x-team": ["a", "b"]}
+    # an empty separator is refused on its Ingress (its header match cannot be read, and
+    # serving the route without it would widen it); everything else still goes out
+    assert _served(result, "/baseline")
+    assert not _served(result, "/hdr")
+    assert any(
+        f.obj.name == "hdr" and f.field.endswith("konghq.com/headers-separator")
+        for f in result.failures
+    )
 
 
 @pytest.mark.parametrize("kind", [1, None, ["Ingress"], {"a": 1}, True])
@@ -344,11 +351,21 @@ def test_manifest_whose_kind_is_not_a_string(tmp_path: Path, kind: Any) -> None:
     docs = [{"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}}, *_baseline()]
     f = tmp_path / "m.yaml"
     f.write_text("\n---\n".join(json.dumps(d) for d in docs))
-    objs = load_manifests([f])
-    assert len(objs) == 3
+    objs, problems = read_manifests([f])
     result = translate_objects(objs, OPTS)
     assert _served(result, "/baseline")
-    assert cli_main(["-f", str(f), "-o", "json", "--no-fail"]) == 0
+    if kind is None:
+        # no kind at all: kept, and ignored by the translator like any unknown kind
+        assert len(objs) == 3 and problems == []
+        assert cli_main(["-f", str(f), "-o", "json", "--no-fail"]) == 0
+        return
+    # a kind of the wrong type is a problem naming its document; the others still translate
+    assert len(objs) == 2
+    assert [p.document for p in problems] == [1]
+    with pytest.raises(ManifestError, match="document 1"):
+        load_manifests([f])
+    # the CLI says so and exits 1 (an unreadable manifest is never silently dropped)
+    assert cli_main(["-f", str(f), "-o", "json", "--no-fail"]) == 1
 
 
 def test_list_manifest_with_bad_items(tmp_path: Path) -> None:
@@ -358,7 +375,9 @@ def test_list_manifest_with_bad_items(tmp_path: Path) -> None:
         + "\n---\n"
         + json.dumps({"kind": "XList", "items": [1, None]})
     )
-    assert load_manifests([f]) == []
+    objs, problems = read_manifests([f])
+    assert objs == []
+    assert len(problems) == 2
 
 
 def test_parse_never_raises_on_deep_values() -> None:
