@@ -41,6 +41,7 @@ import yaml
 
 from ._build import ensure_binaries
 from ._certs import CertAuthority, CertPair, service_account_keys
+from ._guard import Guard
 
 log = logging.getLogger("kic_trio.testing.controlplane")
 
@@ -93,7 +94,9 @@ class _Child:
         self.log_path = log_path
 
     @classmethod
-    async def spawn(cls, name: str, args: Sequence[str], log_path: Path) -> _Child:
+    async def spawn(
+        cls, name: str, args: Sequence[str], log_path: Path, guard: Guard | None = None
+    ) -> _Child:
         with log_path.open("ab") as out:
             proc = await trio.lowlevel.open_process(
                 list(args),
@@ -104,6 +107,9 @@ class _Child:
                 # we stop them ourselves, in order.
                 start_new_session=True,
             )
+        if guard is not None:
+            # ... which also means nothing stops it if we die: the guard will.
+            guard.watch_pid(proc.pid, Path(args[0]))
         return cls(name, proc, log_path)
 
     def check_alive(self) -> None:
@@ -155,6 +161,7 @@ class ControlPlane:
         self._etcd: _Child | None = None
         self._apiserver: _Child | None = None
         self._dir: Path | None = None
+        self._guard: Guard | None = None
         self._ca: CertAuthority | None = None
         self._serving: CertPair | None = None
         self._sa: CertPair | None = None
@@ -218,6 +225,8 @@ class ControlPlane:
         self._bin_dir = bins
         self._dir = Path(tempfile.mkdtemp(prefix="kic-trio-cp-"))
         try:
+            self._guard = Guard()
+            self._guard.watch_dir(self._dir)
             certs = self._dir / "certs"
             certs.mkdir()
             self._ca = CertAuthority.create(certs)
@@ -255,6 +264,9 @@ class ControlPlane:
             if self._dir is not None:
                 shutil.rmtree(self._dir, ignore_errors=True)
                 self._dir = None
+            if self._guard is not None:
+                self._guard.close()
+                self._guard = None
 
     # ------------------------------------------------------------------ etcd
 
@@ -269,7 +281,7 @@ class ControlPlane:
             "--unsafe-no-fsync=true",
             "--log-level=warn",
         ]
-        self._etcd = await _Child.spawn("etcd", args, self.dir / "etcd.log")
+        self._etcd = await _Child.spawn("etcd", args, self.dir / "etcd.log", self._guard)
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
                 self._etcd.check_alive()
@@ -349,7 +361,7 @@ class ControlPlane:
 
     async def _spawn_apiserver(self, port: int, log_name: str) -> _Child:
         child = await _Child.spawn(
-            "kube-apiserver", self._apiserver_args(port), self.dir / log_name
+            "kube-apiserver", self._apiserver_args(port), self.dir / log_name, self._guard
         )
         base = f"https://127.0.0.1:{port}"
         async with httpx.AsyncClient(
