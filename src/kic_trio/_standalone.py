@@ -7,6 +7,7 @@ import ctypes.util
 import gc
 import logging
 import signal
+from collections.abc import AsyncIterator
 
 import trio
 
@@ -58,15 +59,21 @@ async def _settle_after_start(controller: Controller) -> None:
     log.debug("heap settled after the first translation")
 
 
+async def _stop_on_signal(signals: AsyncIterator[int], scope: trio.CancelScope) -> None:
+    async for signum in signals:
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        scope.cancel()
+        return
+
+
 async def _main(cfg: Config) -> None:
-    async with trio.open_nursery() as nursery:
-        controller = await nursery.start(run, cfg)
-        nursery.start_soon(_settle_after_start, controller)
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                log.info("received %s, shutting down", signal.Signals(signum).name)
-                nursery.cancel_scope.cancel()
-                break
+    # The receiver is open before start-up (a Ctrl-C while caches sync is a clean stop too)
+    # and until the end (a second Ctrl-C during shutdown is not a KeyboardInterrupt traceback).
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_on_signal, signals, nursery.cancel_scope)
+            controller = await nursery.start(run, cfg)
+            nursery.start_soon(_settle_after_start, controller)
 
 
 def run_standalone(cfg: Config) -> int:

@@ -49,3 +49,38 @@ async def test_embed_example_stops_cleanly_on_a_signal(
     text = out.decode(errors="replace")
     assert f"{sig.name}: stopping" in text
     assert "Traceback" not in text and "ExceptionGroup" not in text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+async def test_the_kic_trio_command_stops_cleanly_on_a_signal(
+    kubeconfig: Path, sig: signal.Signals
+) -> None:
+    with trio.fail_after(90):
+        async with FakeKong() as kong:
+            argv = [
+                sys.executable, "-m", "kic_trio", "run",
+                "--kubeconfig", str(kubeconfig),
+                "--kong-admin-url", kong.url,
+                "--health-probe-bind-address", "127.0.0.1:0",
+                "--metrics-bind-address", "127.0.0.1:0",
+            ]  # fmt: skip
+            proc = await trio.lowlevel.open_process(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            assert proc.stderr is not None
+            err = b""
+            async with proc.stderr, trio.open_nursery() as nursery:
+
+                async def read() -> None:
+                    nonlocal err
+                    assert proc.stderr is not None
+                    while chunk := await proc.stderr.receive_some():
+                        err += chunk
+
+                nursery.start_soon(read)
+                await kong.wait_for(lambda k: bool(k.config_posts()))  # running and pushing
+                proc.send_signal(sig)
+                assert await proc.wait() == 0, err.decode(errors="replace")
+    text = err.decode(errors="replace")
+    assert f"received {sig.name}, shutting down" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text
