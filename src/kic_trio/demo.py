@@ -111,8 +111,8 @@ class _QuietStartup(logging.Filter):
     """Drop the API server's start-up 429s (``storage is (re)initializing``): retried, harmless."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not ("429" in message or "initializing" in message)
+        # Only this message: any other warning (a refused object, Kong down) must show.
+        return "(re)initializing" not in record.getMessage()
 
 
 async def apply_folder(

@@ -9,8 +9,9 @@ the temporary folder; when the pipe reaches end-of-file - we exited, however - i
 the children still alive (SIGKILL after a grace period) and removes the folder. After a
 clean stop there is nothing left for it to do, and it exits at once.
 
-A PID is only signalled while ``/proc/<pid>/exe`` is still the binary we started, so a
-recycled PID is never hit.
+A PID is only signalled while ``/proc/<pid>/exe`` is still the binary we started and its
+start time is the one seen at registration, so a recycled PID is never hit; a child we stopped
+ourselves is forgotten, and a clean stop says ``done`` so the guard exits without acting.
 """
 
 from __future__ import annotations
@@ -24,23 +25,34 @@ from pathlib import Path
 # even if the parent's environment is gone by the time it acts).
 _GUARD = r"""
 import os, shutil, signal, sys, time
-pids, dirs = [], []
+def started(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+pids, dirs = {}, []
 for line in sys.stdin:
     kind, _, rest = line.rstrip("\n").partition(" ")
     if kind == "pid":
         pid, _, exe = rest.partition(" ")
-        pids.append((int(pid), exe))
+        pids[int(pid)] = (exe, started(pid))
+    elif kind == "forget":
+        pids.pop(int(rest), None)
     elif kind == "dir":
         dirs.append(rest)
-def ours(pid, exe):
+    elif kind == "done":
+        sys.exit(0)
+def ours(pid, exe, start):
     try:
-        return os.readlink(f"/proc/{pid}/exe") == exe
+        return os.readlink(f"/proc/{pid}/exe") == exe and started(pid) == start
     except OSError:
         return False
+pids = [(p, e, s) for p, (e, s) in pids.items()]
 grace = float(os.environ.get("KIC_TRIO_GUARD_GRACE", "10"))
 for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-    alive = [(p, e) for p, e in pids if ours(p, e)]
-    for p, _ in alive:
+    alive = [c for c in pids if ours(*c)]
+    for p, _, _ in alive:
         try:
             os.kill(p, sig)
             os.kill(p, signal.SIGCONT)
@@ -49,7 +61,7 @@ for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
     deadline = time.monotonic() + wait
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
-        alive = [(p, e) for p, e in alive if ours(p, e)]
+        alive = [c for c in alive if ours(*c)]
     if not alive:
         break
 for d in dirs:
@@ -85,8 +97,13 @@ class Guard:
         """Stop ``pid`` (while it still runs ``exe``) if we die before stopping it ourselves."""
         self._send(f"pid {pid} {Path(exe).resolve()}")
 
+    def forget_pid(self, pid: int) -> None:
+        """We stopped and reaped ``pid`` ourselves: not the guard's business any more."""
+        self._send(f"forget {pid}")
+
     def close(self) -> None:
-        """Our own clean-up is done: the guard finds nothing left and exits; reap it."""
+        """Our own clean-up is done: the guard exits without acting; reap it."""
+        self._send("done")
         proc, self._proc = self._proc, None
         if proc is None:
             return

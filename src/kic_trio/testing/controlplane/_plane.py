@@ -88,10 +88,13 @@ def _run_blocking(fn: Callable[[], Awaitable[_T]]) -> _T:
 class _Child:
     """One child process (etcd or kube-apiserver) with its log file."""
 
-    def __init__(self, name: str, proc: trio.Process, log_path: Path) -> None:
+    def __init__(
+        self, name: str, proc: trio.Process, log_path: Path, guard: Guard | None = None
+    ) -> None:
         self.name = name
         self.proc = proc
         self.log_path = log_path
+        self.guard = guard
 
     @classmethod
     async def spawn(
@@ -110,7 +113,7 @@ class _Child:
         if guard is not None:
             # ... which also means nothing stops it if we die: the guard will.
             guard.watch_pid(proc.pid, Path(args[0]))
-        return cls(name, proc, log_path)
+        return cls(name, proc, log_path, guard)
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:
@@ -121,18 +124,23 @@ class _Child:
     async def stop(self, timeout: float) -> None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds. Shielded: always reaps the child."""
         with trio.CancelScope(shield=True):
-            if self.proc.poll() is not None:
-                return
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.send_signal(signal.SIGCONT)  # a paused child only acts on it once resumed
-            with trio.move_on_after(timeout):
-                await self.proc.wait()
-                return
-            log.warning(
-                "%s did not stop within %.0fs after SIGTERM; killing it", self.name, timeout
-            )
-            self.proc.kill()
+            try:
+                await self._stop(timeout)
+            finally:
+                if self.guard is not None and self.proc.returncode is not None:
+                    self.guard.forget_pid(self.proc.pid)
+
+    async def _stop(self, timeout: float) -> None:
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(signal.SIGCONT)  # a paused child only acts on it once resumed
+        with trio.move_on_after(timeout):
             await self.proc.wait()
+            return
+        log.warning("%s did not stop within %.0fs after SIGTERM; killing it", self.name, timeout)
+        self.proc.kill()
+        await self.proc.wait()
 
 
 class ControlPlane:
