@@ -9,9 +9,11 @@ from __future__ import annotations
 import io
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
+import trio
 
 from kic_trio.testing.controlplane import BIN_DIR_ENV, BuildError, _build
 
@@ -81,3 +83,26 @@ def test_without_go_the_error_says_how_to_get_it_or_skip_the_build(
     with pytest.raises(BuildError, match=BIN_DIR_ENV) as caught:
         _build.ensure_binaries(log=io.StringIO())
     assert "go.dev" in str(caught.value)
+
+
+async def test_ctrl_c_during_the_build_stops_it_and_exits_without_a_traceback(
+    sandbox: Path,
+) -> None:
+    # The stand-in build interrupts its parent (as a terminal's Ctrl-C would) and then hangs;
+    # the command must stop it, say so and exit 130 rather than print a KeyboardInterrupt.
+    script = sandbox / "build-bins.sh"
+    script.write_text("kill -INT $PPID\nexec sleep 60\n")
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from kic_trio.testing.controlplane import _build, __main__ as cli\n"
+        f"_build.SCRIPT = Path({str(script)!r})\n"
+        "sys.exit(cli.main(['build', '--force']))\n"
+    )
+    with trio.fail_after(30):
+        proc = await trio.run_process(
+            [sys.executable, "-c", program], capture_stderr=True, check=False
+        )
+    err = proc.stderr.decode()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err

@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BuildError, ControlPlaneError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C during the (blocking) build: it was stopped, say so
+        print("interrupted; the build resumes from its caches next time", file=sys.stderr)
+        return 130
     return 0
 
 
