@@ -121,7 +121,7 @@ async def apply_folder(
     """Apply every object of the folder's files, delete those no longer there; say what failed.
 
     Objects are applied one by one so one bad object (or a YAML typo) does not stop the rest;
-    returns the objects now applied from the folder.
+    returns the objects the folder now owns in the cluster.
     """
     from .testing import apply, delete, load_manifests
 
@@ -139,7 +139,9 @@ async def apply_folder(
         except (KeyError, RuntimeError, httpx.HTTPError) as exc:
             problems += 1
             print(f"  not applied: {object_key(obj)}: {exc}", flush=True)
-    for kind, namespace, name in sorted(previous - applied):
+    # Delete only what left the files: an object refused this time keeps its last version.
+    present = {object_key(obj) for obj in manifests}
+    for kind, namespace, name in sorted(previous - present):
         try:
             await delete(client, kind, name, namespace or None)
             print(f"  deleted {kind} {namespace}/{name} (no longer in {folder})", flush=True)
@@ -150,7 +152,7 @@ async def apply_folder(
         + (f" ({problems} refused)" if problems else ""),
         flush=True,
     )
-    return applied
+    return applied | (previous & present)
 
 
 async def watch_folder(

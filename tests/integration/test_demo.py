@@ -16,6 +16,19 @@ from kic_trio.testing.controlplane import binaries_present
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
+EXTRA_INGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: extra, namespace: demo}
+spec:
+  ingressClassName: kong
+  rules:
+    - host: extra.example.com
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}
+"""
+
 
 class Output:
     """Everything a subprocess printed so far, read by a background task."""
@@ -74,8 +87,19 @@ async def test_demo_prints_where_to_look_reapplies_on_save_and_stops_cleanly(
             pushed = await out.wait_for("Kong now routes:", changed)
             await out.wait_for("/receipts", pushed)
 
+            # A new file adds an object; removing the file deletes it again.
+            extra = tmp_path / "extra.yaml"
+            extra.write_text(EXTRA_INGRESS)
+            added = await out.wait_for("Kong now routes:", pushed)
+            added = await out.wait_for("extra.example.com", added)
+            extra.unlink()
+            gone = await out.wait_for("deleted Ingress demo/extra", added)
+            gone = await out.wait_for("Kong now routes:", gone)
+            end = await out.wait_for("\n\n", gone)  # the whole table
+            assert "extra.example.com" not in out.text[gone:end]
+
             proc.send_signal(signal.SIGTERM)
             assert await proc.wait() == 0
-            await out.wait_for("stopped cleanly", pushed)
+            await out.wait_for("stopped cleanly", end)
     assert "Traceback" not in out.text
     assert "initializing" not in out.text  # the start-up 429s are kept out
