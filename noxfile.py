@@ -64,7 +64,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PY)
 def demo(session: nox.Session) -> None:
-    """A local control plane + FakeKong + the controller, with the manifests in examples/."""
+    """A local control plane + FakeKong + the controller; applies and watches examples/ (or ``-- --dir X``).
+
+    Ctrl-C is safe here even though nox kills its child half a second after it: a guard process
+    stops etcd and kube-apiserver and removes their files when the demo dies.
+    """
     _install(session, "test")
     session.run("python", "-m", "kic_trio.testing.controlplane", "build")
     session.run("python", "-m", "kic_trio.demo", *session.posargs)

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 import attrs
 import trio
 
-from .models import Failure
+from .models import Failure, ObjectRef
 
 
 @attrs.frozen
@@ -53,16 +53,26 @@ class ConfigApplied:
     duration: float
     size: int
     skipped: bool = False
+    #: A fallback configuration: the objects it leaves out (refused, or depending on what was).
+    left_out: tuple[ObjectRef, ...] = ()
+    #: The plugin instances the fallback removes, each with what it protected (also left out).
+    plugins_removed: tuple[str, ...] = ()
 
 
 @attrs.frozen
 class PushFailed:
-    """A push to one gateway failed; ``failures`` maps Kong's entity errors back to objects."""
+    """A push to one gateway failed; ``failures`` maps Kong's entity errors back to objects.
+
+    On a refusal (400) with a fallback to push, ``left_out`` and ``plugins_removed`` say what
+    the fallback will leave out; ``reason`` says it too.
+    """
 
     gateway: str
     reason: str
     status: int | None = None
     failures: tuple[Failure, ...] = ()
+    left_out: tuple[ObjectRef, ...] = ()
+    plugins_removed: tuple[str, ...] = ()
 
 
 @attrs.frozen

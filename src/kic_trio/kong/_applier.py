@@ -20,6 +20,7 @@ Only the leader pushes.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
@@ -36,8 +37,8 @@ from .._lifecycle import ConfigApplied, PushFailed
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
 from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult, redact_url
-from ._fallback import fallback_payload
-from ._parse import ResponseParsingError, failures_from, parse_rejection
+from ._fallback import FallbackPlan, fallback_payload, plan_fallback
+from ._parse import ConfigRejection, ResponseParsingError, parse_rejection
 
 PROTOCOL = "db-less"
 #: Backoff after 5xx / network errors / timeouts: base * 2^n, capped, with jitter.
@@ -240,9 +241,7 @@ class Gateway:
         if result.ok:
             self._succeeded(instance, payload, result, duration)
         elif result.status == 400:
-            failures = self._refused(instance, payload, result, duration)
-            if failures and instance.cfg.feature_gates.get("FallbackConfiguration", True):
-                await self._push_fallback(instance, client, payload, failures)
+            await self._on_refused(instance, client, payload, result, duration)
         elif result.status == 413:
             msg = (
                 f"Kong at {self.shown} refused a configuration of {len(payload.body)} bytes as too large "
@@ -256,18 +255,62 @@ class Gateway:
             instance.log.info("%s", msg)
             self._record_failure(instance, payload, msg, 429, duration, "other")
         else:
-            self._backoff(instance, payload, f"HTTP {result.status}: {_short(result.body)}", duration, status=result.status)
+            self._backoff(
+                instance,
+                payload,
+                f"HTTP {result.status}: {_short(result.body)}",
+                duration,
+                status=result.status,
+            )
+
+    async def _on_refused(
+        self,
+        instance: Instance,
+        client: AdminClient,
+        payload: ConfigPayload,
+        result: PushResult,
+        duration: float,
+    ) -> None:
+        """A 400: blame the objects, then (FallbackConfiguration) push what can safely go out."""
+        try:
+            rejection = parse_rejection(result.body)
+        except ResponseParsingError as e:
+            msg = f"Kong at {self.shown} refused the configuration (HTTP 400) and {e}"
+            self._refused(instance, payload, result, duration, message=msg)
+            return
+        fallback_on = bool(instance.cfg.feature_gates.get("FallbackConfiguration", True))
+        plan = await self._set.plan_for(payload, (rejection,), (result.body,))
+        self._refused(
+            instance,
+            payload,
+            result,
+            duration,
+            rejection=rejection,
+            plan=plan,
+            fallback=fallback_on,
+        )
+        if fallback_on and (plan.failures or plan.unmapped):
+            await self._push_fallback(instance, client, payload, rejection, result.body, plan)
 
     async def _push_fallback(
-        self, instance: Instance, client: AdminClient, payload: ConfigPayload, failures: tuple[Failure, ...]
+        self,
+        instance: Instance,
+        client: AdminClient,
+        payload: ConfigPayload,
+        rejection: ConfigRejection,
+        answer: bytes,
+        plan: FallbackPlan,
     ) -> None:
-        """Push ``payload`` without the objects Kong refused (and what depended on them)."""
-        uids = {f.obj.uid for f in failures if f.obj.uid}
+        """Push ``payload`` without the objects Kong refused and everything depending on them."""
+        rejections = [rejection]
+        answers = [answer]
         for _ in range(MAX_FALLBACK_ROUNDS):
-            fb = self._set.fallback_for(payload, frozenset(uids))
-            if fb is None:
+            fallback = fallback_payload(payload, plan)
+            if fallback is None:
+                instance.log.warning(
+                    "gateway %s: no fallback configuration: %s", self.shown, plan.blocked
+                )
                 return
-            fallback, removed = fb
             result, error, duration = await self._post(instance, client, fallback.body)
             if result is None or not (result.ok or result.status == 400):
                 # not Kong's verdict on the content: retry the whole thing on the backoff
@@ -276,28 +319,42 @@ class Gateway:
                 self._backoff(instance, fallback, reason, duration, network=result is None)
                 return
             if result.ok:
-                self._succeeded(instance, fallback, result, duration, dropped=removed)
+                self._succeeded(instance, fallback, result, duration, plan=plan)
                 return
             try:
-                more, _ = failures_from(parse_rejection(result.body))
+                more = parse_rejection(result.body)
             except ResponseParsingError:
                 return
-            new = {f.obj.uid for f in more if f.obj.uid} - uids
-            if not new:
-                instance.log.warning("gateway %s refused the fallback configuration too", self.shown)
+            rejections.append(more)
+            answers.append(result.body)
+            new_plan = await self._set.plan_for(payload, tuple(rejections), tuple(answers))
+            if set(new_plan.left_out) == set(plan.left_out) and new_plan.removed <= plan.removed:
+                instance.log.warning(
+                    "gateway %s refused the fallback configuration too", self.shown
+                )
                 return
             if self._set.first_report(fallback.sha):
-                for f in more:
-                    if f.obj.uid in new:
-                        instance.recorder.emit(f.obj, "Warning", "KongConfigurationApplyFailed", f.reason)
-            uids |= new
+                known = set(plan.failures)
+                for f in new_plan.failures:
+                    if f not in known:
+                        instance.recorder.emit(
+                            f.obj, "Warning", "KongConfigurationApplyFailed", f.reason
+                        )
+            plan = new_plan
 
     def _labels(self, instance: Instance) -> dict[str, str]:
         return {"dataplane": self.shown, "instance_id": instance.id}
 
     def _succeeded(
-        self, instance: Instance, payload: ConfigPayload, result: PushResult, duration: float, *, dropped: int = 0
+        self,
+        instance: Instance,
+        payload: ConfigPayload,
+        result: PushResult,
+        duration: float,
+        *,
+        plan: FallbackPlan | None = None,
     ) -> None:
+        dropped = plan.removed if plan is not None else 0
         m = instance.metrics
         lab = self._labels(instance)
         self.applied_sha = payload.sha
@@ -326,10 +383,29 @@ class Gateway:
         self._set.notify()
         instance.bus.emit(
             ConfigApplied(
-                self.shown, payload.sha, duration, len(payload.body), skipped=result.status == 304
+                self.shown,
+                payload.sha,
+                duration,
+                len(payload.body),
+                skipped=result.status == 304,
+                left_out=tuple(plan.left_out) if plan is not None else (),
+                plugins_removed=plan.plugins_removed if plan is not None else (),
             )
         )
-        if dropped:
+        if plan is not None and dropped:
+            if self._set.first_left_out_report(payload.sha):
+                for ref, why in plan.left_out.items():
+                    instance.recorder.emit(
+                        ref,
+                        "Warning",
+                        "FallbackKongConfigurationExcluded",
+                        f"left out of the configuration applied to Kong, not served until fixed: {why}",
+                    )
+            plugins = (
+                f"; plugins removed with what they protect: {'; '.join(plan.plugins_removed)}"
+                if plan.plugins_removed
+                else ""
+            )
             instance.log.warning(
                 "gateway %s: fallback configuration %s applied without %d refused entities (HTTP %d)",
                 self.shown,
@@ -341,7 +417,8 @@ class Gateway:
                 instance,
                 "Normal",
                 "FallbackKongConfigurationSucceeded",
-                f"successfully applied Kong configuration to {self.shown} without {dropped} refused entities",
+                f"successfully applied Kong configuration to {self.shown} without {dropped} entities "
+                f"of {len(plan.left_out)} objects Kong refused or that depend on them{plugins}",
             )
             return
         instance.log.info(
@@ -367,7 +444,10 @@ class Gateway:
         duration: float,
         *,
         message: str | None = None,
-    ) -> tuple[Failure, ...]:
+        rejection: ConfigRejection | None = None,
+        plan: FallbackPlan | None = None,
+        fallback: bool = False,
+    ) -> None:
         now = trio.current_time()
         if self._refused_sha == payload.sha:
             self._refusals += 1
@@ -378,34 +458,51 @@ class Gateway:
             REFUSED_RETRY_CAP, REFUSED_RETRY_BASE * 2 ** (self._refusals - 1)
         )
         failures: tuple[Failure, ...] = ()
-        if message is None:
-            try:
-                rejection = parse_rejection(result.body)
-            except ResponseParsingError as e:
-                message = f"Kong at {self.shown} refused the configuration (HTTP 400) and {e}"
-            else:
-                failures, unmapped = failures_from(rejection)
-                for ent in unmapped:
-                    instance.log.warning(
-                        "gateway %s refused %s %r, which carries no Kubernetes object tags: %s",
-                        self.shown,
-                        ent.entity_type,
-                        ent.entity_name,
-                        "; ".join(f"{k}: {v}" for k, v in ent.problems),
-                    )
-                n = len(rejection.entities)
-                message = (
-                    f"Kong at {self.shown} refused the configuration: {n} invalid entit{'y' if n == 1 else 'ies'}"
-                    if n
-                    else f"Kong at {self.shown} refused the configuration: {_short(rejection.message.encode())}"
+        left_out: tuple[ObjectRef, ...] = ()
+        plugins: tuple[str, ...] = ()
+        if message is None and rejection is not None and plan is not None:
+            failures = plan.failures
+            for ent in plan.unmapped:
+                instance.log.warning(
+                    "gateway %s refused %s %r, which carries no Kubernetes object tags: %s",
+                    self.shown,
+                    ent.entity_type,
+                    ent.entity_name,
+                    "; ".join(f"{k}: {v}" for k, v in ent.problems),
                 )
+            n = len(rejection.entities)
+            message = (
+                f"Kong at {self.shown} refused the configuration: {n} invalid entit{'y' if n == 1 else 'ies'}"
+                if n
+                else f"Kong at {self.shown} refused the configuration: {_short(rejection.message.encode())}"
+            )
+            if fallback and plan.body is not None:
+                left_out = tuple(plan.left_out)
+                plugins = plan.plugins_removed
+                message += f"; the fallback configuration leaves out {len(left_out)} object(s)"
+                if plugins:
+                    message += f" and removes plugins with what they protect: {'; '.join(plugins)}"
+            elif fallback and plan.blocked and n:
+                message += f"; no fallback configuration: {plan.blocked}"
+        message = (
+            message or f"Kong at {self.shown} refused the configuration (HTTP {result.status})"
+        )
         instance.log.warning("%s", message)
         if failures and self._set.first_report(payload.sha):
             for f in failures:
                 instance.recorder.emit(f.obj, "Warning", "KongConfigurationApplyFailed", f.reason)
         instance.metrics.push_broken_resources.labels(**self._labels(instance)).set(len(failures))
-        self._record_failure(instance, payload, message, result.status, duration, "other", failures)
-        return failures
+        self._record_failure(
+            instance,
+            payload,
+            message,
+            result.status,
+            duration,
+            "other",
+            failures,
+            left_out,
+            plugins,
+        )
 
     def _backoff(
         self,
@@ -437,6 +534,8 @@ class Gateway:
         duration: float,
         reason: str,
         failures: tuple[Failure, ...] = (),
+        left_out: tuple[ObjectRef, ...] = (),
+        plugins_removed: tuple[str, ...] = (),
     ) -> None:
         self.last_error = message
         m = instance.metrics
@@ -444,7 +543,9 @@ class Gateway:
         m.push_count.labels(success="false", protocol=PROTOCOL, failure_reason=reason, **lab).inc()
         m.push_size.labels(protocol=PROTOCOL, success="false", **lab).set(len(payload.body))
         m.push_duration.labels(success="false", protocol=PROTOCOL, **lab).observe(duration * 1000)
-        instance.bus.emit(PushFailed(self.shown, message, status, failures))
+        instance.bus.emit(
+            PushFailed(self.shown, message, status, failures, left_out, plugins_removed)
+        )
         self._pod_event(
             instance,
             "Warning",
@@ -498,7 +599,10 @@ class GatewaySet:
         self.desired: ConfigPayload | None = None
         self._reported_sha: str | None = None
         self._changed = trio.Event()
-        self._fallback: tuple[tuple[str, frozenset[str]], tuple[ConfigPayload, int] | None] | None = None
+        self._plan: tuple[tuple[str, tuple[bytes, ...]], trio.Event, list[FallbackPlan]] | None = (
+            None
+        )
+        self._left_out_reported: str | None = None
         for u in urls:
             self.add(u)
 
@@ -588,12 +692,37 @@ class GatewaySet:
         self._reported_sha = sha
         return True
 
-    def fallback_for(self, payload: ConfigPayload, uids: frozenset[str]) -> tuple[ConfigPayload, int] | None:
-        """The fallback of ``payload`` without ``uids`` (computed once for all gateways)."""
-        key = (payload.sha, uids)
-        if self._fallback is None or self._fallback[0] != key:
-            self._fallback = (key, fallback_payload(payload, uids))
-        return self._fallback[1]
+    def first_left_out_report(self, sha: str) -> bool:
+        """True once per applied fallback SHA: one set of "left out" Events for all gateways."""
+        if self._left_out_reported == sha:
+            return False
+        self._left_out_reported = sha
+        return True
+
+    async def plan_for(
+        self,
+        payload: ConfigPayload,
+        rejections: tuple[ConfigRejection, ...],
+        answers: tuple[bytes, ...],
+    ) -> FallbackPlan:
+        """The fallback plan of ``payload`` after Kong's answers, computed once for all gateways
+        and off the Trio thread (it reads the whole configuration: ~1 s at 10k sets)."""
+        key = (payload.sha, tuple(hashlib.sha256(a).digest() for a in answers))
+        while self._plan is not None and self._plan[0] == key:
+            _, pending, result = self._plan
+            await pending.wait()
+            if result:
+                return result[0]
+            if self._plan is not None and self._plan[1] is pending:
+                break  # that computation was cancelled: make our own
+        done = trio.Event()
+        box: list[FallbackPlan] = []
+        self._plan = (key, done, box)
+        try:
+            box.append(await trio.to_thread.run_sync(plan_fallback, payload.body, rejections))
+        finally:
+            done.set()
+        return box[0]
 
     def _attach(self, nursery: trio.Nursery, instance: Instance) -> None:
         self._nursery = nursery

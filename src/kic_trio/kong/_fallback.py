@@ -1,22 +1,45 @@
-"""A fallback configuration: the refused config minus the objects Kong refused.
+"""A fallback configuration that fails closed: the refused config minus what Kong refused.
 
 DB-less Kong refuses a configuration as a whole, so one broken object would hold back every
 other change. When Kong's 400 names entities (through their ``k8s-*`` tags), the applier
-pushes the same configuration without every entity of those Kubernetes objects — and
-without whatever referenced them (a plugin on a dropped route, a target of a dropped
-upstream) — so the rest goes out. Upstream offers this behind its FallbackConfiguration
-feature gate; here it is the default: bad input never stops the world.
+pushes the same configuration without those objects — and without everything that depends
+on them — so the rest goes out. Upstream offers this behind its FallbackConfiguration
+feature gate; here it is the default.
+
+What "depends on" means follows upstream's dependency graph (``reference/upstream-surface.md``
+§9), read off the configuration itself, where each entity's tags name its object:
+
+* a refused **plugin** takes down what it is attached to (route, service, consumer, consumer
+  group) and so the objects those came from: an Ingress is never served without a plugin its
+  author asked for. A KongPlugin that Kong refuses goes as a whole (all its instances, all
+  their referrers); a refused instance of a **KongClusterPlugin** is blamed on the object that
+  referenced it, and only that instance goes — other namespaces keep theirs;
+* a refused **global** plugin cannot be left out at all (it protects everything): no fallback,
+  the last good configuration stays;
+* a route whose service went takes its whole Ingress (upstream: an Ingress depends on its
+  Services); a service whose client or CA certificate went takes its Service;
+* a refused credential (a Secret) takes down its consumer (upstream: a KongConsumer depends on
+  its credential Secrets; an ACL deny-list would otherwise let it through); a consumer group
+  that went takes its members with it (its plugins limited them);
+* what only referenced something that went (a plugin on a dropped route, a target of a dropped
+  upstream, a credential of a dropped consumer) goes quietly.
+
+The result also carries who is to blame and who is left out, for Events and lifecycle events.
+Pure code: no trio, no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import orjson
 
 from .._payload import ConfigPayload
+from ..models import Failure, ObjectRef
+from ._parse import ConfigRejection, EntityError, ref_from_tags
 
 #: Entity lists that may be nested under another entity (Kong's declarative nesting).
 _CHILDREN: dict[str, tuple[str, ...]] = {
@@ -43,133 +66,437 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "consumers": ("username", "custom_id"),
     "upstreams": ("name",),
     "certificates": (),
+    "ca_certificates": (),
     "consumer_groups": ("name",),
 }
-#: Top-level references that must still resolve: type -> {field: referenced type}.
+_CREDENTIALS = (
+    "acls",
+    "keyauth_credentials",
+    "basicauth_credentials",
+    "hmacauth_credentials",
+    "jwt_secrets",
+    "oauth2_credentials",
+    "mtls_auth_credentials",
+)
+#: References that must still resolve: type -> {field: referenced type}.
 _REFS: dict[str, dict[str, str]] = {
     "routes": {"service": "services"},
-    "plugins": {"route": "routes", "service": "services", "consumer": "consumers", "consumer_group": "consumer_groups"},
+    "services": {"client_certificate": "certificates", "ca_certificates": "ca_certificates"},
+    "upstreams": {"client_certificate": "certificates"},
+    "plugins": {
+        "route": "routes",
+        "service": "services",
+        "consumer": "consumers",
+        "consumer_group": "consumer_groups",
+    },
     "targets": {"upstream": "upstreams"},
     "snis": {"certificate": "certificates"},
     "consumer_group_consumers": {"consumer": "consumers", "consumer_group": "consumer_groups"},
-    "acls": {"consumer": "consumers"},
-    "keyauth_credentials": {"consumer": "consumers"},
-    "basicauth_credentials": {"consumer": "consumers"},
-    "hmacauth_credentials": {"consumer": "consumers"},
-    "jwt_secrets": {"consumer": "consumers"},
-    "oauth2_credentials": {"consumer": "consumers"},
+    **{c: {"consumer": "consumers"} for c in _CREDENTIALS},
 }
+_PARENT_FK = {
+    "services": "service",
+    "routes": "route",
+    "consumers": "consumer",
+    "upstreams": "upstream",
+    "certificates": "certificate",
+    "consumer_groups": "consumer_group",
+}
+#: An entity that loses this reference takes its own object down with it (not only itself).
+_TAKES_OWNER_DOWN = frozenset(
+    {
+        ("routes", "service"),
+        ("services", "client_certificate"),
+        ("services", "ca_certificates"),
+        ("upstreams", "client_certificate"),
+    }
+)
+#: What a plugin is attached to.
+_PLUGIN_TARGETS = ("route", "service", "consumer", "consumer_group")
 STUB = {"name": "kong"}
+_CLUSTER_PLUGIN = "KongClusterPlugin"
+_PLUGINS_ANNOTATION = "metadata.annotations.konghq.com/plugins"
 
 
-def _tagged(entity: Mapping[str, Any], uid_tags: frozenset[str]) -> bool:
-    tags = entity.get("tags")
-    return isinstance(tags, list) and any(t in uid_tags for t in tags if isinstance(t, str))
+class _Node:
+    """One entity of the configuration, where it sits, and which object it came from."""
+
+    __slots__ = ("_owner", "dependants", "ent", "etype", "parent", "refs", "uid")
+
+    def __init__(
+        self, etype: str, ent: dict[str, Any], parent: _Node | None, uid: str | None
+    ) -> None:
+        self.etype = etype
+        self.ent = ent
+        self.parent = parent
+        #: The ``k8s-uid`` tag (even when the other tags are too incomplete for ``owner``).
+        self.uid = uid
+        self._owner: ObjectRef | bool | None = False  # False: not read from the tags yet
+        #: (field, entities it references through that field), the parent link included.
+        self.refs: list[tuple[str, list[_Node]]] = []
+        #: (entity, field) pairs that reference this one.
+        self.dependants: list[tuple[_Node, str]] = []
+
+    @property
+    def owner(self) -> ObjectRef | None:
+        """The object the entity came from (its ``k8s-*`` tags), read when first needed."""
+        if self._owner is False:
+            tags = self.ent.get("tags") if self.uid else None
+            self._owner = (
+                ref_from_tags([t for t in tags if isinstance(t, str)])
+                if isinstance(tags, list)
+                else None
+            )
+        return self._owner if isinstance(self._owner, ObjectRef) else None
+
+    def targets(self) -> list[_Node]:
+        """For a plugin: the entities it is attached to."""
+        return [t for f, ts in self.refs if f in _PLUGIN_TARGETS for t in ts]
 
 
-def _prune(etype: str, items: list[Any], uid_tags: frozenset[str]) -> tuple[list[Any], int]:
-    kept: list[Any] = []
-    removed = 0
-    for ent in items:
-        if not isinstance(ent, dict):
-            kept.append(ent)
-            continue
-        if _tagged(ent, uid_tags):
-            removed += _count(etype, ent)
-            continue
-        for child in _CHILDREN.get(etype, ()):
-            sub = ent.get(child)
-            if isinstance(sub, list):
-                ent[child], n = _prune(child, sub, uid_tags)
-                removed += n
-        kept.append(ent)
-    return kept, removed
-
-
-def _ref_value(ref: Any) -> str | None:
+def _ref_values(ref: Any) -> list[str]:
     if isinstance(ref, str):
-        return ref
+        return [ref]
     if isinstance(ref, Mapping) and isinstance(ref.get("id"), str):
-        return str(ref["id"])
+        return [str(ref["id"])]
+    if isinstance(ref, list):
+        return [v for r in ref for v in _ref_values(r)]
+    return []
+
+
+class _Graph:
+    """The entities of a configuration, linked by their references both ways."""
+
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.nodes: list[_Node] = []
+        self.by_uid: dict[str, list[_Node]] = {}
+        self.by_id: dict[tuple[str, str], list[_Node]] = {}
+        #: built on first use (only a refusal without entity ids needs them)
+        self._by_tags: dict[tuple[str, ...], list[_Node]] | None = None
+        self._by_type: dict[str, list[_Node]] | None = None
+        keys: dict[tuple[str, str], list[_Node]] = {}
+        for etype, items in cfg.items():
+            if not etype.startswith("_") and isinstance(items, list):
+                self._walk(etype, items, None)
+        for node in self.nodes:
+            ent = node.ent
+            eid = ent.get("id")
+            if isinstance(eid, str):
+                self.by_id.setdefault((node.etype, eid), []).append(node)
+                keys.setdefault((node.etype, eid), []).append(node)
+            for f in _KEYS.get(node.etype, ()):
+                v = ent.get(f)
+                if isinstance(v, str):
+                    keys.setdefault((node.etype, v), []).append(node)
+        for node in self.nodes:
+            parent_fk = None
+            if node.parent is not None:
+                parent_fk = _PARENT_FK.get(node.parent.etype, "")
+                node.refs.append((parent_fk, [node.parent]))
+            refs = _REFS.get(node.etype)
+            if not refs:
+                continue
+            for field, target in refs.items():
+                if field == parent_fk or field not in node.ent:
+                    continue
+                found = [t for v in _ref_values(node.ent[field]) for t in keys.get((target, v), ())]
+                if found:  # a reference that never resolved is Kong's business, not ours
+                    node.refs.append((field, found))
+        for node in self.nodes:
+            for field, ts in node.refs:
+                for t in ts:
+                    t.dependants.append((node, field))
+
+    def _walk(self, etype: str, items: list[Any], parent: _Node | None) -> None:
+        for ent in items:
+            if not isinstance(ent, dict):
+                continue
+            uid = _uid_tag(ent.get("tags"))
+            node = _Node(etype, ent, parent, uid)
+            self.nodes.append(node)
+            if uid:
+                self.by_uid.setdefault(uid, []).append(node)
+            for child in _CHILDREN.get(etype, ()):
+                sub = ent.get(child)
+                if isinstance(sub, list):
+                    self._walk(child, sub, node)
+
+    def match(self, err: EntityError) -> list[_Node]:
+        """The entities of the configuration Kong's error is about (by id, else by content)."""
+        types = [t for t in _types() if _singular(t) == err.entity_type] or list(_types())
+        if err.entity_id:
+            found = [n for t in types for n in self.by_id.get((t, err.entity_id), ())]
+            if found:
+                return found
+        shown = {
+            k: v for k, v in err.entity.items() if not isinstance(v, dict | list) or k == "tags"
+        }
+        if not shown:
+            return []
+        if self._by_tags is None or self._by_type is None:
+            self._by_tags, self._by_type = {}, {}
+            for node in self.nodes:
+                self._by_type.setdefault(node.etype, []).append(node)
+                tags = node.ent.get("tags")
+                if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+                    self._by_tags.setdefault(tuple(tags), []).append(node)
+        candidates = (
+            self._by_tags.get(err.tags, [])
+            if err.tags
+            else [n for t in types for n in self._by_type.get(t, ())]
+        )
+        return [
+            n
+            for n in candidates
+            if n.etype in types and all(n.ent.get(k) == v for k, v in shown.items())
+        ]
+
+
+def _uid_tag(tags: Any) -> str | None:
+    """The first ``k8s-uid`` tag (what ``ref_from_tags`` reads too: a user tag after it is not)."""
+    if isinstance(tags, list):
+        for t in tags:
+            if isinstance(t, str) and t[:8] == "k8s-uid:":
+                return t[8:] or None
     return None
 
 
-def _known(cfg: Mapping[str, Any]) -> dict[str, set[str]]:
-    """Every referenceable key (id, name, ...) per type, nested entities included."""
-    known: dict[str, set[str]] = {t: set() for t in _KEYS}
-
-    def walk(etype: str, items: list[Any]) -> None:
-        fields = _KEYS.get(etype)
-        for ent in items:
-            if not isinstance(ent, Mapping):
-                continue
-            if fields is not None:
-                for f in ("id", *fields):
-                    if isinstance(ent.get(f), str):
-                        known[etype].add(ent[f])
-            for child in _CHILDREN.get(etype, ()):
-                sub = ent.get(child)
-                if isinstance(sub, list):
-                    walk(child, sub)
-
-    for key, value in cfg.items():
-        if not key.startswith("_") and isinstance(value, list):
-            walk(key, value)
-    return known
+def _types() -> Iterable[str]:
+    return {*_CHILDREN, *(c for cs in _CHILDREN.values() for c in cs), *_REFS, "plugins"}
 
 
-def _dangling(
-    etype: str, ent: Mapping[str, Any], gone: dict[str, set[str]], parent_fk: str | None
-) -> bool:
-    """Whether ``ent`` references something the fallback removed (only that: a reference
-    that never resolved is Kong's business, not the fallback's)."""
-    for field, target in _REFS.get(etype, {}).items():
-        if field == parent_fk or field not in ent:
-            continue
-        value = _ref_value(ent[field])
-        if value is not None and value in gone.get(target, ()):
-            return True
-    return False
+def _singular(etype: str) -> str:
+    return etype[:-1] if etype.endswith("s") else etype
 
 
-_PARENT_FK = {"services": "service", "routes": "route", "consumers": "consumer", "upstreams": "upstream",
-              "certificates": "certificate", "consumer_groups": "consumer_group"}
+def _show(ref: ObjectRef) -> str:
+    return f"{ref.kind} {ref.namespace + '/' if ref.namespace else ''}{ref.name}"
 
 
-def _drop_dangling(
-    etype: str, items: list[Any], gone: dict[str, set[str]], parent_fk: str | None
-) -> tuple[list[Any], int]:
+def _show_plugin(node: _Node) -> str:
+    name = node.ent.get("name")
+    name = name if isinstance(name, str) else "?"
+    return f"plugin {name!r} of {_show(node.owner)}" if node.owner else f"plugin {name!r}"
+
+
+@attrs.frozen
+class FallbackPlan:
+    """What to do about a refused configuration, computed once for every gateway.
+
+    ``body`` is the fallback configuration (``None``: no fallback can be made, ``blocked``
+    says why, and the last good configuration stays). ``failures`` are Kong's refusals, each on
+    the object to blame; ``left_out`` maps each object the fallback leaves out to why, and
+    ``plugins_removed`` names the plugin instances it removes (with what they protected).
+    """
+
+    body: bytes | None
+    removed: int
+    failures: tuple[Failure, ...]
+    left_out: Mapping[ObjectRef, str]
+    plugins_removed: tuple[str, ...]
+    unmapped: tuple[EntityError, ...] = ()
+    blocked: str = ""
+
+
+class _Planner:
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.graph = _Graph(cfg)
+        self.removed: dict[int, bool] = {}  # id(node) -> removed "for itself" (vs dangling)
+        self.left_out: dict[str, tuple[ObjectRef, str]] = {}
+        self.gone: set[str] = set()
+        #: plugin object uid -> what its removed instances protected
+        self.protects: dict[str, set[str]] = {}
+        self.plugins: dict[int, str] = {}
+        self.queue: list[_Node] = []
+        self.blocked = ""
+
+    def remove(self, node: _Node, itself: bool) -> None:
+        was = self.removed.get(id(node))
+        if was is None or (itself and not was):
+            self.removed[id(node)] = itself
+            self.queue.append(node)
+
+    def take_down(self, ref: ObjectRef, why: str) -> None:
+        self.take_down_uid(ref.uid, ref, why)
+
+    def take_down_uid(self, uid: str, ref: ObjectRef | None, why: str) -> None:
+        if uid in self.gone:
+            return
+        self.gone.add(uid)
+        if ref is not None:
+            self.left_out[uid] = (ref, why)
+        for node in self.graph.by_uid.get(uid, ()):
+            self.remove(node, True)
+
+    def take_down_entity(self, node: _Node, why: str) -> None:
+        if node.uid:
+            self.take_down_uid(node.uid, node.owner, why)
+        else:
+            self.remove(node, True)
+
+    def run(self) -> None:
+        while self.queue:
+            node = self.queue.pop()
+            itself = self.removed[id(node)]
+            if itself and node.etype == "plugins":
+                self._plugin_gone(node)
+            elif itself and node.etype in _CREDENTIALS and node.owner is not None:
+                for _, ts in node.refs:
+                    for consumer in ts:
+                        self.take_down_entity(
+                            consumer, f"it depends on {_show(node.owner)}, which is left out"
+                        )
+            for dep, field in node.dependants:
+                if id(dep) in self.removed:
+                    continue
+                self.remove(dep, False)
+                cause = _show(node.owner) if node.owner else f"{_singular(node.etype)} entity"
+                why = f"it depends on {cause}, which is left out"
+                if (dep.etype, field) in _TAKES_OWNER_DOWN:
+                    self.take_down_entity(dep, why)
+                elif dep.etype == "consumer_group_consumers" and field == "consumer_group":
+                    # a member of a group that went would escape the group's plugins
+                    for f, ts in dep.refs:
+                        if f == "consumer":
+                            for consumer in ts:
+                                self.take_down_entity(consumer, why)
+
+    def _plugin_gone(self, node: _Node) -> None:
+        targets = node.targets()
+        shown = _show_plugin(node)
+        if not targets:
+            self.blocked = (
+                f"Kong refused the global {shown}: a configuration without it would serve "
+                "everything with less protection, so the last good configuration stays"
+            )
+            return
+        on = sorted({_show(t.owner) if t.owner else _singular(t.etype) for t in targets})
+        self.plugins[id(node)] = f"{shown} on {', '.join(on)}"
+        if node.uid:
+            self.protects.setdefault(node.uid, set()).update(on)
+        for t in targets:
+            self.take_down_entity(t, f"{shown}, attached to it, is left out")
+
+    def check(self) -> None:
+        """Fail closed: every plugin left out has something it protected left out with it."""
+        for node in self.graph.nodes:
+            if node.etype == "plugins" and id(node) in self.removed:
+                targets = node.targets()
+                if not targets or not any(id(t) in self.removed for t in targets):
+                    self.blocked = self.blocked or (
+                        f"{_show_plugin(node)} would be left out while what it protects is served"
+                    )
+
+
+def _prune(etype: str, items: list[Any], removed: Mapping[int, bool]) -> list[Any]:
     kept: list[Any] = []
-    removed = 0
     for ent in items:
         if isinstance(ent, dict):
-            if _dangling(etype, ent, gone, parent_fk):
-                removed += _count(etype, ent)
+            if id(ent) in removed:
                 continue
             for child in _CHILDREN.get(etype, ()):
                 sub = ent.get(child)
                 if isinstance(sub, list):
-                    ent[child], n = _drop_dangling(child, sub, gone, _PARENT_FK.get(etype))
-                    removed += n
+                    ent[child] = _prune(child, sub, removed)
         kept.append(ent)
-    return kept, removed
+    return kept
 
 
-def _count(etype: str, ent: Mapping[str, Any]) -> int:
-    """An entity and everything nested in it."""
-    n = 1
-    for child in _CHILDREN.get(etype, ()):
-        sub = ent.get(child)
-        if isinstance(sub, list):
-            n += sum(_count(child, e) for e in sub if isinstance(e, Mapping))
-    return n
+def _seed(
+    planner: _Planner, rejections: Sequence[ConfigRejection]
+) -> tuple[list[Failure], list[EntityError]]:
+    failures: list[Failure] = []
+    unmapped: list[EntityError] = []
+    for rejection in rejections:
+        for err in rejection.entities:
+            ref = ref_from_tags(err.tags)
+            nodes = planner.graph.match(err)
+            if ref is not None and ref.kind == _CLUSTER_PLUGIN:
+                instances = [n for n in nodes if n.etype == "plugins" and n.targets()]
+                if instances and len(instances) == len(nodes):
+                    # blame the referrers of this instance, not the plugin in every namespace
+                    for inst in instances:
+                        planner.remove(inst, True)
+                        for t in inst.targets():
+                            blame = t.owner if t.owner is not None else ref
+                            for key, message in err.problems:
+                                failures.append(
+                                    Failure(
+                                        blame,
+                                        _PLUGINS_ANNOTATION if blame is not ref else "",
+                                        f"invalid {key}: {message} ({_show(ref)}, plugin "
+                                        f"{inst.ent.get('name')!r})",
+                                    )
+                                )
+                    continue
+            if ref is not None:
+                for key, message in err.problems:
+                    failures.append(Failure(ref, "", f"invalid {key}: {message}"))
+                planner.take_down(ref, "Kong refused it")
+                if ref.uid not in planner.graph.by_uid:
+                    for n in nodes:  # tags name an object, but no entity carries them as owner
+                        planner.remove(n, True)
+            elif nodes:
+                for n in nodes:
+                    planner.remove(n, True)
+                unmapped.append(err)
+            else:
+                unmapped.append(err)
+    return _dedupe(failures), unmapped
+
+
+def _dedupe(failures: Iterable[Failure]) -> list[Failure]:
+    return list(dict.fromkeys(failures))
+
+
+def plan_fallback(body: bytes, rejections: Sequence[ConfigRejection]) -> FallbackPlan:
+    """The fallback for ``body`` after Kong's ``rejections`` (one per refused round)."""
+    try:
+        cfg = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not JSON")
+    if not isinstance(cfg, dict):
+        return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not an object")
+    planner = _Planner(cfg)
+    failures, unmapped = _seed(planner, rejections)
+    return _finish(planner, cfg, failures, unmapped)
+
+
+def _finish(
+    planner: _Planner, cfg: dict[str, Any], failures: list[Failure], unmapped: list[EntityError]
+) -> FallbackPlan:
+    planner.run()
+    planner.check()
+    left_out = {
+        ref: why
+        + (
+            f"; what it protects is left out with it: {', '.join(sorted(planner.protects[uid]))}"
+            if uid in planner.protects
+            else ""
+        )
+        for uid, (ref, why) in planner.left_out.items()
+    }
+    plugins = tuple(sorted(planner.plugins.values()))
+    removed = {
+        id(n.ent): v for n in planner.graph.nodes if (v := planner.removed.get(id(n))) is not None
+    }
+    blocked = planner.blocked or ("" if removed else "nothing Kong refused can be left out")
+    if blocked:
+        return FallbackPlan(None, 0, tuple(failures), left_out, plugins, tuple(unmapped), blocked)
+    for key in list(cfg):
+        if not key.startswith("_") and isinstance(cfg[key], list):
+            cfg[key] = _prune(key, cfg[key], removed)
+    if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
+        cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
+    out = orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS)
+    return FallbackPlan(out, len(removed), tuple(failures), left_out, plugins, tuple(unmapped))
 
 
 def without_objects(body: bytes, uids: frozenset[str]) -> tuple[bytes, int] | None:
-    """``body`` without the entities of the objects with these UIDs and what referenced them.
+    """``body`` without the objects with these UIDs and everything that depends on them.
 
-    Returns the new body and how many entities were removed, or ``None`` when nothing
-    carries those UIDs (no fallback possible).
+    Returns the new body and how many entities were removed, or ``None`` when no fallback
+    can be made (nothing carries those UIDs, or a global plugin would go).
     """
     try:
         cfg = orjson.loads(body)
@@ -177,45 +504,25 @@ def without_objects(body: bytes, uids: frozenset[str]) -> tuple[bytes, int] | No
         return None
     if not isinstance(cfg, dict):
         return None
-    uid_tags = frozenset(f"k8s-uid:{u}" for u in uids if u)
-    before = _known(cfg)
-    removed = 0
-    for key in list(cfg):
-        if not key.startswith("_") and isinstance(cfg[key], list):
-            cfg[key], n = _prune(key, cfg[key], uid_tags)
-            removed += n
-    if not removed:
-        return None
-    while True:  # removing a route can strand a plugin: until nothing changes
-        after = _known(cfg)
-        gone = {t: before[t] - after[t] for t in before}
-        more = 0
-        for key in list(cfg):
-            if not key.startswith("_") and isinstance(cfg[key], list):
-                cfg[key], n = _drop_dangling(key, cfg[key], gone, None)
-                more += n
-        removed += more
-        if not more:
-            break
-    if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
-        cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
-    return orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS), removed
+    planner = _Planner(cfg)
+    for uid in sorted(uids):
+        nodes = planner.graph.by_uid.get(uid)
+        if nodes:
+            planner.take_down_uid(uid, nodes[0].owner, "Kong refused it")
+    plan = _finish(planner, cfg, [], [])
+    return None if plan.body is None else (plan.body, plan.removed)
 
 
-def fallback_payload(payload: ConfigPayload, uids: frozenset[str]) -> tuple[ConfigPayload, int] | None:
-    """:func:`without_objects` as a payload (same failures and change times)."""
-    out = without_objects(payload.body, uids)
-    if out is None:
+def fallback_payload(payload: ConfigPayload, plan: FallbackPlan) -> ConfigPayload | None:
+    """The plan's fallback as a payload (same failures and change times), or ``None``."""
+    if plan.body is None:
         return None
-    body, removed = out
-    return (
-        ConfigPayload(
-            body=body,
-            sha=hashlib.sha256(body).hexdigest(),
-            failures=payload.failures,
-            configured=frozenset(r for r in payload.configured if r.uid not in uids),
-            changes_seen_at=payload.changes_seen_at,
-            empty=payload.empty,
-        ),
-        removed,
+    gone = {ref.uid for ref in plan.left_out}
+    return ConfigPayload(
+        body=plan.body,
+        sha=hashlib.sha256(plan.body).hexdigest(),
+        failures=payload.failures,
+        configured=frozenset(r for r in payload.configured if r.uid not in gone),
+        changes_seen_at=payload.changes_seen_at,
+        empty=payload.empty,
     )

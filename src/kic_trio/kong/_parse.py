@@ -35,6 +35,9 @@ class EntityError:
     entity_id: str
     tags: tuple[str, ...]
     problems: tuple[tuple[str, str], ...]
+    #: The entity as Kong echoed it (children left out), to find it in the configuration.
+    #: It may hold credentials: never shown, never compared.
+    entity: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -89,7 +92,15 @@ def _entity(e: Mapping[str, Any]) -> EntityError:
                     problems.append((f"{field}[{i}]", str(m)))
         else:
             problems.append((field, str(err.get("message", ""))))
-    return EntityError(etype, name, str(e.get("entity_id") or ""), tag_tuple, tuple(problems))
+    shown = e.get("entity")
+    return EntityError(
+        etype,
+        name,
+        str(e.get("entity_id") or ""),
+        tag_tuple,
+        tuple(problems),
+        shown if isinstance(shown, Mapping) else {},
+    )
 
 
 def ref_from_tags(tags: Sequence[str]) -> ObjectRef | None:

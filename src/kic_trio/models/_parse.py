@@ -13,6 +13,11 @@ from typing import Any
 
 from ._base import Failure, ObjectRef
 
+#: Deepest JSON data a parser walks (plugin config, ordering); the translator refuses deeper.
+MAX_JSON_DEPTH = 64
+#: Most containers walked in one object's JSON data (a Kubernetes object is ~1.5 MiB at most).
+MAX_JSON_NODES = 100_000
+
 _TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -45,11 +50,12 @@ def type_name(value: object) -> str:
 class Reader:
     """Collects failures for one object while its fields are read."""
 
-    __slots__ = ("failures", "ref")
+    __slots__ = ("_json_nodes", "failures", "ref")
 
     def __init__(self, ref: ObjectRef) -> None:
         self.ref = ref
         self.failures: list[Failure] = []
+        self._json_nodes = 0
 
     def fail(self, path: str, reason: str) -> None:
         self.failures.append(Failure(self.ref, path, reason))
@@ -134,9 +140,24 @@ class Reader:
                 self.fail(f"{path}.{key}", f"expected a string, got {type_name(value)}")
         return out
 
-    def json_value(self, raw: object, path: str) -> Any:
-        """Plain JSON data (plugin config): tuples become lists, other types are dropped."""
+    def json_value(self, raw: object, path: str, depth: int = 0) -> Any:
+        """Plain JSON data (plugin config): tuples become lists, other types are dropped.
+
+        Past :data:`MAX_JSON_DEPTH` levels the value is kept as it is, unwalked, with a
+        failure: recursing further could exhaust the stack, and dropping it would weaken the
+        configuration; the translator's own (iterative) check then refuses the whole object.
+        """
         if raw is None or isinstance(raw, str | bool | int | float):
+            return raw
+        if depth >= MAX_JSON_DEPTH and isinstance(raw, Mapping | list | tuple):
+            self.fail(path, f"nested deeper than {MAX_JSON_DEPTH} levels")
+            return raw
+        self._json_nodes += 1
+        if self._json_nodes > MAX_JSON_NODES and isinstance(raw, Mapping | list | tuple):
+            # a YAML alias bomb (manifests read by ``kic-trio translate``) shares its nodes:
+            # walking it would visit ~10^9 of them
+            if self._json_nodes == MAX_JSON_NODES + 1:
+                self.fail(path, f"more than {MAX_JSON_NODES} values")
             return raw
         if isinstance(raw, Mapping):
             out: dict[str, Any] = {}
@@ -144,9 +165,9 @@ class Reader:
                 if not isinstance(key, str):
                     self.fail(path, f"expected string keys, got {type_name(key)}")
                     continue
-                out[key] = self.json_value(value, f"{path}.{key}")
+                out[key] = self.json_value(value, f"{path}.{key}", depth + 1)
             return out
         if isinstance(raw, list | tuple):
-            return [self.json_value(v, f"{path}[{i}]") for i, v in enumerate(raw)]
+            return [self.json_value(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(raw)]
         self.fail(path, f"expected JSON data, got {type_name(raw)}")
         return None

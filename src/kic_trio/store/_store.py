@@ -132,6 +132,9 @@ class Store:
         return True
 
     def _index_eps(self, old: Any, new: Any) -> None:
+        # an EndpointSlice that could not be parsed is an UnknownObject: no service to index
+        old = old if getattr(old, "service_name", None) else None
+        new = new if getattr(new, "service_name", None) else None
         if old is not None and old.service_name:
             k = (old.ref.namespace, old.service_name)
             names = self._eps_index.get(k, _EMPTY_MAP).delete(old.ref.name)

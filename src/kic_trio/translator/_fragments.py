@@ -165,15 +165,24 @@ class Fragments:
         self._owned: dict[Any, list[tuple[str, Any]]] = {}
 
     def replace(self, unit: Any, entries: Iterable[tuple[str, Any, Any]]) -> None:
-        """Make ``entries`` (``(list, key, entity)``) exactly what ``unit`` contributes."""
+        """Make ``entries`` (``(list, key, entity)``) exactly what ``unit`` contributes.
+
+        All or nothing: every entity is serialised before anything changes, so an entity that
+        cannot be (a lone surrogate in a string, say) raises with the unit's previous entries
+        intact, and the caller's unit guard can replace them with nothing.
+        """
+        # orjson (3.13) hands back bytes sitting in a >= 4 KiB allocation whatever their
+        # length; a kept fragment is copied to its exact size (a 10k-set config holds
+        # ~50k fragments: ~200 MiB of RSS otherwise, ~25x the data).
+        made = [
+            (list_name, key, bytes(memoryview(orjson.dumps(entity, option=_OPTS))))
+            for list_name, key, entity in entries
+        ]
         old = self._owned.pop(unit, None)
         new_keys = []
         lists = self.lists
-        for list_name, key, entity in entries:
-            # orjson (3.13) hands back bytes sitting in a >= 4 KiB allocation whatever their
-            # length; a kept fragment is copied to its exact size (a 10k-set config holds
-            # ~50k fragments: ~200 MiB of RSS otherwise, ~25x the data).
-            lists[list_name].set(key, bytes(memoryview(orjson.dumps(entity, option=_OPTS))))
+        for list_name, key, data in made:
+            lists[list_name].set(key, data)
             new_keys.append((list_name, key))
         if old and old != new_keys:
             keep = set(new_keys)

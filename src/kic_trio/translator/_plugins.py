@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,8 +37,127 @@ class PluginConfigError(Exception):
     """The plugin's configuration cannot be built (message names no Secret values)."""
 
 
+#: Deepest nesting accepted in a plugin configuration. Kong's own schemas nest a handful of
+#: levels; orjson refuses to serialise past 255 and the standard library's parsers recurse.
+MAX_DEPTH = 64
+#: Largest configuration accepted, in bytes of JSON (a Kubernetes object is at most ~1.5 MiB).
+MAX_BYTES = 1 << 20
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+_INDEX = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+def check_config(
+    value: Any, *, max_depth: int = MAX_DEPTH, max_bytes: int = MAX_BYTES, where: str = "config"
+) -> None:
+    """Refuse what Kong (or our serialiser) cannot take: too deep or big, non-JSON values.
+
+    Iterative, so that a hostile depth cannot exhaust the Python stack; the size is an
+    estimate (string lengths plus a few bytes per node) computed in the same walk, so the
+    check is linear in the value and stops at the first problem. Messages name the path's
+    depth and the type, never the value (it may come from a Secret).
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    size = 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise PluginConfigError(f"{where} is nested deeper than {max_depth} levels")
+        if isinstance(node, Mapping):
+            size += 2
+            for k, v in node.items():
+                if not isinstance(k, str):
+                    raise PluginConfigError(f"{where} has a key that is not a string")
+                size += len(k) + 4
+                stack.append((v, depth + 1))
+        elif isinstance(node, list | tuple):
+            size += 2
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str):
+            size += len(node) + 3
+        elif node is None or isinstance(node, bool):
+            size += 5
+        elif isinstance(node, int):
+            if not _INT64[0] <= node <= _INT64[1]:
+                raise PluginConfigError(f"{where} has an integer beyond 64-bit range")
+            size += 20
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                raise PluginConfigError(f"{where} has a number that is not finite (NaN/Infinity)")
+            size += 24
+        else:
+            raise PluginConfigError(f"{where} holds a {type(node).__name__}, which is not JSON")
+        if size > max_bytes:
+            raise PluginConfigError(f"{where} is too big (over {max_bytes} bytes)")
+
+
+def _decode(raw: bytes) -> str:
+    if len(raw) > MAX_BYTES:
+        raise PluginConfigError(f"is too big (over {MAX_BYTES} bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PluginConfigError("is not valid UTF-8") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise PluginConfigError("has a number that is not finite (NaN/Infinity)")
+
+
+def load_json_config(raw: bytes) -> Any:
+    """JSON from a Secret, checked; ``ValueError`` when it is not JSON at all.
+
+    Strict UTF-8 (not the standard library's UTF-16/32 guessing), ``NaN``/``Infinity`` refused
+    (Go's parser refuses them too; serialised, they would become ``null``), a nesting deeper
+    than the C scanner's stack a failure rather than a ``RecursionError``.
+    """
+    text = _decode(raw)
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise PluginConfigError(f"is nested deeper than {MAX_DEPTH} levels") from None
+    check_config(value, where="the value")
+    return value
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses anchors and aliases *before* they are expanded.
+
+    An alias bomb (``b: [*a, *a, ...]`` nine levels deep) is a few hundred bytes that expand
+    to ~10^9 nodes when serialised: refusing the first anchor keeps it at those bytes.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise PluginConfigError("YAML anchors and aliases are not allowed")
+        return super().compose_node(parent, index)
+
+
+def load_yaml_config(raw: bytes) -> Any:
+    """YAML from a Secret: no anchors/aliases, strict UTF-8, bounded size and depth."""
+    text = _decode(raw)
+    try:
+        value = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass
+    except RecursionError:
+        raise PluginConfigError(f"is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise PluginConfigError("is not valid YAML") from None
+    check_config(value, where="the value")
+    return value
+
+
 def _decode_pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+
+
+def _index(part: str, size: int, *, insert: bool) -> int:
+    """An RFC 6901 array index, bounded by the array (no ``-1``, ``+1``, ``01`` or 10^30)."""
+    if not _INDEX.fullmatch(part):
+        raise ValueError("not an array index")
+    i = int(part)
+    if i > size or (i == size and not insert):
+        raise IndexError("array index out of range")
+    return i
 
 
 def _patch_add(doc: Any, path: str, value: Any) -> Any:
@@ -44,22 +165,28 @@ def _patch_add(doc: Any, path: str, value: Any) -> Any:
     if path == "":
         return value
     parts = _decode_pointer(path)
+    if len(parts) > MAX_DEPTH:
+        raise ValueError("path too deep")
     node = doc
     for part in parts[:-1]:
         if isinstance(node, list):
-            node = node[int(part)]
-        else:
+            node = node[_index(part, len(node), insert=False)]
+        elif isinstance(node, dict):
             if part not in node or not isinstance(node[part], dict | list):
                 node[part] = {}
             node = node[part]
+        else:
+            raise TypeError("not a container")
     last = parts[-1]
     if isinstance(node, list):
         if last == "-":
             node.append(value)
         else:
-            node.insert(int(last), value)
-    else:
+            node.insert(_index(last, len(node), insert=True), value)
+    elif isinstance(node, dict):
         node[last] = value
+    else:
+        raise TypeError("not a container")
     return doc
 
 
@@ -82,7 +209,11 @@ def plugin_config(plugin: KongPlugin, snap: Any, deps: set[Dep]) -> dict[str, An
         if raw is None:
             raise PluginConfigError(f"no key '{ref.key}' in secret '{secret_ns}/{ref.name}'")
         try:
-            value = json.loads(raw)
+            value = load_json_config(raw)
+        except PluginConfigError as exc:
+            raise PluginConfigError(
+                f"value of key '{ref.key}' in secret '{secret_ns}/{ref.name}' {exc}"
+            ) from None
         except ValueError:
             raise PluginConfigError(
                 f"value of key '{ref.key}' in secret '{secret_ns}/{ref.name}' is not JSON"
@@ -108,10 +239,18 @@ def plugin_config(plugin: KongPlugin, snap: Any, deps: set[Dep]) -> dict[str, An
         if raw is None:
             raise PluginConfigError(f"no key '{ref.key}' in secret '{secret_ns}/{ref.name}'")
         try:
-            config = json.loads(raw)
+            config = load_json_config(raw)
+        except PluginConfigError as exc:
+            raise PluginConfigError(
+                f"value of key '{ref.key}' in secret '{secret_ns}/{ref.name}' {exc}"
+            ) from None
         except ValueError:
             try:
-                config = yaml.safe_load(raw)
+                config = load_yaml_config(raw)
+            except PluginConfigError as exc:
+                raise PluginConfigError(
+                    f"value of key '{ref.key}' in secret '{secret_ns}/{ref.name}' {exc}"
+                ) from None
             except yaml.YAMLError:
                 config = None
         if not isinstance(config, dict):
@@ -121,6 +260,7 @@ def plugin_config(plugin: KongPlugin, snap: Any, deps: set[Dep]) -> dict[str, An
             )
     if not isinstance(config, dict):
         raise PluginConfigError("the configuration is not an object")
+    check_config(config, where="the configuration")
     return config
 
 

@@ -25,6 +25,7 @@ so blocking cannot feed back into what is blocked.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 from collections.abc import Iterable
 from typing import Any
@@ -37,6 +38,7 @@ from ..models import (
     CA_CERT_LABEL,
     Failure,
     IngressClass,
+    IngressClassParameters,
     KongClusterPlugin,
     KongPlugin,
     ObjectRef,
@@ -47,6 +49,7 @@ from ..store import Snapshot
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
 from ._failclosed import BlockingFragments, Ent
+from ._fragments import dumps
 from ._ingress import IngressOut, RouteOut, translate_ingress
 from ._options import TranslatorOptions
 from ._plugins import (
@@ -57,7 +60,7 @@ from ._plugins import (
     missing_plugin_failures,
     plugin_config,
 )
-from ._services import translate_service
+from ._services import ServiceOut, translate_service
 from ._util import plugin_names
 
 Key = tuple[str, str]
@@ -65,6 +68,42 @@ Dep = tuple[str, str, str]
 Unit = tuple[Any, ...]
 
 _CLASSED = frozenset({"KongConsumer", "KongConsumerGroup", "KongClusterPlugin"})
+
+
+def _crashed(ref: ObjectRef, exc: BaseException, field: str = "") -> Failure:
+    """The failure a unit guard records: the exception's type only (its text may hold values).
+
+    Every unit of translation runs under a guard (DESIGN.md rule 7): whatever a hostile object
+    makes the code raise, that object fails and the rest of the configuration still goes out.
+    """
+    return Failure(
+        ref, field, f"could not be translated ({type(exc).__name__}): the object is left out"
+    )
+
+
+class _Recorder:
+    """A snapshot that records what is read: the dependencies of a unit that crashed.
+
+    A crashed unit must be recomputed when anything it read changes (so that incremental and
+    full translations agree); it is re-run once under this recorder, only on the failure path.
+    """
+
+    __slots__ = ("_snap", "deps")
+
+    def __init__(self, snap: Any) -> None:
+        self._snap = snap
+        self.deps: set[Dep] = set()
+
+    def get(self, kind: str, namespace: str, name: str) -> Any:
+        self.deps.add((kind, namespace, name))
+        return self._snap.get(kind, namespace, name)
+
+    def endpoint_slices(self, namespace: str, service: str) -> Any:
+        self.deps.add(("eps", namespace, service))
+        return self._snap.endpoint_slices(namespace, service)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._snap, name)
 
 
 @attrs.frozen(slots=False, eq=False)
@@ -263,6 +302,7 @@ class Translator:
         self.options = options or TranslatorOptions()
         self._checker = KeyPairChecker()
         self._st = _State()
+        self._last: TranslationResult | None = None
 
     # --- public ---------------------------------------------------------------------------
 
@@ -272,7 +312,22 @@ class Translator:
         # The cyclic GC is process-wide state, and the controller translates in a worker thread:
         # pausing it here would pause it for every thread. The program decides instead
         # (``kic_trio._standalone``, ``kic-trio translate``: paused around the big translation).
-        return self._translate(snapshot, changed)
+        try:
+            result = self._translate(snapshot, changed)
+        except Exception:
+            # the unit guards make this a bug of ours, not of an object: the incremental
+            # state may be half-updated, so start again from nothing (a full translation)
+            self._st = _State()
+            try:
+                result = self._translate(snapshot, None)
+            except Exception:
+                self._st = _State()
+                if self._last is None:
+                    raise
+                # never raise out of the controller's loop: keep serving the last result
+                return self._last
+        self._last = result
+        return result
 
     def _translate(
         self, snapshot: Snapshot, changed: Iterable[tuple[str, str, str]] | None
@@ -316,6 +371,8 @@ class Translator:
     def _context(self, snap: Snapshot) -> tuple[Any, ...]:
         """Class-wide settings: default class?, legacy regex, service-upstream (from ICP)."""
         ic: IngressClass | None = snap.get("IngressClass", "", self.options.ingress_class)
+        if not isinstance(ic, IngressClass):  # absent, or could not be parsed (its own failure)
+            ic = None
         classless_ok = bool(ic is not None and ic.is_default)
         legacy = self.options.default_legacy_regex_detection
         service_upstream = False
@@ -323,7 +380,7 @@ class Translator:
             p = ic.parameters
             if p.kind == "IngressClassParameters" and p.api_group == "configuration.konghq.com":
                 icp = snap.get("IngressClassParameters", p.namespace, p.name)
-                if icp is not None:
+                if isinstance(icp, IngressClassParameters):
                     legacy = icp.enable_legacy_regex_detection
                     service_upstream = icp.service_upstream
         return (classless_ok, legacy, service_upstream)
@@ -532,8 +589,9 @@ class Translator:
             elif kind == "EndpointSlice":
                 old = prev.get(kind, ns, name) if prev is not None else None
                 for o in (old, obj):
-                    if o is not None and o.service_name:
-                        mark(("eps", ns, o.service_name))
+                    service_name = getattr(o, "service_name", None)  # None if unparsed
+                    if service_name:
+                        mark(("eps", ns, service_name))
             elif kind in ("Service", "KongUpstreamPolicy"):
                 mark(fk)
 
@@ -546,13 +604,18 @@ class Translator:
             old = st.ing.pop(key, None)
             new = None
             if ing is not None and view.accepted("Ingress", ing):
-                new = translate_ingress(
-                    ing,
-                    legacy_regex=bool(st.ctx[1]) if st.ctx else False,
-                    regex_prefix=opts.regex_path_prefix,
-                    fill_ids=opts.fill_ids,
-                    rewrite_uris=opts.rewrite_uris,
-                )
+                try:
+                    new = translate_ingress(
+                        ing,
+                        legacy_regex=bool(st.ctx[1]) if st.ctx else False,
+                        regex_prefix=opts.regex_path_prefix,
+                        fill_ids=opts.fill_ids,
+                        rewrite_uris=opts.rewrite_uris,
+                    )
+                except Exception as exc:  # unit guard: this Ingress only
+                    new = IngressOut(
+                        ref=ing.ref, created=str(ing.created), failures=(_crashed(ing.ref, exc),)
+                    )
                 st.ing[key] = new
             unit: Unit = ("ing", key)
             if old is not None:
@@ -639,16 +702,17 @@ class Translator:
                     certs_dirty = True
                 continue
             backend = st.svc_backend.get(name) or sroutes[0].backend
-            sout = translate_service(
-                name,
-                backend,
-                sroutes,
-                view.snap,
-                service_upstream=service_upstream,
-                cluster_domain=opts.cluster_domain,
-                drain=opts.enable_drain_support,
-                fill_ids=opts.fill_ids,
-            )
+            service_args: dict[str, Any] = {
+                "service_upstream": service_upstream,
+                "cluster_domain": opts.cluster_domain,
+                "drain": opts.enable_drain_support,
+                "fill_ids": opts.fill_ids,
+            }
+            try:
+                sout = translate_service(name, backend, sroutes, view.snap, **service_args)
+            except Exception as exc:  # unit guard: this Kong service (and its routes) only
+                sout = self._crashed_service(name, backend, sroutes, view, service_args, exc)
+            svc_deps = sout.deps
             st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
             entries: list[tuple[str, Any, Any]] = (
@@ -669,10 +733,30 @@ class Translator:
                 if sout.plugins:
                     k8s_ref = sout.configured[0]
                     rels.extend(self._plugin_rels(sout.plugins, "service", name, k8s_ref, failures))
-            st.frags.replace(unit, entries)
-            st.deps.set(unit, sout.deps)
+            configured_s = sout.configured
+            bad = self._emit(st, unit, entries, [*sout.configured, *(r.ingress for r in sroutes)])
+            if bad and sout.service is not None:
+                # isolate per route where possible: only the routes that cannot be serialised
+                # (and their Ingresses) fail, the other Ingresses' routes still go out
+                dropped = self._unserialisable_routes(sout.service, sroutes)
+                if dropped:
+                    drop = {id(sr.route) for sr, _ in dropped}
+                    sout.service["routes"] = [
+                        rt for rt in sout.service["routes"] if id(rt) not in drop
+                    ]
+                    rels = [
+                        (pkey, rel)
+                        for pkey, rel in rels
+                        if not (rel[0] == "route" and any(rel[1] == sr.name for sr, _ in dropped))
+                    ]
+                    bad = self._emit(st, unit, entries, sout.configured)
+                    failures.extend(_crashed(sr.ingress, exc) for sr, exc in dropped)
+            if bad:
+                failures.extend(bad)
+                configured_s, rels = (), []
+            st.deps.set(unit, svc_deps)
             self._set_failures(st, unit, dict.fromkeys(failures))
-            self._set_configured(st, unit, sout.configured)
+            self._set_configured(st, unit, configured_s)
             self._set_rels(st, unit, rels, dirty_plugins)
             if (old_svc or (None, None)) != st.svc[name]:
                 certs_dirty = True
@@ -703,6 +787,15 @@ class Translator:
             holders = st.group_names.get(held, {}) if held is not None else {}
             owner = min(holders.values()) if holders else None
             won = group is not None and owner is not None and owner[1:] == key
+            entity = None
+            crash: list[Failure] = []
+            if won and group is not None:
+                try:
+                    entity = translate_consumer_group(group, opts.fill_ids)
+                    dumps(entity)  # what cannot be serialised fails here, before membership
+                except Exception as exc:  # unit guard: this group only
+                    crash.append(_crashed(group.ref, exc))
+                    won = False
             if won != st.group_won.get(key, False):
                 # consumers of this group gain or lose their membership
                 mark(("KongConsumerGroup", *key))
@@ -723,12 +816,12 @@ class Translator:
                             f"KongConsumerGroup {owner[1]}/{owner[2]}: Kong needs it unique",
                         )
                     ]
-                    if group is not None and owner is not None
-                    else []
+                    if group is not None and owner is not None and not crash
+                    else crash
                 )
                 self._set_failures(st, unit, lost)
                 continue
-            entity = translate_consumer_group(group, opts.fill_ids)
+            assert entity is not None
             st.frags.replace(unit, [("consumer_groups", (entity["name"], *key), entity)])
             self._set_configured(st, unit, (group.ref,))
             failures_g: list[Failure] = []
@@ -743,9 +836,7 @@ class Translator:
         for key in dirty_cons:
             old_c = st.cons.pop(key, None)
             consumer = view.get("KongConsumer", *key)
-            new_c = (
-                translate_consumer(consumer, view, opts.fill_ids) if consumer is not None else None
-            )
+            new_c = self._consumer(consumer, view) if consumer is not None else None
             if new_c is not None:
                 st.cons[key] = new_c
             st.deps.set(("cons", key), new_c.deps if new_c is not None else frozenset())
@@ -845,7 +936,12 @@ class Translator:
                         {"consumer": c.identifier, "consumer_group": g},
                     )
                 )
-            st.frags.replace(unit, entries)
+            bad = self._emit(st, unit, entries, [c.ref])
+            if bad:
+                self._set_configured(st, unit, ())
+                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_failures(st, unit, [*failures, *bad])
+                continue
             self._set_configured(st, unit, c.configured)
             if c.plugins and not c.consumer.get("username"):
                 # Kong resolves a plugin's consumer by id or username, and a custom_id-only
@@ -880,6 +976,96 @@ class Translator:
         if ca_dirty:
             self._ca_certificates(st, view)
 
+    def _emit(
+        self,
+        st: _State,
+        unit: Unit,
+        entries: list[tuple[str, Any, Any]],
+        refs: Iterable[ObjectRef],
+    ) -> list[Failure]:
+        """Store a unit's entities; if they cannot be serialised, store none (failures on refs)."""
+        try:
+            st.frags.replace(unit, entries)
+        except Exception as exc:  # unit guard at serialisation: nothing of the unit goes out
+            st.frags.replace(unit, ())
+            return [_crashed(ref, exc) for ref in dict.fromkeys(refs)]
+        return []
+
+    @staticmethod
+    def _unserialisable_routes(
+        service: dict[str, Any], sroutes: list[RouteOut]
+    ) -> list[tuple[RouteOut, Exception]]:
+        """The routes of ``service`` that cannot be serialised (only on the failure path)."""
+        kept = {id(rt) for rt in service["routes"]}
+        out = []
+        for sr in sroutes:
+            if id(sr.route) not in kept:
+                continue
+            try:
+                dumps(sr.route)
+            except Exception as exc:
+                out.append((sr, exc))
+        return out
+
+    def _consumer(self, consumer: Any, view: _View) -> ConsumerOut:
+        """One KongConsumer, under a unit guard (a crash fails that consumer only)."""
+        try:
+            return translate_consumer(consumer, view, self.options.fill_ids)
+        except Exception as exc:
+            recorder = _Recorder(view)
+            with contextlib.suppress(Exception):
+                translate_consumer(consumer, recorder, self.options.fill_ids)
+            ref = consumer.ref
+            return ConsumerOut(
+                ref=ref,
+                created=str(getattr(consumer, "created", "")),
+                consumer=None,
+                identifier="",
+                groups=(),
+                plugins=(),
+                unique_keys=(),
+                failures=(_crashed(ref, exc),),
+                configured=(),
+                deps=frozenset(recorder.deps | {("KongConsumer", *ref.key)}),
+            )
+
+    def _crashed_service(
+        self,
+        name: str,
+        backend: tuple[str, str, Any],
+        sroutes: list[RouteOut],
+        view: _View,
+        args: dict[str, Any],
+        exc: Exception,
+    ) -> ServiceOut:
+        """A Kong service whose translation raised: left out, with its routes, on a failure.
+
+        The failure goes on the Kubernetes Service and on every Ingress whose routes it held;
+        its dependencies are what it read before raising (re-run once under a recorder).
+        """
+        ns, svc_name = backend[0], backend[1]
+        recorder = _Recorder(view.snap)
+        with contextlib.suppress(Exception):
+            translate_service(name, backend, sroutes, recorder, **args)  # type: ignore[arg-type]
+        refs: dict[ObjectRef, None] = {}
+        svc = view.snap.get("Service", ns, svc_name)
+        if svc is not None and isinstance(getattr(svc, "ref", None), ObjectRef):
+            refs[svc.ref] = None
+        for r in sroutes:
+            refs[r.ingress] = None
+        deps = recorder.deps | {("Service", ns, svc_name), ("eps", ns, svc_name)}
+        return ServiceOut(
+            name=name,
+            service=None,
+            upstream={},
+            failures=tuple(_crashed(ref, exc) for ref in refs),
+            plugins=(),
+            client_cert=None,
+            client_cert_parent=None,
+            configured=(),
+            deps=frozenset(deps),
+        )
+
     def _plugin_unit(self, st: _State, view: _View, pkey: Key) -> _PluginOut | None:
         """The instances one referenced plugin makes (not yet checked against the others)."""
         unit: Unit = ("plugin", pkey)
@@ -893,8 +1079,10 @@ class Translator:
         for kind, ident, ref in sorted(rels_map, key=lambda r: (r[0], r[1], r[2])):
             rels.setdefault(kind, []).append((ident, ref))
         plugin: KongPlugin | None = view.get("KongPlugin", ns, name)
-        if plugin is None:
+        if not isinstance(plugin, KongPlugin):  # absent, or a model that could not be parsed
             plugin = view.get("KongClusterPlugin", "", name)
+            if not isinstance(plugin, KongClusterPlugin):
+                plugin = None
         failures: list[Failure] = []
         made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         configured: tuple[ObjectRef, ...] = ()
@@ -907,42 +1095,15 @@ class Translator:
             blocks = self._block_all(referrers, "it names no plugin")
         else:
             try:
-                config = plugin_config(plugin, view, deps)
-            except PluginConfigError as exc:
-                failures.append(
-                    Failure(plugin.ref, "", f"could not build the plugin configuration: {exc}")
+                made, configured = self._plugin_instances(
+                    plugin, view, deps, rels, failures, referrers, blocks
                 )
-                blocks = self._block_all(referrers, f"its configuration cannot be built: {exc}")
-            else:
-                if plugin.plugin in NO_CONSUMER_PLUGINS and "consumer" in rels:
-                    for ident, ref in rels["consumer"]:
-                        blocks[("consumer", ident)] = (
-                            ref,
-                            f"{plugin.plugin!r} cannot be attached to a consumer",
-                        )
-                    # upstream attaches it anyway and Kong rejects the whole configuration
-                    for _, ref in rels.pop("consumer"):
-                        failures.append(
-                            Failure(
-                                ref,
-                                "metadata.annotations.konghq.com/plugins",
-                                f"plugin {plugin.plugin!r} ({name}) cannot be attached to a "
-                                "consumer: Kong does not allow consumer-scoped authentication plugins",
-                            )
-                        )
-                for inst in instances(plugin, config, rels, self.options.fill_ids):
-                    scope: tuple[Any, ...] = (
-                        inst["name"],
-                        inst.get("service"),
-                        inst.get("route"),
-                        inst.get("consumer"),
-                        inst.get("consumer_group"),
-                    )
-                    if "instance_name" in inst:
-                        scope = (*scope, inst["instance_name"])
-                    made.append((scope, inst))
-                configured = (plugin.ref,)
-                self._block_unattached(referrers, made, blocks)
+            except Exception as exc:  # unit guard: this plugin only
+                made, configured = [], ()
+                failures.append(_crashed(plugin.ref, exc))
+                blocks = self._block_all(
+                    referrers, f"translating it failed ({type(exc).__name__})"
+                )
         st.deps.set(unit, frozenset(deps))
         order = (plugin.created, plugin.ref.kind, *pkey) if plugin is not None else ("", "", *pkey)
         return _PluginOut(
@@ -1028,6 +1189,61 @@ class Translator:
             self._set_failures(st, unit, sorted(dict.fromkeys(failures), key=_failure_order))
         st.frags.refilter(changed)
 
+    def _plugin_instances(
+        self,
+        plugin: KongPlugin,
+        view: _View,
+        deps: set[Dep],
+        rels: dict[str, list[tuple[str, ObjectRef]]],
+        failures: list[Failure],
+        referrers: dict[Ent, ObjectRef],
+        blocks: dict[Ent, tuple[ObjectRef, str]],
+    ) -> tuple[list[tuple[tuple[Any, ...], dict[str, Any]]], tuple[ObjectRef, ...]]:
+        """The instances of one plugin (``deps`` gets what was read, even when this raises).
+
+        ``blocks`` gets the entities it fails for (fail closed: :mod:`._failclosed`)."""
+        name = plugin.ref.name
+        made: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        configured: tuple[ObjectRef, ...] = ()
+        try:
+            config = plugin_config(plugin, view, deps)
+        except PluginConfigError as exc:
+            failures.append(
+                Failure(plugin.ref, "", f"could not build the plugin configuration: {exc}")
+            )
+            blocks.update(self._block_all(referrers, f"its configuration cannot be built: {exc}"))
+        else:
+            if plugin.plugin in NO_CONSUMER_PLUGINS and "consumer" in rels:
+                for ident, ref in rels["consumer"]:
+                    blocks[("consumer", ident)] = (
+                        ref,
+                        f"{plugin.plugin!r} cannot be attached to a consumer",
+                    )
+                # upstream attaches it anyway and Kong rejects the whole configuration
+                for _, ref in rels.pop("consumer"):
+                    failures.append(
+                        Failure(
+                            ref,
+                            "metadata.annotations.konghq.com/plugins",
+                            f"plugin {plugin.plugin!r} ({name}) cannot be attached to a "
+                            "consumer: Kong does not allow consumer-scoped authentication plugins",
+                        )
+                    )
+            for inst in instances(plugin, config, rels, self.options.fill_ids):
+                scope: tuple[Any, ...] = (
+                    inst["name"],
+                    inst.get("service"),
+                    inst.get("route"),
+                    inst.get("consumer"),
+                    inst.get("consumer_group"),
+                )
+                if "instance_name" in inst:
+                    scope = (*scope, inst["instance_name"])
+                made.append((scope, inst))
+            configured = (plugin.ref,)
+            self._block_unattached(referrers, made, blocks)
+        return made, configured
+
     def _plugins(self, st: _State, view: _View, dirty: set[Key]) -> None:
         """Plugin units, then arbitration: Kong allows one plugin per (name, scope)."""
         touched: set[Key] = set(dirty)
@@ -1085,7 +1301,10 @@ class Translator:
                     self._block_lost(out, inst, what, blocks)
                     continue
                 entries.append(("plugins", (*pkey, i), inst))
-            st.frags.replace(unit, entries)
+            bad = self._emit(st, unit, entries, [out.ref] if out.ref is not None else [])
+            if bad:
+                entries = []
+                failures.extend(bad)
             self._set_failures(st, unit, failures)
             self._set_configured(st, unit, out.configured if entries else ())
             self._set_blocks(st, pkey, blocks, changed)
@@ -1114,6 +1333,8 @@ class Translator:
         deps: set[Dep] = set()
         by_name: dict[str, list[KongClusterPlugin]] = {}
         for kcp in view.snap.list("KongClusterPlugin"):
+            if not isinstance(kcp, KongClusterPlugin):  # could not be parsed: its own failure
+                continue
             if kcp.is_global and kcp.plugin and view.accepted("KongClusterPlugin", kcp):
                 by_name.setdefault(kcp.plugin, []).append(kcp)
             if kcp.labels.get("global") == "true":
@@ -1136,12 +1357,16 @@ class Translator:
             kcp = items[0]
             try:
                 config = plugin_config(kcp, view, deps)
+                entity = global_plugin(kcp, config, self.options.fill_ids)
+                dumps(entity)  # one global plugin that cannot be serialised fails alone
             except PluginConfigError as exc:
                 failures.append(
                     Failure(kcp.ref, "", f"could not build the plugin configuration: {exc}")
                 )
                 continue
-            entity = global_plugin(kcp, config, self.options.fill_ids)
+            except Exception as exc:  # unit guard: this global plugin only
+                failures.append(_crashed(kcp.ref, exc))
+                continue
             iname = entity.get("instance_name")
             if iname is not None and iname in instance_names:
                 failures.append(
@@ -1181,13 +1406,34 @@ class Translator:
             if cert_key is not None and parent is not None:
                 entry = claims.setdefault(cert_key, ([], {}))
                 entry[1][parent] = True
-        certs, failures, used = build_certificates(
-            ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
-            view,
-            self._checker,
-            {k for k, _ in st.svc.values() if k is not None},
-        )
-        st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
+        try:
+            certs, failures, used = build_certificates(
+                ((k, hosts, list(parents)) for k, (hosts, parents) in claims.items()),
+                view,
+                self._checker,
+                {k for k, _ in st.svc.values() if k is not None},
+            )
+        except Exception as exc:  # unit guard (build_certificates guards each Secret too)
+            certs, used = [], []
+            failures = [_crashed(p, exc) for _, parents in claims.values() for p in parents]
+        try:
+            st.frags.replace(unit, [("certificates", c["id"], c) for c in certs])
+        except Exception:
+            # only on this failure path: find the certificates that cannot be serialised
+            kept = []
+            by_uid = {ref.uid: ref for ref in used}
+            for c in certs:
+                try:
+                    dumps(c)
+                except Exception as exc:
+                    owner = by_uid.get(c["id"])
+                    failures.extend(
+                        _crashed(p, exc)
+                        for p in ([owner] if owner is not None else [*used, *by_uid.values()][:1])
+                    )
+                    continue
+                kept.append(c)
+            st.frags.replace(unit, [("certificates", c["id"], c) for c in kept])
         st.deps.set(unit, frozenset(("Secret", ns, name) for ns, name in claims))
         self._set_failures(st, unit, failures)
         self._set_configured(st, unit, used)
@@ -1202,7 +1448,13 @@ class Translator:
         seen: dict[str, Any] = {}
         configured = []
         for s in secrets:
-            entity, reason = ca_certificate(s, seen)
+            try:
+                entity, reason = ca_certificate(s, seen)
+                if entity is not None:
+                    dumps(entity)
+            except Exception as exc:  # unit guard: this Secret only
+                failures.append(_crashed(s.ref, exc, "data"))
+                continue
             if entity is None:
                 failures.append(Failure(s.ref, "data", reason))
                 continue

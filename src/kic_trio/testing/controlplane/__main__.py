@@ -23,14 +23,26 @@ from ._assets import ensure_assets
 from ._build import BuildError, ensure_binaries
 from ._plane import ControlPlane, ControlPlaneError
 
+#: Every way a user stops us: Ctrl-C, ``kill``/nox's terminate, a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 
 async def _up(crd_dir: Path | None) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with ControlPlane(crd_dir=crd_dir) as cp:
-            print(f"KUBECONFIG={cp.kubeconfig}", flush=True)
-            print(f"ETCD_URL={cp.etcd_url}", flush=True)
-            async for _ in signals:
-                break
+    """Run until a stop signal; a signal during start-up cancels the start (still cleaned up)."""
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        with trio.CancelScope() as scope:
+
+            async def stop_on_signal() -> None:
+                async for _ in signals:
+                    scope.cancel()
+                    return
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(stop_on_signal)
+                async with ControlPlane(crd_dir=crd_dir) as cp:
+                    print(f"KUBECONFIG={cp.kubeconfig}", flush=True)
+                    print(f"ETCD_URL={cp.etcd_url}", flush=True)
+                    await trio.sleep_forever()
         print("control plane stopped", file=sys.stderr, flush=True)
 
 
@@ -60,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BuildError, ControlPlaneError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C during the (blocking) build: it was stopped, say so
+        print("interrupted; the build resumes from its caches next time", file=sys.stderr)
+        return 130
     return 0
 
 

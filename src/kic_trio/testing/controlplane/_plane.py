@@ -42,6 +42,7 @@ import yaml
 from ._assets import crd_dirs, ensure_assets
 from ._build import BuildError, ensure_binaries
 from ._certs import CertAuthority, CertPair, service_account_keys
+from ._guard import Guard
 
 log = logging.getLogger("kic_trio.testing.controlplane")
 
@@ -87,13 +88,18 @@ def _run_blocking(fn: Callable[[], Awaitable[_T]]) -> _T:
 class _Child:
     """One child process (etcd or kube-apiserver) with its log file."""
 
-    def __init__(self, name: str, proc: trio.Process, log_path: Path) -> None:
+    def __init__(
+        self, name: str, proc: trio.Process, log_path: Path, guard: Guard | None = None
+    ) -> None:
         self.name = name
         self.proc = proc
         self.log_path = log_path
+        self.guard = guard
 
     @classmethod
-    async def spawn(cls, name: str, args: Sequence[str], log_path: Path) -> _Child:
+    async def spawn(
+        cls, name: str, args: Sequence[str], log_path: Path, guard: Guard | None = None
+    ) -> _Child:
         with log_path.open("ab") as out:
             proc = await trio.lowlevel.open_process(
                 list(args),
@@ -104,7 +110,10 @@ class _Child:
                 # we stop them ourselves, in order.
                 start_new_session=True,
             )
-        return cls(name, proc, log_path)
+        if guard is not None:
+            # ... which also means nothing stops it if we die: the guard will.
+            guard.watch_pid(proc.pid, Path(args[0]))
+        return cls(name, proc, log_path, guard)
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:
@@ -115,18 +124,23 @@ class _Child:
     async def stop(self, timeout: float) -> None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds. Shielded: always reaps the child."""
         with trio.CancelScope(shield=True):
-            if self.proc.poll() is not None:
-                return
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.send_signal(signal.SIGCONT)  # a paused child only acts on it once resumed
-            with trio.move_on_after(timeout):
-                await self.proc.wait()
-                return
-            log.warning(
-                "%s did not stop within %.0fs after SIGTERM; killing it", self.name, timeout
-            )
-            self.proc.kill()
+            try:
+                await self._stop(timeout)
+            finally:
+                if self.guard is not None and self.proc.returncode is not None:
+                    self.guard.forget_pid(self.proc.pid)
+
+    async def _stop(self, timeout: float) -> None:
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(signal.SIGCONT)  # a paused child only acts on it once resumed
+        with trio.move_on_after(timeout):
             await self.proc.wait()
+            return
+        log.warning("%s did not stop within %.0fs after SIGTERM; killing it", self.name, timeout)
+        self.proc.kill()
+        await self.proc.wait()
 
 
 class ControlPlane:
@@ -158,6 +172,7 @@ class ControlPlane:
         self._etcd: _Child | None = None
         self._apiserver: _Child | None = None
         self._dir: Path | None = None
+        self._guard: Guard | None = None
         self._ca: CertAuthority | None = None
         self._serving: CertPair | None = None
         self._sa: CertPair | None = None
@@ -223,6 +238,8 @@ class ControlPlane:
         crd_docs = await trio.to_thread.run_sync(self._crd_documents) if self._install_crds else []
         self._dir = Path(tempfile.mkdtemp(prefix="kic-trio-cp-"))
         try:
+            self._guard = Guard()
+            self._guard.watch_dir(self._dir)
             certs = self._dir / "certs"
             certs.mkdir()
             self._ca = CertAuthority.create(certs)
@@ -260,6 +277,9 @@ class ControlPlane:
             if self._dir is not None:
                 shutil.rmtree(self._dir, ignore_errors=True)
                 self._dir = None
+            if self._guard is not None:
+                self._guard.close()
+                self._guard = None
 
     # ------------------------------------------------------------------ etcd
 
@@ -274,7 +294,7 @@ class ControlPlane:
             "--unsafe-no-fsync=true",
             "--log-level=warn",
         ]
-        self._etcd = await _Child.spawn("etcd", args, self.dir / "etcd.log")
+        self._etcd = await _Child.spawn("etcd", args, self.dir / "etcd.log", self._guard)
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
                 self._etcd.check_alive()
@@ -354,7 +374,7 @@ class ControlPlane:
 
     async def _spawn_apiserver(self, port: int, log_name: str) -> _Child:
         child = await _Child.spawn(
-            "kube-apiserver", self._apiserver_args(port), self.dir / log_name
+            "kube-apiserver", self._apiserver_args(port), self.dir / log_name, self._guard
         )
         base = f"https://127.0.0.1:{port}"
         async with httpx.AsyncClient(

@@ -20,7 +20,11 @@ export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
 mkdir -p "$OUT" "$WORK/apiserver" "$WORK/etcd"
 
+# Progress: `build-bins: step: ...` lines are what the Python side shows while it waits.
+step() { echo "build-bins: step: $*"; }
+
 build_apiserver() {
+  step "kube-apiserver ${K8S_VERSION}: resolving modules (downloads on a cold cache)"
   cd "$WORK/apiserver"
   rm -f go.mod go.sum
   go mod init kictrio.local/apiserver >/dev/null 2>&1
@@ -54,6 +58,7 @@ build_apiserver() {
     ldflags+=" -X ${p}.gitVersion=${K8S_VERSION} -X ${p}.gitMajor=1 -X ${p}.gitMinor=${K8S_MINOR}"
     ldflags+=" -X ${p}.gitCommit=unknown -X ${p}.gitTreeState=clean -X ${p}.buildDate=${build_date}"
   done
+  step "kube-apiserver ${K8S_VERSION}: compiling (the long part, ~6 min on 2 cores)"
   go build -trimpath -tags "selinux,notest,grpcnotrace" -ldflags "${ldflags}" \
     -o "$OUT/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
   mv "$OUT/kube-apiserver.tmp" "$OUT/kube-apiserver"
@@ -61,10 +66,12 @@ build_apiserver() {
 
 build_etcd() {
   # A separate module so MVS does not unify etcd's grpc/otel versions with kube-apiserver's.
+  step "etcd ${ETCD_VERSION}: resolving modules"
   cd "$WORK/etcd"
   rm -f go.mod go.sum
   go mod init kictrio.local/etcd >/dev/null 2>&1
   go get -tool "go.etcd.io/etcd/server/v3@${ETCD_VERSION}"
+  step "etcd ${ETCD_VERSION}: compiling (~1 min)"
   go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}" \
     -o "$OUT/etcd.tmp" go.etcd.io/etcd/server/v3
   mv "$OUT/etcd.tmp" "$OUT/etcd"

@@ -19,7 +19,7 @@ import time
 import urllib.parse
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -110,7 +110,8 @@ class FakeKong:
     ``POST /config`` answer a status, e.g. 429 with ``Retry-After``, 500, 503), ``delay``
     (every request waits, on Trio's clock), :meth:`hang` / :meth:`release` (``POST /config``
     never answers), :meth:`restart_empty`, ``reject_tags`` (entities carrying one are
-    refused with an entity error, mapped back through their tags), ``max_body_size``,
+    refused with an entity error, mapped back through their tags), ``reject_entities`` (entities
+    with given field values are refused with a field error), ``max_body_size``,
     ``enabled_plugins``, ``admin_token``, :meth:`stop`.
 
     Observation: ``url``, ``config`` (the last accepted config, as posted),
@@ -201,6 +202,17 @@ class FakeKong:
     @reject_tags.setter
     def reject_tags(self, tags: frozenset[str] | set[str]) -> None:
         self._rules.reject_tags = frozenset(tags)
+
+    @property
+    def reject_entities(self) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+        """``(entity type, {field: value})`` pairs: matching entities are refused with a field
+        error, e.g. ``[("plugins", {"name": "key-auth", "config.key_names": ["bad name"]})]``
+        refuses that key-auth configuration as Kong refuses an invalid one."""
+        return self._rules.reject_entities
+
+    @reject_entities.setter
+    def reject_entities(self, rules: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        self._rules.reject_entities = tuple((t, dict(f)) for t, f in rules)
 
     @property
     def enabled_plugins(self) -> frozenset[str] | None:

@@ -517,6 +517,10 @@ class Rules:
     enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS
     reject_tags: frozenset[str] = frozenset()
     check_certificates: bool = True
+    #: ``(entity type, {field: value})``: an entity of that type whose fields hold those values
+    #: (``"config.key_names"`` reaches into ``config``) is refused, with a field error on the
+    #: last field given — as Kong refuses a plugin whose configuration it finds invalid.
+    reject_entities: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
 
 def check_rules(
@@ -537,6 +541,14 @@ def check_rules(
             for t in tags:
                 if t in rules.reject_tags:
                     tree.entity(chain, f"rejected by FakeKong: entity carries tag '{t}'")
+        for etype, fields in rules.reject_entities:
+            if (
+                etype == item.etype
+                and fields
+                and all(_dotted(ent, k) == want for k, want in fields.items())
+            ):
+                last = list(fields)[-1]
+                tree.field(chain, last.split("."), "rejected by FakeKong: a refused value")
         if item.etype == "routes":
             _check_route(chain, ent, tree)
         elif item.etype == "plugins":
@@ -566,6 +578,18 @@ def check_rules(
                 tree.field(
                     chain, ["target"], f"Invalid target ('{t}'); not a valid hostname or ip address"
                 )
+
+
+_MISSING = object()
+
+
+def _dotted(ent: Mapping[str, Any], path: str) -> Any:
+    node: Any = ent
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
 
 
 def _nonempty(ent: Mapping[str, Any], field: str) -> bool:
@@ -1078,6 +1102,7 @@ class KongValidator:
         validate_schema: bool | None = None,
         enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS,
         reject_tags: frozenset[str] = frozenset(),
+        reject_entities: tuple[tuple[str, Mapping[str, Any]], ...] = (),
     ) -> None:
         path = None if validate_schema is False else find_schema(schema_path)
         if path is None and validate_schema:
@@ -1090,7 +1115,11 @@ class KongValidator:
         #: The decK schema file in use (``None``: only Kong's own rules are checked).
         self.schema_path = path
         self.schema = SchemaChecker(path) if path is not None else None
-        self.rules = Rules(enabled_plugins=enabled_plugins, reject_tags=reject_tags)
+        self.rules = Rules(
+            enabled_plugins=enabled_plugins,
+            reject_tags=reject_tags,
+            reject_entities=reject_entities,
+        )
 
     def check(self, config: Mapping[str, Any], *, flatten: bool = True) -> dict[str, Any] | None:
         tree = validate(config, self.schema, self.rules)

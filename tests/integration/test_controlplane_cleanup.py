@@ -1,0 +1,96 @@
+"""Every way the control plane's owner ends stops etcd and kube-apiserver and removes their folder.
+
+They run in their own session (so a terminal's Ctrl-C does not kill etcd before
+kube-apiserver), which means nothing else stops them: these tests run the real ``up`` command
+as a subprocess, end it, and look at the processes and the folder it had.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import trio
+
+from kic_trio.testing.controlplane import binaries_present
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Poll state that has no event of its own (the caller's fail_after bounds it)."""
+    while not predicate():
+        await trio.sleep(0.05)
+
+
+def pids_using(folder: Path) -> dict[int, str]:
+    """PID -> program name of every process whose command line mentions ``folder``."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(folder).encode() in arg for arg in argv[1:]):
+            found[int(entry.name)] = Path(argv[0].decode(errors="replace")).name
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+async def start_up_command() -> tuple[trio.Process, Path, dict[int, str]]:
+    """``python -m kic_trio.testing.controlplane up``; wait for its KUBECONFIG line."""
+    if not binaries_present():
+        pytest.skip("etcd/kube-apiserver not built: python -m kic_trio.testing.controlplane build")
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "kic_trio.testing.controlplane", "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    buf = b""
+    while b"KUBECONFIG=" not in buf or not buf.split(b"KUBECONFIG=", 1)[1].count(b"\n"):
+        chunk = await proc.stdout.receive_some()
+        assert chunk, f"`up` exited before it was ready: {buf!r}"
+        buf += chunk
+    line = buf.split(b"KUBECONFIG=", 1)[1].split(b"\n", 1)[0]
+    folder = Path(line.decode()).parent
+    children = pids_using(folder)
+    assert sorted(children.values()) == ["etcd", "kube-apiserver"], children
+    return proc, folder, children
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+async def test_a_stop_signal_stops_both_and_removes_the_folder(sig: signal.Signals) -> None:
+    with trio.fail_after(120):
+        proc, folder, children = await start_up_command()
+        assert folder.is_dir()
+        proc.send_signal(sig)
+        assert await proc.wait() == 0
+        # The command only exits after its own clean-up: nothing left at that moment.
+        assert [pid for pid in children if alive(pid)] == []
+        assert not folder.exists()
+
+
+async def test_sigkill_of_the_owner_still_stops_both_and_removes_the_folder() -> None:
+    # What nox does to its child half a second after Ctrl-C: no clean-up code runs in it, so
+    # the guard process does the work.
+    with trio.fail_after(120):
+        proc, folder, children = await start_up_command()
+        os.kill(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        await eventually(lambda: not any(alive(pid) for pid in children))
+        await eventually(lambda: not folder.exists())
+        assert pids_using(folder) == {}
