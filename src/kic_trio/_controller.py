@@ -29,6 +29,7 @@ from ._instance import Instance
 from ._latest import LatestValue
 from ._lifecycle import CachesSynced, LifecycleEvent, Started, TranslationDone
 from ._payload import ConfigPayload
+from .k8s._events import TRANSLATION_FAILED
 
 log = logging.getLogger("kic_trio.controller")
 
@@ -374,7 +375,7 @@ async def _translate(
         m.store_objects.labels(kind, instance.id).set(store.count(kind))
     for failure in payload.failures:
         instance.recorder.emit(
-            failure.obj, "Warning", "KongConfigurationTranslationFailed", failure.reason
+            failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message
         )
     instance.bus.emit(
         TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)

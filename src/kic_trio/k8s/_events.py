@@ -382,7 +382,7 @@ class EventRecorder:
                     last = event.failures
                 elif isinstance(event, LeadershipGained):
                     for f in last:
-                        self.emit(f.obj, "Warning", TRANSLATION_FAILED, f.reason)
+                        self.emit(f.obj, "Warning", TRANSLATION_FAILED, f.event_message)
 
     async def _write_forever(self) -> NoReturn:
         while True:

@@ -48,3 +48,9 @@ class Failure:
     def __str__(self) -> str:
         where = f" (field {self.field})" if self.field else ""
         return f"{self.obj}{where}: {self.reason}"
+
+    @property
+    def event_message(self) -> str:
+        """The Warning Event's message: the field path (when known), then the reason, so the
+        object's owner sees *where* in the object the problem is (``kubectl describe``)."""
+        return f"{self.field}: {self.reason}" if self.field else self.reason
