@@ -1,7 +1,7 @@
 """The hostile corpus (``corpus/hostile.yaml``, issue 13): loading, generators, the baseline.
 
 Shared by the offline runner (``tests/unit/test_hostile_corpus.py``, ``kic-trio translate`` per
-case) and the live one (``tests/reliability/test_hostile.py``, one controller, a namespace per
+case) and the live one (``tests/reliability/test_hostile_live.py``, one controller, a namespace per
 case). Nothing here asserts or talks to a server; it only turns the corpus into manifests.
 
 Generators keep the corpus readable: a 60 000-character SNI, a 5 000-level JSON document, a
