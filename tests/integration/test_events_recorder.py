@@ -199,6 +199,6 @@ async def test_a_new_leader_reports_the_problems_it_saw_as_a_follower(
             [event] = await events_about(kube, k8s_namespace, ref.uid)
             assert (event["reason"], event["message"]) == (
                 "KongConfigurationTranslationFailed",
-                "invalid host",
+                "spec.rules[0].host: invalid host",
             )
             nursery.cancel_scope.cancel()

@@ -6,7 +6,7 @@ segfaults) or hang it (ReDoS): in-process, one case would take the whole test se
 For each case: translate exits normally (0 or 1, never a signal, never past its time limit),
 reports a failure on the case's object naming what is wrong, and still routes the baseline.
 
-Cases that do not pass on this branch yet are in ``EXPECTED_FAILURES`` (strict xfail): a case
+Cases that do not pass yet are in ``EXPECTED_FAILURES`` (strict xfail): a case
 that starts passing fails the run until its id is taken off the list.
 """
 

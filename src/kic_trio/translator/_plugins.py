@@ -220,7 +220,11 @@ def plugin_config(plugin: KongPlugin, snap: Any, deps: set[Dep]) -> dict[str, An
             ) from None
         try:
             config = _patch_add(config, patch.path, value)
-        except (KeyError, IndexError, ValueError, TypeError):
+        except (IndexError, ValueError, TypeError) as exc:
+            # our own messages ("not an array index", "array index out of range", ...): they
+            # say what is wrong with the path and never hold the Secret's value
+            raise PluginConfigError(f"cannot apply the patch at {patch.path}: {exc}") from None
+        except KeyError:
             raise PluginConfigError(f"cannot apply the patch at {patch.path}") from None
     if plugin.config_from is not None:
         if config:
