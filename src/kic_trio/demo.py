@@ -87,17 +87,22 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: How often the watched folder is checked for saved files.
 POLL_SECONDS = 0.5
 
-Snapshot = dict[Path, int]
+Snapshot = dict[Path, tuple[int, int]]
 ObjectKey = tuple[str, str, str]
 
 
 def snapshot(folder: Path) -> Snapshot:
-    """Modification time (ns) of every ``*.yaml``/``*.yml`` in ``folder``: a change means re-apply."""
+    """Modification time (ns) and size of every ``*.yaml``/``*.yml`` in ``folder``.
+
+    A change means re-apply. The size catches a save within the filesystem's timestamp
+    granularity.
+    """
     out: Snapshot = {}
     for pattern in ("*.yaml", "*.yml"):
         for f in folder.glob(pattern):
             with contextlib.suppress(OSError):  # removed between glob and stat
-                out[f] = f.stat().st_mtime_ns
+                st = f.stat()
+                out[f] = (st.st_mtime_ns, st.st_size)
     return out
 
 
@@ -156,14 +161,17 @@ async def apply_folder(
 
 
 async def watch_folder(
-    folder: Path, on_change: Callable[[], Awaitable[None]], interval: float = POLL_SECONDS
+    folder: Path,
+    on_change: Callable[[], Awaitable[None]],
+    seen: Snapshot,
+    interval: float = POLL_SECONDS,
 ) -> None:
-    """Call ``on_change`` whenever a YAML file in ``folder`` is saved, added or removed.
+    """Call ``on_change`` whenever a YAML file in ``folder`` differs from ``seen``.
 
     Polls modification times: no new dependency, works on every filesystem, and half a second
-    is quick enough for a person saving a file.
+    is quick enough for a person saving a file. ``seen`` is the snapshot taken *before* the
+    files were last applied, so a save made while the demo starts up is not missed.
     """
-    seen = snapshot(folder)
     while True:
         await trio.sleep(interval)
         now = snapshot(folder)
@@ -188,6 +196,7 @@ async def demo(exit_after: float | None, log_level: str, folder: Path = EXAMPLES
             outer.start_soon(stop_on_signal)
             print("starting a local control plane (etcd + kube-apiserver)...", flush=True)
             async with ControlPlane() as cp, FakeKong() as kong, cp.admin_client() as client:
+                seen = snapshot(folder)  # before reading: a save from now on is re-applied
                 applied = await apply_folder(client, folder, set())
                 cfg = Config(
                     kubeconfig=str(cp.kubeconfig),
@@ -242,7 +251,7 @@ async def demo(exit_after: float | None, log_level: str, folder: Path = EXAMPLES
                         applied = await apply_folder(client, folder, applied)
 
                     nursery.start_soon(report)
-                    nursery.start_soon(watch_folder, folder, reapply)
+                    nursery.start_soon(watch_folder, folder, reapply, seen)
                     await trio.sleep_forever()
     print("stopped cleanly", flush=True)
 

@@ -59,7 +59,7 @@ async def test_watch_folder_calls_back_on_save_add_and_remove(
 
     with trio.fail_after(30):  # virtual seconds (MockClock): the polls cost no real time
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(demo.watch_folder, tmp_path, on_change)
+            nursery.start_soon(demo.watch_folder, tmp_path, on_change, demo.snapshot(tmp_path))
             await trio.sleep(2)  # several polls, nothing changed
             assert changes == []
 
@@ -72,3 +72,23 @@ async def test_watch_folder_calls_back_on_save_add_and_remove(
             await changed.wait()
             nursery.cancel_scope.cancel()
     assert changes == [{"demo.yaml"}, {"demo.yaml", "more.yaml"}, {"more.yaml"}]
+
+
+async def test_a_save_made_before_the_watch_starts_is_not_missed(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The demo snapshots before its first apply: an edit while it starts up is re-applied."""
+    manifest = tmp_path / "demo.yaml"
+    manifest.write_text("{}")
+    before_apply = demo.snapshot(tmp_path)
+    manifest.write_text("{} # edited while the control plane was starting")
+    changed = trio.Event()
+
+    async def on_change() -> None:
+        changed.set()
+
+    with trio.fail_after(30):  # virtual seconds
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(demo.watch_folder, tmp_path, on_change, before_apply)
+            await changed.wait()
+            nursery.cancel_scope.cancel()
