@@ -294,3 +294,22 @@ async def test_sensitive_dumps_serve_the_pushed_bytes() -> None:
         diag.applied("http://k1", _payload(body, "a" * 64), 201)
         _, _, got = await _get(app, "/debug/config/successful", b"gateway=http://k1")
         assert orjson.loads(got)["config"] == config()
+
+
+async def test_the_page_can_be_narrowed_to_one_namespace() -> None:
+    with trio.fail_after(10):
+        diag = Diagnostics()
+        body = orjson.dumps(
+            {
+                "services": [
+                    {"name": "s-a", "tags": tags("Service", "a", "web")},
+                    {"name": "s-b", "tags": tags("Service", "b", "web")},
+                ]
+            }
+        )
+        diag.translated(_payload(body, "c" * 64), None)
+        app = diagnostics_app(diag)
+        _, _, everything = await _get(app, "/")
+        _, _, only_b = await _get(app, "/", b"namespace=b")
+        assert b"service: s-a" in everything and b"service: s-b" in everything
+        assert b"service: s-a" not in only_b and b"service: s-b" in only_b

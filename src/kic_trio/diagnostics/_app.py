@@ -116,7 +116,7 @@ def diagnostics_app(diag: Diagnostics) -> ASGIApp:
         elif path == "/debug/config/diff-report":
             await _respond(send, 404, _DIFF_MESSAGE, b"application/json", head)
         elif path in ("/", "/debug/diagnostics"):
-            await page(send, head)
+            await page(send, (query.get("namespace") or [None])[0], head)
         else:
             await _respond(send, 404, b"404 page not found", b"text/plain; charset=utf-8", head)
 
@@ -170,12 +170,13 @@ def diagnostics_app(diag: Diagnostics) -> ASGIApp:
             )
         await _respond(send, 200, body, b"text/plain; charset=utf-8", head)
 
-    async def page(send: Send, head: bool) -> None:
+    async def page(send: Send, namespace: str | None, head: bool) -> None:
         tr = diag.translation
         pushes = [diag.last_push[g] for g in sorted(diag.last_push)]
         key = (
             (tr.payload.sha, tr.at) if tr is not None else None,
             tuple((r.gateway, r.sha, r.at) for r in pushes),
+            namespace,
         )
 
         def work() -> bytes:
@@ -184,6 +185,8 @@ def diagnostics_app(diag: Diagnostics) -> ASGIApp:
                 tr.payload.failures if tr is not None else (),
                 pushes,
             )
+            if namespace is not None:
+                objects = {k: v for k, v in objects.items() if k[1] == namespace}
             return render_page(
                 objects=objects,
                 pushes=pushes,

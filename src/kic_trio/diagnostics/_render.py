@@ -85,10 +85,11 @@ def entities_by_object(body: bytes) -> dict[ObjKey, list[tuple[str, str]]]:
     stack: list[tuple[dict[str, Any], int]] = [(doc, 0)]
     while stack:
         parent, depth = stack.pop()
-        for plural, (singular, name_field) in _TYPES.items():
-            items = parent.get(plural)
-            if not isinstance(items, list):
+        for plural, items in parent.items():
+            kind = _TYPES.get(plural)
+            if kind is None or not isinstance(items, list):
                 continue
+            singular, name_field = kind
             for ent in items:
                 if not isinstance(ent, dict):
                     continue

@@ -70,6 +70,7 @@ _NESTED = (
     "vaults",
     *CREDENTIAL_FIELDS,
 )
+_NESTED_SET = frozenset(_NESTED)
 #: how deep entities nest (consumer_groups > consumers > credentials is 3): a bound, not a guess
 _MAX_NESTING = 6
 
@@ -190,9 +191,8 @@ class _Walker:
         _sanitize_plugin(ent, self.secrets)
 
     def lists(self, parent: dict[str, Any], depth: int) -> None:
-        for kind in _NESTED:
-            items = parent.get(kind)
-            if not isinstance(items, list):
+        for kind, items in parent.items():
+            if kind not in _NESTED_SET or not isinstance(items, list):
                 continue
             for ent in items:
                 if isinstance(ent, dict):
