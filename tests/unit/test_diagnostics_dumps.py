@@ -6,9 +6,12 @@ import html.parser
 from typing import Any
 
 import orjson
+import pytest
 import trio
 import trio.testing
 
+from kic_trio import Config, ConfigError
+from kic_trio._cli import config_from_args
 from kic_trio._payload import ConfigPayload
 from kic_trio.diagnostics import (
     REDACTED,
@@ -313,3 +316,23 @@ async def test_the_page_can_be_narrowed_to_one_namespace() -> None:
         _, _, only_b = await _get(app, "/", b"namespace=b")
         assert b"service: s-a" in everything and b"service: s-b" in everything
         assert b"service: s-a" not in only_b and b"service: s-b" in only_b
+
+
+def test_diagnostics_flags_are_upstreams_and_a_bad_one_is_named() -> None:
+    cfg = Config()
+    assert (cfg.dump_config, cfg.dump_sensitive_config, cfg.diagnostic_server_port) == (
+        False,
+        False,
+        10256,
+    )
+    assert cfg.diagnostic_address == ":10256"
+    cfg = config_from_args(
+        ["--dump-config", "--diagnostic-bind-address=127.0.0.1:0"],
+        {"CONTROLLER_DUMP_SENSITIVE_CONFIG": "true"},
+    )
+    assert cfg.dump_config and cfg.dump_sensitive_config
+    assert cfg.diagnostic_address == "127.0.0.1:0"
+    with pytest.raises(ConfigError) as info:
+        Config(diagnostic_server_port=70000, diagnostic_bind_address="nope").validate()
+    assert "--diagnostic-server-port" in str(info.value)
+    assert "--diagnostic-bind-address" in str(info.value)

@@ -167,7 +167,7 @@ def render_page(
         '<a href="/debug/config/failed">failed</a>, <a href="/debug/config/fallback">fallback</a>, '
         '<a href="/debug/config/problems">problems</a>, <a href="/debug/config/raw-error">raw-error</a>. '
         + (
-            "<strong>Sensitive values are shown (--dump-sensitive-config).</strong>"
+            "<strong>The JSON dumps include Secret values (--dump-sensitive-config).</strong>"
             if sensitive
             else "Secret values are redacted."
         )
