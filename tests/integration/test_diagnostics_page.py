@@ -197,7 +197,8 @@ async def test_diagnostics_page_in_chromium_shows_objects_entities_failures_and_
                 # objects and the Kong entities they produced (by tags)
                 open_ing = page.objects[("Ingress", "open")]
                 assert any(e.startswith("route: ") for e in open_ing["entities"])
-                assert "plugin: key-auth" in page.objects[("KongPlugin", "auth-good")]["entities"]
+                good = page.objects[("KongPlugin", "auth-good")]["entities"]
+                assert any(e.startswith("plugin: key-auth on route ") for e in good)
                 assert any(
                     e.startswith("service: ") for e in page.objects[("Service", "open")]["entities"]
                 )

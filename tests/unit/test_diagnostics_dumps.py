@@ -224,6 +224,11 @@ def test_entities_are_named_never_shown_with_their_content() -> None:
     assert ("consumer", "alice") in ents[("KongConsumer", "a", "alice")]
     assert ("certificate", "c1") in ents[("Secret", "a", "t")]
     assert ("route", "a.web.web.example.com.80") in ents[("Ingress", "a", "web")]
+    # plugins say what they are on: nested under a route, or global
+    assert sorted(ents[("KongPlugin", "a", "patched")]) == [
+        ("plugin", "rate-limiting (global)"),
+        ("plugin", "rate-limiting on route a.web.web.example.com.80"),
+    ]
     page = render_page(
         objects=build_objects(orjson.dumps(config()), [], []),
         pushes=[],

@@ -73,6 +73,18 @@ def _key_of(tags: object) -> ObjKey | None:
     return (kind, ns or "", name)
 
 
+def _attached_to(plugin: dict[str, Any]) -> str:
+    """What a top-level plugin is attached to (``route x``), ``""`` for a global one."""
+    parts = []
+    for field in ("service", "route", "consumer", "consumer_group"):
+        ref = plugin.get(field)
+        if isinstance(ref, dict):
+            ref = ref.get("name") or ref.get("id") or ref.get("username")
+        if isinstance(ref, str) and ref:
+            parts.append(f"{field} {ref}")
+    return ", ".join(parts)
+
+
 def entities_by_object(body: bytes) -> dict[ObjKey, list[tuple[str, str]]]:
     """``(kind, namespace, name)`` -> the ``(entity type, name or id)`` it produced, by tags."""
     out: dict[ObjKey, list[tuple[str, str]]] = {}
@@ -82,9 +94,10 @@ def entities_by_object(body: bytes) -> dict[ObjKey, list[tuple[str, str]]]:
         return out
     if not isinstance(doc, dict):
         return out
-    stack: list[tuple[dict[str, Any], int]] = [(doc, 0)]
+    # (entity, depth, what it is: "route a.web.80") -- a nested plugin is named with its parent
+    stack: list[tuple[dict[str, Any], int, str]] = [(doc, 0, "")]
     while stack:
-        parent, depth = stack.pop()
+        parent, depth, where = stack.pop()
         for plural, items in parent.items():
             kind = _TYPES.get(plural)
             if kind is None or not isinstance(items, list):
@@ -93,14 +106,18 @@ def entities_by_object(body: bytes) -> dict[ObjKey, list[tuple[str, str]]]:
             for ent in items:
                 if not isinstance(ent, dict):
                     continue
+                label = ent.get(name_field) if name_field else None
+                if not isinstance(label, str) or not label:
+                    label = str(ent.get("id") or "(no id)")
                 key = _key_of(ent.get("tags"))
                 if key is not None:
-                    label = ent.get(name_field) if name_field else None
-                    if not isinstance(label, str) or not label:
-                        label = str(ent.get("id") or "(no id)")
-                    out.setdefault(key, []).append((singular, label))
+                    shown = label
+                    if singular == "plugin":
+                        on = where or _attached_to(ent)
+                        shown = f"{label} on {on}" if on else f"{label} (global)"
+                    out.setdefault(key, []).append((singular, shown))
                 if depth < _MAX_NESTING:
-                    stack.append((ent, depth + 1))
+                    stack.append((ent, depth + 1, f"{singular} {label}"))
     return out
 
 
