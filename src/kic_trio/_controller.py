@@ -182,6 +182,15 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
             controller.diagnostics_address = await nursery.start(
                 serve_app, diagnostics_app(diag), cfg.diagnostic_address
             )
+            dhost, dport = controller.diagnostics_address
+            (log.warning if cfg.dump_sensitive_config else log.info)(
+                "diagnostics on http://%s:%d/ (/debug/config/*): %s",
+                dhost,
+                dport,
+                "dumps INCLUDE Secret values (--dump-sensitive-config)"
+                if cfg.dump_sensitive_config
+                else "Secret values redacted",
+            )
 
         kube = await nursery.start(_hold_kube_client, cfg)
         await _start_pipeline(instance, controller, kube, nursery)
