@@ -37,6 +37,7 @@ pytestmark = pytest.mark.skipif(
 
 BAD_KEY_NAMES = ["bad key"]  # a header name with a space: Kong refuses it
 SECRET_KEY = "diag-secret-key-9f3b27"
+SECRET_ORIGIN = "https://diag-secret-origin.example"
 HOSTILE = "<b>bold</b><script>alert(1)</script>"
 
 
@@ -64,6 +65,25 @@ def consumer() -> list[dict[str, Any]]:
             "metadata": {"name": "alice", "annotations": {"kubernetes.io/ingress.class": "kong"}},
             "username": "alice",
             "credentials": ["alice-key"],
+        },
+    ]
+
+
+def cors_from_secret() -> list[dict[str, Any]]:
+    """A plugin whose whole config comes from a Secret (``configFrom``)."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "cors-config"},
+            "stringData": {"config": orjson.dumps({"origins": [SECRET_ORIGIN]}).decode()},
+        },
+        {
+            "apiVersion": "configuration.konghq.com/v1",
+            "kind": "KongPlugin",
+            "metadata": {"name": "cors"},
+            "plugin": "cors",
+            "configFrom": {"secretKeyRef": {"name": "cors-config", "key": "config"}},
         },
     ]
 
@@ -153,7 +173,7 @@ async def test_diagnostics_page_in_chromium_shows_objects_entities_failures_and_
             ]
             objects = [key_auth("auth-good", ["apikey"]), key_auth("auth-bad", BAD_KEY_NAMES)]
             objects += app(
-                "open", "open.example.com", annotations={"konghq.com/plugins": "auth-good"}
+                "open", "open.example.com", annotations={"konghq.com/plugins": "auth-good,cors"}
             )
             objects += app(
                 "broken", "broken.example.com", annotations={"konghq.com/plugins": "auth-bad"}
@@ -161,7 +181,7 @@ async def test_diagnostics_page_in_chromium_shows_objects_entities_failures_and_
             objects += app(
                 "hostile", "hostile.example.com", annotations={"konghq.com/plugins": HOSTILE}
             )
-            objects += consumer()
+            objects += consumer() + cors_from_secret()
             await apply(client, objects, namespace=ns)
             cfg = kic_trio.Config(
                 kubeconfig=str(control_plane.kubeconfig),
@@ -222,7 +242,7 @@ async def test_diagnostics_page_in_chromium_shows_objects_entities_failures_and_
                 assert gateway == kong.url and when.endswith(" UTC")
                 assert outcome == "fallback" and sha == applied.config_hash[:12]
                 # no Secret value anywhere on the page, whatever the flags
-                assert SECRET_KEY not in dom
+                assert SECRET_KEY not in dom and SECRET_ORIGIN not in dom
                 assert ("Secret values are redacted." in dom) is not sensitive
 
                 # the JSON endpoints, at upstream's paths, sanitized unless asked otherwise
@@ -234,12 +254,16 @@ async def test_diagnostics_page_in_chromium_shows_objects_entities_failures_and_
                     [key] = alice["keyauth_credentials"]
                     failed = await http.get("/debug/config/failed")
                     assert failed.status_code == 200
+                    [cors] = [p for p in ok.json()["config"]["plugins"] if p["name"] == "cors"]
                     if sensitive:  # the bytes pushed, as they were
                         assert key["key"] == SECRET_KEY
+                        assert cors["config"] == {"origins": [SECRET_ORIGIN]}
                         assert SECRET_KEY in failed.text
                     else:
                         assert key["key"].startswith("{vault://")
-                        assert SECRET_KEY not in ok.text and SECRET_KEY not in failed.text
+                        assert cors["config"] == {"origins": "{vault://redacted-value}"}
+                        for text in (ok.text, failed.text):
+                            assert SECRET_KEY not in text and SECRET_ORIGIN not in text
                     fb = (await http.get("/debug/config/fallback")).json()
                     assert fb["status"] == "triggered"
                     assert {o["name"] for o in fb["brokenObjects"]} == {"auth-bad"}
