@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import trio
 
+from ..models import ObjectRef
 from ._collector import Diagnostics, PushRecord
 from ._render import build_objects, render_page
 from ._sanitize import sanitize_config, sanitize_error
@@ -143,7 +144,7 @@ def diagnostics_app(diag: Diagnostics) -> ASGIApp:
 
     async def problems(send: Send, gateway: str | None, head: bool) -> None:
         rec = diag.newest(diag.last_failed, gateway)
-        objects: dict[Any, list[str]] = {}
+        objects: dict[ObjectRef, list[str]] = {}
         if rec is not None:
             for f in rec.failures:
                 objects.setdefault(f.obj, []).append(
@@ -201,7 +202,7 @@ def diagnostics_app(diag: Diagnostics) -> ASGIApp:
     return app
 
 
-def _meta(ref: Any) -> dict[str, str]:
+def _meta(ref: ObjectRef) -> dict[str, str]:
     return {
         "group": ref.group,
         "kind": ref.kind,

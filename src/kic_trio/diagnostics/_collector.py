@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import attrs
 
 from .._payload import ConfigPayload, body_repr
-from ..models import Failure, ObjectRef
+from ..models import Failure, KongPlugin, ObjectRef
 from ._sanitize import PluginKey, PluginSecrets, plugin_secrets
 
 #: How many translations' Secret-sourced plugin metadata is remembered (a body being pushed
@@ -62,7 +62,7 @@ class TranslationRecord:
 class SnapshotLike(Protocol):
     """What :meth:`Diagnostics.translated` reads of a store snapshot."""
 
-    def list(self, kind: str) -> list[Any]: ...
+    def list(self, kind: str) -> list[Any]: ...  # the store's models of that kind
 
 
 class FallbackLike(Protocol):
@@ -157,7 +157,7 @@ class Diagnostics:
     # -- writers -------------------------------------------------------------------------
 
     def translated(self, payload: ConfigPayload, snapshot: SnapshotLike | None) -> None:
-        plugins: list[Any] = []
+        plugins: list[KongPlugin] = []
         if snapshot is not None:
             for kind in ("KongPlugin", "KongClusterPlugin"):
                 plugins.extend(snapshot.list(kind))

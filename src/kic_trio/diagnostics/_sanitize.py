@@ -26,6 +26,8 @@ from typing import Any
 import attrs
 import orjson
 
+from ..models import KongPlugin
+
 #: Upstream's placeholder: a vault reference that resolves to nothing.
 REDACTED = "{vault://redacted-value}"
 _KEY_NS = uuid.UUID("6f1c8b52-2f0e-4d5e-9d57-2c1a7e1b4a10")
@@ -86,7 +88,7 @@ class PluginSecrets:
     paths: tuple[str, ...] = ()
 
 
-def plugin_secrets(plugins: Iterable[Any]) -> dict[PluginKey, PluginSecrets]:
+def plugin_secrets(plugins: Iterable[KongPlugin]) -> dict[PluginKey, PluginSecrets]:
     """The Secret-sourced parts of each KongPlugin/KongClusterPlugin that has any.
 
     ``plugins`` are parsed models (``config_from``, ``config_patches``, ``ref``). Plugins with
@@ -94,8 +96,8 @@ def plugin_secrets(plugins: Iterable[Any]) -> dict[PluginKey, PluginSecrets]:
     """
     out: dict[PluginKey, PluginSecrets] = {}
     for p in plugins:
-        config_from = getattr(p, "config_from", None)
-        patches = getattr(p, "config_patches", ())
+        config_from = p.config_from
+        patches = p.config_patches
         if config_from is None and not patches:
             continue
         ref = p.ref
