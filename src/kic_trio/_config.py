@@ -527,6 +527,38 @@ class Config:
         ":10255", "Address of /metrics (port 0: any free port).", group="serving"
     )
 
+    # -- diagnostics (upstream's --dump-config; served by kic_trio.diagnostics) ---------------
+    dump_config: bool = _b(
+        False,
+        "Keep the last applied, failed and fallback configuration of each gateway and serve "
+        "them (and an HTML overview) on the diagnostics server.",
+        group="diagnostics",
+    )
+    dump_sensitive_config: bool = _b(
+        False,
+        "Include certificate keys, credentials and Secret-sourced plugin config in the dumps "
+        "(redacted otherwise). Anyone who can reach the diagnostics server sees them.",
+        group="diagnostics",
+    )
+    diagnostic_server_port: int = _i(
+        10256,
+        "Port of the diagnostics server (all interfaces), on with --dump-config.",
+        group="diagnostics",
+    )
+    diagnostic_bind_address: str | None = _s(
+        None,
+        "[host]:port of the diagnostics server, overriding --diagnostic-server-port "
+        "(e.g. 127.0.0.1:10256 to keep it on loopback; port 0: any free port).",
+        group="diagnostics",
+        ours=True,
+    )
+
+    @property
+    def diagnostic_address(self) -> str:
+        """Where the diagnostics server binds: ``--diagnostic-bind-address`` or ``:<port>``."""
+        return self.diagnostic_bind_address or f":{self.diagnostic_server_port}"
+    # -- end of diagnostics ---------------------------------------------------------------------
+
     # ------------------------------------------------------------------------------------------
 
     def validate(self) -> Config:
@@ -746,6 +778,14 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
             elif not isinstance(value, bool):
                 add("feature_gates", f"{name}={value!r}: the value must be true or false")
 
+    # diagnostics
+    if ok("diagnostic_server_port") and not 0 <= cfg.diagnostic_server_port <= 65535:
+        add("diagnostic_server_port", "the port must be a number from 0 to 65535")
+    if ok("diagnostic_bind_address") and cfg.diagnostic_bind_address is not None:
+        why = _bind_problem(cfg.diagnostic_bind_address)
+        if why:
+            add("diagnostic_bind_address", f"{cfg.diagnostic_bind_address!r}: {why}")
+    # end of diagnostics
     for name in ("health_probe_bind_address", "metrics_bind_address"):
         if ok(name):
             why = _bind_problem(getattr(cfg, name))

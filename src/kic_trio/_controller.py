@@ -49,6 +49,8 @@ class Controller:
     probe_address: tuple[str, int] | None = None
     #: ``(host, port)`` the metrics server is bound to, or ``None`` when it is off.
     metrics_address: tuple[str, int] | None = None
+    #: ``(host, port)`` of the diagnostics server (``--dump-config``), or ``None`` when off.
+    diagnostics_address: tuple[str, int] | None = None
     _latest: LatestValue[ConfigPayload] = attrs.field(factory=LatestValue)
 
     @property
@@ -172,6 +174,23 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
         controller.metrics_address = await nursery.start(
             serve_app, metrics_app(instance), cfg.metrics_bind_address
         )
+        if cfg.dump_config:
+            from .diagnostics import Diagnostics, diagnostics_app
+
+            diag = Diagnostics(sensitive=cfg.dump_sensitive_config)
+            instance.diagnostics = diag
+            controller.diagnostics_address = await nursery.start(
+                serve_app, diagnostics_app(diag), cfg.diagnostic_address
+            )
+            dhost, dport = controller.diagnostics_address
+            (log.warning if cfg.dump_sensitive_config else log.info)(
+                "diagnostics on http://%s:%d/ (/debug/config/*): %s",
+                dhost,
+                dport,
+                "dumps INCLUDE Secret values (--dump-sensitive-config)"
+                if cfg.dump_sensitive_config
+                else "Secret values redacted",
+            )
 
         kube = await nursery.start(_hold_kube_client, cfg)
         await _start_pipeline(instance, controller, kube, nursery)
@@ -377,6 +396,7 @@ async def _translate(
         instance.recorder.emit(
             failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message
         )
+    instance.diagnostics.translated(payload, snapshot)
     instance.bus.emit(
         TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)
     )

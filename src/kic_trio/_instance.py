@@ -16,6 +16,7 @@ import trio
 from ._config import Config
 from ._lifecycle import LifecycleBus
 from ._metrics import Metrics
+from .diagnostics._collector import DiagnosticsSink, NullDiagnostics
 from .models import ObjectRef
 
 
@@ -106,6 +107,8 @@ class Instance:
     leader: LeaderState
     health: Health
     recorder: EventRecorder = attrs.field(factory=NullRecorder)
+    #: What ``--dump-config`` keeps (``kic_trio.diagnostics``); records nothing when off.
+    diagnostics: DiagnosticsSink = attrs.field(factory=NullDiagnostics)
 
     @classmethod
     def create(cls, cfg: Config, *, instance_id: str | None = None) -> Instance:

@@ -380,6 +380,7 @@ class Gateway:
                 max(0.0, trio.current_time() - payload.changes_seen_at)
             )
         instance.health.mark_pushed()
+        instance.diagnostics.applied(self.shown, payload, result.status, fallback=plan)
         self._set.notify()
         instance.bus.emit(
             ConfigApplied(
@@ -502,6 +503,7 @@ class Gateway:
             failures,
             left_out,
             plugins,
+            answer=result.body,
         )
 
     def _backoff(
@@ -536,8 +538,19 @@ class Gateway:
         failures: tuple[Failure, ...] = (),
         left_out: tuple[ObjectRef, ...] = (),
         plugins_removed: tuple[str, ...] = (),
+        *,
+        answer: bytes = b"",
     ) -> None:
         self.last_error = message
+        instance.diagnostics.failed(
+            self.shown,
+            payload,
+            message,
+            status,
+            answer=answer,
+            failures=failures,
+            left_out=left_out,
+        )
         m = instance.metrics
         lab = self._labels(instance)
         m.push_count.labels(success="false", protocol=PROTOCOL, failure_reason=reason, **lab).inc()
