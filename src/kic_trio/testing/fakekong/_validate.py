@@ -1152,6 +1152,7 @@ class KongValidator:
         enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS,
         reject_tags: frozenset[str] = frozenset(),
         reject_entities: tuple[tuple[str, Mapping[str, Any]], ...] = (),
+        router_flavor: str = "traditional_compatible",
     ) -> None:
         path = None if validate_schema is False else find_schema(schema_path)
         if path is None and validate_schema:
@@ -1168,6 +1169,7 @@ class KongValidator:
             enabled_plugins=enabled_plugins,
             reject_tags=reject_tags,
             reject_entities=reject_entities,
+            router_flavor=router_flavor,
         )
 
     def check(self, config: Mapping[str, Any], *, flatten: bool = True) -> dict[str, Any] | None:
