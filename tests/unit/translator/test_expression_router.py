@@ -11,7 +11,10 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from test_hostile_properties import SETTINGS, hostile_world
 
+from kic_trio.testing.fakekong._atc import check_expression
 from kic_trio.translator import TranslatorOptions, translate_objects
 from kic_trio.translator._expressions import (
     Predicate,
@@ -311,3 +314,16 @@ def _unquote(lit: str) -> str:
             out.append(body[i])
             i += 1
     return "".join(out)
+
+
+# --- property: no hostile object breaks the expression's syntax ----------------------------
+
+
+@SETTINGS
+@given(objs=hostile_world)
+def test_hostile_objects_give_well_formed_expressions(objs: list[dict[str, Any]]) -> None:
+    result = translate_objects(objs, EXPR)
+    for service in result.config.get("services", []):
+        for route in service.get("routes", []):
+            assert "paths" not in route and "hosts" not in route
+            check_expression(route["expression"], regex=False)
