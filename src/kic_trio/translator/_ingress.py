@@ -225,9 +225,13 @@ def has_route_annotations(ann: Any) -> bool:
 
 
 def _apply_route_annotations(
-    route: dict[str, Any], ann: Any, ref: ObjectRef, failures: list[Failure]
+    route: dict[str, Any], ann: Any, ref: ObjectRef, failures: list[Failure], expressions: bool
 ) -> None:
-    """Upstream's ``Route.Override``: same order, same validation (bad values are ignored)."""
+    """Upstream's ``Route.Override``: same order, same validation (bad values are ignored).
+
+    ``expressions``: upstream's ``normalizeProtocols`` is skipped (grpc stays beside http,
+    ``strip_path`` stays) and the caller passes only the field annotations.
+    """
     if not has_route_annotations(ann):
         return
     if (v := ann.get("konghq.com/strip-path")) is not None and v.lower() in ("true", "false"):
@@ -313,7 +317,7 @@ def _apply_route_annotations(
             _fail(failures, ref, "konghq.com/path-handling", f"{shown(v)} is not v0 or v1; ignored")
     # normalizeProtocols: grpc mixed with http -> http,https; any grpc -> no strip_path
     protocols_now = route.get("protocols")
-    if protocols_now:
+    if protocols_now and not expressions:
         grpc = any("grpc" in p for p in protocols_now)
         http = any("http" in p or p not in VALID_PROTOCOLS for p in protocols_now)
         if grpc and http:
@@ -503,7 +507,7 @@ def translate_ingress(
             route["protocols"] = list(proto_ann)
         if host:
             route["hosts"] = [host]
-        _apply_route_annotations(route, field_ann, ref, failures)
+        _apply_route_annotations(route, field_ann, ref, failures, expressions)
         err = _finish_route(route, ing, fill_ids, rewrite_uris)
         if expressions:
             to_expression_route(
@@ -549,7 +553,7 @@ def translate_ingress(
             }
             if proto_ann:
                 route["protocols"] = list(proto_ann)
-            _apply_route_annotations(route, field_ann, ref, [])
+            _apply_route_annotations(route, field_ann, ref, [], expressions)
             route.setdefault("https_redirect_status_code", 426)
             route.setdefault("path_handling", "v0")
             if expressions:

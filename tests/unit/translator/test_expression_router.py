@@ -209,6 +209,17 @@ def test_field_annotations_still_apply() -> None:
     assert "regex_priority" not in route and "path_handling" not in route
 
 
+def test_protocols_are_not_normalised() -> None:
+    """Upstream skips ``normalizeProtocols`` for expression routes: grpc stays beside http and
+    ``strip_path`` is kept (traditional routes get ``http, https`` and no ``strip_path``)."""
+    ann = {"konghq.com/protocols": "grpc,http", "konghq.com/strip-path": "true"}
+    objects = _objects([_path("/a", "Exact")], annotations=ann)
+    (route,) = _routes(objects)
+    assert route["protocols"] == ["grpc", "http"] and route["strip_path"] is True
+    (old,) = _routes(objects, attrs.evolve(EXPR, router_flavor="traditional_compatible"))
+    assert old["protocols"] == ["http", "https"] and "strip_path" not in old
+
+
 def test_host_header_is_skipped_not_refused() -> None:
     """Traditional routes refuse a Host header match (Kong would); expression routes skip it."""
     objects = _objects([_path("/a", "Exact")], annotations={"konghq.com/headers.Host": "x"})
