@@ -272,6 +272,16 @@ def test_annotation_values_cannot_inject_matchers(value: str) -> None:
     assert outside == "(http.host == ) && (http.path ~ ) && (http.headers.x_env == )"
 
 
+@pytest.mark.parametrize("name", ["a b", "x.y", 'q"', "x==1"])
+def test_a_header_name_that_is_no_field_name_refuses_the_ingress(name: str) -> None:
+    """The name becomes ``http.headers.<name>``: one Kong refuses is not served at all (a
+    narrower match left out would widen the route), with a failure naming the annotation."""
+    key = f"konghq.com/headers.{name}"
+    result = translate_objects(_objects([_path("/a", "Exact")], annotations={key: "v"}), EXPR)
+    assert [r for s in result.config.get("services", []) for r in s.get("routes", [])] == []
+    assert any(key in str(f) for f in result.failures)
+
+
 def test_hostile_hosts_methods_snis_are_dropped() -> None:
     ann = {
         "konghq.com/host-aliases": 'x.com" || http.path ^= "/',
