@@ -189,3 +189,24 @@ async def test_fakekong_knob_reports_and_validates_its_flavor() -> None:
             fk.router_flavor = "traditional_compatible"
             bad = _config({**EXPRESSION_ROUTE, "name": "r2"})
             assert (await c.post_config(orjson.dumps(bad))).status == 400
+
+
+async def test_a_gateway_discovered_later_with_another_flavor_is_an_error_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with trio.fail_after(20):
+        async with (
+            FakeKong(router_flavor="expressions") as a,
+            FakeKong() as late,
+            _gateways([a.url]) as gs,
+        ):
+            assert await gs.wait_router_flavor() == "expressions"
+            with caplog.at_level("ERROR", logger="kic_trio"):
+                gw = gs.add(late.url, discovered=True)
+                await gs.wait_for(lambda _: gw.info is not None)
+            errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+            assert any(
+                "runs router flavor traditional_compatible" in m
+                and "translates for expressions" in m
+                for m in errors
+            ), errors
