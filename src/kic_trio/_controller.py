@@ -13,10 +13,11 @@ Cancelling the caller's scope tears everything down: nothing outlives ``run()``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -242,7 +243,13 @@ async def _start_pipeline(
     if status is not None:
         await nursery.start(status.follow_pushes, instance.bus, controller._latest)
     await nursery.start(
-        translator_task, instance, receive, controller._latest, expected_kinds, fetcher, status
+        functools.partial(translator_task, router_flavor=gateways.wait_router_flavor),
+        instance,
+        receive,
+        controller._latest,
+        expected_kinds,
+        fetcher,
+        status,
     )
 
 
@@ -255,6 +262,7 @@ async def translator_task(
     status: Any,
     *,
     offload: bool = True,
+    router_flavor: Callable[[], Awaitable[str]] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Apply deltas to the store; translate after a quiet period; hand the newest config on.
@@ -268,10 +276,15 @@ async def translator_task(
     by ``init_cache_sync_duration``, instead of upstream's fixed sleep. After that, a change
     is translated once no further change arrived for ``sync_debounce`` seconds, or at the
     latest ``sync_max_delay`` after it was seen.
+
+    ``router_flavor`` (the controller passes ``GatewaySet.wait_router_flavor``) is awaited
+    after the initial sync, before the first translation (the gateways' ``GET /`` runs
+    meanwhile): Kong's router flavor decides how routes are written
+    (``TranslatorOptions.router_flavor``). Without it: the default flavor.
     """
     from ._translate_worker import TranslationWorker
     from .store import Store
-    from .translator import Translator, TranslatorOptions
+    from .translator import ROUTER_FLAVORS, Translator, TranslatorOptions
 
     cfg = instance.cfg
     store = Store()
@@ -333,6 +346,13 @@ async def translator_task(
             apply(receive.receive_nowait())
         except trio.WouldBlock:
             break
+    if router_flavor is not None:
+        flavor = await router_flavor()
+        # upstream: only "expressions" changes translation; any other value -> traditional
+        known = flavor if flavor in ROUTER_FLAVORS else "traditional_compatible"
+        options = attrs.evolve(TranslatorOptions.from_config(cfg), router_flavor=known)
+        translator = TranslationWorker(Translator(options), offload=offload)
+        log.info("translating for Kong's %s router", flavor)
     await _translate(instance, store, translator, latest, None, first_seen, fetcher)
     changed.clear()
     first_seen = None
@@ -393,9 +413,7 @@ async def _translate(
     for kind in ("Ingress", "Service", "EndpointSlice", "Secret", "KongPlugin", "KongConsumer"):
         m.store_objects.labels(kind, instance.id).set(store.count(kind))
     for failure in payload.failures:
-        instance.recorder.emit(
-            failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message
-        )
+        instance.recorder.emit(failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message)
     instance.diagnostics.translated(payload, snapshot)
     instance.bus.emit(
         TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)

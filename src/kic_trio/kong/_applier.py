@@ -30,7 +30,7 @@ import attrs
 import trio
 
 from .._config import Config
-from .._errors import KongAdminError, UnsupportedKongError
+from .._errors import ControllerError, KongAdminError, UnsupportedKongError
 from .._instance import Instance
 from .._latest import LatestValue
 from .._lifecycle import ConfigApplied, PushFailed
@@ -136,6 +136,20 @@ class Gateway:
                 await client.status(timeout=timeout)
                 self.info = await client.info(timeout=timeout)
                 self.ready = True
+                self._set.notify()  # wait_router_flavor() may be waiting for this
+                in_use = self._set.router_flavor_in_use
+                if in_use is not None and _expressions(in_use) != _expressions(
+                    self.info.router_flavor
+                ):
+                    # the flavor is fixed for the process (as upstream): this gateway will
+                    # refuse the routes; say why once, loudly
+                    instance.log.error(
+                        "gateway %s runs router flavor %s but this controller translates for %s "
+                        "(fixed at start-up): restart the controller with gateways of one flavor",
+                        self.shown,
+                        self.info.router_flavor,
+                        in_use,
+                    )
                 instance.log.info(
                     "gateway %s ready: Kong %s, router flavor %s",
                     self.shown,
@@ -574,6 +588,11 @@ class Gateway:
             )
 
 
+def _expressions(flavor: str) -> bool:
+    """Only ``expressions`` changes translation; the traditional flavors take the same routes."""
+    return flavor == "expressions"
+
+
 def _status_interval(cfg: Config) -> float:
     return max(0.1, float(cfg.kong_status_check_interval))
 
@@ -616,6 +635,8 @@ class GatewaySet:
             None
         )
         self._left_out_reported: str | None = None
+        #: The router flavor translation uses, once :meth:`wait_router_flavor` decided it.
+        self.router_flavor_in_use: str | None = None
         for u in urls:
             self.add(u)
 
@@ -683,6 +704,38 @@ class GatewaySet:
             )
             for _, g in sorted(self._gateways.items())
         ]
+
+    async def wait_router_flavor(self) -> str:
+        """Kong's ``router_flavor`` to translate for, learned from the gateways' ``GET /``.
+
+        Waits until every static gateway answered ``GET /`` (one that never does fails the
+        controller after ``kong_admin_init_retries``), or with discovery until the first
+        gateway did. Gateways whose flavors translate differently (``expressions`` next to
+        a traditional one) are refused with :class:`ControllerError`: run one controller
+        per flavor. (Upstream reads the flavor of the first gateway and ignores the others.)
+        The flavor is then fixed for the process, as upstream: a gateway discovered later
+        with another flavor gets an error in the log, and its pushes are refused by Kong.
+        """
+
+        def known(gs: GatewaySet) -> bool:
+            gws = list(gs)
+            static = [g for g in gws if not g.discovered]
+            if static:
+                return all(g.info is not None for g in static)
+            return any(g.info is not None for g in gws)
+
+        await self.wait_for(known)
+        flavors = {g.shown: g.info.router_flavor for g in self if g.info is not None}
+        if len({_expressions(f) for f in flavors.values()}) > 1:
+            listed = ", ".join(f"{u}: {f}" for u, f in sorted(flavors.items()))
+            raise ControllerError(
+                "the Kong gateways run different router flavors "
+                f"({listed}); one controller translates for one flavor: give each flavor "
+                "its own controller (its own ingress class and --kong-admin-url)"
+            )
+        flavor = sorted(flavors.values())[0]
+        self.router_flavor_in_use = flavor
+        return flavor
 
     def applied_hashes(self) -> Mapping[str, str]:
         """URL -> SHA of the configuration each gateway last accepted from this instance."""

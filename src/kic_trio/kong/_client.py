@@ -142,6 +142,21 @@ def _pem_file(pem: str | None, path: str | None) -> Iterator[str | None]:
         os.unlink(name)
 
 
+def go_type_name(value: object) -> str:
+    """Go's ``%T`` of a decoded JSON value (upstream's error messages name Go types)."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return "map[string]interface {}"
+
+
 @attrs.frozen
 class KongInfo:
     """What ``GET /`` says about a gateway."""
@@ -304,6 +319,24 @@ class AdminClient:
         h = (await self.status(timeout=timeout)).get("configuration_hash")
         return h if isinstance(h, str) else EMPTY_HASH
 
+    def _router_flavor(self, conf: Mapping[str, object]) -> str:
+        """``configuration.router_flavor``, with upstream's start-up errors when it is missing
+        or not a string (``kongconfig/root.go``): the flavor decides how routes are written."""
+        if "router_flavor" not in conf:
+            raise UnsupportedKongError(
+                f'{self.shown}: missing field "router_flavor"  from Kong Gateway\'s '
+                "configuration root",
+                url=self.url,
+            )
+        flavor = conf["router_flavor"]
+        if not isinstance(flavor, str):
+            raise UnsupportedKongError(
+                f'{self.shown}: invalid "router_flavor" type, expected a string, got '
+                f"{go_type_name(flavor)}",
+                url=self.url,
+            )
+        return flavor
+
     async def info(self, *, timeout: float | None = None) -> KongInfo:
         """``GET /``, checked: a DB-less Kong at least 3.4.1, or :class:`UnsupportedKongError`."""
         data = await self._get_json("/", timeout=timeout)
@@ -314,7 +347,7 @@ class AdminClient:
         info = KongInfo(
             version=version,
             database=database,
-            router_flavor=str(conf.get("router_flavor", "traditional")),
+            router_flavor=self._router_flavor(conf),
             node_id=str(data.get("node_id", "")),
             edition=str(data.get("edition", "")),
         )

@@ -5,11 +5,13 @@ benchmarked without an event loop. ``translate_objects`` and ``cli_main`` are th
 entry points (``kic-trio translate``).
 """
 
+from ._expressions import ROUTER_FLAVORS
 from ._objects import load_manifests, translate_objects
 from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
 
 __all__ = [
+    "ROUTER_FLAVORS",
     "TranslationResult",
     "Translator",
     "TranslatorOptions",

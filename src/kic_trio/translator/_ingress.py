@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ..models import Failure, Ingress, IngressBackend, IngressPath, ObjectRef, split_list
+from ._expressions import route_field_annotations, to_default_backend_route, to_expression_route
 from ._util import (
     entity_id,
     go_bool,
@@ -224,9 +225,13 @@ def has_route_annotations(ann: Any) -> bool:
 
 
 def _apply_route_annotations(
-    route: dict[str, Any], ann: Any, ref: ObjectRef, failures: list[Failure]
+    route: dict[str, Any], ann: Any, ref: ObjectRef, failures: list[Failure], expressions: bool
 ) -> None:
-    """Upstream's ``Route.Override``: same order, same validation (bad values are ignored)."""
+    """Upstream's ``Route.Override``: same order, same validation (bad values are ignored).
+
+    ``expressions``: upstream's ``normalizeProtocols`` is skipped (grpc stays beside http,
+    ``strip_path`` stays) and the caller passes only the field annotations.
+    """
     if not has_route_annotations(ann):
         return
     if (v := ann.get("konghq.com/strip-path")) is not None and v.lower() in ("true", "false"):
@@ -312,7 +317,7 @@ def _apply_route_annotations(
             _fail(failures, ref, "konghq.com/path-handling", f"{shown(v)} is not v0 or v1; ignored")
     # normalizeProtocols: grpc mixed with http -> http,https; any grpc -> no strip_path
     protocols_now = route.get("protocols")
-    if protocols_now:
+    if protocols_now and not expressions:
         grpc = any("grpc" in p for p in protocols_now)
         http = any("http" in p or p not in VALID_PROTOCOLS for p in protocols_now)
         if grpc and http:
@@ -402,8 +407,9 @@ def translate_ingress(
     regex_prefix: str,
     fill_ids: bool,
     rewrite_uris: bool,
+    expressions: bool = False,
 ) -> IngressOut:
-    """All Kong routes of one (accepted) Ingress."""
+    """All Kong routes of one (accepted) Ingress (``expressions``: Kong's expressions router)."""
     ref = ing.ref
     ns = ref.namespace
     failures: list[Failure] = []
@@ -414,6 +420,7 @@ def translate_ingress(
     proto_ann = sorted(split_list(ann.get("konghq.com/protocols")))
     # route key -> (backend, host, [paths])
     groups: dict[str, tuple[IngressBackend, str, PortDef, list[str]]] = {}
+    raw_paths: dict[str, list[tuple[str, str]]] = {}  # (pathType, path): expression routes
     for ri, rule in enumerate(ing.rules):
         if not rule.has_http or not rule.paths:
             continue
@@ -477,10 +484,12 @@ def translate_ingress(
             entry = groups.get(key)
             if entry is None:
                 entry = groups[key] = (b, rule.host, pd, [])
+            raw_paths.setdefault(key, []).append((p.path_type or "ImplementationSpecific", path))
             for kong_path in _paths_for(p, path):
                 entry[3].append(_regex_prefixed(kong_path, prefix, legacy_regex))
     routes = []
-    for b, host, pd, paths in groups.values():
+    field_ann = route_field_annotations(ann) if expressions else ann
+    for key, (b, host, pd, paths) in groups.items():
         svc_name = b.service_name or ""
         token = port_token(pd)
         name = f"{ns}.{ref.name}.{svc_name}.{host.replace('*', '_')}.{token}"
@@ -498,8 +507,12 @@ def translate_ingress(
             route["protocols"] = list(proto_ann)
         if host:
             route["hosts"] = [host]
-        _apply_route_annotations(route, ann, ref, failures)
+        _apply_route_annotations(route, field_ann, ref, failures, expressions)
         err = _finish_route(route, ing, fill_ids, rewrite_uris)
+        if expressions:
+            to_expression_route(
+                route, raw_paths[key], prefix or regex_prefix, host, ann, ref, failures
+            )
         routes.append(
             RouteOut(
                 name=name,
@@ -511,7 +524,9 @@ def translate_ingress(
                 rewrite_error=err,
             )
         )
-    bad_headers = header_problems(ann)
+    bad_headers = [  # expression routes skip a Host header match (the host is matched instead)
+        (k, r) for k, r in header_problems(ann) if not (expressions and k.lower().endswith(".host"))
+    ]
     for key, reason in bad_headers:
         _fail(failures, ref, key, f"{reason}; the Ingress is not served")
     if bad_headers:
@@ -538,9 +553,11 @@ def translate_ingress(
             }
             if proto_ann:
                 route["protocols"] = list(proto_ann)
-            _apply_route_annotations(route, ann, ref, [])
+            _apply_route_annotations(route, field_ann, ref, [], expressions)
             route.setdefault("https_redirect_status_code", 426)
             route.setdefault("path_handling", "v0")
+            if expressions:
+                to_default_backend_route(route)
             if fill_ids:
                 route["id"] = entity_id("routes", route["name"])
             default = RouteOut(

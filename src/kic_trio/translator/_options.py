@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from ._expressions import ROUTER_FLAVORS
+
 #: Upstream's feature gates that change translation, with upstream's defaults.
 DEFAULT_GATES: Mapping[str, bool] = {"FillIDs": True, "RewriteURIs": False}
 
@@ -28,6 +30,12 @@ class TranslatorOptions:
     regex_path_prefix: str = "/~"
     #: Used when no IngressClassParameters says otherwise.
     default_legacy_regex_detection: bool = False
+    #: Kong's ``router_flavor`` (the controller learns it from each gateway's ``GET /``).
+    #: Only ``expressions`` changes translation: routes carry ``expression`` + ``priority``
+    #: instead of ``paths``/``hosts``/... (as upstream; the other two give the same routes).
+    router_flavor: str = attrs.field(
+        default="traditional_compatible", validator=attrs.validators.in_(ROUTER_FLAVORS)
+    )
 
     @classmethod
     def from_config(cls, cfg: Any) -> TranslatorOptions:

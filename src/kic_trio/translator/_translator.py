@@ -611,6 +611,7 @@ class Translator:
                         regex_prefix=opts.regex_path_prefix,
                         fill_ids=opts.fill_ids,
                         rewrite_uris=opts.rewrite_uris,
+                        expressions=opts.router_flavor == "expressions",
                     )
                 except Exception as exc:  # unit guard: this Ingress only
                     new = IngressOut(

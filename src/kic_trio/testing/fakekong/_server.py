@@ -131,7 +131,7 @@ class FakeKong:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         version: str = "3.9.1",
         database: str = "off",
-        router_flavor: str = "traditional_compatible",
+        router_flavor: object = "traditional_compatible",
         schema_path: str | Path | None = None,
         validate_schema: bool | None = None,
         enabled_plugins: frozenset[str] | None = v.BUNDLED_PLUGINS,
@@ -147,12 +147,12 @@ class FakeKong:
         self.max_body_size = max_body_size
         self.version = version
         self.database = database
-        self.router_flavor = router_flavor
         #: Answer every request after this many seconds (``trio.sleep``: follows a MockClock).
         self.delay = 0.0
         #: Requests must carry ``Kong-Admin-Token: <admin_token>`` (401 otherwise) when set.
         self.admin_token = admin_token
         self._rules = v.Rules(enabled_plugins=enabled_plugins, reject_tags=frozenset(reject_tags))
+        self.router_flavor = router_flavor
         self._schema: v.SchemaChecker | None = None
         #: The decK schema file in use (``None``: only Kong's own rules are checked).
         self.schema_path: Path | None = None
@@ -193,6 +193,23 @@ class FakeKong:
             )
 
     # -- knobs -----------------------------------------------------------------------------
+
+    @property
+    def router_flavor(self) -> object:
+        """Kong's ``router_flavor``, reported in ``GET /`` and obeyed when validating routes.
+
+        ``"expressions"``: routes may carry ``expression``/``priority`` (not together with
+        ``paths``, ``hosts``, ... ); the other flavors refuse those two fields as unknown.
+        ``None`` leaves the key out of ``GET /`` and any non-string is reported as given: both
+        exercise the controller's start-up checks (validation then runs as the default
+        flavor).
+        """
+        return self._router_flavor
+
+    @router_flavor.setter
+    def router_flavor(self, flavor: object) -> None:
+        self._router_flavor = flavor
+        self._rules.router_flavor = flavor if isinstance(flavor, str) else "traditional_compatible"
 
     @property
     def reject_tags(self) -> frozenset[str]:
@@ -472,7 +489,7 @@ class FakeKong:
             },
             "configuration": {
                 "database": self.database,
-                "router_flavor": self.router_flavor,
+                **({} if self._router_flavor is None else {"router_flavor": self._router_flavor}),
                 "role": "traditional",
                 "proxy_listeners": [{"ip": "0.0.0.0", "port": 8000, "ssl": False}],
                 "stream_listeners": [],

@@ -29,6 +29,8 @@ from typing import Any
 
 import attrs
 
+from ._atc import ATCError, check_expression
+
 #: Kong's ``ngx.null`` key: an error stored under an entity that has no name or id.
 NULL_KEY = "\0null"
 
@@ -517,6 +519,8 @@ class Rules:
     enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS
     reject_tags: frozenset[str] = frozenset()
     check_certificates: bool = True
+    #: Kong's ``router_flavor``: ``expressions`` allows ``expression``/``priority`` on routes.
+    router_flavor: str = "traditional_compatible"
     #: ``(entity type, {field: value})``: an entity of that type whose fields hold those values
     #: (``"config.key_names"`` reaches into ``config``) is refused, with a field error on the
     #: last field given — as Kong refuses a plugin whose configuration it finds invalid.
@@ -550,7 +554,7 @@ def check_rules(
                 last = list(fields)[-1]
                 tree.field(chain, last.split("."), "rejected by FakeKong: a refused value")
         if item.etype == "routes":
-            _check_route(chain, ent, tree)
+            _check_route(chain, ent, tree, rules.router_flavor)
         elif item.etype == "plugins":
             name = ent.get("name")
             enabled = rules.enabled_plugins
@@ -597,7 +601,50 @@ def _nonempty(ent: Mapping[str, Any], field: str) -> bool:
     return bool(v) and v is not None
 
 
-def _check_route(chain: list[tuple[str, int]], ent: Mapping[str, Any], tree: ErrorTree) -> None:
+_MATCHER_FIELDS = ("methods", "hosts", "paths", "headers", "snis", "sources", "destinations")
+_MATCHER_LIST = "'methods', 'hosts', 'paths', 'headers', 'snis', 'sources' or 'destinations'"
+_MAX_PRIORITY = 2**46 - 1
+_ROUTER = "Router Expression failed validation: "
+
+
+def _check_route_flavor(
+    chain: list[tuple[str, int]], ent: Mapping[str, Any], tree: ErrorTree, flavor: str
+) -> None:
+    """``expression``/``priority``: legal only in the expressions flavor (``routes.lua``)."""
+    if flavor != "expressions":
+        for f in ("expression", "priority"):
+            if ent.get(f) is not None:
+                tree.field(chain, [f], "unknown field")
+        return
+    priority = ent.get("priority")
+    if isinstance(priority, int) and not 0 <= priority <= _MAX_PRIORITY:
+        tree.field(chain, ["priority"], f"value should be between 0 and {_MAX_PRIORITY}")
+    traditional = any(_nonempty(ent, f) for f in _MATCHER_FIELDS)
+    expression = ent.get("expression")
+    if isinstance(expression, str) and expression:
+        if traditional:
+            tree.entity(
+                chain, f"{_ROUTER}cannot set 'expression' with {_MATCHER_LIST} simultaneously"
+            )
+        if ent.get("regex_priority") not in (None, 0):
+            tree.entity(
+                chain, f"{_ROUTER}cannot set 'regex_priority' with 'expression' simultaneously"
+            )
+        try:
+            check_expression(expression)
+        except ATCError as exc:
+            tree.entity(chain, f"{_ROUTER}{exc}")
+    elif traditional and priority not in (None, 0):
+        tree.entity(chain, f"{_ROUTER}cannot set 'priority' with {_MATCHER_LIST} simultaneously")
+
+
+def _check_route(
+    chain: list[tuple[str, int]],
+    ent: Mapping[str, Any],
+    tree: ErrorTree,
+    flavor: str = "traditional_compatible",
+) -> None:
+    _check_route_flavor(chain, ent, tree, flavor)
     protocols = ent.get("protocols")
     if protocols is None:
         protocols = list(DEFAULT_ROUTE_PROTOCOLS)
@@ -632,6 +679,8 @@ def _check_route(chain: list[tuple[str, int]], ent: Mapping[str, Any], tree: Err
             fields, proto = ("methods", "hosts", "headers", "paths", "snis"), "https"
         else:
             fields, proto = ("methods", "hosts", "headers", "paths"), "http"
+        if flavor == "expressions":
+            fields += ("expression",)
         if not any(_nonempty(ent, f) for f in fields):
             quoted = ", ".join(f"'{f}'" for f in fields)
             tree.entity(chain, f"must set one of {quoted} when 'protocols' is '{proto}'")
@@ -1103,6 +1152,7 @@ class KongValidator:
         enabled_plugins: frozenset[str] | None = BUNDLED_PLUGINS,
         reject_tags: frozenset[str] = frozenset(),
         reject_entities: tuple[tuple[str, Mapping[str, Any]], ...] = (),
+        router_flavor: str = "traditional_compatible",
     ) -> None:
         path = None if validate_schema is False else find_schema(schema_path)
         if path is None and validate_schema:
@@ -1119,6 +1169,7 @@ class KongValidator:
             enabled_plugins=enabled_plugins,
             reject_tags=reject_tags,
             reject_entities=reject_entities,
+            router_flavor=router_flavor,
         )
 
     def check(self, config: Mapping[str, Any], *, flatten: bool = True) -> dict[str, Any] | None:
