@@ -13,6 +13,7 @@ Cancelling the caller's scope tears everything down: nothing outlives ``run()``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -49,6 +50,8 @@ class Controller:
     probe_address: tuple[str, int] | None = None
     #: ``(host, port)`` the metrics server is bound to, or ``None`` when it is off.
     metrics_address: tuple[str, int] | None = None
+    #: ``(host, port)`` the admission webhook (HTTPS) is bound to, or ``None`` when it is off.
+    admission_address: tuple[str, int] | None = None
     _latest: LatestValue[ConfigPayload] = attrs.field(factory=LatestValue)
 
     @property
@@ -222,9 +225,28 @@ async def _start_pipeline(
     controller._gateways = gateways
     if status is not None:
         await nursery.start(status.follow_pushes, instance.bus, controller._latest)
+    from .store import Store
+
+    store = Store()  # the translator task owns it; the webhook only takes snapshots of it
     await nursery.start(
-        translator_task, instance, receive, controller._latest, expected_kinds, fetcher, status
+        functools.partial(
+            translator_task,
+            instance,
+            receive,
+            controller._latest,
+            expected_kinds,
+            fetcher,
+            status,
+            store=store,
+        )
     )
+    if cfg.admission_webhook_listen != "off":
+        from .admission import run_admission_webhook
+        from .translator import TranslatorOptions
+
+        controller.admission_address = await nursery.start(
+            run_admission_webhook, cfg, TranslatorOptions.from_config(cfg), store.snapshot, kube
+        )
 
 
 async def translator_task(
@@ -236,6 +258,7 @@ async def translator_task(
     status: Any,
     *,
     offload: bool = True,
+    store: Any = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Apply deltas to the store; translate after a quiet period; hand the newest config on.
@@ -255,7 +278,7 @@ async def translator_task(
     from .translator import Translator, TranslatorOptions
 
     cfg = instance.cfg
-    store = Store()
+    store = Store() if store is None else store
     translator = TranslationWorker(Translator(TranslatorOptions.from_config(cfg)), offload=offload)
     task_status.started()
 
@@ -374,9 +397,7 @@ async def _translate(
     for kind in ("Ingress", "Service", "EndpointSlice", "Secret", "KongPlugin", "KongConsumer"):
         m.store_objects.labels(kind, instance.id).set(store.count(kind))
     for failure in payload.failures:
-        instance.recorder.emit(
-            failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message
-        )
+        instance.recorder.emit(failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message)
     instance.bus.emit(
         TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)
     )
