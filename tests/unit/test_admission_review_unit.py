@@ -364,3 +364,22 @@ def test_admission_flags_have_upstreams_defaults_and_a_bad_listen_names_the_flag
         kic_trio.Config(admission_webhook_listen="nowhere").validate()
     keyed = kic_trio.Config(admission_webhook_key="-----BEGIN PRIVATE KEY-----xyz")
     assert "xyz" not in repr(keyed)
+
+
+def test_an_update_that_leaves_an_object_broken_is_refused(checker: AdmissionChecker) -> None:
+    broken = consumer("alice", "alice", "missing-secret")
+    snap = store_with(broken).snapshot()
+    relabelled = consumer("alice", "alice", "missing-secret")
+    relabelled["metadata"]["labels"] = {"team": "a"}
+    verdict = checker.check(snap, "KongConsumer", relabelled)
+    assert not verdict.allowed and "missing-secret" in verdict.message
+
+
+async def test_an_object_being_deleted_is_never_blocked() -> None:
+    handler = AdmissionHandler(AdmissionChecker(TranslatorOptions()), Store().snapshot)
+    going = plugin("p", config={})  # no plugin name: refused while alive
+    going["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    going["metadata"]["finalizers"] = []
+    with trio.fail_after(10):
+        status, body = await handler.decide(review(going, operation="UPDATE"))
+    assert status == 200 and orjson.loads(body)["response"]["allowed"] is True

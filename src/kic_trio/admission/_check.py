@@ -173,7 +173,10 @@ class AdmissionChecker:
         found: dict[_FailureKey, Failure] = {}
         for f in result.failures:
             k = _key(f)
-            if k not in before and not (kind in _ORDER_FREE and _missing_reference(f)):
+            own = (f.obj.kind, f.obj.key) == (ref.kind, ref.key)
+            # the candidate's own failures always count (an update that leaves it broken is
+            # refused too); another object's only when the candidate brings them
+            if (own or k not in before) and not (kind in _ORDER_FREE and _missing_reference(f)):
                 found.setdefault(k, f)
         for f in _unreferenced_plugin_failures(model, after_snap):
             found.setdefault(_key(f), f)
