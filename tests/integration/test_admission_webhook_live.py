@@ -178,6 +178,30 @@ async def test_api_server_refuses_a_bad_kongplugin_with_the_webhooks_message(
                 stored["configFrom"] = {"secretKeyRef": {"name": "nowhere", "key": "k"}}
                 r = await client.put(f"{PLUGINS.format(ns=ns)}/good", json=stored)
                 assert r.status_code == 400 and "nowhere" in r.json()["message"], r.text
+
+                # a consumer whose credential Secret is missing is refused; once the Secret
+                # exists (not yet in the controller's store: nothing referenced it), it passes
+                consumers = f"/apis/configuration.konghq.com/v1/namespaces/{ns}/kongconsumers"
+                alice = {
+                    "apiVersion": "configuration.konghq.com/v1",
+                    "kind": "KongConsumer",
+                    "metadata": {"name": "alice", "annotations": {"kubernetes.io/ingress.class": "kong"}},
+                    "username": "alice",
+                    "credentials": ["alice-key"],
+                }
+                r = await client.post(consumers, json=alice)
+                assert r.status_code == 400 and "alice-key" in r.json()["message"], r.text
+                secret = {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "alice-key"},
+                    "stringData": {"kongCredType": "key-auth", "key": "alice-secret-value"},
+                }
+                r = await client.post(f"/api/v1/namespaces/{ns}/secrets", json=secret)
+                assert r.status_code == 201, r.text
+                r = await client.post(consumers, json=alice)
+                assert r.status_code == 201, r.text
+                assert "alice-secret-value" not in r.text
             nursery.cancel_scope.cancel()
 
 

@@ -14,7 +14,7 @@ import trio
 import trio.testing
 
 import kic_trio
-from kic_trio._deltas import Upsert
+from kic_trio._deltas import Delete, Upsert
 from kic_trio.admission import (
     MAX_BODY,
     AdmissionChecker,
@@ -254,6 +254,17 @@ def test_the_checker_follows_the_store_between_requests(checker: AdmissionChecke
     assert not verdict.allowed and "conflicting" in verdict.message
     # the candidate never leaks into the view: the next check of alice herself is clean
     assert checker.check(store.snapshot(), "KongConsumer", consumer("alice", "alice", "cred-a")).allowed
+    # deletions are followed too (the view moves by difference, not by full translation)
+    store.apply(Delete("KongConsumer", NS, "alice"))
+    assert checker.check(store.snapshot(), "KongConsumer", consumer("bob", "bob", "cred-a")).allowed
+    store.apply(Upsert("Secret", parse("Secret", key_secret("cred-a", key=None))))
+    store.apply(Upsert("KongConsumer", parse("KongConsumer", consumer("carol", "carol", "cred-a"))))
+    fresh = AdmissionChecker(TranslatorOptions())
+    for c in (checker, fresh):
+        verdict = c.check(store.snapshot(), "KongPlugin", plugin("fine", plugin="key-auth"))
+        assert verdict.allowed  # carol's broken credential is not the plugin's doing
+        verdict = c.check(store.snapshot(), "KongConsumer", consumer("carol", "carol", "cred-a"))
+        assert not verdict.allowed and "no key" in verdict.message
 
 
 def test_long_lists_of_failures_make_a_bounded_message(checker: AdmissionChecker) -> None:

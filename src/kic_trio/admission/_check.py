@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
+import immutables
 
 from ..models import Failure, KongClusterPlugin, KongPlugin, Model, ObjectRef, parse
 from ..store import Snapshot
@@ -115,7 +116,7 @@ class AdmissionChecker:
         self._translator = Translator(options)
         self._lock = threading.Lock()
         self._base: Snapshot | None = None
-        self._base_maps: dict[str, object] = {}
+        self._base_maps: dict[str, immutables.Map[tuple[str, str], Any]] = {}
         self._base_failures: frozenset[_FailureKey] = frozenset()
 
     def check(
@@ -146,16 +147,24 @@ class AdmissionChecker:
                 )
 
     def _at(self, snapshot: Snapshot) -> frozenset[_FailureKey]:
-        """Bring the translator to ``snapshot`` (full translation only when the store moved)."""
+        """Bring the translator to ``snapshot``, incrementally from the previous view.
+
+        The store replaces a model on every change and keeps unchanged ones, and a kind's map
+        is the same object while the kind is unchanged: the difference between two views is
+        found by identity, per changed kind, in a pass over that kind's map (microseconds per
+        thousand objects) instead of a full translation.
+        """
         maps = {k: snapshot.map(k) for k in snapshot.kinds()}
-        if (
-            self._base is None
-            or maps.keys() != self._base_maps.keys()
-            or any(maps[k] is not self._base_maps[k] for k in maps)
-        ):
+        if self._base is None:
             result = self._translator.translate(snapshot)
-            self._base_failures = frozenset(_key(f) for f in result.failures)
-        self._base, self._base_maps = snapshot, dict(maps)
+        else:
+            changed = _changed_between(self._base_maps, maps)
+            if not changed:
+                self._base, self._base_maps = snapshot, maps
+                return self._base_failures
+            result = self._translator.translate(snapshot, changed)
+        self._base_failures = frozenset(_key(f) for f in result.failures)
+        self._base, self._base_maps = snapshot, maps
         return self._base_failures
 
     def _check(
@@ -197,4 +206,24 @@ def _unreferenced_plugin_failures(model: Model, snap: Snapshot) -> Iterable[Fail
         plugin_config(model, snap, set())
     except PluginConfigError as exc:
         out.append(Failure(model.ref, "", f"could not build the plugin configuration: {exc}"))
+    return out
+
+
+def _changed_between(
+    old: Mapping[str, immutables.Map[tuple[str, str], Any]],
+    new: Mapping[str, immutables.Map[tuple[str, str], Any]],
+) -> set[tuple[str, str, str]]:
+    """``(kind, namespace, name)`` of every object that differs between two store views."""
+    empty: immutables.Map[tuple[str, str], Any] = immutables.Map()
+    out: set[tuple[str, str, str]] = set()
+    for kind in old.keys() | new.keys():
+        a, b = old.get(kind, empty), new.get(kind, empty)
+        if a is b:
+            continue
+        for key, model in b.items():
+            if a.get(key) is not model:
+                out.add((kind, *key))
+        for key in a:
+            if key not in b:
+                out.add((kind, *key))
     return out
