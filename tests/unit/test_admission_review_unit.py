@@ -394,3 +394,13 @@ async def test_an_object_being_deleted_is_never_blocked() -> None:
     with trio.fail_after(10):
         status, body = await handler.decide(review(going, operation="UPDATE"))
     assert status == 200 and orjson.loads(body)["response"]["allowed"] is True
+
+
+def test_what_if_snapshots_leave_the_store_view_untouched() -> None:
+    store = store_with(plugin("a", plugin="key-auth"))
+    snap = store.snapshot()
+    extra = parse("KongPlugin", plugin("b", plugin="acl"))
+    what_if = snap.with_objects([("KongPlugin", extra)])
+    assert what_if.get("KongPlugin", NS, "b") is extra
+    assert snap.get("KongPlugin", NS, "b") is None and store.get("KongPlugin", NS, "b") is None
+    assert what_if.map("Secret") is snap.map("Secret")
