@@ -203,6 +203,9 @@ async def test_api_server_refuses_a_bad_kongplugin_with_the_webhooks_message(
                 assert r.status_code == 201, r.text
                 assert "alice-secret-value" not in r.text
             nursery.cancel_scope.cancel()
+        # cancelling run() closed the webhook's listener too
+        with pytest.raises(OSError):
+            await trio.open_tcp_stream(host, port)
 
 
 @pytest.mark.parametrize("policy", ["Fail", "Ignore"])

@@ -404,3 +404,19 @@ def test_what_if_snapshots_leave_the_store_view_untouched() -> None:
     assert what_if.get("KongPlugin", NS, "b") is extra
     assert snap.get("KongPlugin", NS, "b") is None and store.get("KongPlugin", NS, "b") is None
     assert what_if.map("Secret") is snap.map("Secret")
+
+
+def test_cluster_plugins_are_judged_only_when_ours(checker: AdmissionChecker) -> None:
+    def cluster_plugin(cls: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "configuration.konghq.com/v1",
+            "kind": "KongClusterPlugin",
+            "metadata": {"name": f"cp-{cls}", "annotations": {"kubernetes.io/ingress.class": cls}},
+            "plugin": "rate-limiting",
+            "configFrom": {"secretKeyRef": {"name": "gone", "namespace": NS, "key": "k"}},
+        }
+
+    snap = Store().snapshot()
+    assert checker.check(snap, "KongClusterPlugin", cluster_plugin("nginx")).allowed
+    verdict = checker.check(snap, "KongClusterPlugin", cluster_plugin("kong"))
+    assert not verdict.allowed and verdict.message.startswith("KongClusterPlugin cp-kong ")

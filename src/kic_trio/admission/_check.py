@@ -24,7 +24,15 @@ from typing import Any
 import attrs
 import immutables
 
-from ..models import Failure, KongClusterPlugin, KongPlugin, Model, ObjectRef, parse
+from ..models import (
+    Failure,
+    KongClusterPlugin,
+    KongPlugin,
+    Model,
+    ObjectRef,
+    names_other_class,
+    parse,
+)
 from ..store import Snapshot
 from ..translator import Translator, TranslatorOptions
 
@@ -130,6 +138,8 @@ class AdmissionChecker:
         """
         with self._lock:
             model = candidate_model(kind, raw)
+            if names_other_class(kind, raw, self._translator.options.ingress_class):
+                return Verdict((), model.ref)  # another controller's: the watch layer drops it
             try:
                 return self._check(snapshot, kind, model, secrets)
             except Exception as exc:  # a bug of ours must not decide for Kong: say what failed
