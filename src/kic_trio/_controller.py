@@ -165,6 +165,11 @@ def _collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> None:
     cfg = instance.cfg
+    webhook_tls = None
+    if cfg.admission_webhook_listen != "off":
+        from .admission import context_from_config
+
+        webhook_tls = context_from_config(cfg)  # a bad certificate stops us before anything starts
     async with trio.open_nursery() as nursery:
         controller = Controller(instance, nursery.cancel_scope)
         from ._server import metrics_app, probes_app, serve_app
@@ -177,7 +182,7 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
         )
 
         kube = await nursery.start(_hold_kube_client, cfg)
-        await _start_pipeline(instance, controller, kube, nursery)
+        await _start_pipeline(instance, controller, kube, nursery, webhook_tls)
 
         instance.health.started = True
         instance.bus.emit(Started())
@@ -200,7 +205,11 @@ async def _hold_kube_client(
 
 
 async def _start_pipeline(
-    instance: Instance, controller: Controller, kube: Any, nursery: trio.Nursery
+    instance: Instance,
+    controller: Controller,
+    kube: Any,
+    nursery: trio.Nursery,
+    webhook_tls: Any = None,
 ) -> None:
     """watchers -> translator -> applier, plus the cluster tasks."""
     from . import k8s, kong
@@ -240,12 +249,17 @@ async def _start_pipeline(
             store=store,
         )
     )
-    if cfg.admission_webhook_listen != "off":
+    if webhook_tls is not None:
         from .admission import run_admission_webhook
         from .translator import TranslatorOptions
 
         controller.admission_address = await nursery.start(
-            run_admission_webhook, cfg, TranslatorOptions.from_config(cfg), store.snapshot, kube
+            run_admission_webhook,
+            cfg,
+            TranslatorOptions.from_config(cfg),
+            store.snapshot,
+            kube,
+            webhook_tls,
         )
 
 

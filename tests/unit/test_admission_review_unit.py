@@ -420,3 +420,37 @@ def test_cluster_plugins_are_judged_only_when_ours(checker: AdmissionChecker) ->
     assert checker.check(snap, "KongClusterPlugin", cluster_plugin("nginx")).allowed
     verdict = checker.check(snap, "KongClusterPlugin", cluster_plugin("kong"))
     assert not verdict.allowed and verdict.message.startswith("KongClusterPlugin cp-kong ")
+
+
+async def test_run_refuses_to_start_with_an_unreadable_webhook_certificate(tmp_path: Any) -> None:
+    cfg = kic_trio.Config(
+        admission_webhook_listen="127.0.0.1:0",
+        admission_webhook_cert_file=str(tmp_path / "missing.crt"),
+        admission_webhook_key_file=str(tmp_path / "missing.key"),
+        health_probe_bind_address="127.0.0.1:0",
+        metrics_bind_address="127.0.0.1:0",
+    )
+    with trio.fail_after(10), pytest.raises(kic_trio.ConfigError, match="--admission-webhook-cert-file"):
+        await kic_trio.run(cfg)
+
+
+def test_hostile_candidates_become_refusals_never_exceptions(checker: AdmissionChecker) -> None:
+    deep: Any = {}
+    node = deep
+    for _ in range(500):
+        node["a"] = {}
+        node = node["a"]
+    snap = Store().snapshot()
+    hostile = [
+        plugin("deep", plugin="key-auth", config=deep),
+        plugin("list", plugin="key-auth", config=[1, 2, 3]),
+        plugin("patch", plugin="key-auth", configPatches=[{"path": "/../../x", "valueFrom": 7}]),
+        {"kind": "KongPlugin", "metadata": {"name": "m", "namespace": NS, "annotations": ["x"]}},
+        ingress("weird", {"konghq.com/methods": "GET," * 5000, "konghq.com/regex-priority": "9" * 400}),
+    ]
+    for raw in hostile:
+        kind = raw["kind"]
+        verdict = checker.check(snap, kind, raw)
+        assert isinstance(verdict.allowed, bool)
+        assert len(verdict.message) <= 2000
+    assert not checker.check(snap, "KongPlugin", hostile[0]).allowed

@@ -283,11 +283,16 @@ async def run_admission_webhook(
     options: Any,
     view: Callable[[], Snapshot],
     kube: Any,
+    context: ssl.SSLContext | None = None,
     *,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """The controller's webhook task: serves until cancelled; reports the bound address."""
-    context = context_from_config(cfg)
+    """The controller's webhook task: serves until cancelled; reports the bound address.
+
+    ``context``: the TLS context (built from ``cfg`` when not given; the controller builds it
+    before starting anything, so a bad certificate is a ConfigError at start-up)."""
+    if context is None:
+        context = context_from_config(cfg)
     handler = AdmissionHandler(
         AdmissionChecker(options), view, kube_secret_getter(kube) if kube is not None else None
     )
