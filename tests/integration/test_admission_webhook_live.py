@@ -71,6 +71,12 @@ def _webhook_config(
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["secrets"],
                     },
+                    {
+                        "apiGroups": ["networking.k8s.io"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["ingresses"],
+                    },
                 ],
                 "namespaceSelector": {
                     "matchLabels": {"kubernetes.io/metadata.name": namespace}
@@ -202,6 +208,28 @@ async def test_api_server_refuses_a_bad_kongplugin_with_the_webhooks_message(
                 r = await client.post(consumers, json=alice)
                 assert r.status_code == 201, r.text
                 assert "alice-secret-value" not in r.text
+
+                # an Ingress annotation the translator would ignore is refused, naming it
+                ingresses = f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
+                ing = {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": {"name": "web", "annotations": {"konghq.com/strip-path": "sometimes"}},
+                    "spec": {
+                        "ingressClassName": "kong",
+                        "rules": [{"host": "web.example.com", "http": {"paths": [{
+                            "path": "/", "pathType": "Prefix",
+                            "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                        }]}}],
+                    },
+                }
+                r = await client.post(ingresses, json=ing)
+                assert r.status_code == 400, r.text
+                assert "konghq.com/strip-path" in r.json()["message"]
+                # fixed, it passes although its Service does not exist yet (any order of apply)
+                ing["metadata"]["annotations"]["konghq.com/strip-path"] = "true"
+                r = await client.post(ingresses, json=ing)
+                assert r.status_code == 201, r.text
             nursery.cancel_scope.cancel()
         # cancelling run() closed the webhook's listener too
         with pytest.raises(OSError):
