@@ -454,3 +454,14 @@ def test_hostile_candidates_become_refusals_never_exceptions(checker: AdmissionC
         assert isinstance(verdict.allowed, bool)
         assert len(verdict.message) <= 2000
     assert not checker.check(snap, "KongPlugin", hostile[0]).allowed
+
+
+def test_a_credential_secret_no_consumer_uses_yet_is_checked_too(checker: AdmissionChecker) -> None:
+    snap = Store().snapshot()
+    verdict = checker.check(snap, "Secret", key_secret("lonely", key=None))
+    assert not verdict.allowed
+    assert verdict.message.startswith(f"Secret {NS}/lonely would not be configured in Kong: ")
+    assert "key-auth is invalid: no key" in verdict.message
+    assert checker.check(snap, "Secret", key_secret("lonely")).allowed
+    plain = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x", "namespace": NS}}
+    assert checker.check(snap, "Secret", plain).allowed

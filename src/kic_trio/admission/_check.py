@@ -27,14 +27,20 @@ import immutables
 from ..models import (
     Failure,
     KongClusterPlugin,
+    KongConsumer,
     KongPlugin,
     Model,
     ObjectRef,
+    Secret,
     names_other_class,
     parse,
 )
 from ..store import Snapshot
 from ..translator import Translator, TranslatorOptions
+
+# The consumer translator's own credential code, for a credential Secret that no consumer
+# references yet (upstream issue 4885: such Secrets were let through, then broke a consumer).
+from ..translator._consumers import credential_type, translate_consumer
 
 # The translator's own plugin-configuration builder: the webhook checks a KongPlugin that no
 # object references yet (the translator only builds referenced plugins) with the same code.
@@ -199,6 +205,8 @@ class AdmissionChecker:
                 found.setdefault(k, f)
         for f in _unreferenced_plugin_failures(model, after_snap):
             found.setdefault(_key(f), f)
+        for f in _credential_failures(model, after_snap):
+            found.setdefault(_key(f), f)
         return Verdict(tuple(found.values()), ref)
 
 
@@ -237,3 +245,20 @@ def _changed_between(
             if key not in b:
                 out.add((kind, *key))
     return out
+
+
+def _credential_failures(model: Model, snap: Snapshot) -> Iterable[Failure]:
+    """A credential Secret (``konghq.com/credential`` label or ``kongCredType``) checked as a
+    consumer would use it, whether or not a consumer references it yet."""
+    if not isinstance(model, Secret) or not credential_type(model):
+        return ()
+    ref = model.ref
+    probe = KongConsumer(
+        ref=ObjectRef(
+            "KongConsumer", ref.namespace, "admission-probe", group="configuration.konghq.com"
+        ),
+        username="admission-probe",
+        credentials=(ref.name,),
+    )
+    out = translate_consumer(probe, snap, False)
+    return [Failure(ref, "", f.reason) for f in out.failures]
