@@ -80,7 +80,11 @@ def _review(obj: dict[str, Any], uid: str) -> bytes:
             "kind": "AdmissionReview",
             "request": {
                 "uid": uid,
-                "kind": {"group": "configuration.konghq.com", "version": "v1", "kind": "KongPlugin"},
+                "kind": {
+                    "group": "configuration.konghq.com",
+                    "version": "v1",
+                    "kind": "KongPlugin",
+                },
                 "operation": "CREATE",
                 "namespace": NS,
                 "name": obj["metadata"]["name"],
@@ -98,7 +102,10 @@ def _webhook_config(url: str, ca_pem: str) -> dict[str, Any]:
         "webhooks": [
             {
                 "name": "kongplugins.bench.kic-trio.test",
-                "clientConfig": {"url": url, "caBundle": base64.b64encode(ca_pem.encode()).decode()},
+                "clientConfig": {
+                    "url": url,
+                    "caBundle": base64.b64encode(ca_pem.encode()).decode(),
+                },
                 "rules": [
                     {
                         "apiGroups": ["configuration.konghq.com"],
@@ -230,9 +237,7 @@ def main() -> int:
     parser.add_argument("--samples", default=100, type=int)
     args = parser.parse_args()
     runs = trio.run(main_async, args.sets, args.samples)
-    data = merge_by_sets(
-        "admission_latency.json", {"machine": machine(), "runs": runs}
-    )
+    data = merge_by_sets("admission_latency.json", {"machine": machine(), "runs": runs})
     write_json("admission_latency.json", data)
     summary_path = RESULTS / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}

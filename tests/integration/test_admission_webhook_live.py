@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import trio
+import yaml
 
 import kic_trio
 from kic_trio.testing import FakeKong
@@ -57,7 +58,10 @@ def _webhook_config(
         "webhooks": [
             {
                 "name": f"validations.{namespace}.kic-trio.test",
-                "clientConfig": {"url": url, "caBundle": base64.b64encode(ca_pem.encode()).decode()},
+                "clientConfig": {
+                    "url": url,
+                    "caBundle": base64.b64encode(ca_pem.encode()).decode(),
+                },
                 "rules": [
                     {
                         "apiGroups": ["configuration.konghq.com"],
@@ -78,9 +82,7 @@ def _webhook_config(
                         "resources": ["ingresses"],
                     },
                 ],
-                "namespaceSelector": {
-                    "matchLabels": {"kubernetes.io/metadata.name": namespace}
-                },
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
                 "failurePolicy": policy,
                 "sideEffects": "None",
                 "admissionReviewVersions": ["v1"],
@@ -91,9 +93,7 @@ def _webhook_config(
 
 
 @asynccontextmanager
-async def _registered(
-    client: httpx.AsyncClient, body: dict[str, Any]
-) -> AsyncIterator[None]:
+async def _registered(client: httpx.AsyncClient, body: dict[str, Any]) -> AsyncIterator[None]:
     r = await client.post(VWC, json=body)
     r.raise_for_status()
     try:
@@ -150,7 +150,9 @@ async def test_api_server_refuses_a_bad_kongplugin_with_the_webhooks_message(
             assert controller.admission_address is not None
             host, port = controller.admission_address
             await controller.wait_ready()
-            vwc = _webhook_config(f"{ns}-kic-trio", ns, f"https://{host}:{port}/", ca.cert_pem, "Fail")
+            vwc = _webhook_config(
+                f"{ns}-kic-trio", ns, f"https://{host}:{port}/", ca.cert_pem, "Fail"
+            )
             async with _registered(client, vwc):
                 refused: list[httpx.Response] = []
 
@@ -191,7 +193,10 @@ async def test_api_server_refuses_a_bad_kongplugin_with_the_webhooks_message(
                 alice = {
                     "apiVersion": "configuration.konghq.com/v1",
                     "kind": "KongConsumer",
-                    "metadata": {"name": "alice", "annotations": {"kubernetes.io/ingress.class": "kong"}},
+                    "metadata": {
+                        "name": "alice",
+                        "annotations": {"kubernetes.io/ingress.class": "kong"},
+                    },
                     "username": "alice",
                     "credentials": ["alice-key"],
                 }
@@ -214,13 +219,28 @@ async def test_api_server_refuses_a_bad_kongplugin_with_the_webhooks_message(
                 ing = {
                     "apiVersion": "networking.k8s.io/v1",
                     "kind": "Ingress",
-                    "metadata": {"name": "web", "annotations": {"konghq.com/strip-path": "sometimes"}},
+                    "metadata": {
+                        "name": "web",
+                        "annotations": {"konghq.com/strip-path": "sometimes"},
+                    },
                     "spec": {
                         "ingressClassName": "kong",
-                        "rules": [{"host": "web.example.com", "http": {"paths": [{
-                            "path": "/", "pathType": "Prefix",
-                            "backend": {"service": {"name": "web", "port": {"number": 80}}},
-                        }]}}],
+                        "rules": [
+                            {
+                                "host": "web.example.com",
+                                "http": {
+                                    "paths": [
+                                        {
+                                            "path": "/",
+                                            "pathType": "Prefix",
+                                            "backend": {
+                                                "service": {"name": "web", "port": {"number": 80}}
+                                            },
+                                        }
+                                    ]
+                                },
+                            }
+                        ],
                     },
                 }
                 r = await client.post(ingresses, json=ing)
@@ -253,7 +273,9 @@ async def test_webhook_down_fails_closed_or_open_as_configured(
             answers: list[httpx.Response] = []
 
             async def refused() -> bool:
-                resp = await client.post(PLUGINS.format(ns=ns), json=_plugin("q", plugin="key-auth"))
+                resp = await client.post(
+                    PLUGINS.format(ns=ns), json=_plugin("q", plugin="key-auth")
+                )
                 if resp.status_code == 201:
                     await client.delete(f"{PLUGINS.format(ns=ns)}/q")
                     return False
@@ -267,15 +289,37 @@ async def test_webhook_down_fails_closed_or_open_as_configured(
                 # the same unreachable webhook, now failing open: writes go through
                 r = await client.patch(
                     f"{VWC}/{name}",
-                    json=[{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Ignore"}],
+                    json=[
+                        {"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Ignore"}
+                    ],
                     headers={"content-type": "application/json-patch+json"},
                 )
                 r.raise_for_status()
 
                 async def allowed() -> bool:
-                    resp = await client.post(PLUGINS.format(ns=ns), json=_plugin("q", plugin="key-auth"))
+                    resp = await client.post(
+                        PLUGINS.format(ns=ns), json=_plugin("q", plugin="key-auth")
+                    )
                     return resp.status_code == 201
 
                 await _until(allowed)
                 r = await client.get(f"{PLUGINS.format(ns=ns)}/q")
                 assert r.status_code == 200
+
+
+MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "admission-webhook.yaml"
+
+
+async def test_deploy_manifest_is_accepted_by_the_api_server(control_plane: ControlPlane) -> None:
+    ca = TestCA("kic-trio admission test CA")
+    text = (await trio.Path(MANIFEST).read_text()).replace(
+        "<base64 of tls.crt>", base64.b64encode(ca.cert_pem.encode()).decode()
+    )
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    (vwc,) = [d for d in docs if d["kind"] == "ValidatingWebhookConfiguration"]
+    with trio.fail_after(30):
+        async with control_plane.admin_client() as client:
+            r = await client.post(VWC, params={"dryRun": "All"}, json=vwc)
+    assert r.status_code == 201, r.text
+    names = [w["name"] for w in r.json()["webhooks"]]
+    assert names == ["validations.kong.konghq.com", "secrets.validations.kong.konghq.com"]

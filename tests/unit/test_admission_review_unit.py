@@ -62,7 +62,11 @@ def key_secret(name: str, key: str | None = SECRET_VALUE) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": name, "namespace": NS, "labels": {"konghq.com/credential": "key-auth"}},
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            "labels": {"konghq.com/credential": "key-auth"},
+        },
         "data": data,
     }
 
@@ -99,7 +103,11 @@ def review(obj: dict[str, Any] | None, *, operation: str = "CREATE", uid: str = 
             "kind": "AdmissionReview",
             "request": {
                 "uid": uid,
-                "kind": {"group": group, "version": version, "kind": (obj or {}).get("kind", "KongPlugin")},
+                "kind": {
+                    "group": group,
+                    "version": version,
+                    "kind": (obj or {}).get("kind", "KongPlugin"),
+                },
                 "operation": operation,
                 "namespace": NS,
                 "name": (obj or {}).get("metadata", {}).get("name", ""),
@@ -143,10 +151,17 @@ def test_review_request_is_parsed_and_the_namespace_filled_in_from_the_request()
         (b"{not json", "not JSON"),
         (b"[]", "not a JSON object"),
         (orjson.dumps({"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}), "v1"),
-        (orjson.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}), "no request"),
+        (
+            orjson.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}),
+            "no request",
+        ),
         (
             orjson.dumps(
-                {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": ""}}
+                {
+                    "apiVersion": "admission.k8s.io/v1",
+                    "kind": "AdmissionReview",
+                    "request": {"uid": ""},
+                }
             ),
             "uid",
         ),
@@ -179,17 +194,23 @@ def test_a_plugin_whose_config_cannot_be_built_is_refused_even_unreferenced(
     checker: AdmissionChecker,
 ) -> None:
     snap = Store().snapshot()
-    bad = plugin("rl", plugin="rate-limiting", configFrom={"secretKeyRef": {"name": "gone", "key": "k"}})
+    bad = plugin(
+        "rl", plugin="rate-limiting", configFrom={"secretKeyRef": {"name": "gone", "key": "k"}}
+    )
     verdict = checker.check(snap, "KongPlugin", bad)
     assert not verdict.allowed
     assert verdict.message.startswith(f"KongPlugin {NS}/rl would not be configured in Kong: ")
-    assert "could not build the plugin configuration" in verdict.message and "gone" in verdict.message
+    assert (
+        "could not build the plugin configuration" in verdict.message and "gone" in verdict.message
+    )
     good = plugin("ka", plugin="key-auth", config={"key_names": ["apikey"]})
     assert checker.check(snap, "KongPlugin", good).allowed
 
 
 def test_plugin_parse_failures_are_refused_with_their_field(checker: AdmissionChecker) -> None:
-    verdict = checker.check(Store().snapshot(), "KongPlugin", plugin("x", plugin="acl", config="text"))
+    verdict = checker.check(
+        Store().snapshot(), "KongPlugin", plugin("x", plugin="acl", config="text")
+    )
     assert not verdict.allowed and "(field config)" in verdict.message
     verdict = checker.check(Store().snapshot(), "KongPlugin", plugin("y", config={}))
     assert not verdict.allowed and "(field plugin)" in verdict.message
@@ -228,7 +249,12 @@ def test_a_secret_that_breaks_a_consumer_is_refused_naming_the_consumer(
 
 
 def test_unrelated_broken_objects_do_not_block_other_writes(checker: AdmissionChecker) -> None:
-    already_bad = plugin("old", plugin="rate-limiting", config={}, configFrom={"secretKeyRef": {"name": "s", "key": "k"}})
+    already_bad = plugin(
+        "old",
+        plugin="rate-limiting",
+        config={},
+        configFrom={"secretKeyRef": {"name": "s", "key": "k"}},
+    )
     snap = store_with(already_bad, consumer("alice", "alice", "missing-secret")).snapshot()
     assert checker.check(snap, "KongPlugin", plugin("new", plugin="key-auth")).allowed
     assert checker.check(snap, "Ingress", ingress("i", {"konghq.com/strip-path": "true"})).allowed
@@ -253,7 +279,9 @@ def test_the_checker_follows_the_store_between_requests(checker: AdmissionChecke
     verdict = checker.check(store.snapshot(), "KongConsumer", consumer("bob", "bob", "cred-a"))
     assert not verdict.allowed and "conflicting" in verdict.message
     # the candidate never leaks into the view: the next check of alice herself is clean
-    assert checker.check(store.snapshot(), "KongConsumer", consumer("alice", "alice", "cred-a")).allowed
+    assert checker.check(
+        store.snapshot(), "KongConsumer", consumer("alice", "alice", "cred-a")
+    ).allowed
     # deletions are followed too (the view moves by difference, not by full translation)
     store.apply(Delete("KongConsumer", NS, "alice"))
     assert checker.check(store.snapshot(), "KongConsumer", consumer("bob", "bob", "cred-a")).allowed
@@ -268,7 +296,18 @@ def test_the_checker_follows_the_store_between_requests(checker: AdmissionChecke
 
 
 def test_long_lists_of_failures_make_a_bounded_message(checker: AdmissionChecker) -> None:
-    annotations = {f"konghq.com/{k}": "bogus" for k in ("strip-path", "preserve-host", "https-redirect-status-code", "regex-priority", "methods", "protocols", "request-buffering")}
+    annotations = {
+        f"konghq.com/{k}": "bogus"
+        for k in (
+            "strip-path",
+            "preserve-host",
+            "https-redirect-status-code",
+            "regex-priority",
+            "methods",
+            "protocols",
+            "request-buffering",
+        )
+    }
     verdict = checker.check(Store().snapshot(), "Ingress", ingress("i", annotations))
     assert not verdict.allowed and "more" in verdict.message and len(verdict.message) <= 2000
 
@@ -430,7 +469,10 @@ async def test_run_refuses_to_start_with_an_unreadable_webhook_certificate(tmp_p
         health_probe_bind_address="127.0.0.1:0",
         metrics_bind_address="127.0.0.1:0",
     )
-    with trio.fail_after(10), pytest.raises(kic_trio.ConfigError, match="--admission-webhook-cert-file"):
+    with (
+        trio.fail_after(10),
+        pytest.raises(kic_trio.ConfigError, match="--admission-webhook-cert-file"),
+    ):
         await kic_trio.run(cfg)
 
 
@@ -446,7 +488,9 @@ def test_hostile_candidates_become_refusals_never_exceptions(checker: AdmissionC
         plugin("list", plugin="key-auth", config=[1, 2, 3]),
         plugin("patch", plugin="key-auth", configPatches=[{"path": "/../../x", "valueFrom": 7}]),
         {"kind": "KongPlugin", "metadata": {"name": "m", "namespace": NS, "annotations": ["x"]}},
-        ingress("weird", {"konghq.com/methods": "GET," * 5000, "konghq.com/regex-priority": "9" * 400}),
+        ingress(
+            "weird", {"konghq.com/methods": "GET," * 5000, "konghq.com/regex-priority": "9" * 400}
+        ),
     ]
     for raw in hostile:
         kind = raw["kind"]
