@@ -559,6 +559,34 @@ class Config:
         return self.diagnostic_bind_address or f":{self.diagnostic_server_port}"
     # -- end of diagnostics ---------------------------------------------------------------------
 
+    # -- admission webhook (upstream's flags and defaults; kic_trio.admission) ---------------
+    admission_webhook_listen: str = _s(
+        "off",
+        "Address of the validating admission webhook (HTTPS), as [host]:port, or off.",
+        group="admission",
+    )
+    admission_webhook_cert: str | None = _s(
+        None,
+        "PEM certificate (chain) of the admission webhook; wins over --admission-webhook-cert-file.",
+        group="admission",
+    )
+    admission_webhook_cert_file: str = _s(
+        "/admission-webhook/tls.crt",
+        "Path of the admission webhook's PEM certificate (chain).",
+        group="admission",
+    )
+    admission_webhook_key: str | None = _s(
+        None,
+        "PEM private key of the admission webhook; wins over --admission-webhook-key-file.",
+        group="admission",
+        secret=True,
+    )
+    admission_webhook_key_file: str = _s(
+        "/admission-webhook/tls.key",
+        "Path of the admission webhook's PEM private key.",
+        group="admission",
+    )
+
     # ------------------------------------------------------------------------------------------
 
     def validate(self) -> Config:
@@ -791,6 +819,10 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
             why = _bind_problem(getattr(cfg, name))
             if why:
                 add(name, f"{getattr(cfg, name)!r}: {why}")
+    if ok("admission_webhook_listen") and cfg.admission_webhook_listen != "off":
+        why = _bind_problem(cfg.admission_webhook_listen)
+        if why:
+            add("admission_webhook_listen", f"{cfg.admission_webhook_listen!r}: {why} (or off)")
     if ok("publish_status_address"):
         for addr in cfg.publish_status_address:
             if not _is_ip(addr) and not _DNS_NAME.fullmatch(addr):

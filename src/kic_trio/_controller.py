@@ -52,6 +52,8 @@ class Controller:
     metrics_address: tuple[str, int] | None = None
     #: ``(host, port)`` of the diagnostics server (``--dump-config``), or ``None`` when off.
     diagnostics_address: tuple[str, int] | None = None
+    #: ``(host, port)`` the admission webhook (HTTPS) is bound to, or ``None`` when it is off.
+    admission_address: tuple[str, int] | None = None
     _latest: LatestValue[ConfigPayload] = attrs.field(factory=LatestValue)
 
     @property
@@ -165,6 +167,11 @@ def _collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> None:
     cfg = instance.cfg
+    webhook_tls = None
+    if cfg.admission_webhook_listen != "off":
+        from .admission import context_from_config
+
+        webhook_tls = context_from_config(cfg)  # a bad certificate stops us before anything starts
     async with trio.open_nursery() as nursery:
         controller = Controller(instance, nursery.cancel_scope)
         from ._server import metrics_app, probes_app, serve_app
@@ -194,7 +201,7 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
             )
 
         kube = await nursery.start(_hold_kube_client, cfg)
-        await _start_pipeline(instance, controller, kube, nursery)
+        await _start_pipeline(instance, controller, kube, nursery, webhook_tls)
 
         instance.health.started = True
         instance.bus.emit(Started())
@@ -217,7 +224,11 @@ async def _hold_kube_client(
 
 
 async def _start_pipeline(
-    instance: Instance, controller: Controller, kube: Any, nursery: trio.Nursery
+    instance: Instance,
+    controller: Controller,
+    kube: Any,
+    nursery: trio.Nursery,
+    webhook_tls: Any = None,
 ) -> None:
     """watchers -> translator -> applier, plus the cluster tasks."""
     from . import k8s, kong
@@ -242,15 +253,34 @@ async def _start_pipeline(
     controller._gateways = gateways
     if status is not None:
         await nursery.start(status.follow_pushes, instance.bus, controller._latest)
+    from .store import Store
+
+    store = Store()  # the translator task owns it; the webhook only takes snapshots of it
     await nursery.start(
-        functools.partial(translator_task, router_flavor=gateways.wait_router_flavor),
-        instance,
-        receive,
-        controller._latest,
-        expected_kinds,
-        fetcher,
-        status,
+        functools.partial(
+            translator_task,
+            instance,
+            receive,
+            controller._latest,
+            expected_kinds,
+            fetcher,
+            status,
+            store=store,
+            router_flavor=gateways.wait_router_flavor,
+        )
     )
+    if webhook_tls is not None:
+        from .admission import run_admission_webhook
+        from .translator import TranslatorOptions
+
+        controller.admission_address = await nursery.start(
+            run_admission_webhook,
+            cfg,
+            TranslatorOptions.from_config(cfg),
+            store.snapshot,
+            kube,
+            webhook_tls,
+        )
 
 
 async def translator_task(
@@ -263,6 +293,7 @@ async def translator_task(
     *,
     offload: bool = True,
     router_flavor: Callable[[], Awaitable[str]] | None = None,
+    store: Any = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Apply deltas to the store; translate after a quiet period; hand the newest config on.
@@ -287,7 +318,7 @@ async def translator_task(
     from .translator import ROUTER_FLAVORS, Translator, TranslatorOptions
 
     cfg = instance.cfg
-    store = Store()
+    store = Store() if store is None else store
     translator = TranslationWorker(Translator(TranslatorOptions.from_config(cfg)), offload=offload)
     task_status.started()
 

@@ -74,6 +74,19 @@ class Snapshot:
         m = self._by_kind.get("EndpointSlice", _EMPTY_MAP)
         return [m[(namespace, n)] for n in sorted(names.keys())]
 
+    def with_objects(self, objects: Iterable[tuple[str, Model]]) -> Snapshot:
+        """This snapshot with ``(kind, model)`` added or replaced: a "what if" view, O(log n).
+
+        The admission webhook translates a candidate object against the controller's view
+        this way, without touching the store. EndpointSlices are not indexed here: pass none.
+        """
+        by_kind = dict(self._by_kind)
+        for kind, obj in objects:
+            by_kind[kind] = by_kind.get(kind, _EMPTY_MAP).set(
+                (obj.ref.namespace, obj.ref.name), obj
+            )
+        return Snapshot(by_kind, self._eps_index)
+
     def all(self) -> Iterator[tuple[str, Any]]:
         """``(kind, model)`` for everything held (kinds in name order, models sorted)."""
         for kind in sorted(self._by_kind):
