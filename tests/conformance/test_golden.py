@@ -51,15 +51,6 @@ _EXPRESSIONS = (
 )
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
 _FACADE = "KongServiceFacade (feature gate on) is not translated yet (issue 16)"
-_EMPTY_LISTS = (
-    "the fallback keeps the lists it emptied (consumers: [], consumer_groups: [], "
-    "consumer_group_consumers: []) where upstream leaves the keys out"
-)
-_DEPENDANTS = (
-    "the fallback drops only the entities tagged with a refused object; upstream also drops the "
-    "Kubernetes objects depending on it (what uses a broken KongPlugin, the KongPlugin whose "
-    "config comes from a broken Secret, and their dependants)"
-)
 NOT_YET: dict[str, str] = {
     "kic-golden/ingress-v1-empty-path/expression-routes-on": _EXPRESSIONS,
     "kic-golden/ingress-v1-multiple-ports-for-one-service/expression-routes-on": _EXPRESSIONS,
@@ -69,9 +60,6 @@ NOT_YET: dict[str, str] = {
     "kic-golden/ingress-v1-rule-with-tls/expression-routes-on": _EXPRESSIONS,
     "kic-golden/ingress-v1-rule-with-tls-and-consumer/expression-routes-on": _EXPRESSIONS,
     "kic-golden/ingress-v1-with-default-backend/expression-routes-on": _EXPRESSIONS,
-    "kic-golden-next/fallback-config-kong/default": _EMPTY_LISTS,
-    "kic-golden-next/fallback-config-kong/service-facade-on": _EMPTY_LISTS,
-    "kic-golden-next/fallback-config-kong-plugin/default": _DEPENDANTS,
     "kic-golden-next/grpcroute-example/default": _GATEWAY_API,
     "kic-golden-next/grpcroute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
     "kic-golden-next/httproute-example/default": _GATEWAY_API,

@@ -39,6 +39,7 @@ import orjson
 
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
+from ._dependencies import ObjectGraph, object_key, ref_key
 from ._parse import ConfigRejection, EntityError, ref_from_tags
 
 #: Entity lists that may be nested under another entity (Kong's declarative nesting).
@@ -121,16 +122,24 @@ _PLUGINS_ANNOTATION = "metadata.annotations.konghq.com/plugins"
 class _Node:
     """One entity of the configuration, where it sits, and which object it came from."""
 
-    __slots__ = ("_owner", "dependants", "ent", "etype", "parent", "refs", "uid")
+    __slots__ = ("_owner", "dependants", "ent", "etype", "key", "parent", "refs", "uid")
 
     def __init__(
-        self, etype: str, ent: dict[str, Any], parent: _Node | None, uid: str | None
+        self,
+        etype: str,
+        ent: dict[str, Any],
+        parent: _Node | None,
+        uid: str | None,
+        key: str | None,
     ) -> None:
         self.etype = etype
         self.ent = ent
         self.parent = parent
         #: The ``k8s-uid`` tag (even when the other tags are too incomplete for ``owner``).
         self.uid = uid
+        #: The object the entity came from, as upstream identifies it (UID, kind, namespace,
+        #: name): all entities with one key stand or fall together.
+        self.key = key
         self._owner: ObjectRef | bool | None = False  # False: not read from the tags yet
         #: (field, entities it references through that field), the parent link included.
         self.refs: list[tuple[str, list[_Node]]] = []
@@ -169,7 +178,8 @@ class _Graph:
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.nodes: list[_Node] = []
-        self.by_uid: dict[str, list[_Node]] = {}
+        self.by_key: dict[str, list[_Node]] = {}
+        self.by_uid: dict[str, set[str]] = {}  # uid -> object keys
         self.by_id: dict[tuple[str, str], list[_Node]] = {}
         #: built on first use (only a refusal without entity ids needs them)
         self._by_tags: dict[tuple[str, ...], list[_Node]] | None = None
@@ -211,11 +221,15 @@ class _Graph:
         for ent in items:
             if not isinstance(ent, dict):
                 continue
-            uid = _uid_tag(ent.get("tags"))
-            node = _Node(etype, ent, parent, uid)
+            tags = ent.get("tags")
+            uid = _uid_tag(tags)
+            key = _key_tag(tags, uid)
+            node = _Node(etype, ent, parent, uid, key)
             self.nodes.append(node)
-            if uid:
-                self.by_uid.setdefault(uid, []).append(node)
+            if key:
+                self.by_key.setdefault(key, []).append(node)
+                if uid:
+                    self.by_uid.setdefault(uid, set()).add(key)
             for child in _CHILDREN.get(etype, ()):
                 sub = ent.get(child)
                 if isinstance(sub, list):
@@ -261,6 +275,22 @@ def _uid_tag(tags: Any) -> str | None:
     return None
 
 
+def _key_tag(tags: Any, uid: str | None) -> str | None:
+    """The object key the ``k8s-*`` tags name (first of each tag, as ``ref_from_tags``)."""
+    if not isinstance(tags, list):
+        return None
+    values: dict[str, str] = {}
+    for t in tags:
+        if isinstance(t, str) and t[:4] == "k8s-":
+            k, sep, v = t[4:].partition(":")
+            if sep and k not in values:
+                values[k] = v
+    kind, name = values.get("kind"), values.get("name")
+    if not kind or not name:
+        return None
+    return object_key(kind, values.get("namespace", ""), name, uid or "")
+
+
 def _types() -> Iterable[str]:
     return {*_CHILDREN, *(c for cs in _CHILDREN.values() for c in cs), *_REFS, "plugins"}
 
@@ -299,8 +329,10 @@ class FallbackPlan:
 
 
 class _Planner:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: dict[str, Any], objects: ObjectGraph | None = None) -> None:
         self.graph = _Graph(cfg)
+        #: upstream's graph between the Kubernetes objects, when the caller has the objects
+        self.objects = objects
         self.removed: dict[int, bool] = {}  # id(node) -> removed "for itself" (vs dangling)
         self.left_out: dict[str, tuple[ObjectRef, str]] = {}
         self.gone: set[str] = set()
@@ -317,20 +349,29 @@ class _Planner:
             self.queue.append(node)
 
     def take_down(self, ref: ObjectRef, why: str) -> None:
-        self.take_down_uid(ref.uid, ref, why)
+        self.take_down_key(ref_key(ref), ref, why)
 
-    def take_down_uid(self, uid: str, ref: ObjectRef | None, why: str) -> None:
-        if uid in self.gone:
+    def take_down_key(self, key: str, ref: ObjectRef | None, why: str) -> None:
+        if key in self.gone:
             return
-        self.gone.add(uid)
+        self.gone.add(key)
         if ref is not None:
-            self.left_out[uid] = (ref, why)
-        for node in self.graph.by_uid.get(uid, ()):
+            self.left_out[key] = (ref, why)
+        for node in self.graph.by_key.get(key, ()):
             self.remove(node, True)
+        if self.objects is not None:
+            shown = _show(ref) if ref is not None else "an object"
+            for dep in sorted(self.objects.dependants.get(key, ())):
+                self.take_down_key(
+                    dep, self.objects.refs.get(dep), f"it depends on {shown}, which is left out"
+                )
 
     def take_down_entity(self, node: _Node, why: str) -> None:
-        if node.uid:
-            self.take_down_uid(node.uid, node.owner, why)
+        if node.key:
+            owner = node.owner
+            if owner is None and self.objects is not None:
+                owner = self.objects.refs.get(node.key)
+            self.take_down_key(node.key, owner, why)
         else:
             self.remove(node, True)
 
@@ -372,8 +413,8 @@ class _Planner:
             return
         on = sorted({_show(t.owner) if t.owner else _singular(t.etype) for t in targets})
         self.plugins[id(node)] = f"{shown} on {', '.join(on)}"
-        if node.uid:
-            self.protects.setdefault(node.uid, set()).update(on)
+        if node.key:
+            self.protects.setdefault(node.key, set()).update(on)
         for t in targets:
             self.take_down_entity(t, f"{shown}, attached to it, is left out")
 
@@ -389,6 +430,8 @@ class _Planner:
 
 
 def _prune(etype: str, items: list[Any], removed: Mapping[int, bool]) -> list[Any]:
+    """``items`` without the removed entities; a child list this empties is left out, as
+    upstream never emits an empty list."""
     kept: list[Any] = []
     for ent in items:
         if isinstance(ent, dict):
@@ -396,8 +439,12 @@ def _prune(etype: str, items: list[Any], removed: Mapping[int, bool]) -> list[An
                 continue
             for child in _CHILDREN.get(etype, ()):
                 sub = ent.get(child)
-                if isinstance(sub, list):
-                    ent[child] = _prune(child, sub, removed)
+                if isinstance(sub, list) and sub:
+                    pruned = _prune(child, sub, removed)
+                    if pruned:
+                        ent[child] = pruned
+                    else:
+                        del ent[child]
         kept.append(ent)
     return kept
 
@@ -433,7 +480,7 @@ def _seed(
                 for key, message in err.problems:
                     failures.append(Failure(ref, "", f"invalid {key}: {message}"))
                 planner.take_down(ref, "Kong refused it")
-                if ref.uid not in planner.graph.by_uid:
+                if ref_key(ref) not in planner.graph.by_key:
                     for n in nodes:  # tags name an object, but no entity carries them as owner
                         planner.remove(n, True)
             elif nodes:
@@ -449,15 +496,23 @@ def _dedupe(failures: Iterable[Failure]) -> list[Failure]:
     return list(dict.fromkeys(failures))
 
 
-def plan_fallback(body: bytes, rejections: Sequence[ConfigRejection]) -> FallbackPlan:
-    """The fallback for ``body`` after Kong's ``rejections`` (one per refused round)."""
+def plan_fallback(
+    body: bytes, rejections: Sequence[ConfigRejection], objects: ObjectGraph | None = None
+) -> FallbackPlan:
+    """The fallback for ``body`` after Kong's ``rejections`` (one per refused round).
+
+    ``objects`` (upstream's graph between the Kubernetes objects, :func:`build_object_graph`)
+    adds the dependencies no entity shows (a KongPlugin configured from a refused Secret, the
+    Ingresses of a refused IngressClass); without it the configuration's own references are
+    followed, which covers everything Kong itself can refuse.
+    """
     try:
         cfg = orjson.loads(body)
     except orjson.JSONDecodeError:
         return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not JSON")
     if not isinstance(cfg, dict):
         return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not an object")
-    planner = _Planner(cfg)
+    planner = _Planner(cfg, objects)
     failures, unmapped = _seed(planner, rejections)
     return _finish(planner, cfg, failures, unmapped)
 
@@ -484,8 +539,10 @@ def _finish(
     if blocked:
         return FallbackPlan(None, 0, tuple(failures), left_out, plugins, tuple(unmapped), blocked)
     for key in list(cfg):
-        if not key.startswith("_") and isinstance(cfg[key], list):
+        if not key.startswith("_") and isinstance(cfg[key], list) and cfg[key]:
             cfg[key] = _prune(key, cfg[key], removed)
+            if not cfg[key]:
+                del cfg[key]  # upstream leaves an empty list out
     if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
         cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
     out = orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS)
@@ -506,9 +563,8 @@ def without_objects(body: bytes, uids: frozenset[str]) -> tuple[bytes, int] | No
         return None
     planner = _Planner(cfg)
     for uid in sorted(uids):
-        nodes = planner.graph.by_uid.get(uid)
-        if nodes:
-            planner.take_down_uid(uid, nodes[0].owner, "Kong refused it")
+        for key in sorted(planner.graph.by_uid.get(uid, ())):
+            planner.take_down_key(key, planner.graph.by_key[key][0].owner, "Kong refused it")
     plan = _finish(planner, cfg, [], [])
     return None if plan.body is None else (plan.body, plan.removed)
 
