@@ -535,7 +535,11 @@ def _finish(
     removed = {
         id(n.ent): v for n in planner.graph.nodes if (v := planner.removed.get(id(n))) is not None
     }
-    blocked = planner.blocked or ("" if removed else "nothing Kong refused can be left out")
+    # Without the objects, a refusal that removes no entity would push the refused body again.
+    # With them (upstream's protocol), a refused object that produced no entity (a Secret whose
+    # plugin already failed) is left out by leaving it out of the snapshot: same body, pushed.
+    ok = removed or (planner.objects is not None and planner.left_out)
+    blocked = planner.blocked or ("" if ok else "nothing Kong refused can be left out")
     if blocked:
         return FallbackPlan(None, 0, tuple(failures), left_out, plugins, tuple(unmapped), blocked)
     for key in list(cfg):

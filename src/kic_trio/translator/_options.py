@@ -28,6 +28,8 @@ class TranslatorOptions:
     regex_path_prefix: str = "/~"
     #: Used when no IngressClassParameters says otherwise.
     default_legacy_regex_detection: bool = False
+    #: Kong's router flavor (``traditional_compatible`` or ``expressions``).
+    router_flavor: str = "traditional_compatible"
 
     @classmethod
     def from_config(cls, cfg: Any) -> TranslatorOptions:
