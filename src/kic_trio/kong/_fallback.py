@@ -517,10 +517,49 @@ def plan_fallback(
     return _finish(planner, cfg, failures, unmapped)
 
 
+def _drop_unrouted(planner: _Planner) -> None:
+    """A service all of whose routes went is left out, with its upstream.
+
+    Upstream re-translates without the left-out objects, and a Kubernetes Service becomes a
+    Kong service only through the routes that use it: one that only left-out Ingresses used
+    is not emitted at all. Leaving out more is never less protection.
+    """
+    removed = planner.removed
+    gone_hosts: set[str] = set()
+    for node in planner.graph.nodes:
+        if node.etype != "services" or id(node) in removed:
+            continue
+        routes = [d for d, _ in node.dependants if d.etype == "routes"]
+        if routes and all(id(r) in removed for r in routes):
+            planner.remove(node, False)
+            host = node.ent.get("host")
+            if isinstance(host, str):
+                gone_hosts.add(host)
+    if not gone_hosts:
+        return
+    planner.run()
+    used = {
+        n.ent.get("host")
+        for n in planner.graph.nodes
+        if n.etype == "services" and id(n) not in removed
+    }
+    for node in planner.graph.nodes:
+        name = node.ent.get("name")
+        if (
+            node.etype == "upstreams"
+            and id(node) not in removed
+            and name in gone_hosts
+            and name not in used
+        ):
+            planner.remove(node, False)
+    planner.run()
+
+
 def _finish(
     planner: _Planner, cfg: dict[str, Any], failures: list[Failure], unmapped: list[EntityError]
 ) -> FallbackPlan:
     planner.run()
+    _drop_unrouted(planner)
     planner.check()
     left_out = {
         ref: why
