@@ -190,7 +190,7 @@ def table(runs: list[dict[str, Any]]) -> str:
         d = r["config_vs_translation_without_them"]
         lines.append(
             f"{r['sets']:>6} {r['body_mb']:>8} {r['refused_post_to_fallback_post_ms']:>17} "
-            f"{r['plan_fallback_ms_median']:>8} {str(r['left_out_exact']):>15} "
+            f"{r['plan_fallback_ms_median']:>8} {r['left_out_exact']!s:>15} "
             f"{len(d['extra']):>6} {len(d['missing']):>8}"
         )
     return "\n".join(lines)
