@@ -497,7 +497,10 @@ def _dedupe(failures: Iterable[Failure]) -> list[Failure]:
 
 
 def plan_fallback(
-    body: bytes, rejections: Sequence[ConfigRejection], objects: ObjectGraph | None = None
+    body: bytes,
+    rejections: Sequence[ConfigRejection],
+    objects: ObjectGraph | None = None,
+    last_valid: bytes | None = None,
 ) -> FallbackPlan:
     """The fallback for ``body`` after Kong's ``rejections`` (one per refused round).
 
@@ -505,6 +508,10 @@ def plan_fallback(
     adds the dependencies no entity shows (a KongPlugin configured from a refused Secret, the
     Ingresses of a refused IngressClass); without it the configuration's own references are
     followed, which covers everything Kong itself can refuse.
+
+    ``last_valid`` (upstream's ``--use-last-valid-config-for-fallback``): the last
+    configuration Kong accepted; every object left out is back-filled from it, with what
+    depended on it there (:func:`_backfill`).
     """
     try:
         cfg = orjson.loads(body)
@@ -514,7 +521,7 @@ def plan_fallback(
         return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not an object")
     planner = _Planner(cfg, objects)
     failures, unmapped = _seed(planner, rejections)
-    return _finish(planner, cfg, failures, unmapped)
+    return _finish(planner, cfg, failures, unmapped, last_valid)
 
 
 def _drop_unrouted(planner: _Planner) -> None:
@@ -555,8 +562,108 @@ def _drop_unrouted(planner: _Planner) -> None:
     planner.run()
 
 
+def _ident(etype: str, ent: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = [(etype, f"id:{ent['id']}")] if isinstance(ent.get("id"), str) else []
+    for f in _KEYS.get(etype, ()):
+        if isinstance(ent.get(f), str):
+            out.append((etype, f"{f}:{ent[f]}"))
+    return out
+
+
+def _backfill(cfg: dict[str, Any], gone: Iterable[str], last_valid: bytes) -> int:
+    """Put back, from the last configuration Kong accepted, the left-out objects as they were
+    there and what depended on them there (upstream's ``GenerateBackfillingBrokenObjects``).
+
+    The subgraph is computed on the old configuration with the same rules as the exclusion,
+    so what comes back is a whole that Kong accepted, plugins and all: never less protection.
+    An entity whose identity (id, name) the fallback already has is not added twice; a parent
+    it needs (a service for its routes) comes back with it, with its upstream. Returns how many
+    entities came back.
+    """
+    try:
+        old = orjson.loads(last_valid)
+    except orjson.JSONDecodeError:
+        return 0
+    if not isinstance(old, dict):
+        return 0
+    back = _Planner(old)
+    for key in sorted(gone):
+        back.take_down_key(key, None, "")
+    back.run()
+    if back.blocked or not back.removed:
+        return 0
+    have: set[tuple[str, str]] = set()
+    index: dict[tuple[str, str], dict[str, Any]] = {}
+    fallback = _Graph(cfg)
+    for node in fallback.nodes:
+        for ident in _ident(node.etype, node.ent):
+            have.add(ident)
+            index.setdefault(ident, node.ent)
+    wanted = {id(n.ent) for n in back.graph.nodes if id(n) in back.removed}
+    hosts: set[str] = set()
+    added = 0
+
+    def copy(etype: str, ent: dict[str, Any], parent_list: list[Any]) -> None:
+        nonlocal added
+        idents = _ident(etype, ent)
+        mine = id(ent) in wanted
+        target = next((index[i] for i in idents if i in index), None)
+        if target is None:
+            if not mine and not _has_wanted(etype, ent, wanted):
+                return
+            target = {k: v for k, v in ent.items() if k not in _CHILDREN.get(etype, ())}
+            parent_list.append(target)
+            for i in idents:
+                have.add(i)
+                index[i] = target
+            added += 1
+            if etype == "services" and isinstance(ent.get("host"), str):
+                hosts.add(ent["host"])
+        elif mine:
+            return  # the fallback has its own version: kept
+        for child in _CHILDREN.get(etype, ()):
+            sub = ent.get(child)
+            if isinstance(sub, list):
+                kids = target.setdefault(child, [])
+                for c in sub:
+                    if isinstance(c, dict):
+                        copy(child, c, kids)
+                if not kids:
+                    del target[child]
+
+    for etype, items in old.items():
+        if etype.startswith("_") or not isinstance(items, list):
+            continue
+        dest = cfg.setdefault(etype, [])
+        for ent in items:
+            if isinstance(ent, dict):
+                copy(etype, ent, dest)
+        if not dest:
+            del cfg[etype]
+    for ent in old.get("upstreams") or []:
+        name = ent.get("name") if isinstance(ent, dict) else None
+        if name in hosts and ("upstreams", f"name:{name}") not in have:
+            cfg.setdefault("upstreams", []).append(ent)
+            added += 1
+    return added
+
+
+def _has_wanted(etype: str, ent: Mapping[str, Any], wanted: set[int]) -> bool:
+    for child in _CHILDREN.get(etype, ()):
+        sub = ent.get(child)
+        if isinstance(sub, list):
+            for c in sub:
+                if isinstance(c, dict) and (id(c) in wanted or _has_wanted(child, c, wanted)):
+                    return True
+    return False
+
+
 def _finish(
-    planner: _Planner, cfg: dict[str, Any], failures: list[Failure], unmapped: list[EntityError]
+    planner: _Planner,
+    cfg: dict[str, Any],
+    failures: list[Failure],
+    unmapped: list[EntityError],
+    last_valid: bytes | None = None,
 ) -> FallbackPlan:
     planner.run()
     _drop_unrouted(planner)
@@ -586,6 +693,8 @@ def _finish(
             cfg[key] = _prune(key, cfg[key], removed)
             if not cfg[key]:
                 del cfg[key]  # upstream leaves an empty list out
+    if last_valid is not None:
+        _backfill(cfg, planner.gone, last_valid)
     if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
         cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
     out = orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS)

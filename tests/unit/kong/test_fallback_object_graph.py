@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import yaml
 
 from kic_trio._translate_cli import run
 from kic_trio.kong._dependencies import build_object_graph, object_key
+from kic_trio.translator import TranslatorOptions
 
 
 def obj(kind: str, name: str, ns: str = "a", api: str = "v1", **rest: Any) -> dict[str, Any]:
@@ -191,3 +193,43 @@ def test_router_flavor_reaches_the_options(tmp_path: Path) -> None:
     assert options_from_args(args)[0].router_flavor == "expressions"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["-f", "x", "--router-flavor", "atc"])
+
+
+def test_backfill_puts_back_the_last_accepted_version_with_its_plugin(tmp_path: Path) -> None:
+    """``--use-last-valid-config-for-fallback``: the refused plugin and the Ingress it protects
+    come back as Kong last accepted them — the route together with its plugin, never bare."""
+    from kic_trio.kong._fallback import plan_fallback
+    from kic_trio.kong._parse import parse_rejection
+    from kic_trio.translator import translate_objects
+
+    good = manifests()
+    good[0]["config"] = {"key_names": ["apikey"]}
+    last_valid = translate_objects(good, TranslatorOptions()).body
+    now = manifests()
+    now[0]["config"] = {"key_names": ["bad name"]}
+    now.append(ingress("extra", "other"))  # an unrelated change that must go out
+    body = translate_objects(now, TranslatorOptions()).body
+    plugin_tags = next(p["tags"] for p in orjson.loads(body)["plugins"])
+    refusal = parse_rejection(
+        orjson.dumps(
+            {
+                "flattened_errors": [
+                    {
+                        "entity_type": "plugin",
+                        "entity_tags": plugin_tags,
+                        "errors": [{"type": "field", "field": "config.key_names", "message": "x"}],
+                    }
+                ]
+            }
+        )
+    )
+    excluded = plan_fallback(body, (refusal,))
+    filled = plan_fallback(body, (refusal,), last_valid=last_valid)
+    assert excluded.body is not None and filled.body is not None
+    out = orjson.loads(filled.body)
+    routes = {r["name"] for s in out["services"] for r in s.get("routes", [])}
+    assert routes == {"a.web.svc..80", "a.site.other..80", "a.extra.other..80"}
+    [plugin] = out["plugins"]
+    assert plugin["config"] == {"key_names": ["apikey"]} and plugin["route"] == "a.web.svc..80"
+    assert set(filled.left_out) == set(excluded.left_out)  # still reported as left out
+    assert "plugins" not in orjson.loads(excluded.body)
