@@ -221,9 +221,7 @@ class _Graph:
         for ent in items:
             if not isinstance(ent, dict):
                 continue
-            tags = ent.get("tags")
-            uid = _uid_tag(tags)
-            key = _key_tag(tags, uid)
+            uid, key = _tag_identity(ent.get("tags"))
             node = _Node(etype, ent, parent, uid, key)
             self.nodes.append(node)
             if key:
@@ -266,29 +264,27 @@ class _Graph:
         ]
 
 
-def _uid_tag(tags: Any) -> str | None:
-    """The first ``k8s-uid`` tag (what ``ref_from_tags`` reads too: a user tag after it is not)."""
-    if isinstance(tags, list):
-        for t in tags:
-            if isinstance(t, str) and t[:8] == "k8s-uid:":
-                return t[8:] or None
-    return None
-
-
-def _key_tag(tags: Any, uid: str | None) -> str | None:
-    """The object key the ``k8s-*`` tags name (first of each tag, as ``ref_from_tags``)."""
+def _tag_identity(tags: Any) -> tuple[str | None, str | None]:
+    """The first ``k8s-uid`` tag (what ``ref_from_tags`` reads too: a user tag after it is not)
+    and the object key the ``k8s-*`` tags name, read in one pass (it runs for every entity)."""
     if not isinstance(tags, list):
-        return None
-    values: dict[str, str] = {}
+        return None, None
+    kind = namespace = name = uid = None
     for t in tags:
-        if isinstance(t, str) and t[:4] == "k8s-":
-            k, sep, v = t[4:].partition(":")
-            if sep and k not in values:
-                values[k] = v
-    kind, name = values.get("kind"), values.get("name")
+        if not isinstance(t, str) or t[:4] != "k8s-":
+            continue
+        if t[:8] == "k8s-uid:":
+            uid = uid if uid is not None else t[8:]
+        elif t[:9] == "k8s-kind:":
+            kind = kind if kind is not None else t[9:]
+        elif t[:9] == "k8s-name:":
+            name = name if name is not None else t[9:]
+        elif t[:14] == "k8s-namespace:":
+            namespace = namespace if namespace is not None else t[14:]
+    uid = uid or None
     if not kind or not name:
-        return None
-    return object_key(kind, values.get("namespace", ""), name, uid or "")
+        return uid, None
+    return uid, object_key(kind, namespace or "", name, uid or "")
 
 
 def _types() -> Iterable[str]:
