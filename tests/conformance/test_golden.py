@@ -5,9 +5,12 @@ Upstream cases are the team's shelf, ``../shared/conformance/kic-golden`` (match
 tests skip with the reason, and everything else here still runs. Every case runs with default
 settings and with every ``<variant>_settings.yaml`` beside it (``feature_flags:``
 ``ExpressionRoutes`` = Kong's expressions router, ``KongServiceFacade`` = that feature gate).
-A case whose objects carry ``test.konghq.com/broken: "true"`` is a fallback case: its golden is
-the configuration pushed after Kong refused those objects, i.e. the translation without them
-and what depended on them (the applier's own fallback, ``kic_trio.kong._fallback``).
+Upstream cases run through ``kic-trio translate``'s own entry point (:func:`upstream_argv`
+gives the flags; one test runs the real command in a subprocess). A case whose objects carry
+``test.konghq.com/broken: "true"`` is a fallback case: each such object is passed as
+``--assume-refused``, and the golden is the configuration pushed after Kong refused them — the
+translation without them and what depends on them, planned by the applier's own fallback
+(``kic_trio.kong._fallback``) with upstream's object graph (``kic_trio.kong._dependencies``).
 
 The cases not matched yet are in ONE list, :data:`NOT_YET`: strict expected failures, so a
 case that starts passing fails the run until its entry is removed — the list only shrinks.
