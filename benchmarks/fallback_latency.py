@@ -208,7 +208,13 @@ def main() -> None:
             print(f"{r['sets']}: extra entities {d['extra']}, missing {d['missing']}")
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "fallback_latency.json"
-    info = {"python": platform.python_version(), "cpus": os.cpu_count(), "host": platform.node()}
+    info = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "host": platform.node(),
+        # the machine is shared: the load says how much of it this run had
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+    }
     path.write_text(json.dumps({"machine": info, "runs": runs}, indent=2) + "\n")
     print(f"wrote {path}")
 
