@@ -320,9 +320,9 @@ def flags_markdown() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "translate":
-        from . import translator
+        from . import _translate_cli
 
-        return int(translator.cli_main(argv[1:]))
+        return _translate_cli.main(argv[1:])
     parser = build_parser()
     if not argv:
         parser.print_help()

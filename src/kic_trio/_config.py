@@ -389,6 +389,11 @@ class Config:
     enable_reverse_sync: bool = _b(
         False, "Push even when the gateway already runs the same configuration.", group="sync"
     )
+    use_last_valid_config_for_fallback: bool = _b(
+        False,
+        "With FallbackConfiguration: back-fill the objects a fallback leaves out from the last configuration Kong accepted (their old version and what depended on them there), as upstream.",
+        group="sync",
+    )
     init_cache_sync_duration: float = _d(
         5.0,
         "After this long without every watcher's initial list, log which kinds are late (the first translation starts as soon as all have synced).",

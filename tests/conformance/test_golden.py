@@ -5,9 +5,12 @@ Upstream cases are the team's shelf, ``../shared/conformance/kic-golden`` (match
 tests skip with the reason, and everything else here still runs. Every case runs with default
 settings and with every ``<variant>_settings.yaml`` beside it (``feature_flags:``
 ``ExpressionRoutes`` = Kong's expressions router, ``KongServiceFacade`` = that feature gate).
-A case whose objects carry ``test.konghq.com/broken: "true"`` is a fallback case: its golden is
-the configuration pushed after Kong refused those objects, i.e. the translation without them
-and what depended on them (the applier's own fallback, ``kic_trio.kong._fallback``).
+Upstream cases run through ``kic-trio translate``'s own entry point (:func:`upstream_argv`
+gives the flags; one test runs the real command in a subprocess). A case whose objects carry
+``test.konghq.com/broken: "true"`` is a fallback case: each such object is passed as
+``--assume-refused``, and the golden is the configuration pushed after Kong refused them — the
+translation without them and what depends on them, planned by the applier's own fallback
+(``kic_trio.kong._fallback``) with upstream's object graph (``kic_trio.kong._dependencies``).
 
 The cases not matched yet are in ONE list, :data:`NOT_YET`: strict expected failures, so a
 case that starts passing fails the run until its entry is removed — the list only shrinks.
@@ -20,21 +23,22 @@ Our own cases are ``tests/conformance/cases/<name>/{in.yaml,out.yaml}`` (optiona
 from __future__ import annotations
 
 import os
-import types
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-import orjson
 import pytest
 import yaml
 from _compare import canonical, diff
 from _kong import available, kong_errors
 from _schema import MISSING, schema_errors, validator
 
-from kic_trio.kong._fallback import without_objects
-from kic_trio.translator import TranslatorOptions, load_manifests, translate_objects
+from kic_trio import _translate_cli
+from kic_trio._translate_cli import load_manifests
+from kic_trio.kong._parse import CLUSTER_SCOPED
+from kic_trio.translator import TranslatorOptions, translate_objects
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = (ROOT / ".." / "shared" / "conformance").resolve()
@@ -52,19 +56,7 @@ _EXPRESSIONS = (
 )
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
 _FACADE = "KongServiceFacade (feature gate on) is not translated yet (issue 16)"
-_EMPTY_LISTS = (
-    "the fallback keeps the lists it emptied (consumers: [], consumer_groups: [], "
-    "consumer_group_consumers: []) where upstream leaves the keys out"
-)
-_DEPENDANTS = (
-    "the fallback drops only the entities tagged with a refused object; upstream also drops the "
-    "Kubernetes objects depending on it (what uses a broken KongPlugin, the KongPlugin whose "
-    "config comes from a broken Secret, and their dependants)"
-)
 NOT_YET: dict[str, str] = {
-    "kic-golden-next/fallback-config-kong/default": _EMPTY_LISTS,
-    "kic-golden-next/fallback-config-kong/service-facade-on": _EMPTY_LISTS,
-    "kic-golden-next/fallback-config-kong-plugin/default": _DEPENDANTS,
     "kic-golden-next/grpcroute-example/default": _GATEWAY_API,
     "kic-golden-next/grpcroute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
     "kic-golden-next/httproute-example/default": _GATEWAY_API,
@@ -102,49 +94,46 @@ upstream_cases = [
 own_cases = sorted(p.name for p in CASES.iterdir() if p.is_dir()) if CASES.is_dir() else []
 
 
-def upstream_options(flags: Mapping[str, Any]) -> TranslatorOptions:
-    """Upstream's golden settings (class ``kong``, FillIDs, ``cluster.local``) plus ``flags``.
-
-    Feature gates go through :meth:`TranslatorOptions.from_config`, as the controller's own
-    ``--feature-gates`` do. ``ExpressionRoutes`` is not a gate: upstream learns the router
-    flavor from Kong's ``GET /``; it maps to the options' ``router_flavor`` once that exists.
-    """
-    gates = {str(k): bool(v) for k, v in flags.items() if k != "ExpressionRoutes"}
-    cfg = types.SimpleNamespace(
-        ingress_class="kong", cluster_domain="cluster.local", feature_gates=gates
+def upstream_argv(case: Path, settings: Path | None) -> list[str]:
+    """The ``kic-trio translate`` flags for an upstream case: upstream's golden settings
+    (class ``kong``, FillIDs, ``cluster.local``), the variant's ``feature_flags`` (
+    ``ExpressionRoutes`` is Kong's router flavor, which upstream learns from ``GET /``; the
+    rest are feature gates), and ``--assume-refused`` for every object annotated broken."""
+    flags: Mapping[str, Any] = (
+        (yaml.safe_load(settings.read_text()) or {}).get("feature_flags") or {} if settings else {}
     )
-    opts = TranslatorOptions.from_config(cfg)
+    argv = ["-f", str(case / "in.yaml"), "-o", "json", "--no-fail"]
+    argv += ["--ingress-class", "kong", "--cluster-domain", "cluster.local"]
     if flags.get("ExpressionRoutes"):
-        names = {f.name for f in attrs.fields(TranslatorOptions)}
-        if "router_flavor" in names:
-            opts = attrs.evolve(opts, router_flavor="expressions")
-    return opts
+        argv += ["--router-flavor", "expressions"]
+    gates = ",".join(
+        f"{k}={str(bool(v)).lower()}" for k, v in flags.items() if k != "ExpressionRoutes"
+    )
+    if gates:
+        argv += ["--feature-gates", gates]
+    for refused in _broken(load_manifests([case / "in.yaml"])):
+        argv += ["--assume-refused", refused]
+    return argv
 
 
-def _broken_uids(objects: list[dict[str, Any]]) -> frozenset[str]:
-    out = set()
+def _broken(objects: list[Mapping[str, Any]]) -> list[str]:
+    out = []
     for obj in objects:
         meta = obj.get("metadata") or {}
-        if str((meta.get("annotations") or {}).get(BROKEN, "")).lower() == "true" and meta.get(
-            "uid"
-        ):
-            out.add(str(meta["uid"]))
-    return frozenset(out)
+        if str((meta.get("annotations") or {}).get(BROKEN, "")).lower() == "true":
+            kind = str(obj.get("kind"))
+            if kind in CLUSTER_SCOPED:
+                out.append(f"{kind}/{meta['name']}")
+            else:
+                out.append(f"{kind}/{meta.get('namespace') or 'default'}/{meta['name']}")
+    return out
 
 
 def upstream_output(case: Path, settings: Path | None) -> Any:
-    """What we push for an upstream case: the translation, or its fallback for broken objects."""
-    flags = (
-        (yaml.safe_load(settings.read_text()) or {}).get("feature_flags") or {} if settings else {}
-    )
-    objects = load_manifests([case / "in.yaml"])
-    result = translate_objects(objects, upstream_options(flags))
-    broken = _broken_uids(objects)
-    if broken:
-        fallback = without_objects(result.body, broken)
-        if fallback is not None:
-            return orjson.loads(fallback[0])
-    return orjson.loads(result.body)
+    """What ``kic-trio translate`` prints for an upstream case (the fallback for broken objects)."""
+    outcome = _translate_cli.run(upstream_argv(case, settings))
+    assert outcome.config is not None, "\n".join(outcome.messages)
+    return outcome.config
 
 
 def _variant_params() -> list[Any]:
@@ -166,6 +155,31 @@ def test_upstream_golden(case: Path, settings: Path | None) -> None:
     expected = yaml.safe_load(golden.read_text())
     problems = diff(canonical(expected), canonical(upstream_output(case, settings)))
     assert not problems, "\n".join(problems)
+
+
+_FALLBACK_CASE = SHARED / "kic-golden-next" / "fallback-config-kong-plugin"
+
+
+@pytest.mark.skipif(
+    not _FALLBACK_CASE.is_dir(), reason=f"upstream golden case not found: {_FALLBACK_CASE}"
+)
+def test_translate_command_prints_the_fallback() -> None:
+    """The real command, as a user runs it, prints upstream's fallback for a refused plugin."""
+    argv = upstream_argv(_FALLBACK_CASE, None)
+    argv.remove("--no-fail")
+    done = subprocess.run(
+        [sys.executable, "-m", "kic_trio", "translate", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # refused objects are failures
+    expected = yaml.safe_load((_FALLBACK_CASE / "default_golden.yaml").read_text())
+    problems = diff(canonical(expected), canonical(yaml.safe_load(done.stdout)))
+    assert not problems, "\n".join(problems)
+    assert "left out: KongPlugin default/plugin: Kong refused it" in done.stderr
+    assert "left out: Service default/service:" in done.stderr
 
 
 def test_not_yet_names_real_cases() -> None:

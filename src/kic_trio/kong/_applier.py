@@ -369,6 +369,9 @@ class Gateway:
         plan: FallbackPlan | None = None,
     ) -> None:
         dropped = plan.removed if plan is not None else 0
+        if self._set.backfill:
+            # upstream records the last valid state after every accepted push, fallback or not
+            self._set.last_valid = payload.body
         m = instance.metrics
         lab = self._labels(instance)
         self.applied_sha = payload.sha
@@ -637,6 +640,9 @@ class GatewaySet:
         self._left_out_reported: str | None = None
         #: The router flavor translation uses, once :meth:`wait_router_flavor` decided it.
         self.router_flavor_in_use: str | None = None
+        #: The last body a gateway accepted (``--use-last-valid-config-for-fallback`` only).
+        self.last_valid: bytes | None = None
+        self.backfill = False
         for u in urls:
             self.add(u)
 
@@ -785,7 +791,12 @@ class GatewaySet:
         box: list[FallbackPlan] = []
         self._plan = (key, done, box)
         try:
-            box.append(await trio.to_thread.run_sync(plan_fallback, payload.body, rejections))
+            last_valid = self.last_valid if self.backfill else None
+            box.append(
+                await trio.to_thread.run_sync(
+                    plan_fallback, payload.body, rejections, None, last_valid
+                )
+            )
         finally:
             done.set()
         return box[0]
@@ -793,6 +804,7 @@ class GatewaySet:
     def _attach(self, nursery: trio.Nursery, instance: Instance) -> None:
         self._nursery = nursery
         self._instance = instance
+        self.backfill = instance.cfg.use_last_valid_config_for_fallback
         for gw in self._gateways.values():
             nursery.start_soon(gw.run, instance)
 

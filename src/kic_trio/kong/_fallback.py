@@ -39,6 +39,7 @@ import orjson
 
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
+from ._dependencies import ObjectGraph, object_key, ref_key
 from ._parse import ConfigRejection, EntityError, ref_from_tags
 
 #: Entity lists that may be nested under another entity (Kong's declarative nesting).
@@ -121,16 +122,24 @@ _PLUGINS_ANNOTATION = "metadata.annotations.konghq.com/plugins"
 class _Node:
     """One entity of the configuration, where it sits, and which object it came from."""
 
-    __slots__ = ("_owner", "dependants", "ent", "etype", "parent", "refs", "uid")
+    __slots__ = ("_owner", "dependants", "ent", "etype", "key", "parent", "refs", "uid")
 
     def __init__(
-        self, etype: str, ent: dict[str, Any], parent: _Node | None, uid: str | None
+        self,
+        etype: str,
+        ent: dict[str, Any],
+        parent: _Node | None,
+        uid: str | None,
+        key: str | None,
     ) -> None:
         self.etype = etype
         self.ent = ent
         self.parent = parent
         #: The ``k8s-uid`` tag (even when the other tags are too incomplete for ``owner``).
         self.uid = uid
+        #: The object the entity came from, as upstream identifies it (UID, kind, namespace,
+        #: name): all entities with one key stand or fall together.
+        self.key = key
         self._owner: ObjectRef | bool | None = False  # False: not read from the tags yet
         #: (field, entities it references through that field), the parent link included.
         self.refs: list[tuple[str, list[_Node]]] = []
@@ -169,7 +178,8 @@ class _Graph:
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.nodes: list[_Node] = []
-        self.by_uid: dict[str, list[_Node]] = {}
+        self.by_key: dict[str, list[_Node]] = {}
+        self.by_uid: dict[str, set[str]] = {}  # uid -> object keys
         self.by_id: dict[tuple[str, str], list[_Node]] = {}
         #: built on first use (only a refusal without entity ids needs them)
         self._by_tags: dict[tuple[str, ...], list[_Node]] | None = None
@@ -211,11 +221,13 @@ class _Graph:
         for ent in items:
             if not isinstance(ent, dict):
                 continue
-            uid = _uid_tag(ent.get("tags"))
-            node = _Node(etype, ent, parent, uid)
+            uid, key = _tag_identity(ent.get("tags"))
+            node = _Node(etype, ent, parent, uid, key)
             self.nodes.append(node)
-            if uid:
-                self.by_uid.setdefault(uid, []).append(node)
+            if key:
+                self.by_key.setdefault(key, []).append(node)
+                if uid:
+                    self.by_uid.setdefault(uid, set()).add(key)
             for child in _CHILDREN.get(etype, ()):
                 sub = ent.get(child)
                 if isinstance(sub, list):
@@ -252,13 +264,27 @@ class _Graph:
         ]
 
 
-def _uid_tag(tags: Any) -> str | None:
-    """The first ``k8s-uid`` tag (what ``ref_from_tags`` reads too: a user tag after it is not)."""
-    if isinstance(tags, list):
-        for t in tags:
-            if isinstance(t, str) and t[:8] == "k8s-uid:":
-                return t[8:] or None
-    return None
+def _tag_identity(tags: Any) -> tuple[str | None, str | None]:
+    """The first ``k8s-uid`` tag (what ``ref_from_tags`` reads too: a user tag after it is not)
+    and the object key the ``k8s-*`` tags name, read in one pass (it runs for every entity)."""
+    if not isinstance(tags, list):
+        return None, None
+    kind = namespace = name = uid = None
+    for t in tags:
+        if not isinstance(t, str) or t[:4] != "k8s-":
+            continue
+        if t[:8] == "k8s-uid:":
+            uid = uid if uid is not None else t[8:]
+        elif t[:9] == "k8s-kind:":
+            kind = kind if kind is not None else t[9:]
+        elif t[:9] == "k8s-name:":
+            name = name if name is not None else t[9:]
+        elif t[:14] == "k8s-namespace:":
+            namespace = namespace if namespace is not None else t[14:]
+    uid = uid or None
+    if not kind or not name:
+        return uid, None
+    return uid, object_key(kind, namespace or "", name, uid or "")
 
 
 def _types() -> Iterable[str]:
@@ -299,8 +325,10 @@ class FallbackPlan:
 
 
 class _Planner:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: dict[str, Any], objects: ObjectGraph | None = None) -> None:
         self.graph = _Graph(cfg)
+        #: upstream's graph between the Kubernetes objects, when the caller has the objects
+        self.objects = objects
         self.removed: dict[int, bool] = {}  # id(node) -> removed "for itself" (vs dangling)
         self.left_out: dict[str, tuple[ObjectRef, str]] = {}
         self.gone: set[str] = set()
@@ -317,20 +345,29 @@ class _Planner:
             self.queue.append(node)
 
     def take_down(self, ref: ObjectRef, why: str) -> None:
-        self.take_down_uid(ref.uid, ref, why)
+        self.take_down_key(ref_key(ref), ref, why)
 
-    def take_down_uid(self, uid: str, ref: ObjectRef | None, why: str) -> None:
-        if uid in self.gone:
+    def take_down_key(self, key: str, ref: ObjectRef | None, why: str) -> None:
+        if key in self.gone:
             return
-        self.gone.add(uid)
+        self.gone.add(key)
         if ref is not None:
-            self.left_out[uid] = (ref, why)
-        for node in self.graph.by_uid.get(uid, ()):
+            self.left_out[key] = (ref, why)
+        for node in self.graph.by_key.get(key, ()):
             self.remove(node, True)
+        if self.objects is not None:
+            shown = _show(ref) if ref is not None else "an object"
+            for dep in sorted(self.objects.dependants.get(key, ())):
+                self.take_down_key(
+                    dep, self.objects.refs.get(dep), f"it depends on {shown}, which is left out"
+                )
 
     def take_down_entity(self, node: _Node, why: str) -> None:
-        if node.uid:
-            self.take_down_uid(node.uid, node.owner, why)
+        if node.key:
+            owner = node.owner
+            if owner is None and self.objects is not None:
+                owner = self.objects.refs.get(node.key)
+            self.take_down_key(node.key, owner, why)
         else:
             self.remove(node, True)
 
@@ -372,8 +409,8 @@ class _Planner:
             return
         on = sorted({_show(t.owner) if t.owner else _singular(t.etype) for t in targets})
         self.plugins[id(node)] = f"{shown} on {', '.join(on)}"
-        if node.uid:
-            self.protects.setdefault(node.uid, set()).update(on)
+        if node.key:
+            self.protects.setdefault(node.key, set()).update(on)
         for t in targets:
             self.take_down_entity(t, f"{shown}, attached to it, is left out")
 
@@ -389,6 +426,8 @@ class _Planner:
 
 
 def _prune(etype: str, items: list[Any], removed: Mapping[int, bool]) -> list[Any]:
+    """``items`` without the removed entities; a child list this empties is left out, as
+    upstream never emits an empty list."""
     kept: list[Any] = []
     for ent in items:
         if isinstance(ent, dict):
@@ -396,8 +435,12 @@ def _prune(etype: str, items: list[Any], removed: Mapping[int, bool]) -> list[An
                 continue
             for child in _CHILDREN.get(etype, ()):
                 sub = ent.get(child)
-                if isinstance(sub, list):
-                    ent[child] = _prune(child, sub, removed)
+                if isinstance(sub, list) and sub:
+                    pruned = _prune(child, sub, removed)
+                    if pruned:
+                        ent[child] = pruned
+                    else:
+                        del ent[child]
         kept.append(ent)
     return kept
 
@@ -433,7 +476,7 @@ def _seed(
                 for key, message in err.problems:
                     failures.append(Failure(ref, "", f"invalid {key}: {message}"))
                 planner.take_down(ref, "Kong refused it")
-                if ref.uid not in planner.graph.by_uid:
+                if ref_key(ref) not in planner.graph.by_key:
                     for n in nodes:  # tags name an object, but no entity carries them as owner
                         planner.remove(n, True)
             elif nodes:
@@ -449,23 +492,177 @@ def _dedupe(failures: Iterable[Failure]) -> list[Failure]:
     return list(dict.fromkeys(failures))
 
 
-def plan_fallback(body: bytes, rejections: Sequence[ConfigRejection]) -> FallbackPlan:
-    """The fallback for ``body`` after Kong's ``rejections`` (one per refused round)."""
+def plan_fallback(
+    body: bytes,
+    rejections: Sequence[ConfigRejection],
+    objects: ObjectGraph | None = None,
+    last_valid: bytes | None = None,
+) -> FallbackPlan:
+    """The fallback for ``body`` after Kong's ``rejections`` (one per refused round).
+
+    ``objects`` (upstream's graph between the Kubernetes objects, :func:`build_object_graph`)
+    adds the dependencies no entity shows (a KongPlugin configured from a refused Secret, the
+    Ingresses of a refused IngressClass); without it the configuration's own references are
+    followed, which covers everything Kong itself can refuse.
+
+    ``last_valid`` (upstream's ``--use-last-valid-config-for-fallback``): the last
+    configuration Kong accepted; every object left out is back-filled from it, with what
+    depended on it there (:func:`_backfill`).
+    """
     try:
         cfg = orjson.loads(body)
     except orjson.JSONDecodeError:
         return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not JSON")
     if not isinstance(cfg, dict):
         return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not an object")
-    planner = _Planner(cfg)
+    planner = _Planner(cfg, objects)
     failures, unmapped = _seed(planner, rejections)
-    return _finish(planner, cfg, failures, unmapped)
+    return _finish(planner, cfg, failures, unmapped, last_valid)
+
+
+def _drop_unrouted(planner: _Planner) -> None:
+    """A service all of whose routes went is left out, with its upstream.
+
+    Upstream re-translates without the left-out objects, and a Kubernetes Service becomes a
+    Kong service only through the routes that use it: one that only left-out Ingresses used
+    is not emitted at all. Leaving out more is never less protection.
+    """
+    removed = planner.removed
+    gone_hosts: set[str] = set()
+    for node in planner.graph.nodes:
+        if node.etype != "services" or id(node) in removed:
+            continue
+        routes = [d for d, _ in node.dependants if d.etype == "routes"]
+        if routes and all(id(r) in removed for r in routes):
+            planner.remove(node, False)
+            host = node.ent.get("host")
+            if isinstance(host, str):
+                gone_hosts.add(host)
+    if not gone_hosts:
+        return
+    planner.run()
+    used = {
+        n.ent.get("host")
+        for n in planner.graph.nodes
+        if n.etype == "services" and id(n) not in removed
+    }
+    for node in planner.graph.nodes:
+        name = node.ent.get("name")
+        if (
+            node.etype == "upstreams"
+            and id(node) not in removed
+            and name in gone_hosts
+            and name not in used
+        ):
+            planner.remove(node, False)
+    planner.run()
+
+
+def _ident(etype: str, ent: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = [(etype, f"id:{ent['id']}")] if isinstance(ent.get("id"), str) else []
+    for f in _KEYS.get(etype, ()):
+        if isinstance(ent.get(f), str):
+            out.append((etype, f"{f}:{ent[f]}"))
+    return out
+
+
+def _backfill(cfg: dict[str, Any], gone: Iterable[str], last_valid: bytes) -> int:
+    """Put back, from the last configuration Kong accepted, the left-out objects as they were
+    there and what depended on them there (upstream's ``GenerateBackfillingBrokenObjects``).
+
+    The subgraph is computed on the old configuration with the same rules as the exclusion,
+    so what comes back is a whole that Kong accepted, plugins and all: never less protection.
+    An entity whose identity (id, name) the fallback already has is not added twice; a parent
+    it needs (a service for its routes) comes back with it, with its upstream. Returns how many
+    entities came back.
+    """
+    try:
+        old = orjson.loads(last_valid)
+    except orjson.JSONDecodeError:
+        return 0
+    if not isinstance(old, dict):
+        return 0
+    back = _Planner(old)
+    for key in sorted(gone):
+        back.take_down_key(key, None, "")
+    back.run()
+    if back.blocked or not back.removed:
+        return 0
+    have: set[tuple[str, str]] = set()
+    index: dict[tuple[str, str], dict[str, Any]] = {}
+    fallback = _Graph(cfg)
+    for node in fallback.nodes:
+        for ident in _ident(node.etype, node.ent):
+            have.add(ident)
+            index.setdefault(ident, node.ent)
+    wanted = {id(n.ent) for n in back.graph.nodes if id(n) in back.removed}
+    hosts: set[str] = set()
+    added = 0
+
+    def copy(etype: str, ent: dict[str, Any], parent_list: list[Any]) -> None:
+        nonlocal added
+        idents = _ident(etype, ent)
+        mine = id(ent) in wanted
+        target = next((index[i] for i in idents if i in index), None)
+        if target is None:
+            if not mine and not _has_wanted(etype, ent, wanted):
+                return
+            target = {k: v for k, v in ent.items() if k not in _CHILDREN.get(etype, ())}
+            parent_list.append(target)
+            for i in idents:
+                have.add(i)
+                index[i] = target
+            added += 1
+            if etype == "services" and isinstance(ent.get("host"), str):
+                hosts.add(ent["host"])
+        elif mine:
+            return  # the fallback has its own version: kept
+        for child in _CHILDREN.get(etype, ()):
+            sub = ent.get(child)
+            if isinstance(sub, list):
+                kids = target.setdefault(child, [])
+                for c in sub:
+                    if isinstance(c, dict):
+                        copy(child, c, kids)
+                if not kids:
+                    del target[child]
+
+    for etype, items in old.items():
+        if etype.startswith("_") or not isinstance(items, list):
+            continue
+        dest = cfg.setdefault(etype, [])
+        for ent in items:
+            if isinstance(ent, dict):
+                copy(etype, ent, dest)
+        if not dest:
+            del cfg[etype]
+    for ent in old.get("upstreams") or []:
+        name = ent.get("name") if isinstance(ent, dict) else None
+        if name in hosts and ("upstreams", f"name:{name}") not in have:
+            cfg.setdefault("upstreams", []).append(ent)
+            added += 1
+    return added
+
+
+def _has_wanted(etype: str, ent: Mapping[str, Any], wanted: set[int]) -> bool:
+    for child in _CHILDREN.get(etype, ()):
+        sub = ent.get(child)
+        if isinstance(sub, list):
+            for c in sub:
+                if isinstance(c, dict) and (id(c) in wanted or _has_wanted(child, c, wanted)):
+                    return True
+    return False
 
 
 def _finish(
-    planner: _Planner, cfg: dict[str, Any], failures: list[Failure], unmapped: list[EntityError]
+    planner: _Planner,
+    cfg: dict[str, Any],
+    failures: list[Failure],
+    unmapped: list[EntityError],
+    last_valid: bytes | None = None,
 ) -> FallbackPlan:
     planner.run()
+    _drop_unrouted(planner)
     planner.check()
     left_out = {
         ref: why
@@ -480,12 +677,20 @@ def _finish(
     removed = {
         id(n.ent): v for n in planner.graph.nodes if (v := planner.removed.get(id(n))) is not None
     }
-    blocked = planner.blocked or ("" if removed else "nothing Kong refused can be left out")
+    # Without the objects, a refusal that removes no entity would push the refused body again.
+    # With them (upstream's protocol), a refused object that produced no entity (a Secret whose
+    # plugin already failed) is left out by leaving it out of the snapshot: same body, pushed.
+    ok = removed or (planner.objects is not None and planner.left_out)
+    blocked = planner.blocked or ("" if ok else "nothing Kong refused can be left out")
     if blocked:
         return FallbackPlan(None, 0, tuple(failures), left_out, plugins, tuple(unmapped), blocked)
     for key in list(cfg):
-        if not key.startswith("_") and isinstance(cfg[key], list):
+        if not key.startswith("_") and isinstance(cfg[key], list) and cfg[key]:
             cfg[key] = _prune(key, cfg[key], removed)
+            if not cfg[key]:
+                del cfg[key]  # upstream leaves an empty list out
+    if last_valid is not None:
+        _backfill(cfg, planner.gone, last_valid)
     if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
         cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
     out = orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS)
@@ -506,9 +711,8 @@ def without_objects(body: bytes, uids: frozenset[str]) -> tuple[bytes, int] | No
         return None
     planner = _Planner(cfg)
     for uid in sorted(uids):
-        nodes = planner.graph.by_uid.get(uid)
-        if nodes:
-            planner.take_down_uid(uid, nodes[0].owner, "Kong refused it")
+        for key in sorted(planner.graph.by_uid.get(uid, ())):
+            planner.take_down_key(key, planner.graph.by_key[key][0].owner, "Kong refused it")
     plan = _finish(planner, cfg, [], [])
     return None if plan.body is None else (plan.body, plan.removed)
 

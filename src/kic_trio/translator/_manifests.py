@@ -1,4 +1,4 @@
-"""Reading manifests for ``kic-trio translate``: strict about what YAML would silently lose.
+"""Parsing manifests for ``kic-trio translate``: strict about what YAML would silently lose.
 
 Why not ``yaml.safe_load_all``: a duplicated key keeps only the last value, so two objects
 pasted into one document (``kind``/``metadata`` twice) became one, and the other vanished with
@@ -17,10 +17,7 @@ may hold Secret data), only key names, which a user needs to find the mistake.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -46,7 +43,7 @@ class ManifestProblem:
 
 
 class ManifestError(ValueError):
-    """Raised by :func:`load_manifests` when any document could not be used."""
+    """Raised when any document could not be used (``load_manifests`` of the translate CLI)."""
 
     def __init__(self, problems: Iterable[ManifestProblem]) -> None:
         self.problems = tuple(problems)
@@ -177,43 +174,13 @@ def _read_text(text: str, source: str) -> tuple[list[Mapping[str, Any]], list[Ma
     return objects, problems
 
 
-def read_manifests(
-    paths: Iterable[str | os.PathLike[str]],
+def parse_manifests(
+    text: str, source: str
 ) -> tuple[list[Mapping[str, Any]], list[ManifestProblem]]:
-    """Every usable object in the given files or directories, and the problems with the rest.
-
-    Multi-document YAML or JSON; ``-`` is stdin. Directories are read recursively,
-    ``*.yaml``, ``*.yml`` and ``*.json`` in name order. Unreadable files raise ``OSError``.
-    """
-    objects: list[Mapping[str, Any]] = []
-    problems: list[ManifestProblem] = []
-    for p in paths:
-        if str(p) == "-":
-            sources = [("<stdin>", sys.stdin.read())]
-        else:
-            path = Path(p)
-            if path.is_dir():
-                files = sorted(
-                    f
-                    for f in path.rglob("*")
-                    if f.suffix in (".yaml", ".yml", ".json") and f.is_file()
-                )
-            else:
-                files = [path]
-            sources = [(str(f), f.read_text()) for f in files]
-        for source, text in sources:
-            got, bad = _read_text(text, source)
-            objects.extend(got)
-            problems.extend(bad)
-    return objects, problems
+    """Every usable object in ``text`` (multi-document YAML or JSON) and the problems with the
+    rest; ``source`` names the text in problems. Reading files is the caller's business
+    (``kic-trio translate`` reads files and stdin): the core only parses what it is given."""
+    return _read_text(text, source)
 
 
-def load_manifests(paths: Iterable[str | os.PathLike[str]]) -> list[Mapping[str, Any]]:
-    """Like :func:`read_manifests`, but any problem raises :class:`ManifestError` (all listed)."""
-    objects, problems = read_manifests(paths)
-    if problems:
-        raise ManifestError(problems)
-    return objects
-
-
-__all__ = ["ManifestError", "ManifestProblem", "load_manifests", "read_manifests"]
+__all__ = ["ManifestError", "ManifestProblem", "parse_manifests"]

@@ -1,4 +1,4 @@
-"""Offline translation: raw manifests (dicts or YAML files) -> a translation result."""
+"""Offline translation: raw manifests (dicts) -> a translation result."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from .._deltas import Upsert
 from ..models import KINDS, parse
 from ..store import Store
-from ._manifests import load_manifests
 from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
 
@@ -30,4 +29,4 @@ def translate_objects(
     return Translator(options).translate(store.snapshot())
 
 
-__all__ = ["load_manifests", "translate_objects"]
+__all__ = ["translate_objects"]

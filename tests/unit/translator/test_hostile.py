@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from kic_trio._translate_cli import load_manifests, read_manifests
+from kic_trio._translate_cli import main as cli_main
 from kic_trio.models import parse
-from kic_trio.translator import TranslatorOptions, cli_main, load_manifests, translate_objects
-from kic_trio.translator._manifests import ManifestError, read_manifests
+from kic_trio.translator import ManifestError, TranslatorOptions, translate_objects
 from kic_trio.translator._plugins import PluginConfigError, check_config, load_yaml_config
 
 NS = "team"
@@ -126,7 +127,9 @@ def _assert_plugin_failed(result: Any) -> None:
     # fail closed: the route the plugin protects does not go out without it
     assert not any(p["name"] == "request-transformer" for p in result.config.get("plugins", []))
     assert not _served(result, "/protected")
-    assert any("is not served until it is fixed" in r for r in _failed(result, "Ingress", "protected"))
+    assert any(
+        "is not served until it is fixed" in r for r in _failed(result, "Ingress", "protected")
+    )
 
 
 # --- configFrom / configPatches Secrets -----------------------------------------------------

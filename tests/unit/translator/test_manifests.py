@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kic_trio.translator import load_manifests
-from kic_trio.translator._cli import main
-from kic_trio.translator._manifests import ManifestError, read_manifests
+from kic_trio._translate_cli import load_manifests, main, read_manifests
+from kic_trio.translator import ManifestError
 
 GOOD = """\
 apiVersion: v1

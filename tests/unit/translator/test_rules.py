@@ -10,8 +10,9 @@ import attrs
 import pytest
 import yaml
 
+from kic_trio._translate_cli import main as cli_main
 from kic_trio.models import parse
-from kic_trio.translator import TranslatorOptions, cli_main, translate_objects
+from kic_trio.translator import TranslatorOptions, translate_objects
 from kic_trio.translator._ingress import rewrite_uri_config
 from kic_trio.translator._util import entity_id, go_bool, go_int, uuid5
 
