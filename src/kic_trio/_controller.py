@@ -23,7 +23,7 @@ import attrs
 import trio
 
 from ._config import Config
-from ._deltas import Delete, Delta, Synced, Upsert
+from ._deltas import Delta, Synced
 from ._errors import ConfigError, ControllerError
 from ._instance import Instance
 from ._latest import LatestValue
@@ -260,22 +260,18 @@ async def translator_task(
     task_status.started()
 
     pending_kinds = set(expected_kinds)
-    changed: set[tuple[str, str, str]] = set()
     first_seen: float | None = None
 
+    # The store records what changed; every translation takes that record (take_changes), so
+    # it holds at most the objects changed within one debounce window.
     def apply(delta: Delta) -> None:
         nonlocal first_seen
         if isinstance(delta, Synced):
             pending_kinds.discard(delta.kind)
             return
-        if store.apply(delta):
-            if isinstance(delta, Upsert):
-                ref = delta.obj.ref
-                changed.add((delta.kind, ref.namespace, ref.name))
-            elif isinstance(delta, Delete):
-                changed.add((delta.kind, delta.namespace, delta.name))
-            if delta.seen_at and (first_seen is None or delta.seen_at < first_seen):
-                first_seen = delta.seen_at
+        changed = store.apply(delta)
+        if changed and delta.seen_at and (first_seen is None or delta.seen_at < first_seen):
+            first_seen = delta.seen_at
 
     # -- initial sync -------------------------------------------------------------------------
     # A partial first configuration would remove routes Kong already serves (upstream's
@@ -314,8 +310,8 @@ async def translator_task(
             apply(receive.receive_nowait())
         except trio.WouldBlock:
             break
+    store.take_changes()  # a full translation covers them
     await _translate(instance, store, translator, latest, None, first_seen, fetcher)
-    changed.clear()
     first_seen = None
 
     # -- steady state: debounce -----------------------------------------------------------------
@@ -329,13 +325,9 @@ async def translator_task(
                     apply(await receive.receive())
                 if scope.cancelled_caught:
                     break
-            if not changed and pending_kinds:
-                continue
+            changed = store.take_changes()
             if changed:
-                await _translate(
-                    instance, store, translator, latest, set(changed), first_seen, fetcher
-                )
-            changed.clear()
+                await _translate(instance, store, translator, latest, changed, first_seen, fetcher)
             first_seen = None
 
 
@@ -374,9 +366,7 @@ async def _translate(
     for kind in ("Ingress", "Service", "EndpointSlice", "Secret", "KongPlugin", "KongConsumer"):
         m.store_objects.labels(kind, instance.id).set(store.count(kind))
     for failure in payload.failures:
-        instance.recorder.emit(
-            failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message
-        )
+        instance.recorder.emit(failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message)
     instance.bus.emit(
         TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)
     )
