@@ -41,6 +41,7 @@ import httpx
 import orjson
 import trio
 
+from .._backoff import BackoffPolicy
 from .._errors import KubernetesError
 from ..models import KindInfo
 from ._paths import namespace_segment
@@ -104,16 +105,16 @@ class Backoff:
     factor: float = 2.0
     jitter: float = 1.0
     reset_after: float = 120.0
-    _base: float = 0.0
+    _attempt: int = 0
     _last: float | None = None
 
     def next(self, now: float) -> float:
-        if self._last is None or now - self._last >= self.reset_after or self._base == 0.0:
-            self._base = self.initial
+        if self._last is None or now - self._last >= self.reset_after or self._attempt == 0:
+            self._attempt = 1
         else:
-            self._base = min(self._base * self.factor, self.maximum)
-        # jitter spreads retries apart, but never past the maximum
-        delay = min(self._base * (1.0 + self.jitter * self.rng.random()), self.maximum)
+            self._attempt += 1
+        policy = BackoffPolicy(self.initial, self.maximum, self.factor, (1.0, 1.0 + self.jitter))
+        delay = policy.delay(self._attempt, self.rng)
         self._last = now + delay
         return delay
 
