@@ -16,8 +16,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
@@ -31,7 +31,22 @@ from ._lifecycle import CachesSynced, LifecycleEvent, Started, TranslationDone
 from ._payload import ConfigPayload
 from .k8s._events import TRANSLATION_FAILED
 
+if TYPE_CHECKING:
+    from ._translate_worker import TranslationWorker
+    from .k8s import KubeClient, StatusUpdater
+    from .store import Store
+
 log = logging.getLogger("kic_trio.controller")
+
+
+class SecretWants(Protocol):
+    """What the translator task needs of the Secret watcher (:class:`kic_trio.k8s.SecretFetcher`).
+
+    A Protocol, not the class, so the task can be driven without Kubernetes (tests pass
+    ``None``: no Secret is fetched) and the watch layer stays free to change behind it.
+    """
+
+    def fetch(self, keys: Iterable[tuple[str, str]], /) -> None: ...
 
 
 @attrs.define(eq=False)
@@ -186,7 +201,7 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
 
 
 async def _hold_kube_client(
-    cfg: Config, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED
+    cfg: Config, *, task_status: trio.TaskStatus[KubeClient] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Open the instance's own Kubernetes client and keep it open until cancelled."""
     from .k8s import open_kube_client
@@ -197,7 +212,7 @@ async def _hold_kube_client(
 
 
 async def _start_pipeline(
-    instance: Instance, controller: Controller, kube: Any, nursery: trio.Nursery
+    instance: Instance, controller: Controller, kube: KubeClient, nursery: trio.Nursery
 ) -> None:
     """watchers -> translator -> applier, plus the cluster tasks."""
     from . import k8s, kong
@@ -232,8 +247,8 @@ async def translator_task(
     receive: trio.MemoryReceiveChannel[Delta],
     latest: LatestValue[ConfigPayload],
     expected_kinds: frozenset[str],
-    fetcher: Any,
-    status: Any,
+    fetcher: SecretWants | None,
+    status: StatusUpdater | None,
     *,
     offload: bool = True,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
@@ -333,12 +348,12 @@ async def translator_task(
 
 async def _translate(
     instance: Instance,
-    store: Any,
-    translator: Any,
+    store: Store,
+    translator: TranslationWorker,
     latest: LatestValue[ConfigPayload],
     changed: set[tuple[str, str, str]] | None,
     first_seen: float | None,
-    fetcher: Any,
+    fetcher: SecretWants | None,
 ) -> None:
     wanted = store.take_newly_wanted_secrets()
     if wanted and fetcher is not None:
