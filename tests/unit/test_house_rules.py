@@ -154,3 +154,37 @@ def test_no_import_cycle_in_src() -> None:
         "import cycles (move what both sides need into a module below both, as _convert.py "
         f"does for _config and _cli): {found}"
     )
+
+
+#: kr8s private names the project relies on; only k8s/_kr8s.py may use them.
+KR8S_PRIVATES = (
+    "_create_session",
+    "_instances",
+    "_kubeconfig_path_or_dict",
+    "_session",
+    "_user",
+    "_cluster",
+)
+
+
+def test_kr8s_privates_only_in_their_adapter() -> None:
+    adapter = SRC / "k8s" / "_kr8s.py"
+    assert any(name in adapter.read_text(encoding="utf-8") for name in KR8S_PRIVATES)
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if path == adapter:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        uses_kr8s = any(
+            (isinstance(n, ast.Import) and any(a.name.startswith("kr8s") for a in n.names))
+            or (isinstance(n, ast.ImportFrom) and (n.module or "").startswith("kr8s"))
+            for n in ast.walk(tree)
+        )
+        for node in ast.walk(tree):
+            attr = node.attr if isinstance(node, ast.Attribute) else None
+            text = node.value if isinstance(node, ast.Constant) else None
+            if attr in KR8S_PRIVATES and (uses_kr8s or "api" in ast.unparse(node)):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno} .{attr}")
+            elif text in KR8S_PRIVATES and "k8s" in path.parts:
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {text!r}")
+    assert offenders == [], "kr8s privates belong in k8s/_kr8s.py: " + ", ".join(offenders)
