@@ -30,6 +30,7 @@ raises out of ``run()`` except :class:`KindNotServed` and cancellation.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import sys
@@ -61,6 +62,35 @@ class KindNotServed(Exception):
 
 class _Gone(Exception):
     """The watch's resourceVersion has expired (410 Gone): a relist is needed."""
+
+
+class KubeWatcher(Protocol):
+    """The part of :class:`~kic_trio.k8s.KubeClient` the watch layer uses: calls and streams.
+
+    Both raise :class:`~kic_trio._errors.KubernetesError` (``status`` set when the server
+    answered). Tests drive the watch layer with doubles of this shape.
+    """
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Any = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> httpx.Response: ...
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        headers: Any = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> contextlib.AbstractAsyncContextManager[httpx.Response]: ...
 
 
 class WatchSink(Protocol):
@@ -151,7 +181,7 @@ class Reflector:
 
     def __init__(
         self,
-        kube: Any,
+        kube: KubeWatcher,
         kind: str,
         info: KindInfo,
         sink: WatchSink,
