@@ -145,7 +145,21 @@ async def test_a_killed_leader_is_replaced_after_its_lease(
                 async with trio.open_nursery() as nursery:
                     b: kic_trio.Controller = await nursery.start(kic_trio.run, cfg)
                     nursery.start_soon(pushes.collect, "b", b)
-                    await trio.sleep(3)
+                    # a renews twice while b runs (every 2 s): b has tried for the Lease and
+                    # seen it held in between
+                    async def renew_time() -> str:
+                        now = (await client.get(LEASE.format(ns=k8s_namespace))).json()
+                        return str(now["spec"]["renewTime"])
+
+                    seen = [await renew_time()]
+
+                    async def renewed() -> bool:
+                        current = await renew_time()
+                        if current != seen[-1]:
+                            seen.append(current)
+                        return len(seen) >= 3
+
+                    await eventually(renewed, interval=0.2)
                     assert not b.is_leader
                     proc.send_signal(signal.SIGKILL)
                     await proc.wait()
