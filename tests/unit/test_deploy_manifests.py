@@ -284,3 +284,22 @@ def test_kustomization_lists_existing_files() -> None:
     assert {"rbac.yaml", "deployment.yaml"} <= set(resources)
     # the CRDs and the Gateway API example are applied on their own, before/after it
     assert "gatewayclass.yaml" not in resources
+
+
+def test_rbac_lets_the_deployed_controller_list_and_watch_every_kind_it_watches() -> None:
+    from kic_trio.k8s import enabled_kinds
+    from kic_trio.models import KINDS
+
+    granted: dict[tuple[str, str], set[str]] = {}
+    for _, doc in _objects():
+        if doc["kind"] == "ClusterRole":
+            for rule in doc["rules"]:
+                for group in rule["apiGroups"]:
+                    for resource in rule["resources"]:
+                        granted.setdefault((group, resource), set()).update(rule["verbs"])
+    kinds = enabled_kinds(_controller_config())
+    assert "Ingress" in kinds
+    for kind in kinds:
+        info = KINDS[kind]
+        verbs = granted.get((info.group, info.plural), set())
+        assert {"list", "watch"} <= verbs, f"{kind}: the ClusterRole does not let it be watched"
