@@ -12,8 +12,11 @@ Run it as a program (``kic-trio run``) or embed it::
         await controller.wait_ready()
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ._config import FEATURE_GATES, Config
-from ._controller import Controller, open_controller, run
 from ._errors import (
     ConfigError,
     ControllerError,
@@ -22,18 +25,55 @@ from ._errors import (
     KubernetesError,
     UnsupportedKongError,
 )
-from ._lifecycle import (
-    CachesSynced,
-    ConfigApplied,
-    EventsDropped,
-    LeadershipGained,
-    LeadershipLost,
-    LifecycleEvent,
-    PushFailed,
-    Started,
-    TranslationDone,
-)
 from .models import Failure, ObjectRef
+
+if TYPE_CHECKING:
+    from ._controller import Controller, open_controller, run
+    from ._lifecycle import (
+        CachesSynced,
+        ConfigApplied,
+        EventsDropped,
+        LeadershipGained,
+        LeadershipLost,
+        LifecycleEvent,
+        PushFailed,
+        Started,
+        TranslationDone,
+    )
+
+# The I/O half of the package (trio, httpx, kr8s, prometheus_client) loads on first use of
+# these names, so ``import kic_trio.translator`` (the pure core: the offline tool, a CI
+# pipeline, a benchmark) does not pay for it; tests/unit/test_house_rules.py checks that.
+_LAZY = {
+    "Controller": "._controller",
+    "open_controller": "._controller",
+    "run": "._controller",
+    "CachesSynced": "._lifecycle",
+    "ConfigApplied": "._lifecycle",
+    "EventsDropped": "._lifecycle",
+    "LeadershipGained": "._lifecycle",
+    "LeadershipLost": "._lifecycle",
+    "LifecycleEvent": "._lifecycle",
+    "PushFailed": "._lifecycle",
+    "Started": "._lifecycle",
+    "TranslationDone": "._lifecycle",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kic_trio' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __version__ = "0.1.0"
 

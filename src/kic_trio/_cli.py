@@ -14,134 +14,23 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, override
 
-from ._config import (
-    Config,
-    _leader,
-    config_fields,
-    env_of,
-    flag_of,
-    parse_bool,
-    parse_duration,
-)
+from ._config import Config, config_fields, env_of, flag_of
+from ._convert import CONVERT, structure_settings
 from ._errors import ConfigError
-
-# ---------------------------------------------------------------------------------------------
-# string -> value, per kind (shared by flags, env vars and config files)
-
-
-def _to_str(raw: object) -> object:
-    return raw
-
-
-def _to_bool(raw: object) -> object:
-    return parse_bool(raw) if isinstance(raw, str) else raw
-
-
-def _to_int(raw: object) -> object:
-    if isinstance(raw, str):
-        try:
-            return int(raw.strip())
-        except ValueError:
-            raise ValueError(f"{raw!r} is not an integer") from None
-    return raw
-
-
-def _to_float(raw: object) -> object:
-    if isinstance(raw, str):
-        try:
-            return float(raw.strip())
-        except ValueError:
-            raise ValueError(f"{raw!r} is not a number") from None
-    return raw
-
-
-def _to_duration(raw: object) -> object:
-    return parse_duration(raw) if isinstance(raw, str) else raw
-
-
-def _to_tristate(raw: object) -> object:
-    value = _leader(raw)
-    if value is not None and not isinstance(value, bool):
-        raise ValueError(f"{raw!r} is not true, false or auto")
-    return value
-
-
-_CONVERT: Mapping[str, Callable[[object], object]] = {
-    "str": _to_str,
-    "bool": _to_bool,
-    "int": _to_int,
-    "float": _to_float,
-    "duration": _to_duration,
-    "list": _to_str,  # the field's converter splits commas
-    "gates": _to_str,  # the field's converter parses Name=bool pairs
-    "tristate": _to_tristate,
-}
 
 
 def _kind(name: str) -> str:
     return str(attrs.fields_dict(Config)[name].metadata["kind"])
 
 
-# ---------------------------------------------------------------------------------------------
-# mappings (config files) through cattrs: unknown keys and bad values name their key
-
-
-def _mapping_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=True)
-
-    def hook(kind: str) -> Callable[[object, Any], object]:
-        def structure(value: object, _type: Any) -> object:
-            return _CONVERT[kind](value)
-
-        return structure
-
-    overrides: dict[str, Any] = {
-        f.name: override(struct_hook=hook(f.metadata["kind"])) for f in config_fields()
-    }
-    conv.register_structure_hook(Config, make_dict_structure_fn(Config, conv, **overrides))
-    return conv
-
-
 def config_from_mapping(data: Mapping[str, Any], *, source: str = "config") -> Config:
     """Build a ``Config`` from a mapping; keys may be field names or flag names."""
-    if not isinstance(data, Mapping):
-        raise ConfigError([("(file)", "--config", f"{source} must be a mapping of settings")])
-    normalised: dict[str, Any] = {}
-    for key, value in data.items():
-        normalised[str(key).lstrip("-").replace("-", "_")] = value
-    try:
-        cfg = _mapping_converter().structure(normalised, Config)
-    except cattrs.ClassValidationError as exc:
-        problems = []
-        for message in cattrs.transform_error(exc, path=source):
-            field = _field_from_message(message, normalised)
-            problems.append(
-                (
-                    field,
-                    flag_of(field) if field in attrs.fields_dict(Config) else "--config",
-                    message,
-                )
-            )
-        raise ConfigError(problems) from None
-    return cfg
-
-
-def _field_from_message(message: str, data: Mapping[str, Any]) -> str:
-    # cattrs messages end with "@ $.<key>" (or list the extra keys)
-    _, _, path = message.rpartition("@ ")
-    if "." in path:
-        return path.split(".", 1)[1].split("[")[0].split(".")[0]
-    for key in data:
-        if key in message:
-            return key
-    return "(file)"
+    return structure_settings(Config, data, source=source, flag_of=flag_of)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +146,7 @@ def config_from_args(argv: Sequence[str], environ: Mapping[str, str] | None = No
         else:
             continue
         try:
-            values[f.name] = _CONVERT[kind](raw)
+            values[f.name] = CONVERT[kind](raw)
         except ValueError as exc:
             problems.append((f.name, flag_of(f.name), str(exc)))
     if problems:

@@ -22,54 +22,17 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from typing import Any
 
 import attrs
 
+from ._convert import parse_bool, parse_duration, structure_settings
+from ._convert import parse_tristate as _leader
 from ._errors import ConfigError
 from ._names import name_problem, shown
 
 # ---------------------------------------------------------------------------------------------
 # converters
-
-
-_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from a number, a ``timedelta`` or a Go duration string (``"10s"``, ``"1h30m"``).
-
-    A bare number string (``"2.5"``) is seconds too. Raises ``ValueError`` on anything else.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        sign = 1.0
-        if text[:1] in "+-":
-            sign = -1.0 if text[0] == "-" else 1.0
-            text = text[1:]
-        pos, total = 0, 0.0
-        for m in _GO_DURATION.finditer(text):
-            if m.start() != pos:
-                break
-            total += float(m.group(1)) * _GO_UNITS[m.group(2)]
-            pos = m.end()
-        if text and pos == len(text):
-            return sign * total
-    raise ValueError(
-        f"{value!r} is not a duration (use seconds or a Go duration such as 10s, 1m30s)"
-    )
 
 
 def _duration(value: object) -> float:
@@ -114,18 +77,6 @@ FEATURE_GATES: Mapping[str, bool] = {
 }
 
 
-def parse_bool(value: object) -> bool:
-    """``true/false/1/0/yes/no/on/off`` (any case), as Go's ``strconv.ParseBool`` and friends."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "t", "true", "yes", "y", "on"}:
-        return True
-    if text in {"0", "f", "false", "no", "n", "off"}:
-        return False
-    raise ValueError(f"{value!r} is not a boolean (use true or false)")
-
-
 def _feature_gates(value: object) -> Mapping[str, bool]:
     """Merge the given gates onto the defaults; accepts a mapping or ``"A=true,B=false"``."""
     given: dict[str, Any] = {}
@@ -168,22 +119,6 @@ def _opt_str(value: object) -> str | None:
     if isinstance(value, str):
         return value if value != "" else None
     return value  # type: ignore[return-value]
-
-
-def _leader(value: object) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"", "auto", "none"}:
-        return None
-    if text in {"enabled", "enable"}:
-        return True
-    if text in {"disabled", "disable"}:
-        return False
-    try:
-        return parse_bool(text)
-    except ValueError:
-        return value  # type: ignore[return-value]
 
 
 def _secret_repr(value: object) -> str:
@@ -607,9 +542,7 @@ class Config:
 
         Unknown keys and values of the wrong type raise :class:`ConfigError` naming the key.
         """
-        from ._cli import config_from_mapping  # the CLI owns the string conversions
-
-        return config_from_mapping(data)
+        return structure_settings(cls, data, source="config", flag_of=flag_of)
 
     @property
     def status_updates_enabled(self) -> bool:

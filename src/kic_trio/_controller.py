@@ -17,14 +17,14 @@ import functools
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import trio
 
 from ._config import Config
-from ._deltas import Delete, Delta, Synced, Upsert
+from ._deltas import Delta, Synced
 from ._errors import ConfigError, ControllerError
 from ._instance import Instance
 from ._latest import LatestValue
@@ -32,7 +32,24 @@ from ._lifecycle import CachesSynced, LifecycleEvent, Started, TranslationDone
 from ._payload import ConfigPayload
 from .k8s._events import TRANSLATION_FAILED
 
+if TYPE_CHECKING:
+    import ssl
+
+    from ._translate_worker import TranslationWorker
+    from .k8s import KubeClient, StatusUpdater
+    from .store import Store
+
 log = logging.getLogger("kic_trio.controller")
+
+
+class SecretWants(Protocol):
+    """What the translator task needs of the Secret watcher (:class:`kic_trio.k8s.SecretFetcher`).
+
+    A Protocol, not the class, so the task can be driven without Kubernetes (tests pass
+    ``None``: no Secret is fetched) and the watch layer stays free to change behind it.
+    """
+
+    def fetch(self, keys: Iterable[tuple[str, str]], /) -> None: ...
 
 
 @attrs.define(eq=False)
@@ -213,7 +230,7 @@ async def _run(instance: Instance, task_status: trio.TaskStatus[Controller]) -> 
 
 
 async def _hold_kube_client(
-    cfg: Config, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED
+    cfg: Config, *, task_status: trio.TaskStatus[KubeClient] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Open the instance's own Kubernetes client and keep it open until cancelled."""
     from .k8s import open_kube_client
@@ -226,9 +243,9 @@ async def _hold_kube_client(
 async def _start_pipeline(
     instance: Instance,
     controller: Controller,
-    kube: Any,
+    kube: KubeClient,
     nursery: trio.Nursery,
-    webhook_tls: Any = None,
+    webhook_tls: ssl.SSLContext | None = None,
 ) -> None:
     """watchers -> translator -> applier, plus the cluster tasks."""
     from . import k8s, kong
@@ -288,12 +305,12 @@ async def translator_task(
     receive: trio.MemoryReceiveChannel[Delta],
     latest: LatestValue[ConfigPayload],
     expected_kinds: frozenset[str],
-    fetcher: Any,
-    status: Any,
+    fetcher: SecretWants | None,
+    status: StatusUpdater | None,
     *,
     offload: bool = True,
     router_flavor: Callable[[], Awaitable[str]] | None = None,
-    store: Any = None,
+    store: Store | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Apply deltas to the store; translate after a quiet period; hand the newest config on.
@@ -323,22 +340,18 @@ async def translator_task(
     task_status.started()
 
     pending_kinds = set(expected_kinds)
-    changed: set[tuple[str, str, str]] = set()
     first_seen: float | None = None
 
+    # The store records what changed; every translation takes that record (take_changes), so
+    # it holds at most the objects changed within one debounce window.
     def apply(delta: Delta) -> None:
         nonlocal first_seen
         if isinstance(delta, Synced):
             pending_kinds.discard(delta.kind)
             return
-        if store.apply(delta):
-            if isinstance(delta, Upsert):
-                ref = delta.obj.ref
-                changed.add((delta.kind, ref.namespace, ref.name))
-            elif isinstance(delta, Delete):
-                changed.add((delta.kind, delta.namespace, delta.name))
-            if delta.seen_at and (first_seen is None or delta.seen_at < first_seen):
-                first_seen = delta.seen_at
+        changed = store.apply(delta)
+        if changed and delta.seen_at and (first_seen is None or delta.seen_at < first_seen):
+            first_seen = delta.seen_at
 
     # -- initial sync -------------------------------------------------------------------------
     # A partial first configuration would remove routes Kong already serves (upstream's
@@ -384,8 +397,8 @@ async def translator_task(
         options = attrs.evolve(TranslatorOptions.from_config(cfg), router_flavor=known)
         translator = TranslationWorker(Translator(options), offload=offload)
         log.info("translating for Kong's %s router", flavor)
+    store.take_changes()  # a full translation covers them
     await _translate(instance, store, translator, latest, None, first_seen, fetcher)
-    changed.clear()
     first_seen = None
 
     # -- steady state: debounce -----------------------------------------------------------------
@@ -399,24 +412,20 @@ async def translator_task(
                     apply(await receive.receive())
                 if scope.cancelled_caught:
                     break
-            if not changed and pending_kinds:
-                continue
+            changed = store.take_changes()
             if changed:
-                await _translate(
-                    instance, store, translator, latest, set(changed), first_seen, fetcher
-                )
-            changed.clear()
+                await _translate(instance, store, translator, latest, changed, first_seen, fetcher)
             first_seen = None
 
 
 async def _translate(
     instance: Instance,
-    store: Any,
-    translator: Any,
+    store: Store,
+    translator: TranslationWorker,
     latest: LatestValue[ConfigPayload],
     changed: set[tuple[str, str, str]] | None,
     first_seen: float | None,
-    fetcher: Any,
+    fetcher: SecretWants | None,
 ) -> None:
     wanted = store.take_newly_wanted_secrets()
     if wanted and fetcher is not None:

@@ -14,6 +14,7 @@ import attrs
 import trio
 
 from ._config import Config
+from ._leadership import LeaderState
 from ._lifecycle import LifecycleBus
 from ._metrics import Metrics
 from .diagnostics._collector import DiagnosticsSink, NullDiagnostics
@@ -31,34 +32,6 @@ class NullRecorder:
 
     def emit(self, ref: ObjectRef, type: str, reason: str, message: str) -> None:
         return None
-
-
-class LeaderState:
-    """Whether this instance may push and write status; set by the leader elector.
-
-    Without leader election the instance is always the leader.
-    """
-
-    def __init__(self, is_leader: bool = True) -> None:
-        self._is_leader = is_leader
-        self._changed = trio.Event()
-
-    @property
-    def is_leader(self) -> bool:
-        return self._is_leader
-
-    def set(self, is_leader: bool) -> None:
-        if is_leader != self._is_leader:
-            self._is_leader = is_leader
-            self._changed.set()
-            self._changed = trio.Event()
-
-    async def wait_changed(self) -> None:
-        await self._changed.wait()
-
-    async def wait_leader(self) -> None:
-        while not self._is_leader:
-            await self._changed.wait()
 
 
 @attrs.define

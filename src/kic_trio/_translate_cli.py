@@ -33,7 +33,8 @@ import attrs
 import orjson
 import yaml
 
-from ._config import FEATURE_GATES, parse_bool
+from ._config import FEATURE_GATES
+from ._convert import parse_bool
 from .kong._dependencies import build_object_graph, ref_of
 from .kong._fallback import plan_fallback
 from .kong._parse import CLUSTER_SCOPED, parse_rejection

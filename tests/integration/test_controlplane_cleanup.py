@@ -11,19 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
 
+from _eventually import eventually
 from kic_trio.testing.controlplane import binaries_present
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Poll state that has no event of its own (the caller's fail_after bounds it)."""
-    while not predicate():
-        await trio.sleep(0.05)
 
 
 def pids_using(folder: Path) -> dict[int, str]:

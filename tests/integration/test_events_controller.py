@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 import kic_trio
+from _eventually import eventually
 from k8s_objects import app, hosts_in
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
@@ -77,12 +78,13 @@ async def test_bad_ingress_gets_one_warning_event_across_syncs(
                         lambda k, i=i: f"good-{i}.example.com" in hosts_in(k.config)
                     )
                 assert reported >= 1
-                events: list[dict[str, Any]] = []
-                for _ in range(100):  # the recorder writes in the background
+                async def both_counted() -> list[dict[str, Any]]:
                     events = await events_about_bad()
-                    if len(events) == 2 and all(e["count"] >= reported for e in events):
-                        break
-                    await trio.sleep(0.1)
+                    done = len(events) == 2 and all(e["count"] >= reported for e in events)
+                    return events if done else []
+
+                # the recorder writes in the background
+                events = await eventually(both_counted, interval=0.1)
                 # two failures on the Ingress (the missing plugin, and its route left out
                 # because of it: fail closed), each ONE Event whose count follows the syncs
                 assert len(events) == 2, events

@@ -15,6 +15,7 @@ import httpx
 import trio
 
 import kic_trio
+from _eventually import eventually
 from k8s_objects import app
 from kic_trio._lifecycle import ConfigApplied, PushFailed
 from kic_trio.testing import FakeKong, apply
@@ -72,11 +73,10 @@ async def wait_for_events(
     client: httpx.AsyncClient, namespace: str, reason: str, kind: str
 ) -> list[dict[str, Any]]:
     """Poll the API server (Events have no watch here); the caller's fail_after bounds it."""
-    while True:
-        found = await events_about(client, namespace, reason, kind)
-        if found:
-            return found
-        await trio.sleep(0.1)
+    found: list[dict[str, Any]] = await eventually(
+        lambda: events_about(client, namespace, reason, kind), interval=0.1
+    )
+    return found
 
 
 async def test_a_refused_auth_plugin_keeps_its_route_out_until_fixed(

@@ -8,7 +8,7 @@ restarted empty gets the config again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import httpx
 import trio
 
 import kic_trio
+from _eventually import eventually
 from k8s_objects import app, hosts_in, ingress
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
@@ -47,15 +48,6 @@ async def controller(cfg: kic_trio.Config) -> AsyncIterator[kic_trio.Controller]
         c: kic_trio.Controller = await nursery.start(kic_trio.run, cfg)
         yield c
         nursery.cancel_scope.cancel()
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Poll state that has no event of its own (the caller's fail_after bounds it)."""
-    for _ in range(10_000):
-        if predicate():
-            return
-        await trio.sleep(0.02)
-    raise AssertionError("never became true")
 
 
 async def events_about(client: httpx.AsyncClient, namespace: str, reason: str) -> list[dict[str, Any]]:
@@ -118,15 +110,14 @@ async def test_kong_refusing_one_object_warns_exactly_that_object(
                 kong.reject_tags = {f"k8s-uid:{bad_uid}"}
                 await apply(client, [ingress("bad", "bad.example.com", path="/v2")], namespace=ns)
                 await kong.wait_for(lambda k: any(r.status == 400 for r in k.config_posts()))
-                warnings: list[dict[str, Any]] = []
-                for _ in range(1000):
-                    warnings = [
+
+                async def ingress_warnings() -> list[dict[str, Any]]:
+                    return [
                         e for e in await events_about(client, ns, "KongConfigurationApplyFailed")
                         if e["involvedObject"]["kind"] == "Ingress"
                     ]
-                    if warnings:
-                        break
-                    await trio.sleep(0.1)
+
+                warnings = await eventually(ingress_warnings, interval=0.1)
                 assert {(e["involvedObject"]["name"], e["involvedObject"]["uid"]) for e in warnings} == {("bad", bad_uid)}
                 assert all(e["type"] == "Warning" and e["message"].startswith("invalid ") for e in warnings)
                 assert all("rejected by FakeKong" in e["message"] for e in warnings)
@@ -138,18 +129,21 @@ async def test_kong_refusing_one_object_warns_exactly_that_object(
                 await kong.wait_for(lambda k: "extra.example.com" in hosts_in(k.config))
                 assert "bad.example.com" not in hosts_in(kong.config)
                 # the controller Pod got the push failure too
-                pod: list[dict[str, Any]] = []
-                for _ in range(1000):
+
+                async def pod_warnings() -> list[dict[str, Any]]:
                     failed = await events_about(client, ns, "KongConfigurationApplyFailed")
-                    pod = [e for e in failed if e["involvedObject"]["kind"] == "Pod"]
-                    if pod:
-                        break
-                    await trio.sleep(0.1)
+                    return [e for e in failed if e["involvedObject"]["kind"] == "Pod"]
+
+                pod = await eventually(pod_warnings, interval=0.1)
                 assert pod[0]["involvedObject"]["name"] == "kic-0"
                 assert pod[0]["type"] == "Warning"
                 # the same refused config is not re-posted in a loop
                 posts = len(kong.config_posts())
-                await trio.sleep(2.0)
+                # three status checks later the applier had three chances to re-post it
+                checks = len([r for r in kong.requests if r.path == "/status"])
+                await kong.wait_for(
+                    lambda k: len([r for r in k.requests if r.path == "/status"]) >= checks + 3
+                )
                 assert len(kong.config_posts()) == posts
                 # fixing the object (here: Kong stops refusing it, and the object changes) goes out at once
                 kong.reject_tags = set()

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import trio
+import trio.testing
 
 import kic_trio
+from _eventually import eventually
 from k8s_objects import app, hosts_in
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
@@ -47,6 +49,13 @@ class Pushes:
         self.by: dict[str, list[str]] = {}
         self.first: dict[str, trio.Event] = {}
         self.leadership: dict[str, list[str]] = {}
+        #: hashes of the configurations each controller translated
+        self.translated: dict[str, list[str]] = {}
+        self._changed = trio.Event()
+
+    async def wait_translated(self, name: str, config_hash: str) -> None:
+        while config_hash not in self.translated.get(name, ()):
+            await self._changed.wait()
 
     async def collect(self, name: str, controller: kic_trio.Controller) -> None:
         self.by.setdefault(name, [])
@@ -58,6 +67,10 @@ class Pushes:
                     first.set()
                 elif isinstance(event, kic_trio.LeadershipGained | kic_trio.LeadershipLost):
                     self.leadership.setdefault(name, []).append(type(event).__name__)
+                elif isinstance(event, kic_trio.TranslationDone):
+                    self.translated.setdefault(name, []).append(event.config_hash)
+                    self._changed.set()
+                    self._changed = trio.Event()
 
 
 async def test_only_the_leader_pushes_and_a_stopped_leader_hands_over(
@@ -79,7 +92,11 @@ async def test_only_the_leader_pushes_and_a_stopped_leader_hands_over(
                 # a change while both run: pushed by the leader only
                 await apply(client, ingress("two", "two.example.com"), namespace=k8s_namespace)
                 await kong.wait_for(lambda k: "two.example.com" in hosts_in(k.config))
-                await trio.sleep(1)  # b has translated it too, and has had time to (wrongly) push
+                # b has translated it too, and has had its chance to (wrongly) push: its
+                # translation is done and every task of the test is blocked again
+                await eventually(lambda: len(pushes.by["a"]) >= 2)  # a reported pushing "two"
+                await pushes.wait_translated("b", pushes.by["a"][-1])
+                await trio.testing.wait_all_tasks_blocked(cushion=0.2)
                 assert pushes.by["b"] == [] and len(pushes.by["a"]) >= 2
 
                 # stop the leader; the follower pushes the next change within 3 s
@@ -128,7 +145,21 @@ async def test_a_killed_leader_is_replaced_after_its_lease(
                 async with trio.open_nursery() as nursery:
                     b: kic_trio.Controller = await nursery.start(kic_trio.run, cfg)
                     nursery.start_soon(pushes.collect, "b", b)
-                    await trio.sleep(3)
+                    # a renews twice while b runs (every 2 s): b has tried for the Lease and
+                    # seen it held in between
+                    async def renew_time() -> str:
+                        now = (await client.get(LEASE.format(ns=k8s_namespace))).json()
+                        return str(now["spec"]["renewTime"])
+
+                    seen = [await renew_time()]
+
+                    async def renewed() -> bool:
+                        current = await renew_time()
+                        if current != seen[-1]:
+                            seen.append(current)
+                        return len(seen) >= 3
+
+                    await eventually(renewed, interval=0.2)
                     assert not b.is_leader
                     proc.send_signal(signal.SIGKILL)
                     await proc.wait()

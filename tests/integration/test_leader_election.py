@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import trio
 
 import kic_trio
+from _eventually import eventually
 from kic_trio._errors import KubernetesError
 from kic_trio.k8s._client import KubeClient, open_kube_client
 from kic_trio.k8s._leader import KubeRequester, LeaderElector
@@ -27,22 +29,70 @@ class Kube:
     def __init__(self, client: KubeClient) -> None:
         self.client = client
         self.broken = False
+        #: (who, method, "sent" | "answered") of every request, in order; who is "" unless
+        #: the request came through :class:`As`
+        self.log: list[tuple[str, str, str]] = []
+        #: who -> streams (watches) open now
+        self.streams: dict[str, int] = {}
 
     async def request(
-        self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Any = None,
+        who: str = "",
     ) -> httpx.Response:
         if self.broken:
             raise KubernetesError("connection refused (test partition)")
-        return await self.client.request(method, path, params=params, json=json, headers=headers)
+        self.log.append((who, method, "sent"))
+        try:
+            return await self.client.request(
+                method, path, params=params, json=json, headers=headers
+            )
+        finally:
+            self.log.append((who, method, "answered"))
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, method: str, path: str, *, params: Any = None
+        self, method: str, path: str, *, params: Any = None, who: str = ""
     ) -> AsyncIterator[httpx.Response]:
         if self.broken:
             raise KubernetesError("connection refused (test partition)")
         async with self.client.stream(method, path, params=params) as resp:
-            yield resp
+            self.streams[who] = self.streams.get(who, 0) + 1
+            try:
+                yield resp
+            finally:
+                self.streams[who] -= 1
+
+    def saw_a_write_after(self, who: str) -> bool:
+        """Whether ``who`` sent a request after someone else's write (a renew) was answered."""
+        write_done = False
+        for caller, method, step in self.log:
+            if caller != who and method in ("PUT", "POST") and step == "answered":
+                write_done = True
+            elif caller == who and step == "sent" and write_done:
+                return True
+        return False
+
+
+class As:
+    """One elector's view of a shared :class:`Kube`: its requests are logged under ``who``."""
+
+    def __init__(self, kube: Kube, who: str, *, can_stream: bool = True) -> None:
+        self.kube, self.who = kube, who
+        if can_stream:
+            self.stream = functools.partial(kube.stream, who=who)
+
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
+    ) -> httpx.Response:
+        return await self.kube.request(
+            method, path, params=params, json=json, headers=headers, who=self.who
+        )
 
 
 @contextlib.asynccontextmanager
@@ -50,18 +100,6 @@ async def kube_client(cp: ControlPlane) -> AsyncIterator[Kube]:
     cfg = kic_trio.Config(kong_admin_url=["http://127.0.0.1:8001"], kubeconfig=str(cp.kubeconfig))
     async with open_kube_client(cfg) as client:
         yield Kube(client)
-
-
-class PollingKube:
-    """A client without ``stream``: followers fall back to polling every retry period."""
-
-    def __init__(self, kube: Kube) -> None:
-        self.kube = kube
-
-    async def request(
-        self, method: str, path: str, *, params: Any = None, json: Any = None, headers: Any = None
-    ) -> httpx.Response:
-        return await self.kube.request(method, path, params=params, json=json, headers=headers)
 
 
 async def lease_holder(kube: Kube, namespace: str) -> str | None:
@@ -123,7 +161,8 @@ async def test_cancelled_leader_hands_over_at_once_with_real_timings(
     with trio.fail_after(40):
         async with kube_client(control_plane) as kube:
             a = elector(kube, k8s_namespace, "a")
-            b = elector(PollingKube(kube), k8s_namespace, "b")  # no watch: the retry finds it
+            # no watch: the retry finds it
+            b = elector(As(kube, "b", can_stream=False), k8s_namespace, "b")
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(watch_for_two_leaders, a, b)
                 a_scope = trio.CancelScope()
@@ -137,7 +176,7 @@ async def test_cancelled_leader_hands_over_at_once_with_real_timings(
                 nursery.start_soon(run_a)
                 await a.state.wait_leader()
                 await nursery.start(b.run)
-                await trio.sleep(3)  # b has seen a renew
+                await eventually(lambda: kube.saw_a_write_after("b"))  # b has seen a renew
                 assert not b.state.is_leader
                 a_scope.cancel()
                 await a_done.wait()
@@ -214,7 +253,7 @@ async def test_watching_follower_takes_over_a_released_lease_without_waiting_for
     with trio.fail_after(40):
         async with kube_client(control_plane) as kube:
             a = elector(kube, k8s_namespace, "a", **timings)
-            b = elector(kube, k8s_namespace, "b", **timings)
+            b = elector(As(kube, "b"), k8s_namespace, "b", **timings)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(watch_for_two_leaders, a, b)
                 a_scope = trio.CancelScope()
@@ -228,7 +267,8 @@ async def test_watching_follower_takes_over_a_released_lease_without_waiting_for
                 nursery.start_soon(run_a)
                 await a.state.wait_leader()
                 await nursery.start(b.run)
-                await trio.sleep(7)  # b failed one attempt and now waits, watching
+                # b failed one attempt and now waits, watching
+                await eventually(lambda: kube.streams.get("b", 0) >= 1)
                 assert not b.state.is_leader
                 a_scope.cancel()
                 await a_done.wait()

@@ -15,6 +15,7 @@ import yaml
 from test_controller import _config, hosts_in, service_and_ingress
 
 import kic_trio
+from _eventually import eventually
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane
 
@@ -77,17 +78,15 @@ async def test_controller_runs_with_exactly_the_deploy_rbac(
                 assert controller.is_leader
                 await kong.wait_for(lambda k: "web.example.com" in hosts_in(k.config))
                 # status written (patch ingresses/status)
-                while True:
+
+                async def lb_status() -> Any:
                     ing = (await admin.get(f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/web")).json()
-                    if ing.get("status", {}).get("loadBalancer", {}).get("ingress"):
-                        break
-                    await trio.sleep(0.1)
-                assert ing["status"]["loadBalancer"]["ingress"] == [{"ip": "192.0.2.10"}]
+                    return ing.get("status", {}).get("loadBalancer", {}).get("ingress")
+
+                assert await eventually(lb_status, interval=0.1) == [{"ip": "192.0.2.10"}]
                 # events created (create/patch events) on the bad object and the Pod
-                while not await _events_for(admin, ns, "bad"):
-                    await trio.sleep(0.1)
-                while not await _events_for(admin, ns, "kic-0"):
-                    await trio.sleep(0.1)
+                await eventually(lambda: _events_for(admin, ns, "bad"), interval=0.1)
+                await eventually(lambda: _events_for(admin, ns, "kic-0"), interval=0.1)
                 # the Lease is ours (get/create/update leases)
                 lease = (await admin.get(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{cfg.election_id}")).json()
                 assert lease["spec"]["holderIdentity"]
@@ -141,22 +140,20 @@ async def test_metrics_move_on_pushes_and_failures(
                 before = _sample(reg, "ingress_controller_configuration_push_count_total", **ok)
                 await apply(admin, service_and_ingress("two", "two.example.com"), namespace=k8s_namespace)
                 await kong.wait_for(lambda k: "two.example.com" in hosts_in(k.config))
-                while _sample(reg, "ingress_controller_configuration_push_count_total", **ok) <= before:
-                    await trio.sleep(0.05)
+                await eventually(lambda: _sample(reg, "ingress_controller_configuration_push_count_total", **ok) > before)
                 assert _sample(reg, "kic_trio_sync_latency_seconds_count", dataplane=kong.url, instance_id=iid) >= 1
 
                 # Kong rejects an entity: failure count moves, broken resources counted
                 kong.reject_tags = frozenset({f"k8s-namespace:{k8s_namespace}"})
                 await apply(admin, service_and_ingress("three", "three.example.com"), namespace=k8s_namespace)
                 failed = dict(success="false", protocol="db-less", dataplane=kong.url, instance_id=iid)
-                while True:
-                    total = sum(
+                await eventually(
+                    lambda: sum(
                         _sample(reg, "ingress_controller_configuration_push_count_total", failure_reason=reason, **failed)
                         for reason in ("conflict", "network", "other")
                     )
-                    if total >= 1:
-                        break
-                    await trio.sleep(0.05)
+                    >= 1
+                )
                 assert _sample(reg, "ingress_controller_configuration_push_broken_resource_count", dataplane=kong.url, instance_id=iid) >= 1
 
                 # and /metrics serves all of it

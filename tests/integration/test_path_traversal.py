@@ -21,6 +21,7 @@ import pytest
 import trio
 
 import kic_trio
+from _eventually import eventually
 from k8s_objects import app, hosts_in
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing.controlplane import ControlPlane, binaries_present
@@ -149,16 +150,16 @@ async def test_traversal_in_secret_references_makes_no_request_outside_the_watch
                 }
                 objects.extend([plugin, *protected, consumer])
                 await apply(client, objects, namespace=WATCHED)
-                while not expected <= failed:
-                    await trio.sleep(0.05)
+                await eventually(lambda: expected <= failed)
                 # the control reference was really requested (the fetcher works and is audited)
                 control_uri = f"/api/v1/namespaces/{WATCHED}/secrets/absent-tls"
-                while not any(
-                    e.get("requestURI") == control_uri
-                    and e.get("userAgent", "").startswith("kic-trio")
-                    for e in _audit(log_path)
-                ):
-                    await trio.sleep(0.05)
+                await eventually(
+                    lambda: any(
+                        e.get("requestURI") == control_uri
+                        and e.get("userAgent", "").startswith("kic-trio")
+                        for e in _audit(log_path)
+                    )
+                )
                 assert "baseline.example.com" in hosts_in(kong.config)
                 # a change applied after every failure was seen: once Kong has it, Kong has a
                 # config translated with the hostile objects present

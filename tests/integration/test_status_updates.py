@@ -10,6 +10,7 @@ import trio.testing
 from counting_kube import Kube, kube_client
 
 import kic_trio
+from _eventually import eventually
 from kic_trio._latest import LatestValue
 from kic_trio._lifecycle import ConfigApplied, LifecycleBus
 from kic_trio._payload import ConfigPayload
@@ -152,10 +153,11 @@ async def test_publish_service_addresses_follow_the_service(
                 headers={"Content-Type": "application/merge-patch+json"},
             )
             want = [{"ip": "203.0.113.10"}, {"hostname": "lb.example.net"}]
-            for _ in range(100):  # picked up on the next refresh (0.2 s here)
-                if await status_of(kube, k8s_namespace, "ing-1") == want:
-                    break
-                await trio.sleep(0.1)
+
+            async def ing_1_updated() -> bool:  # picked up on the next refresh (0.2 s here)
+                return await status_of(kube, k8s_namespace, "ing-1") == want
+
+            await eventually(ing_1_updated, interval=0.1)
             assert await status_of(kube, k8s_namespace, "ing-1") == want
             assert await status_of(kube, k8s_namespace, "ing-0") == want
             assert (
@@ -174,7 +176,8 @@ async def test_only_the_leader_writes(control_plane: ControlPlane, k8s_namespace
             )
             await nursery.start(updater.run)
             updater.submit(refs)
-            await trio.sleep(0.5)
+            # every task blocked: the updater got the work and is waiting (to lead), not writing
+            await trio.testing.wait_all_tasks_blocked(cushion=0.1)
             assert kube.count("PATCH") == 0
             assert await status_of(kube, k8s_namespace, "ing-0") == []
             leader.set(True)
@@ -287,10 +290,8 @@ async def test_failed_writes_are_retried_without_a_new_push(
                 assert updater.failures == 2  # 403: may not patch status yet
                 assert await status_of(admin, k8s_namespace, "ing-0") == []
                 await bind("write")
-                for _ in range(100):  # retried every refresh period; no new submit
-                    if updater.patches == 2:
-                        break
-                    await trio.sleep(0.1)
+                # retried every refresh period; no new submit
+                await eventually(lambda: updater.patches == 2, interval=0.1)
                 assert await status_of(admin, k8s_namespace, "ing-0") == [{"ip": "10.0.0.11"}]
                 assert await status_of(admin, k8s_namespace, "ing-1") == [{"ip": "10.0.0.11"}]
                 nursery.cancel_scope.cancel()

@@ -13,6 +13,7 @@ import httpx
 import trio
 import yaml
 
+from _eventually import eventually
 from kic_trio._deltas import Delete, Synced, Upsert
 from kic_trio.k8s import KindHandler, Reflector, collection_path, open_kube_client, run_kind
 from kic_trio.models import KINDS, KindInfo
@@ -445,8 +446,7 @@ async def test_bookmarks_move_the_resource_version(
             assert r2.status_code == 201
             bumped = int(r2.json()["metadata"]["resourceVersion"])
             # the reflector's resourceVersion is plain state with no event: poll it
-            while int(r.resource_version) < bumped:
-                await trio.sleep(0.2)
+            await eventually(lambda: int(r.resource_version) >= bumped, interval=0.2)
             nursery.cancel_scope.cancel()
     assert bumped > listed
     assert events == []

@@ -13,6 +13,7 @@ import httpx
 import trio
 from test_watch import create, manifest  # same folder (pytest puts it on sys.path)
 
+from _eventually import eventually
 from kic_trio.testing.controlplane import ControlPlane
 
 
@@ -130,8 +131,10 @@ async def test_silent_dead_stream_is_detected(
                     assert r.status_code == 200
                     await create(spare, manifest("Service", ns, "during"))
                     # a metric has no event to wait on: poll it
-                    while h.metric("kic_trio_watch_restarts_total", **idle) <= idle_before:
-                        await trio.sleep(0.2)
+                    await eventually(
+                        lambda: h.metric("kic_trio_watch_restarts_total", **idle) > idle_before,
+                        interval=0.2,
+                    )
             finally:
                 cp.resume_apiserver()
             await h.wait_until(

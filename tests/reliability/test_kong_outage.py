@@ -188,7 +188,12 @@ async def test_kong_outage_then_newest_config_once(
                 for k in kongs:
                     await k.wait_for(lambda k: k.config == want)
             section.converged_in(time.monotonic() - recovered)
-            await trio.sleep(2 * STATUS_INTERVAL + 0.5)  # room for a (wrong) replay to show up
+            # room for a (wrong) replay to show up: two more status checks of every gateway
+            for k in kongs:
+                checks = sum(1 for r in k.requests if r.path == "/status")
+                await k.wait_for(
+                    lambda k, n=checks: sum(1 for r in k.requests if r.path == "/status") >= n + 2
+                )
 
             bound = max_push_attempts(window)
             status_bound = int(window / STATUS_INTERVAL) + 2

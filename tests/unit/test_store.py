@@ -75,3 +75,27 @@ def test_secret_reference_index() -> None:
     assert store.wants_secret("ns", "s2")
     store.apply(Delete("Ingress", "ns", "a"))
     assert not store.wants_secret("ns", "s2")
+
+
+def test_bookkeeping_is_bounded_after_many_create_update_delete_cycles() -> None:
+    # The controller takes both records at every translation; here every 10 cycles.
+    store = Store()
+    high_water: dict[str, int] = {}
+    for i in range(1000):
+        name = f"ing-{i}"
+        assert store.apply(Upsert("Ingress", _ing(name, f"secret-{i}", rv="1")))
+        assert store.apply(Upsert("Ingress", _ing(name, f"secret-{i}-b", rv="2")))
+        assert store.apply(Upsert("EndpointSlice", _eps(f"eps-{i}", f"svc-{i}")))
+        assert store.apply(Delete("Ingress", "ns", name))
+        assert store.apply(Delete("EndpointSlice", "ns", f"eps-{i}"))
+        for key, size in store.bookkeeping().items():
+            high_water[key] = max(high_water.get(key, 0), size)
+        if i % 10 == 9:
+            changes = store.take_changes()
+            assert len(changes) == 20  # 10 Ingresses + 10 EndpointSlices, each once
+            store.take_newly_wanted_secrets()
+    store.take_changes()
+    store.take_newly_wanted_secrets()
+    assert store.bookkeeping() == dict.fromkeys(store.bookkeeping(), 0)
+    # never more than one consumer window's worth at any time
+    assert max(high_water.values()) <= 20, high_water

@@ -17,6 +17,7 @@ import trio
 import trio.lowlevel
 import trio.testing
 
+from _eventually import eventually
 from kic_trio import Config
 from kic_trio._controller import _translate
 from kic_trio._deltas import Upsert
@@ -285,8 +286,7 @@ async def test_without_a_known_pod_the_report_is_metric_and_log_only(
     caplog.set_level(logging.WARNING, "kic_trio.controller")
 
     async def release_once_counted() -> None:
-        while _over_budget_count(instance) == 0:
-            await trio.sleep(0.01)
+        await eventually(lambda: _over_budget_count(instance) > 0, interval=0.01)
         translator.release.set()
 
     with trio.fail_after(GIVE_UP * 2):

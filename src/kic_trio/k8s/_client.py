@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import kr8s
 import trio
 
 from .._errors import KubernetesError
+from . import _kr8s
 
 log = logging.getLogger("kic_trio.k8s")
 
@@ -147,22 +147,8 @@ class KubeClient:
 
     # -------------------------------------------------------------- credentials
 
-    def _temp_files(self) -> list[str]:
-        """Files kr8s wrote from ``*-data`` kubeconfig fields (it never removes them)."""
-        auth = self.api.auth
-        user = getattr(auth, "_user", {}) or {}
-        cluster = getattr(auth, "_cluster", {}) or {}
-        out = []
-        if "client-key-data" in user and auth.client_key_file:
-            out.append(str(auth.client_key_file))
-        if "client-certificate-data" in user and auth.client_cert_file:
-            out.append(str(auth.client_cert_file))
-        if "certificate-authority-data" in cluster and auth.server_ca_file:
-            out.append(str(auth.server_ca_file))
-        return out
-
     def _remove_temp_files(self) -> None:
-        for path in self._temp_files():
+        for path in _kr8s.temp_files(self.api):
             with contextlib.suppress(OSError):
                 os.unlink(path)
 
@@ -185,7 +171,7 @@ class KubeClient:
             # Only the token changed (or nothing): update it in place, open streams live on.
             self._client.headers.pop("Authorization", None)
             self._client.headers.update(headers)
-            await self.api._create_session()
+            await _kr8s.refresh_session(self.api)
             self._remove_temp_files()
             return
         self._tls_fingerprint = fingerprint
@@ -194,7 +180,7 @@ class KubeClient:
             _http_client(auth.server, headers, verify, auth.proxy),
         )
         self._extensions = {"sni_hostname": auth.tls_server_name} if auth.tls_server_name else {}
-        await self.api._create_session()
+        await _kr8s.refresh_session(self.api)
         self._remove_temp_files()
         if old is not None:
             self._retired.append(old)
@@ -223,10 +209,11 @@ class KubeClient:
         return self._generation
 
     async def aclose(self) -> None:
-        for client in (self._client, *self._retired, getattr(self.api, "_session", None)):
+        for client in (self._client, *self._retired):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
+        await _kr8s.close_session(self.api)
         self._client = None
         self._retired.clear()
         self._remove_temp_files()
@@ -420,19 +407,9 @@ async def open_kube_client(
     Makes no request: a missing API server shows up on first use, where callers retry.
     Raises :class:`KubernetesError` when no credentials can be found at all.
     """
-    api = kr8s.asyncio.Api(
-        bypass_factory=True,
-        url=cfg.apiserver_host,
-        kubeconfig=cfg.kubeconfig,
-        serviceaccount=str(service_account_dir),
+    api = _kr8s.open_api(
+        url=cfg.apiserver_host, kubeconfig=cfg.kubeconfig, serviceaccount=service_account_dir
     )
-    if cfg.apiserver_host and not cfg.kubeconfig:
-        # Only the URL: do not let kr8s pick up $KUBECONFIG or ~/.kube/config behind our back.
-        api.auth._kubeconfig_path_or_dict = False  # type: ignore[assignment]
-    # Out of kr8s's per-thread cache: this Api belongs to one controller instance only.
-    for cache in kr8s.asyncio.Api._instances.values():
-        for key in [k for k, v in list(cache.items()) if v is api]:
-            del cache[key]
     try:
         await api.auth
     except Exception as exc:

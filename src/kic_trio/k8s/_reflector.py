@@ -30,6 +30,7 @@ raises out of ``run()`` except :class:`KindNotServed` and cancellation.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import sys
@@ -41,6 +42,7 @@ import httpx
 import orjson
 import trio
 
+from .._backoff import BackoffPolicy
 from .._errors import KubernetesError
 from ..models import KindInfo
 from ._paths import namespace_segment
@@ -60,6 +62,35 @@ class KindNotServed(Exception):
 
 class _Gone(Exception):
     """The watch's resourceVersion has expired (410 Gone): a relist is needed."""
+
+
+class KubeWatcher(Protocol):
+    """The part of :class:`~kic_trio.k8s.KubeClient` the watch layer uses: calls and streams.
+
+    Both raise :class:`~kic_trio._errors.KubernetesError` (``status`` set when the server
+    answered). Tests drive the watch layer with doubles of this shape.
+    """
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Any = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> httpx.Response: ...
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        headers: Any = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> contextlib.AbstractAsyncContextManager[httpx.Response]: ...
 
 
 class WatchSink(Protocol):
@@ -104,16 +135,16 @@ class Backoff:
     factor: float = 2.0
     jitter: float = 1.0
     reset_after: float = 120.0
-    _base: float = 0.0
+    _attempt: int = 0
     _last: float | None = None
 
     def next(self, now: float) -> float:
-        if self._last is None or now - self._last >= self.reset_after or self._base == 0.0:
-            self._base = self.initial
+        if self._last is None or now - self._last >= self.reset_after or self._attempt == 0:
+            self._attempt = 1
         else:
-            self._base = min(self._base * self.factor, self.maximum)
-        # jitter spreads retries apart, but never past the maximum
-        delay = min(self._base * (1.0 + self.jitter * self.rng.random()), self.maximum)
+            self._attempt += 1
+        policy = BackoffPolicy(self.initial, self.maximum, self.factor, (1.0, 1.0 + self.jitter))
+        delay = policy.delay(self._attempt, self.rng)
         self._last = now + delay
         return delay
 
@@ -150,7 +181,7 @@ class Reflector:
 
     def __init__(
         self,
-        kube: Any,
+        kube: KubeWatcher,
         kind: str,
         info: KindInfo,
         sink: WatchSink,

@@ -39,11 +39,12 @@ import trio
 
 from .._errors import KubernetesError
 from .._latest import LatestValue
+from .._leadership import LeaderState
 from .._lifecycle import ConfigApplied, LifecycleBus
 from .._payload import ConfigPayload
 from ..models import ObjectRef
 from ._events import TokenBucket
-from ._leader import KubeRequester, LeaderSink, LeaderState, wait_not_leader
+from ._leader import KubeRequester, LeaderSink, wait_not_leader
 from ._paths import namespace_segment, segment
 
 #: One ``status.loadBalancer.ingress`` entry, normalised: ``(ip, hostname)``, one of them "".

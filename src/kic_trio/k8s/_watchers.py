@@ -54,6 +54,7 @@ from ._reflector import (
     Backoff,
     Key,
     KindNotServed,
+    KubeWatcher,
     NullObserver,
     Reflector,
     WatchObserver,
@@ -249,7 +250,7 @@ class SecretFetcher:
 
     def __init__(
         self,
-        kube: Any,
+        kube: KubeWatcher,
         handler: KindHandler,
         *,
         namespaces: Sequence[str] = (),
@@ -383,7 +384,7 @@ class SecretFetcher:
             return
 
 
-async def kind_served(kube: Any, info: KindInfo) -> bool:
+async def kind_served(kube: KubeWatcher, info: KindInfo) -> bool:
     """Whether discovery lists ``info.plural`` in its group/version (a 404 means no)."""
     try:
         resp = await kube.request("GET", f"/apis/{info.group}/{info.version}")
@@ -396,7 +397,7 @@ async def kind_served(kube: Any, info: KindInfo) -> bool:
 
 
 async def run_kind(
-    kube: Any,
+    kube: KubeWatcher,
     kind: str,
     info: KindInfo,
     handler: KindHandler,
@@ -444,7 +445,12 @@ async def run_kind(
 
 
 async def _wait_served(
-    kube: Any, kind: str, info: KindInfo, handler: KindHandler, poll: float, rng: random.Random
+    kube: KubeWatcher,
+    kind: str,
+    info: KindInfo,
+    handler: KindHandler,
+    poll: float,
+    rng: random.Random,
 ) -> None:
     backoff = Backoff(rng=rng)
     reported = False
@@ -480,7 +486,7 @@ def _unpack(instance_or_cfg: Any) -> tuple[Any, WatchObserver]:
 
 async def run_watchers(
     instance_or_cfg: Any,
-    kube: Any,
+    kube: KubeWatcher,
     send: trio.MemorySendChannel[Delta],
     *,
     crd_poll_interval: float = 2.0,

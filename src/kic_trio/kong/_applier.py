@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import attrs
 import trio
 
+from .._backoff import BackoffPolicy
 from .._config import Config
 from .._errors import ControllerError, KongAdminError, UnsupportedKongError
 from .._instance import Instance
@@ -44,9 +45,11 @@ PROTOCOL = "db-less"
 #: Backoff after 5xx / network errors / timeouts: base * 2^n, capped, with jitter.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
+PUSH_BACKOFF = BackoffPolicy(BACKOFF_BASE, BACKOFF_CAP, jitter=(0.5, 1.0))
 #: Before re-POSTing a config Kong refused (400/413): doubles per refusal, capped.
 REFUSED_RETRY_BASE = 60.0
 REFUSED_RETRY_CAP = 600.0
+REFUSED_BACKOFF = BackoffPolicy(REFUSED_RETRY_BASE, REFUSED_RETRY_CAP)
 #: Rounds of "leave out what Kong refused" before giving up on a fallback.
 MAX_FALLBACK_ROUNDS = 3
 #: Without ``Retry-After``, a 429 is retried after this long.
@@ -472,9 +475,7 @@ class Gateway:
         else:
             self._refusals = 1
         self._refused_sha = payload.sha
-        self._refused_until = now + min(
-            REFUSED_RETRY_CAP, REFUSED_RETRY_BASE * 2 ** (self._refusals - 1)
-        )
+        self._refused_until = now + REFUSED_BACKOFF.delay(self._refusals)
         failures: tuple[Failure, ...] = ()
         left_out: tuple[ObjectRef, ...] = ()
         plugins: tuple[str, ...] = ()
@@ -534,8 +535,7 @@ class Gateway:
         status: int | None = None,
     ) -> None:
         self._errors_in_row += 1
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self._errors_in_row - 1))
-        delay *= self._rng.uniform(0.5, 1.0)
+        delay = PUSH_BACKOFF.delay(self._errors_in_row, self._rng)
         self._not_before = trio.current_time() + delay
         instance.log.warning(
             "gateway %s: push failed (%s); retrying in %.1fs", self.shown, message, delay

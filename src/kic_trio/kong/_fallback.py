@@ -42,7 +42,8 @@ from ..models import Failure, ObjectRef
 from ._dependencies import ObjectGraph, object_key, ref_key
 from ._parse import ConfigRejection, EntityError, ref_from_tags
 
-#: Entity lists that may be nested under another entity (Kong's declarative nesting).
+#: Entity lists that may be nested under another entity (Kong's declarative nesting). FakeKong
+#: has its own copy; tests/unit/fakekong/test_kong_rules_agree.py keeps the two equal.
 _CHILDREN: dict[str, tuple[str, ...]] = {
     "services": ("routes", "plugins"),
     "routes": ("plugins",),
@@ -58,6 +59,7 @@ _CHILDREN: dict[str, tuple[str, ...]] = {
     ),
     "upstreams": ("targets",),
     "certificates": ("snis",),
+    "key_sets": ("keys",),
     "consumer_groups": ("plugins",),
 }
 #: How an entity of a type can be referenced: its id and these fields.
@@ -101,6 +103,7 @@ _PARENT_FK = {
     "consumers": "consumer",
     "upstreams": "upstream",
     "certificates": "certificate",
+    "key_sets": "set",
     "consumer_groups": "consumer_group",
 }
 #: An entity that loses this reference takes its own object down with it (not only itself).

@@ -217,8 +217,26 @@ class Store:
     def take_changes(self) -> set[tuple[str, str, str]]:
         """``(kind, namespace, name)`` of every object changed since the last call.
 
-        This is exactly the ``changed`` argument :meth:`Translator.translate` wants.
+        This is exactly the ``changed`` argument :meth:`Translator.translate` wants. The record
+        grows until it is taken: whoever owns a long-lived store must call this (the controller's
+        translator task does, at every translation, so the record holds one debounce window).
         """
         out = self._changes
         self._changes = set()
         return out
+
+    def bookkeeping(self) -> dict[str, int]:
+        """Sizes of the store's indexes and records beyond the objects themselves.
+
+        Each is bounded by what is held (or, for the two ``take_*`` records, by what changed
+        since they were last taken); ``tests/unit/test_store.py`` checks none of them leaks
+        after many create/update/delete cycles. Useful when chasing memory growth.
+        """
+        return {
+            "objects": sum(len(m) for m in self._maps.values()),
+            "endpoint_slice_index": len(self._eps_index),
+            "secret_refcount": len(self._secret_refcount),
+            "refs_of": len(self._refs_of),
+            "newly_wanted": len(self._newly_wanted),
+            "changes": len(self._changes),
+        }

@@ -35,6 +35,7 @@ import orjson
 
 from .._payload import ConfigPayload
 from ..models import (
+    ANNOTATION_CLASSED_KINDS,
     CA_CERT_LABEL,
     Failure,
     IngressClass,
@@ -67,7 +68,7 @@ Key = tuple[str, str]
 Dep = tuple[str, str, str]
 Unit = tuple[Any, ...]
 
-_CLASSED = frozenset({"KongConsumer", "KongConsumerGroup", "KongClusterPlugin"})
+_CLASSED = ANNOTATION_CLASSED_KINDS
 
 
 def _crashed(ref: ObjectRef, exc: BaseException, field: str = "") -> Failure:

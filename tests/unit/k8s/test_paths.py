@@ -13,6 +13,7 @@ import httpx
 import pytest
 import trio
 
+from _eventually import eventually
 from kic_trio._names import name_problem, valid_name
 from kic_trio.k8s import KindHandler, KubeClient, SecretFetcher
 from kic_trio.k8s._paths import InvalidName, namespace_segment, segment
@@ -121,8 +122,9 @@ async def test_fetcher_never_requests_an_invalid_or_unwatched_secret() -> None:
             fetcher.fetch([("team-b", "victim-tls"), ("../team-b", "victim-tls")])
             await fetcher.fetch_now([("team-a", "../../team-b/secrets/victim-tls")])
             fetcher.fetch([("team-a", "good")])
-            while handler.fetching or ("team-a", "good") not in handler.held:
-                await trio.sleep(0.01)
+            await eventually(
+                lambda: not handler.fetching and ("team-a", "good") in handler.held, interval=0.01
+            )
             nursery.cancel_scope.cancel()
         await kube.http.aclose()
     assert requested == ["/api/v1/namespaces/team-a/secrets/good"]

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import trio
 
+from _eventually import eventually
 from kic_trio._deltas import Delete, Synced, Upsert
 from kic_trio.k8s import KIND_SWITCHES, KindHandler, KubeClient, SecretFetcher, enabled_kinds
 
@@ -138,13 +139,13 @@ async def test_fetched_secret_deleted_meanwhile_is_not_invented() -> None:
             await arrived.wait()
             await handler.delete("ns", "gone")  # the watch saw it deleted while the GET was out
             gate.set()
-            while handler.fetching:
-                await trio.sleep(0.01)
+            await eventually(lambda: not handler.fetching, interval=0.01)
             assert drain(receive) == []
             # the control case: nothing deleted meanwhile -> it arrives
             fetcher.fetch([("ns", "kept")])
-            while handler.fetching or ("ns", "kept") not in handler.held:
-                await trio.sleep(0.01)
+            await eventually(
+                lambda: not handler.fetching and ("ns", "kept") in handler.held, interval=0.01
+            )
             got = drain(receive)
             assert [d.obj.name for d in got] == ["kept"]
             nursery.cancel_scope.cancel()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 import trio
 import trio.testing
 
+from _eventually import eventually
 from kic_trio import Config
 from kic_trio._errors import KongAdminError, UnsupportedKongError
 from kic_trio._instance import Instance
@@ -105,15 +106,6 @@ async def events(inst: Instance) -> AsyncIterator[list[LifecycleEvent]]:
         nursery.cancel_scope.cancel()
 
 
-async def wait_until(pred: Callable[[], bool], step: float = 0.05) -> None:
-    """Poll ``pred`` on virtual time (the applier's state has no event of its own)."""
-    for _ in range(100_000):
-        if pred():
-            return
-        await trio.sleep(step)
-    raise AssertionError("condition never became true")
-
-
 async def test_two_gateways_are_both_configured(autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(600):
         async with FakeKong() as a, FakeKong() as b:
@@ -123,10 +115,10 @@ async def test_two_gateways_are_both_configured(autojump_clock: trio.testing.Moc
                 latest.put(p)
                 await a.wait_for(lambda f: f.configuration_hash == md5(p))
                 await b.wait_for(lambda f: f.configuration_hash == md5(p))
-                await wait_until(lambda: len(gs.applied_hashes()) == 2)
+                await eventually(lambda: len(gs.applied_hashes()) == 2)
                 assert gs.applied_hashes() == {a.url: p.sha, b.url: p.sha}
                 assert inst.health.first_push_done
-                await wait_until(lambda: len([e for e in got if isinstance(e, ConfigApplied)]) == 2)
+                await eventually(lambda: len([e for e in got if isinstance(e, ConfigApplied)]) == 2)
                 applied = [e for e in got if isinstance(e, ConfigApplied)]
                 assert {e.gateway for e in applied} == {a.url, b.url}
                 assert all(e.config_hash == p.sha and e.size == len(p.body) for e in applied)
@@ -145,7 +137,7 @@ async def test_same_config_is_not_pushed_again(autojump_clock: trio.testing.Mock
             p = payload(kong_config("web"))
             async with applier(inst) as (latest, gs):
                 latest.put(p)
-                await wait_until(lambda: gs.applied_hashes() == {a.url: p.sha})
+                await eventually(lambda: gs.applied_hashes() == {a.url: p.sha})
                 latest.put(payload(kong_config("web")))  # same content, same sha
                 await trio.sleep(60)
             assert len(a.config_posts()) == 1
@@ -223,7 +215,7 @@ async def test_restart_empty_is_pushed_again_within_the_check_interval(autojump_
                 await a.wait_for(lambda f: f.configuration_hash == md5(p))
                 assert trio.current_time() - restarted <= 5.0 + 0.5
                 assert len(a.config_posts()) == 2
-                await wait_until(lambda: gs.applied_hashes() == {a.url: p.sha})
+                await eventually(lambda: gs.applied_hashes() == {a.url: p.sha})
 
 
 async def test_refused_object_is_left_out_and_reported_and_not_reposted(autojump_clock: trio.testing.MockClock) -> None:
@@ -290,7 +282,7 @@ async def test_413_is_a_clear_error_with_the_size(autojump_clock: trio.testing.M
             p = payload(kong_config("web", "shop"))
             async with events(inst) as got, applier(inst) as (latest, _gs):
                 latest.put(p)
-                await wait_until(lambda: any(isinstance(e, PushFailed) for e in got))
+                await eventually(lambda: any(isinstance(e, PushFailed) for e in got))
                 await trio.sleep(30)
             failed = next(e for e in got if isinstance(e, PushFailed))
             assert failed.status == 413

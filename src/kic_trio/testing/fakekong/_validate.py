@@ -35,6 +35,9 @@ from ._atc import ATCError, check_expression
 NULL_KEY = "\0null"
 
 #: Entity collections that may be nested under another entity, and the fk they get.
+#: FakeKong keeps its own copy of Kong's rules (it is Kong's stand-in, not our client); the
+#: controller's copies in kong/_fallback.py and translator/_plugins.py must agree with these:
+#: tests/unit/fakekong/test_kong_rules_agree.py checks it.
 CHILDREN: dict[str, tuple[str, ...]] = {
     "services": ("routes", "plugins"),
     "routes": ("plugins",),
@@ -89,6 +92,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "hmacauth_credentials": {"consumer": "consumers"},
     "jwt_secrets": {"consumer": "consumers"},
     "oauth2_credentials": {"consumer": "consumers"},
+    "mtls_auth_credentials": {"consumer": "consumers"},
 }
 #: ``protocols`` values Kong knows (``kong/constants.lua``).
 PROTOCOLS = ("grpc", "grpcs", "http", "https", "tcp", "tls", "tls_passthrough", "udp")
@@ -148,7 +152,7 @@ BUNDLED_PLUGINS: frozenset[str] = frozenset(
 
 #: Authentication plugins cannot be scoped to a consumer (``typedefs.no_consumer``).
 NO_CONSUMER_PLUGINS = frozenset(
-    {"acl", "basic-auth", "hmac-auth", "jwt", "key-auth", "ldap-auth", "oauth2"}
+    {"acl", "basic-auth", "hmac-auth", "jwt", "key-auth", "ldap-auth", "oauth2", "mtls-auth"}
 )
 
 _SCHEMA_ENV = "KIC_TRIO_KONG_SCHEMA"
