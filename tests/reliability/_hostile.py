@@ -187,13 +187,16 @@ def expand(node: Any, ns: str) -> Any:
 
 
 def load_cases(ns: str) -> list[dict[str, Any]]:
-    """The corpus with generators applied and every namespaced object placed in ``ns``."""
+    """The corpus with generators applied and namespaced objects placed in ``ns`` (unless the
+    case names another)."""
     out = []
     for case in yaml.safe_load(CORPUS_FILE.read_text()):
         case = expand(copy.deepcopy(case), ns)
         for obj in case["objects"]:
             if obj["kind"] not in CLUSTER_SCOPED:
-                obj.setdefault("metadata", {})["namespace"] = ns
+                # a namespace written in the case is kept (offline only: another tenant's
+                # objects, for cross-namespace references)
+                obj.setdefault("metadata", {}).setdefault("namespace", ns)
         out.append(case)
     return out
 
