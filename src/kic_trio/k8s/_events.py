@@ -262,10 +262,17 @@ class EventQueue:
     def take(self, now: float) -> tuple[EventKey, int] | float:
         """The next problem to write, or (none has a token) seconds until one will.
 
-        Round-robin over namespaces: the one served goes to the back of the line.
+        Round-robin over namespaces (the one served goes to the back of the line), first
+        among those with a new problem, then among the rest: a count update never delays a
+        problem nobody has been told about, in any namespace (each translation re-emits every
+        current failure, so with 76 broken namespaces the repeats of the others would
+        otherwise be served before a new failure's turn came round).
         """
         wait = float("inf")
-        for ns in list(self._queues):
+        order = [ns for ns, q in self._queues.items() if q.new]
+        if len(order) < len(self._queues):
+            order += [ns for ns, q in self._queues.items() if not q.new]
+        for ns in order:
             q = self._queues[ns]
             if q.bucket.try_take(now):
                 item = q.pop()

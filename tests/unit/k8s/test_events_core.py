@@ -266,3 +266,12 @@ async def test_writers_work_in_parallel_and_never_create_one_problem_twice(
     assert kube.most_in_flight == 4
     # 41 writes of 50 ms, 4 at a time: about 0.55 s of trio's clock, not 2 s
     assert elapsed == pytest.approx(0.55, abs=0.06)
+
+
+def test_a_new_problem_anywhere_goes_before_repeats_everywhere() -> None:
+    queue = EventQueue(namespace_qps=1.0, namespace_burst=10)
+    for i in range(5):
+        queue.add(_key(f"ns-{i}", "old"), written=True)
+    queue.add(_key("ns-9", "new"), written=False)
+    first = queue.take(0.0)
+    assert not isinstance(first, float) and first[0].ref.name == "new"
