@@ -82,6 +82,8 @@ class Run:
     healthz_failed: list[str] = attrs.field(factory=list)
     healthz_max_s: float = 0.0
     late_change_served: bool = False
+    #: the controller's own counters at the end (where the time went): name -> value
+    metrics: dict[str, float] = attrs.field(factory=dict)
     startup_problem: str | None = None
     #: Namespace -> Event uid -> (the Event as last seen by the watch, when (time.monotonic)
     #: the watch first saw it with its current message). One watch for all cases.
@@ -142,6 +144,7 @@ async def _run(control_plane: ControlPlane, kubeconfig: Path, log_file: Path) ->
         cases.append((ns, case))
         run.outcomes[case["id"]] = Outcome(case["id"], ns)
     probe_port = _free_port()
+    metrics_port = _free_port()
     async with control_plane.admin_client() as admin, FakeKong() as kong:
         for ns, _ in cases:
             r = await admin.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
@@ -153,7 +156,7 @@ async def _run(control_plane: ControlPlane, kubeconfig: Path, log_file: Path) ->
             "--kong-admin-url", kong.url,
             "--watch-namespace", ",".join(ns for ns, _ in cases),
             "--health-probe-bind-address", f"127.0.0.1:{probe_port}",
-            "--metrics-bind-address", "127.0.0.1:0",
+            "--metrics-bind-address", f"127.0.0.1:{metrics_port}",
             "--proxy-sync-seconds", "0.2",
             "--log-level", os.environ.get("KIC_TRIO_HOSTILE_LOG_LEVEL", "info"),
         ]  # fmt: skip
@@ -183,6 +186,7 @@ async def _run(control_plane: ControlPlane, kubeconfig: Path, log_file: Path) ->
                     run.late_change_served = True
                 nursery.cancel_scope.cancel()
 
+            run.metrics = await _scrape(metrics_port)
             served = H.hosts_in(kong.config)
             for ns, case in cases:
                 if H.baseline_host(ns) not in served:
@@ -198,6 +202,30 @@ async def _run(control_plane: ControlPlane, kubeconfig: Path, log_file: Path) ->
                     cs.shield = True
                     await proc.wait()
     return run
+
+
+#: Sums and counts of the controller's histograms that say where a case's time goes.
+_METRICS = (
+    "ingress_controller_translation_duration_milliseconds_sum",
+    "ingress_controller_translation_duration_milliseconds_count",
+    "ingress_controller_configuration_push_duration_milliseconds_sum",
+    "ingress_controller_configuration_push_duration_milliseconds_count",
+    "kic_trio_sync_latency_seconds_sum",
+    "kic_trio_sync_latency_seconds_count",
+)
+
+
+async def _scrape(port: int) -> dict[str, float]:
+    """The controller's translation/push/sync-latency sums and counts (all label sets added)."""
+    out: dict[str, float] = {}
+    with trio.move_on_after(10):
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            r = await client.get(f"http://127.0.0.1:{port}/metrics")
+        for line in r.text.splitlines():
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name in _METRICS:
+                out[name] = out.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
 
 
 async def _poll_health(run: Run, proc: trio.Process, port: int) -> None:
@@ -405,6 +433,20 @@ def hostile_run(
         )
     print(f"  controller exit: {run.controller_exit}, /healthz failures: {len(run.healthz_failed)}")
     print(f"  controller log: {log_file}")
+    m = run.metrics
+    if m:
+        section.notes["controller_metrics"] = m
+        tn = m.get("ingress_controller_translation_duration_milliseconds_count", 0)
+        pn = m.get("ingress_controller_configuration_push_duration_milliseconds_count", 0)
+        sn = m.get("kic_trio_sync_latency_seconds_count", 0)
+        print(
+            f"  controller: {tn:.0f} translations, "
+            f"{m.get('ingress_controller_translation_duration_milliseconds_sum', 0):.0f} ms in all; "
+            f"{pn:.0f} pushes, "
+            f"{m.get('ingress_controller_configuration_push_duration_milliseconds_sum', 0):.0f} ms; "
+            f"change seen -> pushed {m.get('kic_trio_sync_latency_seconds_sum', 0) / max(sn, 1):.3f} s "
+            "on average"
+        )
     yield run
 
 
