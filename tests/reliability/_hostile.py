@@ -187,13 +187,16 @@ def expand(node: Any, ns: str) -> Any:
 
 
 def load_cases(ns: str) -> list[dict[str, Any]]:
-    """The corpus with generators applied and every namespaced object placed in ``ns``."""
+    """The corpus with generators applied and namespaced objects placed in ``ns`` (unless the
+    case names another)."""
     out = []
     for case in yaml.safe_load(CORPUS_FILE.read_text()):
         case = expand(copy.deepcopy(case), ns)
         for obj in case["objects"]:
             if obj["kind"] not in CLUSTER_SCOPED:
-                obj.setdefault("metadata", {})["namespace"] = ns
+                # a namespace written in the case is kept (offline only: another tenant's
+                # objects, for cross-namespace references)
+                obj.setdefault("metadata", {}).setdefault("namespace", ns)
         out.append(case)
     return out
 
@@ -209,3 +212,21 @@ def hosts_in(config: Mapping[str, Any]) -> set[str]:
         for r in svc.get("routes", []) or []
         for h in r.get("hosts", []) or []
     }
+
+
+def clean_ca_problem(config: Mapping[str, Any], ca_id: str) -> str | None:
+    """Why ``ca_certificates[id=ca_id]`` in ``config`` is not one clean PEM block (``None``: it is).
+
+    For CA Secrets with bytes around the certificate: accepted, as upstream, but what Kong
+    receives must be the certificate alone, re-encoded (issue 13: "trailing bytes sent").
+    """
+    found = [c for c in config.get("ca_certificates", []) or [] if c.get("id") == ca_id]
+    if not found:
+        return f"ca_certificate {ca_id} not sent"
+    cert = str(found[0].get("cert", ""))
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    if not (cert.startswith(begin) and cert.rstrip("\n").endswith(end)):
+        return "the CA certificate sent has bytes around the PEM block"
+    if cert.count(begin) != 1 or not cert.isascii():
+        return "the CA certificate sent is not one clean PEM block"
+    return None

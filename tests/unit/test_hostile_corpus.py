@@ -42,16 +42,7 @@ H = _load()
 CASES = {c["id"]: c for c in H.load_cases(NS)}
 
 #: Case id -> why it does not pass yet (strict: a case that starts passing must leave the list).
-EXPECTED_FAILURES: dict[str, str] = {
-    "ca-nonutf8-after-pem": "no failure: the CA is accepted and re-encoded as clean PEM without the trailing bytes (the case should check the PEM sent, not expect a failure)",
-    "ca-nonutf8-id": "a CA Secret whose id is not UTF-8 gets no failure naming it (not fixed yet)",
-    "ca-trailing-bytes": "no failure: the CA is accepted and re-encoded as clean PEM without the trailing bytes (the case should check the PEM sent, not expect a failure)",
-    "endpointslice-address-crlf": "an EndpointSlice address with CR/LF gets no failure naming it (not fixed yet)",
-    "consumer-credential-nonutf8": "a credential Secret with non-UTF-8 values gets no failure naming it (not fixed yet)",
-    "upstream-policy-hash-header-crlf": "KongUpstreamPolicy hash header with CR/LF is not refused (not fixed yet)",
-    "upstream-policy-healthcheck-negative": "KongUpstreamPolicy negative health-check values are not refused (not fixed yet)",
-    "ingressclass-parameters-traversal": "IngressClass parameters with a traversal name get no failure naming them (not fixed yet)",
-}
+EXPECTED_FAILURES: dict[str, str] = {}
 
 
 def test_corpus_is_big_and_covers_every_kind() -> None:
@@ -74,7 +65,8 @@ def test_corpus_is_big_and_covers_every_kind() -> None:
     }
     for c in CASES.values():
         exp = c["expect"]
-        assert exp.get("kind") and exp.get("name") and exp.get("message"), c["id"]
+        assert exp.get("kind") and exp.get("name"), c["id"]
+        assert exp.get("message") or exp.get("clean_ca"), c["id"]
         assert c.get("bullet"), c["id"]
     assert set(EXPECTED_FAILURES) <= set(CASES)
 
@@ -120,6 +112,16 @@ def run_case(case: dict[str, Any], tmp_path: Path) -> tuple[list[str], str]:
     if H.baseline_host(NS) not in H.hosts_in(config):
         problems.append("the baseline Ingress is not routed")
     lines = _failure_lines(stderr)
+    exp = case["expect"]
+    if exp.get("clean_ca"):
+        problem = H.clean_ca_problem(config, str(exp["clean_ca"]))
+        if problem:
+            problems.append(problem)
+        who = f"{exp['kind']} {NS}/{exp['name']}"
+        problems += [f"unexpected failure: {ln[:200]}" for ln in lines if who in ln]
+        return problems, stderr
+    if exp.get("unserved") and exp["unserved"] in H.hosts_in(config):
+        problems.append(f"{exp['unserved']} is served (it must fail closed)")
     if not any(_matches(ln, case["expect"]) for ln in lines):
         exp = case["expect"]
         problems.append(

@@ -290,6 +290,23 @@ def _ingress(raw: Mapping[str, Any]) -> Ingress:
     )
 
 
+def _dns_label(value: str) -> bool:
+    """A DNS-1123 label (a namespace name), checked without a regex."""
+    return (
+        0 < len(value) <= 63
+        and value.isascii()
+        and value == value.lower()
+        and value.replace("-", "").isalnum()
+        and value[0] != "-"
+        and value[-1] != "-"
+    )
+
+
+def _dns_subdomain(value: str) -> bool:
+    """A DNS-1123 subdomain (most object names): labels of :func:`_dns_label` joined by dots."""
+    return 0 < len(value) <= 253 and all(_dns_label(label) for label in value.split("."))
+
+
 def _ingress_class(raw: Mapping[str, Any]) -> IngressClass:
     r, base = _meta("IngressClass", raw)
     spec = r.as_map(raw.get("spec"), "spec")
@@ -303,6 +320,20 @@ def _ingress_class(raw: Mapping[str, Any]) -> IngressClass:
             namespace=r.as_str(pm.get("namespace"), "spec.parameters.namespace") or "",
             scope=r.as_str(pm.get("scope"), "spec.parameters.scope") or "",
         )
+        # The name and namespace are looked up (and could reach a URL): a name that is not
+        # a DNS subdomain ("../../x") refers to nothing; the class keeps its defaults.
+        bad = [
+            f
+            for f, v, check in (
+                ("name", params.name, _dns_subdomain),
+                ("namespace", params.namespace, _dns_label),
+            )
+            if v and not check(v)
+        ]
+        for f in bad:
+            r.fail(f"spec.parameters.{f}", f"parameters {f} is not a valid Kubernetes name")
+        if bad:
+            params = None
     return IngressClass(
         **base,
         controller=r.as_str(spec.get("controller"), "spec.controller") or "",
@@ -373,6 +404,15 @@ def _service(raw: Mapping[str, Any]) -> Service:
     )
 
 
+#: Characters of an IPv4/IPv6 address or a DNS name (FQDN slices); anything else is refused.
+_ADDRESS_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.:-_%")
+
+
+def _address_ok(address: str) -> bool:
+    """An endpoint address Kong can take as a target host (checked by set, no regex)."""
+    return 0 < len(address) <= 253 and _ADDRESS_CHARS.issuperset(address)
+
+
 def _endpoint_slice(raw: Mapping[str, Any]) -> EndpointSlice:
     r, base = _meta("EndpointSlice", raw)
     ports = []
@@ -391,9 +431,18 @@ def _endpoint_slice(raw: Mapping[str, Any]) -> EndpointSlice:
         em = r.as_map(ep_raw, p)
         cond = r.as_map(em.get("conditions"), f"{p}.conditions")
         target = r.as_map(em.get("targetRef"), f"{p}.targetRef")
+        addresses = r.strs(em.get("addresses"), f"{p}.addresses")
+        if not all(_address_ok(a) for a in addresses):
+            # an address becomes a Kong target "host:port": CR/LF or spaces there would
+            # smuggle text into Kong's configuration (the API server refuses them; offline
+            # input does not)
+            for j, a in enumerate(addresses):
+                if not _address_ok(a):
+                    r.fail(f"{p}.addresses[{j}]", "address is not an IP address or DNS name")
+            addresses = tuple(a for a in addresses if _address_ok(a))
         endpoints.append(
             Endpoint(
-                addresses=r.strs(em.get("addresses"), f"{p}.addresses"),
+                addresses=addresses,
                 ready=r.as_bool(cond.get("ready"), f"{p}.conditions.ready"),
                 serving=r.as_bool(cond.get("serving"), f"{p}.conditions.serving"),
                 terminating=r.as_bool(cond.get("terminating"), f"{p}.conditions.terminating"),
@@ -578,9 +627,20 @@ def _health(r: Reader, raw: object, path: str) -> dict[str, Any]:
         elif isinstance(value, float) and not math.isfinite(value):
             # JSON cannot carry NaN/Infinity (orjson writes null): refused, Kong's default stays
             r.fail(sub, "expected a finite number, got NaN or Infinity")
+        elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            # every health-check number (intervals, counters, timeouts, concurrency) is >= 0
+            # for Kong, which would refuse the whole configuration
+            r.fail(sub, "must not be negative")
         else:
             out[_snake(key)] = r.json_value(value, sub)
     return out
+
+
+def _header_name_ok(name: str) -> bool:
+    """Kong's header-name rule: ``A-Z a-z 0-9 _ -`` only, at most 256 characters."""
+    return (
+        0 < len(name) <= 256 and name.isascii() and name.replace("-", "").replace("_", "").isalnum()
+    )
 
 
 def _hash(r: Reader, raw: object, path: str, prefix: str, fallback: bool) -> dict[str, Any]:
@@ -608,6 +668,10 @@ def _hash(r: Reader, raw: object, path: str, prefix: str, fallback: bool) -> dic
             return {}
         return {prefix: "cookie", "hash_on_cookie": value, "hash_on_cookie_path": cookie_path}
     kong = {"header": "header", "queryArg": "query_arg", "uriCapture": "uri_capture"}[key]
+    if key == "header" and not _header_name_ok(value):
+        # Kong's rule (A-Z a-z 0-9 _ -); CR/LF here would split the header Kong hashes on
+        r.fail(f"{path}.header", "header is not a valid HTTP header name")
+        return {}
     return {prefix: kong, f"{prefix}_{kong}": value}
 
 

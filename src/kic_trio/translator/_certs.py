@@ -164,9 +164,16 @@ def ca_certificate(
     (a non-UTF-8 tail crashed the controller) never reach Kong, and a second certificate,
     which Kong refuses ("please submit only one certificate at a time"), is a failure here.
     """
-    cid = secret.text("id")
-    if not cid:
+    raw_id = secret.data.get("id")
+    if not raw_id:
         return None, "invalid CA certificate: missing 'id' field in data"
+    try:
+        cid = raw_id.decode("utf-8")
+    except UnicodeDecodeError:
+        # a replaced byte would make a different id than the one services refer to
+        return None, "invalid CA certificate: 'id' in data is not valid UTF-8"
+    if not cid.isprintable() or len(cid) > 256:
+        return None, "invalid CA certificate: 'id' in data has control characters or is too long"
     raw = secret.data.get("cert") or secret.data.get("ca.crt")
     if raw is None:
         return None, "invalid CA certificate: missing 'cert' or 'ca.crt' field in data"

@@ -79,7 +79,12 @@ def _credential(kind: str, secret: Secret, fail: Any) -> dict[str, Any] | None:
         raw = secret.data.get(key)
         if raw is None:
             continue
-        text = raw.decode("utf-8", "replace")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # Kong takes text; a replaced byte would silently change a key or a password
+            fail(f"failed to provision credential: data.{key} is not valid UTF-8")
+            return None
         if key == "redirect_uris":
             cred[key] = text.split(",")
         elif key == "hash_secret":

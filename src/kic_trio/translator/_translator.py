@@ -71,6 +71,11 @@ Unit = tuple[Any, ...]
 _CLASSED = ANNOTATION_CLASSED_KINDS
 
 
+#: Plugin-unit namespace prefix of a cross-namespace reference without a grant: no object
+#: lives in such a namespace (NUL is not in names), so the unit only blocks its referrers.
+_NO_GRANT = "\0no-grant:"
+
+
 def _crashed(ref: ObjectRef, exc: BaseException, field: str = "") -> Failure:
     """The failure a unit guard records: the exception's type only (its text may hold values).
 
@@ -467,6 +472,10 @@ class Translator:
                         "cross-namespace plugin references are not supported",
                     )
                 )
+                # Fail closed: the reference still goes to a plugin unit, one that never
+                # resolves, so what asked for the plugin is left out instead of being served
+                # without it (upstream serves it without the plugin).
+                out.append(((_NO_GRANT + ns, name), (kind, identifier, referrer)))
                 continue
             out.append(((ns, name), (kind, identifier, referrer)))
         return out
@@ -1076,6 +1085,11 @@ class Translator:
             st.deps.set(unit, frozenset())
             return None
         ns, name = pkey
+        if ns.startswith(_NO_GRANT):  # a cross-namespace reference (see _plugin_rels)
+            st.deps.set(unit, frozenset())
+            cross = {(k, ident): ref for k, ident, ref in rels_map}
+            why = f"it is in namespace {ns[len(_NO_GRANT) :]!r} and no grant allows it"
+            return _PluginOut(("", "", *pkey), None, [], [], (), self._block_all(cross, why), cross)
         deps: set[Dep] = {("KongPlugin", ns, name), ("KongClusterPlugin", "", name)}
         rels: dict[str, list[tuple[str, ObjectRef]]] = {}
         for kind, ident, ref in sorted(rels_map, key=lambda r: (r[0], r[1], r[2])):

@@ -16,6 +16,7 @@ import kic_trio
 from kic_trio._instance import Instance
 from kic_trio.k8s._events import (
     EventKey,
+    EventQueue,
     EventRecorder,
     TokenBucket,
     event_body,
@@ -142,7 +143,7 @@ async def test_emits_of_one_problem_coalesce_while_queued() -> None:
         recorder.emit(INGRESS, "Warning", "KongConfigurationTranslationFailed", "bad path")
     recorder.emit(INGRESS, "Warning", "KongConfigurationTranslationFailed", "another problem")
     assert recorder.pending == 2
-    assert list(recorder._pending.values()) == [11, 1]
+    assert [n for _, n in recorder.queued()] == [11, 1]
 
 
 async def test_the_queue_is_bounded() -> None:
@@ -192,3 +193,85 @@ async def test_the_controllers_recorder_follows_its_leadership() -> None:
     instance.leader.set(True)
     recorder.emit(INGRESS, "Warning", "R", "m")
     assert recorder.pending == 1
+
+
+def _key(ns: str, name: str, message: str = "bad") -> EventKey:
+    return EventKey(ObjectRef("Ingress", ns, name, f"uid-{ns}-{name}"), "Warning", "R", message)
+
+
+def test_the_queue_serves_new_problems_before_repeats() -> None:
+    queue = EventQueue(namespace_qps=1.0, namespace_burst=10)
+    queue.add(_key("a", "old"), written=True)  # a count update of a reported problem
+    queue.add(_key("a", "new"), written=False)
+    first = queue.take(0.0)
+    second = queue.take(0.0)
+    assert not isinstance(first, float) and not isinstance(second, float)
+    assert [first[0].ref.name, second[0].ref.name] == ["new", "old"]
+
+
+def test_one_namespaces_flood_does_not_delay_anothers_first_event() -> None:
+    queue = EventQueue(namespace_qps=1.0, namespace_burst=5)
+    for i in range(200):
+        queue.add(_key("flood", f"ing-{i}"), written=False)
+    queue.add(_key("quiet", "web"), written=False)
+    taken = [queue.take(0.0) for _ in range(7)]
+    names = [t[0].ref.namespace for t in taken if not isinstance(t, float)]
+    # round-robin: the quiet namespace is served second, then the flood spends its burst
+    assert names == ["flood", "quiet", "flood", "flood", "flood", "flood"]
+    assert taken[-1] == pytest.approx(1.0)  # the flood's bucket: next token in 1 s
+    assert queue.size == 200 - 5
+    later = queue.take(1.0)
+    assert not isinstance(later, float) and later[0].ref.namespace == "flood"
+
+
+class SlowKube:
+    """Answers every request after ``delay`` (trio's clock), recording what was asked."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.requests: list[tuple[str, str]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        self.requests.append((method, path))
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await trio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        return {}
+
+
+async def test_writers_work_in_parallel_and_never_create_one_problem_twice(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    kube = SlowKube(delay=0.05)
+    recorder = EventRecorder(kube, concurrency=4, qps=1000.0, burst=1000)
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(recorder.run)
+            start = trio.current_time()
+            for i in range(40):
+                recorder.emit(_key("shop", f"ing-{i}").ref, "Warning", "R", "bad")
+            await trio.sleep(0.01)  # the first writes are in flight
+            recorder.emit(_key("shop", "ing-0").ref, "Warning", "R", "bad")  # a repeat
+            await recorder.wait_idle()
+            elapsed = trio.current_time() - start
+            nursery.cancel_scope.cancel()
+    posts = [p for m, p in kube.requests if m == "POST"]
+    patches = [p for m, p in kube.requests if m == "PATCH"]
+    assert (len(posts), len(patches)) == (40, 1)  # the repeat updated the first Event
+    assert kube.most_in_flight == 4
+    # 41 writes of 50 ms, 4 at a time: about 0.55 s of trio's clock, not 2 s
+    assert elapsed == pytest.approx(0.55, abs=0.06)
+
+
+def test_a_new_problem_anywhere_goes_before_repeats_everywhere() -> None:
+    queue = EventQueue(namespace_qps=1.0, namespace_burst=10)
+    for i in range(5):
+        queue.add(_key(f"ns-{i}", "old"), written=True)
+    queue.add(_key("ns-9", "new"), written=False)
+    first = queue.take(0.0)
+    assert not isinstance(first, float) and first[0].ref.name == "new"

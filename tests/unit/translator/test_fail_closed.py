@@ -299,3 +299,25 @@ def test_group_sharing_a_plugin_with_a_consumer_is_left_out() -> None:
     r = w.upsert(consumer("bob", ""))
     assert [g["name"] for g in r.config["consumer_groups"]] == ["gold"]
     assert r.config["consumer_group_consumers"] == [{"consumer": "carol", "consumer_group": "gold"}]
+
+
+def test_cross_namespace_plugin_without_a_grant_leaves_the_route_out() -> None:
+    """Upstream serves the route without the plugin when no ReferenceGrant allows ``ns:name``;
+    kic-trio leaves it out (docs/internals.md), whether or not the plugin exists there."""
+    elsewhere = plugin("auth")
+    elsewhere["metadata"]["namespace"] = "team-b"
+    w = World(service(), elsewhere, ingress("ing", "team-b:auth"), ingress("ok", ""))
+    r = w.translate()
+    assert ROUTE not in routes(r)
+    assert "default.ok.svc.ok.example.com.80" in routes(r)
+    assert plugin_names(r) == []  # team-b's plugin is not attached either
+    msgs = reasons(r, "Ingress", "ing")
+    assert any("no grant found to reference KongPlugin team-b/auth" in m for m in msgs), msgs
+    assert any("no grant allows it" in m and "is not served until" in m for m in msgs), msgs
+    # dropping the reference brings the route back (incremental == full all along)
+    r = w.upsert(ingress("ing", ""))
+    assert ROUTE in routes(r)
+    assert reasons(r, "Ingress", "ing") == []
+    # a cross-namespace reference on the Service takes the Service and its routes
+    r = w.upsert(service(plugins="team-b:auth"))
+    assert ROUTE not in routes(r) and "default.ok.svc.ok.example.com.80" not in routes(r)

@@ -484,3 +484,24 @@ def test_client_cert_merged_with_an_identical_older_secret_still_resolves() -> N
     assert kong_svc["client_certificate"] in ids
     assert ids == {"older-uid", "younger-uid"}
     assert failures == []
+
+
+def test_deep_yaml_flow_nesting_is_refused_by_the_scanner_before_it_goes_deep() -> None:
+    """3000 nested ``[`` once cost 2 s of the Trio thread (PyYAML's scanner is quadratic in
+    the flow depth) and held up every other change; the scanner now stops at the limit."""
+    from kic_trio.translator._plugins import MAX_DEPTH, PluginConfigError, _NoAliasLoader
+
+    levels: list[int] = []
+
+    class Counting(_NoAliasLoader):
+        def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+            levels.append(self.flow_level)
+            super().fetch_flow_collection_start(TokenClass)
+
+    import yaml
+
+    with pytest.raises(PluginConfigError, match="nested deeper"):
+        yaml.load("n: " + "[" * 3000 + "]" * 3000 + "\n", Loader=Counting)
+    assert max(levels) == MAX_DEPTH
+    # within the limit, flow collections still load
+    assert yaml.load("n: [[1, {a: [2]}]]", Loader=_NoAliasLoader) == {"n": [[1, {"a": [2]}]]}
