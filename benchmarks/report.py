@@ -340,6 +340,17 @@ def main() -> None:
     # probe latency during start-up (probe_latency.py): kept when the report is rebuilt
     probe = runs_by_n(load("probe_latency.json")).get(10000)
     summ["probe_p99_ms_10k"] = _get(probe, "probe", "translation", "p99_ms")
+    # admission webhook (admission_latency.py, largest N) and one hostile case at a time
+    # (hostile_latency.py): written by those scripts, kept here when the report is rebuilt
+    admission = runs_by_n(load("admission_latency.json"))
+    if admission:
+        biggest = admission[max(admission)]
+        summ["admission_p50_ms"] = _get(biggest, "direct_allowed", "p50_ms")
+        summ["admission_p99_ms"] = _get(biggest, "direct_allowed", "p99_ms")
+        summ["admission_sets"] = max(admission)
+    hostile = load("hostile_latency.json")
+    summ["hostile_case_p50_ms"] = _get(hostile, "stats", "p50_ms")
+    summ["hostile_case_p99_ms"] = _get(hostile, "stats", "p99_ms")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "summary.json").write_text(json.dumps(summ, indent=2) + "\n")
     table = markdown(e2e, startup, memory, translate, summ)
