@@ -35,13 +35,16 @@ import orjson
 
 from .._payload import ConfigPayload
 from ..models import (
+    ANNOTATION_CLASSED_KINDS,
     CA_CERT_LABEL,
+    SPECS,
     Failure,
     IngressClass,
     IngressClassParameters,
     KongClusterPlugin,
     KongPlugin,
     ObjectRef,
+    UnknownKindError,
     class_annotation_of,
     ingress_class_of,
 )
@@ -67,7 +70,34 @@ Key = tuple[str, str]
 Dep = tuple[str, str, str]
 Unit = tuple[Any, ...]
 
-_CLASSED = frozenset({"KongConsumer", "KongConsumerGroup", "KongClusterPlugin"})
+_CLASSED = ANNOTATION_CLASSED_KINDS
+
+#: Kinds read only through :meth:`Translator._context` (class-wide settings): a change that
+#: alters the context makes a new one, hence a full translation; any other change is a no-op.
+_CONTEXT_KINDS = frozenset({"IngressClass", "IngressClassParameters"})
+#: The kinds ``Translator._apply`` has a branch for. Every registered kind must be here (checked
+#: at import and by tests/unit/test_kind_registry.py): a kind the translator does not handle is
+#: an error at start-up, never silently dropped.
+TRANSLATED_KINDS = frozenset(
+    {
+        "Ingress",
+        "KongConsumer",
+        "KongConsumerGroup",
+        "KongPlugin",
+        "KongClusterPlugin",
+        "Secret",
+        "EndpointSlice",
+        "Service",
+        "KongUpstreamPolicy",
+        *_CONTEXT_KINDS,
+    }
+)
+if set(SPECS) != TRANSLATED_KINDS:  # pragma: no cover - a registry/translator mismatch
+    raise RuntimeError(
+        "kinds registered but not translated: "
+        f"{sorted(set(SPECS) - TRANSLATED_KINDS)}; translated but not registered: "
+        f"{sorted(TRANSLATED_KINDS - set(SPECS))}"
+    )
 
 
 def _crashed(ref: ObjectRef, exc: BaseException, field: str = "") -> Failure:
@@ -594,6 +624,8 @@ class Translator:
                         mark(("eps", ns, service_name))
             elif kind in ("Service", "KongUpstreamPolicy"):
                 mark(fk)
+            elif kind not in _CONTEXT_KINDS:
+                raise UnknownKindError(kind)  # a bug of ours: see TRANSLATED_KINDS
 
         # 1. Ingresses -> routes per Kong service, TLS claims, default backends
         order_dirty = default_dirty = False
