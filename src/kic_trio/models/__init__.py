@@ -61,6 +61,14 @@ from ._models import (
 )
 from ._parsers import parse, tls_pair_valid
 from ._registry import ANNOTATION_CLASSED_KINDS, CLUSTER_SCOPED_KINDS, TAGGED_KINDS
+from ._status import (
+    INGRESS_PROGRAMMED,
+    NO_STATUS,
+    Condition,
+    ConditionStatus,
+    ObjectStatus,
+    publishing,
+)
 
 __all__ = [
     "ANNOTATION_CLASSED_KINDS",
@@ -70,11 +78,15 @@ __all__ = [
     "CREDENTIAL_LABEL",
     "DEFAULT_CLASS_ANNOTATION",
     "INGRESS_CLASS_ANNOTATION",
+    "INGRESS_PROGRAMMED",
     "KINDS",
+    "NO_STATUS",
     "SPECS",
     "TAGGED_KINDS",
     "AnyModel",
     "ClassFilter",
+    "Condition",
+    "ConditionStatus",
     "ConfigPatch",
     "Endpoint",
     "EndpointPort",
@@ -97,6 +109,7 @@ __all__ = [
     "LoadBalancerIngress",
     "Model",
     "ObjectRef",
+    "ObjectStatus",
     "ParametersRef",
     "Secret",
     "SecretKeyRef",
@@ -111,6 +124,7 @@ __all__ = [
     "is_default_class",
     "names_other_class",
     "parse",
+    "publishing",
     "secret_has_kong_label",
     "secret_refs",
     "spec_of",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -37,13 +37,17 @@ from .._payload import ConfigPayload
 from ..models import (
     ANNOTATION_CLASSED_KINDS,
     CA_CERT_LABEL,
+    INGRESS_PROGRAMMED,
+    NO_STATUS,
     SPECS,
+    Condition,
     Failure,
     IngressClass,
     IngressClassParameters,
     KongClusterPlugin,
     KongPlugin,
     ObjectRef,
+    ObjectStatus,
     UnknownKindError,
     class_annotation_of,
     ingress_class_of,
@@ -54,6 +58,7 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
 from ._ingress import IngressOut, RouteOut, translate_ingress
+from ._model import Backend
 from ._options import TranslatorOptions
 from ._plugins import (
     NO_CONSUMER_PLUGINS,
@@ -64,11 +69,24 @@ from ._plugins import (
     plugin_config,
 )
 from ._services import ServiceOut, translate_service
+from ._units import (
+    CA_CERTIFICATES,
+    CERTIFICATES,
+    GLOBAL_PLUGINS,
+    BlockedUnit,
+    CertificatesUnit,
+    ConsumerGroupUnit,
+    ConsumerUnit,
+    Dep,
+    GlobalPluginsUnit,
+    IngressUnit,
+    Key,
+    PluginUnit,
+    RouteNameUnit,
+    ServiceUnit,
+    Unit,
+)
 from ._util import plugin_names
-
-Key = tuple[str, str]
-Dep = tuple[str, str, str]
-Unit = tuple[Any, ...]
 
 _CLASSED = ANNOTATION_CLASSED_KINDS
 
@@ -149,6 +167,8 @@ class TranslationResult:
     failures: tuple[Failure, ...]
     configured: frozenset[ObjectRef]
     empty: bool
+    #: Per-object status (pure): what the status edge writes once the config is applied.
+    status: Mapping[ObjectRef, ObjectStatus] = attrs.field(default=NO_STATUS, repr=False)
 
     @functools.cached_property
     def config(self) -> dict[str, Any]:
@@ -164,6 +184,7 @@ class TranslationResult:
             configured=self.configured,
             changes_seen_at=changes_seen_at,
             empty=self.empty,
+            status=self.status,
         )
 
 
@@ -278,7 +299,7 @@ class _State:
         self.route_names: dict[str, dict[Key, tuple[tuple[str, str, str], RouteOut]]] = {}
         # Kong route name -> the route that holds it (the one in ``svc_routes``)
         self.route_won: dict[str, RouteOut] = {}
-        self.svc_backend: dict[str, tuple[str, str, Any]] = {}
+        self.svc_backend: dict[str, tuple[Backend, ...]] = {}
         # kong service -> (client-cert Secret, its Service): all the certificates stage needs
         # (the serialised entities live in ``frags``; the dicts are not kept)
         self.svc: dict[str, tuple[Key | None, ObjectRef | None]] = {}
@@ -307,6 +328,34 @@ class _State:
         self.out_failures: tuple[Failure, ...] | None = None
         self.failed: frozenset[ObjectRef] = frozenset()
         self.out_configured: frozenset[ObjectRef] | None = None
+        self.out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
+
+
+#: kind -> (status when configured, status when it failed), for kinds that get a status.
+#: Gateway API kinds compute richer conditions in their own stage; Ingress only needs these.
+_STATUS_OF: Mapping[str, tuple[ObjectStatus, ObjectStatus]] = {
+    "Ingress": (
+        INGRESS_PROGRAMMED,
+        ObjectStatus(conditions=(Condition("Programmed", "False", "TranslationFailed"),)),
+    ),
+}
+
+
+def _object_status(
+    configured: frozenset[ObjectRef], failed: frozenset[ObjectRef]
+) -> Mapping[ObjectRef, ObjectStatus]:
+    """The status of every configured or failed object of a kind in :data:`_STATUS_OF`.
+
+    Rebuilt only when the configured set changes (never on a plain EndpointSlice change).
+    """
+    out: dict[ObjectRef, ObjectStatus] = {}
+    table = _STATUS_OF
+    for refs, i in ((configured, 0), (failed, 1)):
+        for r in refs:
+            pair = table.get(r.kind)
+            if pair is not None:
+                out[r] = pair[i]
+    return out
 
 
 def _failure_order(f: Failure) -> tuple[str, ...]:
@@ -387,6 +436,7 @@ class Translator:
             st.configured_changed = True
         if st.configured_changed or st.out_configured is None:
             st.out_configured = frozenset(st.conf_count) - st.failed
+            st.out_status = _object_status(st.out_configured, st.failed)
         st.failures_changed = st.configured_changed = False
         return TranslationResult(
             body=body,
@@ -394,6 +444,7 @@ class Translator:
             failures=st.out_failures,
             configured=st.out_configured,
             empty=empty,
+            status=st.out_status,
         )
 
     # --- context --------------------------------------------------------------------------
@@ -533,7 +584,7 @@ class Translator:
                 r = owner[1]
                 st.route_won[name] = r
                 st.svc_routes.setdefault(r.service, {})[name] = r
-                st.svc_backend[r.service] = r.backend
+                st.svc_backend[r.service] = r.backends
                 dirty_svc.add(r.service)
                 _, ons, oname = owner[0]
                 for _order, loser in holders.values():
@@ -546,7 +597,7 @@ class Translator:
                                 f"{ons}/{oname} (names are joined with '.'); route left out",
                             )
                         )
-            self._set_failures(st, ("route", name), sorted(failures, key=_failure_order))
+            self._set_failures(st, RouteNameUnit(name), sorted(failures, key=_failure_order))
 
     def _apply(
         self,
@@ -571,17 +622,19 @@ class Translator:
             if dep not in readers:
                 return
             for unit in tuple(readers[dep]):
-                tag = unit[0]
-                if tag == "svc":
-                    dirty_svc.add(unit[1])
-                elif tag == "plugin":
-                    dirty_plugins.add(unit[1])
-                elif tag == "cons":
-                    dirty_cons.add(unit[1])
-                elif tag == "global":
+                # only these stages record dependencies on objects (``_Deps.set``)
+                if isinstance(unit, ServiceUnit):
+                    dirty_svc.add(unit.name)
+                elif isinstance(unit, PluginUnit):
+                    dirty_plugins.add(unit.key)
+                elif isinstance(unit, ConsumerUnit):
+                    dirty_cons.add(unit.key)
+                elif isinstance(unit, GlobalPluginsUnit):
                     global_dirty = True
-                elif tag == "certs":
+                elif isinstance(unit, CertificatesUnit):
                     certs_dirty = True
+                else:  # pragma: no cover - a stage recorded dependencies nobody follows
+                    raise TypeError(f"unit {unit!r} has dependencies but no dirty set")
 
         for kind, ns, name, obj in changes:
             key = (ns, name)
@@ -649,7 +702,7 @@ class Translator:
                         ref=ing.ref, created=str(ing.created), failures=(_crashed(ing.ref, exc),)
                     )
                 st.ing[key] = new
-            unit: Unit = ("ing", key)
+            unit: Unit = IngressUnit(key)
             if old is not None:
                 for r in old.routes:
                     st.route_names.get(r.name, {}).pop(key, None)
@@ -697,13 +750,13 @@ class Translator:
                 for dr in (st.default, chosen):
                     if dr is not None:
                         dirty_svc.add(dr.service)
-                        st.svc_backend.setdefault(dr.service, dr.backend)
+                        st.svc_backend.setdefault(dr.service, dr.backends)
                 st.default = chosen
 
         # 3. Kong services (+ upstreams, targets)
         service_upstream = bool(st.ctx[2]) if st.ctx else False
         for name in dirty_svc:
-            unit = ("svc", name)
+            unit = ServiceUnit(name)
             routes_map = st.svc_routes.get(name)
             sroutes = [routes_map[k] for k in sorted(routes_map)] if routes_map else []
             clash: list[Failure] = []
@@ -733,7 +786,7 @@ class Translator:
                 if old_svc is not None and old_svc[0]:
                     certs_dirty = True
                 continue
-            backend = st.svc_backend.get(name) or sroutes[0].backend
+            backends = st.svc_backend.get(name) or sroutes[0].backends
             service_args: dict[str, Any] = {
                 "service_upstream": service_upstream,
                 "cluster_domain": opts.cluster_domain,
@@ -741,9 +794,9 @@ class Translator:
                 "fill_ids": opts.fill_ids,
             }
             try:
-                sout = translate_service(name, backend, sroutes, view.snap, **service_args)
+                sout = translate_service(name, backends, sroutes, view.snap, **service_args)
             except Exception as exc:  # unit guard: this Kong service (and its routes) only
-                sout = self._crashed_service(name, backend, sroutes, view, service_args, exc)
+                sout = self._crashed_service(name, backends, sroutes, view, service_args, exc)
             svc_deps = sout.deps
             st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
@@ -813,7 +866,7 @@ class Translator:
                     del st.group_names[gname]
             touched_groups.add(key)
         for key in touched_groups:
-            unit = ("group", key)
+            unit = ConsumerGroupUnit(key)
             held = st.groups.get(key)
             group = view.get("KongConsumerGroup", *key) if held is not None else None
             holders = st.group_names.get(held, {}) if held is not None else {}
@@ -871,7 +924,7 @@ class Translator:
             new_c = self._consumer(consumer, view) if consumer is not None else None
             if new_c is not None:
                 st.cons[key] = new_c
-            st.deps.set(("cons", key), new_c.deps if new_c is not None else frozenset())
+            st.deps.set(ConsumerUnit(key), new_c.deps if new_c is not None else frozenset())
             for c, add in ((old_c, False), (new_c, True)):
                 if c is None:
                     continue
@@ -898,7 +951,7 @@ class Translator:
                     if not entry:
                         del st.unique[(index, value)]
         for key in touched:
-            unit = ("cons", key)
+            unit = ConsumerUnit(key)
             c = st.cons.get(key)
             if c is None or c.consumer is None:
                 st.frags.replace(unit, ())
@@ -1064,7 +1117,7 @@ class Translator:
     def _crashed_service(
         self,
         name: str,
-        backend: tuple[str, str, Any],
+        backends: tuple[Backend, ...],
         sroutes: list[RouteOut],
         view: _View,
         args: dict[str, Any],
@@ -1075,10 +1128,10 @@ class Translator:
         The failure goes on the Kubernetes Service and on every Ingress whose routes it held;
         its dependencies are what it read before raising (re-run once under a recorder).
         """
-        ns, svc_name = backend[0], backend[1]
+        ns, svc_name = backends[0].namespace, backends[0].service
         recorder = _Recorder(view.snap)
         with contextlib.suppress(Exception):
-            translate_service(name, backend, sroutes, recorder, **args)  # type: ignore[arg-type]
+            translate_service(name, backends, sroutes, recorder, **args)  # type: ignore[arg-type]
         refs: dict[ObjectRef, None] = {}
         svc = view.snap.get("Service", ns, svc_name)
         if svc is not None and isinstance(getattr(svc, "ref", None), ObjectRef):
@@ -1100,7 +1153,7 @@ class Translator:
 
     def _plugin_unit(self, st: _State, view: _View, pkey: Key) -> _PluginOut | None:
         """The instances one referenced plugin makes (not yet checked against the others)."""
-        unit: Unit = ("plugin", pkey)
+        unit: Unit = PluginUnit(pkey)
         rels_map = st.rels.get(pkey)
         if not rels_map:
             st.deps.set(unit, frozenset())
@@ -1201,7 +1254,7 @@ class Translator:
         blocked = st.frags.blocked
         for ent in changed:
             by = st.blockers.get(ent)
-            unit: Unit = ("blocked", ent)
+            unit: Unit = BlockedUnit(ent)
             if not by:
                 blocked.pop(ent, None)
                 self._set_failures(st, unit, ())
@@ -1299,7 +1352,7 @@ class Translator:
                             del st.plugin_scopes[unique]
         changed: set[Ent] = set()
         for pkey in touched:
-            unit: Unit = ("plugin", pkey)
+            unit: Unit = PluginUnit(pkey)
             out = st.plugin_out.get(pkey)
             if out is None:
                 st.frags.replace(unit, ())
@@ -1361,7 +1414,7 @@ class Translator:
                 blocks.setdefault(ent, (ref, f"{what}: Kong allows only one"))
 
     def _global_plugins(self, st: _State, view: _View) -> None:
-        unit: Unit = ("global",)
+        unit: Unit = GLOBAL_PLUGINS
         deps: set[Dep] = set()
         by_name: dict[str, list[KongClusterPlugin]] = {}
         for kcp in view.snap.list("KongClusterPlugin"):
@@ -1421,7 +1474,7 @@ class Translator:
         self._set_configured(st, unit, configured)
 
     def _certificates(self, st: _State, view: _View) -> None:
-        unit: Unit = ("certs",)
+        unit: Unit = CERTIFICATES
         seen_hosts: set[str] = set()
         claims: dict[Key, tuple[list[str], dict[ObjectRef, bool]]] = {}
         for _, ns, name in st.order:
@@ -1471,7 +1524,7 @@ class Translator:
         self._set_configured(st, unit, used)
 
     def _ca_certificates(self, st: _State, view: _View) -> None:
-        unit: Unit = ("ca",)
+        unit: Unit = CA_CERTIFICATES
         secrets = [view.snap.get("Secret", ns, name) for ns, name in st.ca_secrets]
         secrets = [s for s in secrets if s is not None]
         secrets.sort(key=lambda s: (s.created, s.ref.namespace, s.ref.name))

@@ -325,3 +325,4 @@ def test_hostile_incremental_equals_full(
         assert got.body == want.body
         assert got.failures == want.failures
         assert got.configured == want.configured
+        assert dict(got.status) == dict(want.status)
