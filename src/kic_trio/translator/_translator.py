@@ -142,6 +142,9 @@ class TranslationResult:
     empty: bool
     #: Per-object status (pure): what the status edge writes once the config is applied.
     status: Mapping[ObjectRef, ObjectStatus] = attrs.field(default=NO_STATUS, repr=False)
+    #: Offline only (``translate_objects``): kind -> how many input objects were left out
+    #: because no registered kind matches (Deployments in a manifest folder...): never silent.
+    ignored_kinds: Mapping[str, int] = attrs.field(factory=dict)
 
     @functools.cached_property
     def config(self) -> dict[str, Any]:

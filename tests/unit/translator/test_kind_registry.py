@@ -155,3 +155,18 @@ def test_the_incremental_property_tests_generate_every_kind(strategy: object, ki
         ),
     )
     assert found["kind"] == kind
+
+
+def test_offline_translation_counts_the_objects_of_unwatched_kinds() -> None:
+    from kic_trio.translator import translate_objects
+
+    result = translate_objects(
+        [
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}},
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "e"}},
+            {"kind": 7, "metadata": {"name": "x"}},
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "n"}},
+        ]
+    )
+    assert dict(result.ignored_kinds) == {"Deployment": 2, "<int>": 1}
+    assert translate_objects([]).ignored_kinds == {}
