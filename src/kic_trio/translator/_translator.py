@@ -85,6 +85,7 @@ from ._units import (
     RouteNameUnit,
     ServiceUnit,
     Unit,
+    UnitOut,
 )
 from ._util import plugin_names
 
@@ -305,6 +306,8 @@ class _State:
         self.failed: frozenset[ObjectRef] = frozenset()
         self.out_configured: frozenset[ObjectRef] | None = None
         self.out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
+        #: status decided by units (``UnitOut.status``), merged over the kind defaults
+        self.unit_status: dict[Unit, Mapping[ObjectRef, ObjectStatus]] = {}
 
 
 @attrs.define(slots=True, eq=False)
@@ -464,9 +467,12 @@ _STATUS_OF: Mapping[str, tuple[ObjectStatus, ObjectStatus]] = {
 
 
 def _object_status(
-    configured: frozenset[ObjectRef], failed: frozenset[ObjectRef]
+    configured: frozenset[ObjectRef],
+    failed: frozenset[ObjectRef],
+    by_units: Mapping[Unit, Mapping[ObjectRef, ObjectStatus]] | None = None,
 ) -> Mapping[ObjectRef, ObjectStatus]:
-    """The status of every configured or failed object of a kind in :data:`_STATUS_OF`.
+    """The status of every configured or failed object of a kind in :data:`_STATUS_OF`, then
+    what units decided themselves (``UnitOut.status``, in unit order: deterministic).
 
     Rebuilt only when the configured set changes (never on a plain EndpointSlice change).
     """
@@ -477,6 +483,9 @@ def _object_status(
             pair = table.get(r.kind)
             if pair is not None:
                 out[r] = pair[i]
+    units = by_units or {}
+    for unit in sorted(units, key=repr):
+        out.update(units[unit])
     return out
 
 
@@ -558,7 +567,7 @@ class Translator:
             st.configured_changed = True
         if st.configured_changed or st.out_configured is None:
             st.out_configured = frozenset(st.conf_count) - st.failed
-            st.out_status = _object_status(st.out_configured, st.failed)
+            st.out_status = _object_status(st.out_configured, st.failed, st.unit_status)
         st.failures_changed = st.configured_changed = False
         return TranslationResult(
             body=body,
@@ -1634,9 +1643,25 @@ class Translator:
             seen[entity["id"]] = s
             entries.append(("ca_certificates", entity["id"], entity))
             configured.append(s.ref)
-        st.frags.replace(unit, entries)
-        self._set_failures(st, unit, failures)
-        self._set_configured(st, unit, configured)
+        self._record(st, unit, UnitOut(entries, failures, configured))
+
+    def _record(self, st: _State, unit: Unit, out: UnitOut) -> None:
+        """Store one unit's output (:class:`UnitOut`), the same way for every stage.
+
+        Entities that cannot be serialised store nothing of the unit and fail on the objects
+        it configured; dependencies are recorded when given; status replaces the unit's last.
+        """
+        bad = self._emit(st, unit, list(out.entries), out.configured)
+        if out.deps is not None:
+            st.deps.set(unit, out.deps)
+        self._set_failures(st, unit, [*out.failures, *bad])
+        self._set_configured(st, unit, () if bad else out.configured)
+        if out.status or unit in st.unit_status:
+            if out.status and not bad:
+                st.unit_status[unit] = out.status
+            else:
+                st.unit_status.pop(unit, None)
+            st.configured_changed = True  # status is rebuilt with the configured set
 
 
 #: The stages of a translation, in order: each reads what the earlier ones produced and marks

@@ -13,7 +13,12 @@ field keeps two stages with equally shaped keys apart (tuples compare by content
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple
+
+import attrs
+
+from ..models import NO_STATUS, Failure, ObjectRef, ObjectStatus
 
 Key = tuple[str, str]
 #: ``(kind, namespace, name)`` of an object, or ``("eps", namespace, service)``.
@@ -89,6 +94,29 @@ Unit = (
     | CACertificatesUnit
 )
 
+
+@attrs.frozen(slots=True, eq=False)
+class UnitOut:
+    """What computing one unit gives: the protocol every stage's unit answers with.
+
+    ``entries``: ``(Kong list, sort key, entity)``; ``failures`` and ``configured`` go on the
+    objects read; ``deps`` is what the unit read (``("Service", ns, name)``, ``("eps", ns,
+    service)``...): a change to any of them recomputes the unit. ``None`` means the unit is
+    dirtied by its own kind's change handler only (and records nothing). ``status``: per-object
+    status this unit decides (Gateway API conditions); merged over the kind-level defaults.
+
+    Advice: compute a ``UnitOut`` from a view in a pure function (``translator/_<kind>.py``)
+    and hand it to ``Translator._record``, which stores all of it the same way for every stage
+    (entities that cannot be serialised become failures on the objects read).
+    """
+
+    entries: Sequence[tuple[str, Any, Any]] = ()
+    failures: Sequence[Failure] = ()
+    configured: Sequence[ObjectRef] = ()
+    deps: frozenset[Dep] | None = None
+    status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
+
+
 GLOBAL_PLUGINS = GlobalPluginsUnit()
 CERTIFICATES = CertificatesUnit()
 CA_CERTIFICATES = CACertificatesUnit()
@@ -110,4 +138,5 @@ __all__ = [
     "RouteNameUnit",
     "ServiceUnit",
     "Unit",
+    "UnitOut",
 ]

@@ -74,3 +74,33 @@ def test_payload_carries_status_and_a_fallback_keeps_only_what_stayed() -> None:
 
 def test_status_records_are_frozen_values() -> None:
     assert attrs.evolve(INGRESS_PROGRAMMED) == INGRESS_PROGRAMMED
+
+
+def test_a_unit_records_entities_failures_dependencies_and_status_one_way() -> None:
+    from kic_trio.models import Condition, ObjectRef
+    from kic_trio.translator import Translator
+    from kic_trio.translator._units import ServiceUnit, UnitOut
+
+    tr = Translator()
+    st = tr._st
+    ref = ObjectRef("HTTPRoute", "ns", "r", "uid-r")
+    accepted = ObjectStatus(conditions=(Condition("Accepted", "True", "Accepted"),))
+    dep = ("Service", "ns", "s")
+    good = UnitOut(
+        entries=[("services", "ns.s.80", {"name": "ns.s.80"})],
+        configured=[ref],
+        deps=frozenset({dep}),
+        status={ref: accepted},
+    )
+    tr._record(st, ServiceUnit("ns.s.80"), good)
+    assert st.deps.readers[dep] == {ServiceUnit("ns.s.80")}
+    assert st.conf_count == {ref: 1}
+    assert st.unit_status[ServiceUnit("ns.s.80")] == {ref: accepted}
+    # an entity that cannot be serialised: nothing of the unit goes out, the object fails,
+    # its status is dropped, and the dependency stays recorded (so a fix re-translates it)
+    bad = attrs.evolve(good, entries=[("services", "ns.s.80", {"name": "\ud800"})])
+    tr._record(st, ServiceUnit("ns.s.80"), bad)
+    assert st.conf_count == {}
+    assert ServiceUnit("ns.s.80") not in st.unit_status
+    assert [f.obj for f in st.failures[ServiceUnit("ns.s.80")]] == [ref]
+    assert st.deps.readers[dep] == {ServiceUnit("ns.s.80")}
