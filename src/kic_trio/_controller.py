@@ -31,6 +31,7 @@ from ._latest import LatestValue
 from ._lifecycle import CachesSynced, LifecycleEvent, Started, TranslationDone
 from ._payload import ConfigPayload
 from .k8s._events import TRANSLATION_FAILED
+from .models import SPECS
 
 if TYPE_CHECKING:
     import ssl
@@ -450,7 +451,7 @@ async def _translate(
     m.translation_count.labels(ok, instance.id).inc()
     m.translation_duration.labels(ok, instance.id).observe(duration * 1000)
     m.translation_broken_resources.labels(instance.id).set(len(payload.failures))
-    for kind in ("Ingress", "Service", "EndpointSlice", "Secret", "KongPlugin", "KongConsumer"):
+    for kind in SPECS:  # every registered kind (a kind not watched reports 0)
         m.store_objects.labels(kind, instance.id).set(store.count(kind))
     for failure in payload.failures:
         instance.recorder.emit(failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message)

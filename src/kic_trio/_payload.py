@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
-from .models import Failure, ObjectRef
+from .models import NO_STATUS, Failure, ObjectRef, ObjectStatus
 
 
 def body_repr(body: bytes) -> str:
@@ -32,3 +34,6 @@ class ConfigPayload:
     changes_seen_at: float | None = None
     #: True when the translation had nothing to say and the stub entity was used.
     empty: bool = False
+    #: Per-object status the translator computed (written by ``k8s/_status.py`` once applied;
+    #: only for objects still in ``configured``: a fallback leaves some out).
+    status: Mapping[ObjectRef, ObjectStatus] = attrs.field(default=NO_STATUS, repr=False)

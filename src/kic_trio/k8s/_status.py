@@ -42,7 +42,7 @@ from .._latest import LatestValue
 from .._leadership import LeaderState
 from .._lifecycle import ConfigApplied, LifecycleBus
 from .._payload import ConfigPayload
-from ..models import ObjectRef
+from ..models import NO_STATUS, ObjectRef, publishing
 from ._events import TokenBucket
 from ._leader import KubeRequester, LeaderSink, wait_not_leader
 from ._paths import namespace_segment, segment
@@ -160,7 +160,7 @@ class _Seen:
 class StatusUpdater:
     """Write ``status.loadBalancer.ingress`` on configured Ingresses; see the module docstring.
 
-    ``await nursery.start(updater.run)``, then ``updater.submit(payload.configured)`` after each
+    ``await nursery.start(updater.run)``, then ``updater.submit_payload(payload)`` after each
     successful push.
     """
 
@@ -211,8 +211,20 @@ class StatusUpdater:
     def enabled(self) -> bool:
         return bool(self.static) or self.service is not None
 
+    def submit_payload(self, payload: ConfigPayload) -> None:
+        """Hand over the latest applied payload: its translator-computed status says which
+        objects carry the addresses (those still configured). Never blocks.
+
+        A payload built without a status (by hand: tools, tests) publishes on every configured
+        Ingress, as the translator's status would say.
+        """
+        if payload.status is NO_STATUS:
+            self.submit(payload.configured)
+        else:
+            self.submit(publishing(payload.status, payload.configured))
+
     def submit(self, configured: Iterable[ObjectRef]) -> None:
-        """Hand over the objects of the latest successful push. Never blocks."""
+        """Hand over the Ingresses to publish addresses on (of the latest push). Never blocks."""
         if not self.enabled:
             return
         self._configured = frozenset(r for r in configured if r.kind == "Ingress")
@@ -238,7 +250,7 @@ class StatusUpdater:
                 if isinstance(event, ConfigApplied):
                     payload = latest.peek()
                     if payload is not None and payload.sha == event.config_hash:
-                        self.submit(payload.configured)
+                        self.submit_payload(payload)
 
     async def wait_idle(self) -> None:
         """Return once everything submitted so far has been written (for tests)."""

@@ -42,6 +42,7 @@ from .._deltas import Delete, Delta, Synced, Upsert
 from .._errors import KubernetesError
 from ..models import (
     KINDS,
+    SPECS,
     KindInfo,
     is_classed_kind,
     names_other_class,
@@ -64,22 +65,8 @@ from ._reflector import (
 log = logging.getLogger("kic_trio.k8s.watch")
 
 #: kind -> the Config switch that turns its watch off (EndpointSlice and Secret: always on).
-KIND_SWITCHES: Mapping[str, str | None] = {
-    "Ingress": "enable_controller_ingress_networkingv1",
-    "IngressClass": "enable_controller_ingress_class_networkingv1",
-    "IngressClassParameters": "enable_controller_ingress_class_parameters",
-    "Service": "enable_controller_service",
-    "EndpointSlice": None,
-    "Secret": None,
-    "KongPlugin": "enable_controller_kongplugin",
-    "KongClusterPlugin": "enable_controller_kongclusterplugin",
-    "KongConsumer": "enable_controller_kongconsumer",
-    "KongConsumerGroup": "enable_controller_kongconsumergroup",
-    "KongUpstreamPolicy": "enable_controller_kong_upstream_policy",
-}
-
-#: API groups served by kube-apiserver itself; any other group comes from a CRD.
-BUILTIN_GROUPS = frozenset({"", "networking.k8s.io", "discovery.k8s.io"})
+#: kind -> the Config field that enables it (``None``: always watched), from the registry.
+KIND_SWITCHES: Mapping[str, str | None] = {k: spec.switch for k, spec in SPECS.items()}
 
 
 def enabled_kinds(cfg: Any) -> list[str]:
@@ -416,7 +403,7 @@ async def run_kind(
     """
     rng = rng or random.Random()
     opts = dict(reflector_options or {})
-    needs_crd = info.group not in BUILTIN_GROUPS
+    needs_crd = info.needs_crd
     if start_after:
         # Secrets list after the kinds that reference them, so the list keeps the right ones.
         with trio.move_on_after(start_after_timeout) as waited:

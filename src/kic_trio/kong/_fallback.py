@@ -732,4 +732,5 @@ def fallback_payload(payload: ConfigPayload, plan: FallbackPlan) -> ConfigPayloa
         configured=frozenset(r for r in payload.configured if r.uid not in gone),
         changes_seen_at=payload.changes_seen_at,
         empty=payload.empty,
+        status=payload.status,
     )

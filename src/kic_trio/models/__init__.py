@@ -1,13 +1,13 @@
 """Slim, typed models of the Kubernetes objects the controller watches.
 
 ``parse(kind, raw)`` turns a raw Kubernetes dict into a model and never raises: problems are in
-``model.failures``. ``KINDS`` says where each kind lives in the API. The class helpers implement
+``model.failures``. ``SPECS`` is the registry of watched kinds (``_registry.py``): every layer derives its kind
+lists from it; ``KINDS`` says where each kind lives in the API. The class helpers implement
 the watch/translator split of ingress-class filtering (docs/internals.md).
 """
 
 from ._base import Failure, ObjectRef
 from ._helpers import (
-    ANNOTATION_CLASSED_KINDS,
     CA_CERT_LABEL,
     CREDENTIAL_LABEL,
     DEFAULT_CLASS_ANNOTATION,
@@ -21,6 +21,16 @@ from ._helpers import (
     secret_has_kong_label,
     secret_refs,
     split_list,
+)
+from ._kinds import (
+    BUILTIN_GROUPS,
+    KINDS,
+    SPECS,
+    ClassFilter,
+    KindInfo,
+    KindSpec,
+    UnknownKindError,
+    spec_of,
 )
 from ._models import (
     AnyModel,
@@ -49,16 +59,34 @@ from ._models import (
     ServicePort,
     UnknownObject,
 )
-from ._parsers import KINDS, KindInfo, parse, tls_pair_valid
+from ._parsers import parse, tls_pair_valid
+from ._registry import ANNOTATION_CLASSED_KINDS, CLUSTER_SCOPED_KINDS, TAGGED_KINDS
+from ._status import (
+    INGRESS_PROGRAMMED,
+    NO_STATUS,
+    Condition,
+    ConditionStatus,
+    ObjectStatus,
+    publishing,
+)
 
 __all__ = [
     "ANNOTATION_CLASSED_KINDS",
+    "BUILTIN_GROUPS",
     "CA_CERT_LABEL",
+    "CLUSTER_SCOPED_KINDS",
     "CREDENTIAL_LABEL",
     "DEFAULT_CLASS_ANNOTATION",
     "INGRESS_CLASS_ANNOTATION",
+    "INGRESS_PROGRAMMED",
     "KINDS",
+    "NO_STATUS",
+    "SPECS",
+    "TAGGED_KINDS",
     "AnyModel",
+    "ClassFilter",
+    "Condition",
+    "ConditionStatus",
     "ConfigPatch",
     "Endpoint",
     "EndpointPort",
@@ -72,6 +100,7 @@ __all__ = [
     "IngressRule",
     "IngressTLS",
     "KindInfo",
+    "KindSpec",
     "KongClusterPlugin",
     "KongConsumer",
     "KongConsumerGroup",
@@ -80,11 +109,13 @@ __all__ = [
     "LoadBalancerIngress",
     "Model",
     "ObjectRef",
+    "ObjectStatus",
     "ParametersRef",
     "Secret",
     "SecretKeyRef",
     "Service",
     "ServicePort",
+    "UnknownKindError",
     "UnknownObject",
     "class_annotation_of",
     "class_of",
@@ -93,8 +124,10 @@ __all__ = [
     "is_default_class",
     "names_other_class",
     "parse",
+    "publishing",
     "secret_has_kong_label",
     "secret_refs",
+    "spec_of",
     "split_list",
     "tls_pair_valid",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._kinds import SPECS, ClassFilter
 from ._models import (
     Ingress,
     IngressClass,
@@ -19,9 +20,6 @@ INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 CREDENTIAL_LABEL = "konghq.com/credential"
 CA_CERT_LABEL = "konghq.com/ca-cert"
-
-#: Kinds whose class is given by the ``kubernetes.io/ingress.class`` annotation only.
-ANNOTATION_CLASSED_KINDS = frozenset({"KongClusterPlugin", "KongConsumer", "KongConsumerGroup"})
 
 
 def _annotations(obj: Model | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -58,16 +56,19 @@ def class_annotation_of(obj: Model | Mapping[str, Any]) -> str | None:
 
 def class_of(kind: str, obj: Model | Mapping[str, Any]) -> str | None:
     """The class an object of ``kind`` explicitly names (``None``: class-less or not classed)."""
-    if kind == "Ingress":
+    spec = SPECS.get(kind)
+    how = spec.class_filter if spec is not None else ClassFilter.NONE
+    if how is ClassFilter.INGRESS:
         return ingress_class_of(obj)
-    if kind in ANNOTATION_CLASSED_KINDS:
+    if how is ClassFilter.ANNOTATION:
         return class_annotation_of(obj)
     return None
 
 
 def is_classed_kind(kind: str) -> bool:
     """Whether objects of ``kind`` are filtered by ingress class at all."""
-    return kind == "Ingress" or kind in ANNOTATION_CLASSED_KINDS
+    spec = SPECS.get(kind)
+    return spec is not None and spec.class_filter is not ClassFilter.NONE
 
 
 def names_other_class(kind: str, obj: Model | Mapping[str, Any], ours: str) -> bool:
@@ -97,24 +98,44 @@ def secret_has_kong_label(
 
 
 def secret_refs(obj: Model) -> frozenset[tuple[str, str]]:
-    """The Secrets ``(namespace, name)`` an object needs for translation."""
-    ns = obj.ref.namespace
-    out: set[tuple[str, str]] = set()
+    """The Secrets ``(namespace, name)`` an object needs for translation (its kind's spec says)."""
+    spec = SPECS.get(obj.ref.kind)
+    return frozenset(spec.secret_refs(obj)) if spec is not None else frozenset()
+
+
+def ingress_secret_refs(obj: Model) -> Iterable[tuple[str, str]]:
     if isinstance(obj, Ingress):
-        out.update((ns, tls.secret_name) for tls in obj.tls if tls.secret_name)
-    elif isinstance(obj, Service):
-        cert = obj.annotations.get("konghq.com/client-cert")
-        if cert:
-            out.add((ns, cert.strip()))
-        out.update(
-            (ns, n) for n in split_list(obj.annotations.get("konghq.com/ca-certificates-secrets"))
-        )
-    elif isinstance(obj, KongConsumer):
-        out.update((ns, n) for n in obj.credentials if n)
-    elif isinstance(obj, KongPlugin):
-        cluster = isinstance(obj, KongClusterPlugin)
-        refs = [obj.config_from] if obj.config_from else []
-        refs.extend(p.value_from for p in obj.config_patches)
-        for ref in refs:
-            out.add((ref.namespace if cluster else ns, ref.name))
-    return frozenset(out)
+        ns = obj.ref.namespace
+        return [(ns, tls.secret_name) for tls in obj.tls if tls.secret_name]
+    return ()
+
+
+def service_secret_refs(obj: Model) -> Iterable[tuple[str, str]]:
+    if not isinstance(obj, Service):
+        return ()
+    ns = obj.ref.namespace
+    out = []
+    cert = obj.annotations.get("konghq.com/client-cert")
+    if cert:
+        out.append((ns, cert.strip()))
+    out.extend(
+        (ns, n) for n in split_list(obj.annotations.get("konghq.com/ca-certificates-secrets"))
+    )
+    return out
+
+
+def consumer_secret_refs(obj: Model) -> Iterable[tuple[str, str]]:
+    if isinstance(obj, KongConsumer):
+        return [(obj.ref.namespace, n) for n in obj.credentials if n]
+    return ()
+
+
+def plugin_secret_refs(obj: Model) -> Iterable[tuple[str, str]]:
+    """``configFrom``/``configPatches`` Secrets (a KongClusterPlugin's name their namespace)."""
+    if not isinstance(obj, KongPlugin):
+        return ()
+    ns = obj.ref.namespace
+    cluster = isinstance(obj, KongClusterPlugin)
+    refs = [obj.config_from] if obj.config_from else []
+    refs.extend(p.value_from for p in obj.config_patches)
+    return [(ref.namespace if cluster else ns, ref.name) for ref in refs]

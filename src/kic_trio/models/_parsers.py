@@ -12,14 +12,13 @@ import binascii
 import datetime as _dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-import attrs
-
 from ._base import Failure, ObjectRef
 from ._helpers import split_list
+from ._kinds import KINDS, SPECS
 from ._models import (
     KEPT_ANNOTATION_PREFIXES,
     AnyModel,
@@ -71,41 +70,6 @@ def tls_pair_valid(cert: bytes, key: bytes) -> bool:
         )
     except Exception:
         return False
-
-
-@attrs.frozen(slots=True)
-class KindInfo:
-    """Where a kind lives in the Kubernetes API."""
-
-    group: str
-    version: str
-    plural: str
-    namespaced: bool
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-
-KINDS: Mapping[str, KindInfo] = {
-    "Ingress": KindInfo("networking.k8s.io", "v1", "ingresses", True),
-    "IngressClass": KindInfo("networking.k8s.io", "v1", "ingressclasses", False),
-    "IngressClassParameters": KindInfo(
-        "configuration.konghq.com", "v1alpha1", "ingressclassparameterses", True
-    ),
-    "Service": KindInfo("", "v1", "services", True),
-    "EndpointSlice": KindInfo("discovery.k8s.io", "v1", "endpointslices", True),
-    "Secret": KindInfo("", "v1", "secrets", True),
-    "KongPlugin": KindInfo("configuration.konghq.com", "v1", "kongplugins", True),
-    "KongClusterPlugin": KindInfo("configuration.konghq.com", "v1", "kongclusterplugins", False),
-    "KongConsumer": KindInfo("configuration.konghq.com", "v1", "kongconsumers", True),
-    "KongConsumerGroup": KindInfo(
-        "configuration.konghq.com", "v1beta1", "kongconsumergroups", True
-    ),
-    "KongUpstreamPolicy": KindInfo(
-        "configuration.konghq.com", "v1beta1", "kongupstreampolicies", True
-    ),
-}
 
 
 def _timestamp(value: object) -> str:
@@ -165,25 +129,13 @@ def _meta(kind: str, raw: Mapping[str, Any]) -> tuple[Reader, dict[str, Any]]:
         "labels": kept_labels,
         "created": _timestamp(meta.get("creationTimestamp")),
     }
-    if kind in _TAGGED_KINDS:
+    spec = SPECS.get(kind)
+    if spec is not None and spec.tagged:
         base["tags"] = _tags(kind, ref, annotations)
     return r, base
 
 
 _NO_STRINGS: Mapping[str, str] = MappingProxyType({})
-
-#: Kinds whose objects become Kong entities (and so need Kong tags).
-_TAGGED_KINDS = frozenset(
-    {
-        "Ingress",
-        "Service",
-        "Secret",
-        "KongPlugin",
-        "KongClusterPlugin",
-        "KongConsumer",
-        "KongConsumerGroup",
-    }
-)
 
 
 def _tags(kind: str, ref: ObjectRef, annotations: Mapping[str, str]) -> tuple[str, ...]:
@@ -712,21 +664,6 @@ def _upstream_policy(raw: Mapping[str, Any]) -> KongUpstreamPolicy:
     return KongUpstreamPolicy(**base, upstream=up, failures=tuple(r.failures))
 
 
-_PARSERS: Mapping[str, Callable[[Mapping[str, Any]], AnyModel]] = {
-    "Ingress": _ingress,
-    "IngressClass": _ingress_class,
-    "IngressClassParameters": _ingress_class_parameters,
-    "Service": _service,
-    "EndpointSlice": _endpoint_slice,
-    "Secret": _secret,
-    "KongPlugin": lambda raw: _plugin("KongPlugin", raw),
-    "KongClusterPlugin": lambda raw: _plugin("KongClusterPlugin", raw),
-    "KongConsumer": _consumer,
-    "KongConsumerGroup": _consumer_group,
-    "KongUpstreamPolicy": _upstream_policy,
-}
-
-
 def parse(kind: str, raw: object) -> AnyModel:
     """The model of ``raw`` (a Kubernetes object as a dict). Never raises.
 
@@ -736,7 +673,8 @@ def parse(kind: str, raw: object) -> AnyModel:
     if not isinstance(raw, Mapping):
         raw = {}
     assert isinstance(raw, Mapping)
-    parser = _PARSERS.get(kind)
+    spec = SPECS.get(kind)
+    parser = spec.parser if spec is not None else None
     try:
         if parser is None:
             r, base = _meta(kind, raw)

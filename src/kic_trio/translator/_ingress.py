@@ -15,6 +15,8 @@ import attrs
 
 from ..models import Failure, Ingress, IngressBackend, IngressPath, ObjectRef, split_list
 from ._expressions import route_field_annotations, to_default_backend_route, to_expression_route
+from ._model import Backend as Backend
+from ._model import PortDef as PortDef
 from ._util import (
     entity_id,
     go_bool,
@@ -42,9 +44,6 @@ KONG_REGEX_PREFIX = "~"
 #: KongServiceFacade backends (an upstream incubator feature kic-trio does not implement).
 FACADE_GROUP = "incubator.ingress-controller.konghq.com"
 
-#: ``(kind, value)``: ``("number", 80)``, ``("name", "http")`` or ``("implicit", "")``.
-PortDef = tuple[str, Any]
-
 
 def port_token(port: PortDef) -> str:
     """Upstream's ``PortDef.CanonicalString``: the port part of service and route names."""
@@ -70,9 +69,11 @@ class RouteOut:
     name: str
     #: Kong service name ``<ns>.<svc>.<port>``.
     service: str
-    #: ``(namespace, k8s service name, port def)`` of the backend.
-    backend: tuple[str, str, PortDef]
+    #: The Kubernetes Service port behind the route's Kong service (see :mod:`._model`).
+    backend: Backend
     route: dict[str, Any]
+    #: The object that made the route (an Ingress today; any route kind): failures and
+    #: plugin references go to it. :attr:`owner` is the kind-neutral name for it.
     ingress: ObjectRef
     #: ``konghq.com/plugins`` of the Ingress: ``(namespace, name)``.
     plugins: tuple[tuple[str, str], ...] = ()
@@ -80,6 +81,19 @@ class RouteOut:
     rewrite_error: str = ""
     #: True for the default-backend route (its service carries no ``path``).
     default_backend: bool = False
+    #: Further weighted backends of the route's Kong service (HTTPRoute ``backendRefs``);
+    #: ``()`` for Ingress, whose Kong service has exactly one backend.
+    more_backends: tuple[Backend, ...] = ()
+
+    @property
+    def backends(self) -> tuple[Backend, ...]:
+        """Every backend of the route's Kong service, the first one naming the service."""
+        return (self.backend, *self.more_backends) if self.more_backends else (self.backend,)
+
+    @property
+    def owner(self) -> ObjectRef:
+        """The object this route was made from (Ingress, later HTTPRoute, TCPIngress...)."""
+        return self.ingress
 
 
 @attrs.frozen(slots=True, eq=False)
@@ -517,7 +531,7 @@ def translate_ingress(
             RouteOut(
                 name=name,
                 service=f"{ns}.{svc_name}.{token}",
-                backend=(ns, svc_name, pd),
+                backend=Backend(ns, svc_name, pd),
                 route=route,
                 ingress=ref,
                 plugins=plugins,
@@ -563,7 +577,7 @@ def translate_ingress(
             default = RouteOut(
                 name=route["name"],
                 service=f"{ns}.{db.service_name}.{token}",
-                backend=(ns, db.service_name, pd),
+                backend=Backend(ns, db.service_name, pd),
                 route=route,
                 ingress=ref,
                 plugins=plugins,

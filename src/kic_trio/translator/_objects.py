@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
 from .._deltas import Upsert
-from ..models import KINDS, parse
+from ..models import SPECS, parse
 from ..store import Store
 from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
@@ -17,16 +19,23 @@ def translate_objects(
 ) -> TranslationResult:
     """Translate raw Kubernetes objects (as dicts) the way the controller would.
 
-    Objects of kinds the controller does not watch are ignored. Later objects with the same
-    kind/namespace/name replace earlier ones (as ``kubectl apply`` would).
+    Objects of kinds the controller does not watch (Deployments, ConfigMaps... in a manifest
+    folder) are left out, as the controller never sees them: the kind registry (``SPECS``)
+    says which kinds are watched; ``result.ignored_kinds`` counts them per kind, so a caller
+    can say so (a typo in a kind must not vanish without a word). Later objects with the same kind/namespace/name replace
+    earlier ones (as ``kubectl apply`` would).
     """
     store = Store()
+    ignored: dict[str, int] = {}
     for raw in raw_objects:
         kind = raw.get("kind") if isinstance(raw, Mapping) else None
-        if not isinstance(kind, str) or kind not in KINDS:
+        if not isinstance(kind, str) or kind not in SPECS:
+            shown = kind if isinstance(kind, str) else f"<{type(kind).__name__}>"
+            ignored[shown] = ignored.get(shown, 0) + 1
             continue
         store.apply(Upsert(kind, parse(kind, raw)))
-    return Translator(options).translate(store.snapshot())
+    result = Translator(options).translate(store.snapshot())
+    return attrs.evolve(result, ignored_kinds=ignored) if ignored else result
 
 
 __all__ = ["translate_objects"]

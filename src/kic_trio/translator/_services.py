@@ -16,7 +16,8 @@ import attrs
 
 from ..models import Failure, ObjectRef, Service, ServicePort, split_list
 from ..store import Snapshot
-from ._ingress import VALID_PROTOCOLS, PortDef, RouteOut, port_token
+from ._ingress import VALID_PROTOCOLS, RouteOut, port_token
+from ._model import Backend, PortDef
 from ._util import (
     entity_id,
     go_bool,
@@ -155,9 +156,52 @@ def _targets(
     return [seen[k] for k in sorted(seen)]
 
 
+def _weighted(
+    first: list[dict[str, Any]],
+    backends: Sequence[Backend],
+    snap: Snapshot,
+    deps: set[Dep],
+    failures: list[Failure],
+    parents: Sequence[ObjectRef],
+    service_upstream: bool,
+    cluster_domain: str,
+    drain: bool,
+) -> list[dict[str, Any]]:
+    """The targets of several weighted backends: each target weighted by its backend.
+
+    A target listed by two backends keeps the first one's weight; a draining target (weight 0)
+    stays at 0; a backend whose Service or port is missing fails on the route owners and adds
+    no target (the other backends still serve).
+    """
+    seen: dict[str, dict[str, Any]] = {}
+    for i, b in enumerate(backends):
+        if i == 0:
+            targets = first
+        else:
+            deps.add(("Service", b.namespace, b.service))
+            svc: Service | None = snap.get("Service", b.namespace, b.service)
+            port, err = _find_port(svc, b.port) if svc is not None else (None, "not found")
+            if svc is None or port is None:
+                for parent in parents:
+                    failures.append(
+                        Failure(
+                            parent,
+                            "",
+                            f"backend Service {b.namespace}/{b.service}: {err}; it gets no traffic",
+                        )
+                    )
+                continue
+            targets = _targets(snap, svc, port, deps, service_upstream, cluster_domain, drain)
+        weight = 100 if b.weight is None else b.weight
+        for t in targets:
+            if t["target"] not in seen:
+                seen[t["target"]] = {**t, "weight": t.get("weight", weight)}
+    return [seen[k] for k in sorted(seen)]
+
+
 def translate_service(
     name: str,
-    backend: tuple[str, str, PortDef],
+    backends: Sequence[Backend],
     routes: Sequence[RouteOut],
     snap: Snapshot,
     *,
@@ -166,8 +210,12 @@ def translate_service(
     drain: bool,
     fill_ids: bool,
 ) -> ServiceOut:
-    """The Kong service ``name`` with ``routes`` (sorted by name), its upstream and failures."""
-    ns, svc_name, pd = backend
+    """The Kong service ``name`` with ``routes`` (sorted by name), its upstream and failures.
+
+    The first backend names the service (host, port, annotations); with several backends the
+    upstream's targets are the union of every backend's, each weighted (:class:`Backend`).
+    """
+    ns, svc_name, pd = backends[0][:3]
     deps: set[Dep] = {("Service", ns, svc_name)}
     failures: list[Failure] = []
     configured: list[ObjectRef] = []
@@ -301,6 +349,11 @@ def translate_service(
         else:
             service["port"] = port.port
             targets = _targets(snap, k8s, port, deps, service_upstream, cluster_domain, drain)
+            if len(backends) > 1:
+                targets = _weighted(
+                    targets, backends, snap, deps, failures, parents,
+                    service_upstream, cluster_domain, drain,
+                )  # fmt: skip
             if targets:
                 upstream["targets"] = targets
         # service annotations (overrideByAnnotation)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -37,12 +37,18 @@ from .._payload import ConfigPayload
 from ..models import (
     ANNOTATION_CLASSED_KINDS,
     CA_CERT_LABEL,
+    INGRESS_PROGRAMMED,
+    NO_STATUS,
+    SPECS,
+    Condition,
     Failure,
     IngressClass,
     IngressClassParameters,
     KongClusterPlugin,
     KongPlugin,
     ObjectRef,
+    ObjectStatus,
+    UnknownKindError,
     class_annotation_of,
     ingress_class_of,
 )
@@ -52,6 +58,7 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
 from ._ingress import IngressOut, RouteOut, translate_ingress
+from ._model import Backend
 from ._options import TranslatorOptions
 from ._plugins import (
     NO_CONSUMER_PLUGINS,
@@ -62,11 +69,25 @@ from ._plugins import (
     plugin_config,
 )
 from ._services import ServiceOut, translate_service
+from ._units import (
+    CA_CERTIFICATES,
+    CERTIFICATES,
+    GLOBAL_PLUGINS,
+    BlockedUnit,
+    CertificatesUnit,
+    ConsumerGroupUnit,
+    ConsumerUnit,
+    Dep,
+    GlobalPluginsUnit,
+    IngressUnit,
+    Key,
+    PluginUnit,
+    RouteNameUnit,
+    ServiceUnit,
+    Unit,
+    UnitOut,
+)
 from ._util import plugin_names
-
-Key = tuple[str, str]
-Dep = tuple[str, str, str]
-Unit = tuple[Any, ...]
 
 _CLASSED = ANNOTATION_CLASSED_KINDS
 
@@ -125,6 +146,11 @@ class TranslationResult:
     failures: tuple[Failure, ...]
     configured: frozenset[ObjectRef]
     empty: bool
+    #: Per-object status (pure): what the status edge writes once the config is applied.
+    status: Mapping[ObjectRef, ObjectStatus] = attrs.field(default=NO_STATUS, repr=False)
+    #: Offline only (``translate_objects``): kind -> how many input objects were left out
+    #: because no registered kind matches (Deployments in a manifest folder...): never silent.
+    ignored_kinds: Mapping[str, int] = attrs.field(factory=dict)
 
     @functools.cached_property
     def config(self) -> dict[str, Any]:
@@ -140,6 +166,7 @@ class TranslationResult:
             configured=self.configured,
             changes_seen_at=changes_seen_at,
             empty=self.empty,
+            status=self.status,
         )
 
 
@@ -254,7 +281,7 @@ class _State:
         self.route_names: dict[str, dict[Key, tuple[tuple[str, str, str], RouteOut]]] = {}
         # Kong route name -> the route that holds it (the one in ``svc_routes``)
         self.route_won: dict[str, RouteOut] = {}
-        self.svc_backend: dict[str, tuple[str, str, Any]] = {}
+        self.svc_backend: dict[str, tuple[Backend, ...]] = {}
         # kong service -> (client-cert Secret, its Service): all the certificates stage needs
         # (the serialised entities live in ``frags``; the dicts are not kept)
         self.svc: dict[str, tuple[Key | None, ObjectRef | None]] = {}
@@ -283,6 +310,188 @@ class _State:
         self.out_failures: tuple[Failure, ...] | None = None
         self.failed: frozenset[ObjectRef] = frozenset()
         self.out_configured: frozenset[ObjectRef] | None = None
+        self.out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
+        #: status decided by units (``UnitOut.status``), merged over the kind defaults
+        self.unit_status: dict[Unit, Mapping[ObjectRef, ObjectStatus]] = {}
+
+
+@attrs.define(slots=True, eq=False)
+class _Dirty:
+    """What one translation must recompute: filled by the change handlers and by the stages.
+
+    Every unit records its dependencies the same way (``_Deps.set``); :meth:`mark` turns a
+    changed input into the units that read it, by the unit key's type.
+    """
+
+    readers: dict[Dep, set[Unit]]
+    ing: set[Key] = attrs.field(factory=set)
+    svc: set[str] = attrs.field(factory=set)
+    plugins: set[Key] = attrs.field(factory=set)
+    cons: set[Key] = attrs.field(factory=set)
+    groups: set[Key] = attrs.field(factory=set)
+    #: Kong route names whose holders changed (arbitrated after the Ingress stage).
+    names: set[str] = attrs.field(factory=set)
+    global_: bool = False
+    certs: bool = False
+    ca: bool = False
+    #: The Ingress order (oldest first) changed / some Ingress's default backend changed.
+    order: bool = False
+    default: bool = False
+
+    def mark(self, dep: Dep) -> None:
+        readers = self.readers.get(dep)
+        if not readers:
+            return
+        for unit in tuple(readers):
+            # only these stages record dependencies on objects (``_Deps.set``)
+            if isinstance(unit, ServiceUnit):
+                self.svc.add(unit.name)
+            elif isinstance(unit, PluginUnit):
+                self.plugins.add(unit.key)
+            elif isinstance(unit, ConsumerUnit):
+                self.cons.add(unit.key)
+            elif isinstance(unit, GlobalPluginsUnit):
+                self.global_ = True
+            elif isinstance(unit, CertificatesUnit):
+                self.certs = True
+            else:  # pragma: no cover - a stage recorded dependencies nobody follows
+                raise TypeError(f"unit {unit!r} has dependencies but no dirty set")
+
+
+# --- change handlers: one per registered kind -------------------------------------------------
+# ``(state, previous snapshot, dirty, kind, namespace, name, new model or None)``: say what a
+# change of one object dirties. A kind without a handler is an error (see TRANSLATED_KINDS).
+
+OnChange = Callable[[_State, Snapshot | None, _Dirty, str, str, str, Any], None]
+
+
+def _on_ingress(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.ing.add((ns, name))
+
+
+def _on_consumer(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.cons.add((ns, name))
+
+
+def _on_consumer_group(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.groups.add((ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_plugin(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.plugins.add((ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_cluster_plugin(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.global_ = True
+    d.mark((kind, ns, name))
+
+
+def _on_secret(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.mark((kind, ns, name))
+    old = prev.get(kind, ns, name) if prev is not None else None
+    labelled = any(o is not None and o.labels.get(CA_CERT_LABEL) == "true" for o in (old, obj))
+    if labelled:
+        d.ca = True
+        if obj is not None and obj.labels.get(CA_CERT_LABEL) == "true":
+            st.ca_secrets.add((ns, name))
+        else:
+            st.ca_secrets.discard((ns, name))
+
+
+def _on_endpoint_slice(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    old = prev.get(kind, ns, name) if prev is not None else None
+    for o in (old, obj):
+        service_name = getattr(o, "service_name", None)  # None if unparsed
+        if service_name:
+            d.mark(("eps", ns, service_name))
+
+
+def _on_read(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A kind only read by units (Service, KongUpstreamPolicy): dirty its readers."""
+    d.mark((kind, ns, name))
+
+
+def _on_context(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """Read only through ``Translator._context``: a change that alters the class-wide context
+    makes a new one, hence a full translation; any other change is a no-op."""
+
+
+_ON_CHANGE: Mapping[str, OnChange] = {
+    "Ingress": _on_ingress,
+    "IngressClass": _on_context,
+    "IngressClassParameters": _on_context,
+    "Service": _on_read,
+    "EndpointSlice": _on_endpoint_slice,
+    "Secret": _on_secret,
+    "KongPlugin": _on_plugin,
+    "KongClusterPlugin": _on_cluster_plugin,
+    "KongConsumer": _on_consumer,
+    "KongConsumerGroup": _on_consumer_group,
+    "KongUpstreamPolicy": _on_read,
+}
+#: The kinds the translator handles. Every registered kind must be here (checked at import and
+#: by tests/unit/translator/test_kind_registry.py): a kind the translator does not handle is
+#: an error at start-up, never silently dropped.
+TRANSLATED_KINDS = frozenset(_ON_CHANGE)
+if set(SPECS) != TRANSLATED_KINDS:  # pragma: no cover - a registry/translator mismatch
+    raise RuntimeError(
+        "kinds registered but not translated: "
+        f"{sorted(set(SPECS) - TRANSLATED_KINDS)}; translated but not registered: "
+        f"{sorted(TRANSLATED_KINDS - set(SPECS))}"
+    )
+
+
+#: kind -> (status when configured, status when it failed), for kinds that get a status.
+#: Gateway API kinds compute richer conditions in their own stage; Ingress only needs these.
+_STATUS_OF: Mapping[str, tuple[ObjectStatus, ObjectStatus]] = {
+    "Ingress": (
+        INGRESS_PROGRAMMED,
+        ObjectStatus(conditions=(Condition("Programmed", "False", "TranslationFailed"),)),
+    ),
+}
+
+
+def _object_status(
+    configured: frozenset[ObjectRef],
+    failed: frozenset[ObjectRef],
+    by_units: Mapping[Unit, Mapping[ObjectRef, ObjectStatus]] | None = None,
+) -> Mapping[ObjectRef, ObjectStatus]:
+    """The status of every configured or failed object of a kind in :data:`_STATUS_OF`, then
+    what units decided themselves (``UnitOut.status``, in unit order: deterministic).
+
+    Rebuilt only when the configured set changes (never on a plain EndpointSlice change).
+    """
+    out: dict[ObjectRef, ObjectStatus] = {}
+    table = _STATUS_OF
+    for refs, i in ((configured, 0), (failed, 1)):
+        for r in refs:
+            pair = table.get(r.kind)
+            if pair is not None:
+                out[r] = pair[i]
+    units = by_units or {}
+    for unit in sorted(units, key=repr):
+        out.update(units[unit])
+    return out
 
 
 def _failure_order(f: Failure) -> tuple[str, ...]:
@@ -363,6 +572,7 @@ class Translator:
             st.configured_changed = True
         if st.configured_changed or st.out_configured is None:
             st.out_configured = frozenset(st.conf_count) - st.failed
+            st.out_status = _object_status(st.out_configured, st.failed, st.unit_status)
         st.failures_changed = st.configured_changed = False
         return TranslationResult(
             body=body,
@@ -370,6 +580,7 @@ class Translator:
             failures=st.out_failures,
             configured=st.out_configured,
             empty=empty,
+            status=st.out_status,
         )
 
     # --- context --------------------------------------------------------------------------
@@ -513,7 +724,7 @@ class Translator:
                 r = owner[1]
                 st.route_won[name] = r
                 st.svc_routes.setdefault(r.service, {})[name] = r
-                st.svc_backend[r.service] = r.backend
+                st.svc_backend[r.service] = r.backends
                 dirty_svc.add(r.service)
                 _, ons, oname = owner[0]
                 for _order, loser in holders.values():
@@ -526,7 +737,7 @@ class Translator:
                                 f"{ons}/{oname} (names are joined with '.'); route left out",
                             )
                         )
-            self._set_failures(st, ("route", name), sorted(failures, key=_failure_order))
+            self._set_failures(st, RouteNameUnit(name), sorted(failures, key=_failure_order))
 
     def _apply(
         self,
@@ -535,81 +746,34 @@ class Translator:
         prev: Snapshot | None,
         changes: Iterable[tuple[str, str, str, Any]],
     ) -> None:
-        opts = self.options
-        snap = view.snap
-        dirty_ing: set[Key] = set()
-        dirty_svc: set[str] = set()
-        dirty_plugins: set[Key] = set()
-        dirty_cons: set[Key] = set()
-        dirty_groups: set[Key] = set()
-        global_dirty = certs_dirty = ca_dirty = False
+        """Mark what the changes dirty (per kind: ``_ON_CHANGE``), then run every stage in order.
 
-        readers = st.deps.readers
-
-        def mark(dep: Dep) -> None:
-            nonlocal global_dirty, certs_dirty
-            if dep not in readers:
-                return
-            for unit in tuple(readers[dep]):
-                tag = unit[0]
-                if tag == "svc":
-                    dirty_svc.add(unit[1])
-                elif tag == "plugin":
-                    dirty_plugins.add(unit[1])
-                elif tag == "cons":
-                    dirty_cons.add(unit[1])
-                elif tag == "global":
-                    global_dirty = True
-                elif tag == "certs":
-                    certs_dirty = True
-
+        Stages are declared once (``_STAGES``); each recomputes only its dirty units and marks
+        the units its output feeds (an Ingress's routes feed Kong services, services feed
+        plugins...), so a later stage sees everything an earlier one dirtied.
+        """
+        d = _Dirty(st.deps.readers)
+        parse_failures = st.parse_failures
         for kind, ns, name, obj in changes:
-            key = (ns, name)
             fk = (kind, ns, name)
             if obj is not None and obj.failures:
-                st.parse_failures[fk] = obj.failures
+                parse_failures[fk] = obj.failures
                 st.failures_changed = True
-            elif st.parse_failures.pop(fk, None) is not None:
+            elif parse_failures.pop(fk, None) is not None:
                 st.failures_changed = True
-            if kind == "Ingress":
-                dirty_ing.add(key)
-            elif kind == "KongConsumer":
-                dirty_cons.add(key)
-            elif kind == "KongConsumerGroup":
-                dirty_groups.add(key)
-                mark(fk)
-            elif kind == "KongPlugin":
-                dirty_plugins.add(key)
-                mark(fk)
-            elif kind == "KongClusterPlugin":
-                global_dirty = True
-                mark(fk)
-            elif kind == "Secret":
-                mark(fk)
-                old = prev.get(kind, ns, name) if prev is not None else None
-                labelled = any(
-                    o is not None and o.labels.get(CA_CERT_LABEL) == "true" for o in (old, obj)
-                )
-                if labelled:
-                    ca_dirty = True
-                    if obj is not None and obj.labels.get(CA_CERT_LABEL) == "true":
-                        st.ca_secrets.add(key)
-                    else:
-                        st.ca_secrets.discard(key)
-            elif kind == "EndpointSlice":
-                old = prev.get(kind, ns, name) if prev is not None else None
-                for o in (old, obj):
-                    service_name = getattr(o, "service_name", None)  # None if unparsed
-                    if service_name:
-                        mark(("eps", ns, service_name))
-            elif kind in ("Service", "KongUpstreamPolicy"):
-                mark(fk)
+            on_change = _ON_CHANGE.get(kind)
+            if on_change is None:
+                raise UnknownKindError(kind)  # a bug of ours: see TRANSLATED_KINDS
+            on_change(st, prev, d, kind, ns, name, obj)
+        for stage in _STAGES:
+            stage(self, st, view, d)
 
-        # 1. Ingresses -> routes per Kong service, TLS claims, default backends
-        order_dirty = default_dirty = False
+    def _stage_ingresses(self, st: _State, view: _View, d: _Dirty) -> None:
+        """1. Ingresses -> routes per Kong service, TLS claims, default backends."""
+        opts = self.options
+        snap = view.snap
         bulk = not st.ing  # first translation: sort the order once at the end
-        touched_names: set[str] = set()
-        for key in dirty_ing:
+        for key in d.ing:
             ing = snap.get("Ingress", *key)
             old = st.ing.pop(key, None)
             new = None
@@ -628,19 +792,19 @@ class Translator:
                         ref=ing.ref, created=str(ing.created), failures=(_crashed(ing.ref, exc),)
                     )
                 st.ing[key] = new
-            unit: Unit = ("ing", key)
+            unit: Unit = IngressUnit(key)
             if old is not None:
                 for r in old.routes:
                     st.route_names.get(r.name, {}).pop(key, None)
-                    touched_names.add(r.name)
+                    d.names.add(r.name)
             if new is not None:
                 for r in new.routes:
                     st.route_names.setdefault(r.name, {})[key] = ((new.created, *key), r)
-                    touched_names.add(r.name)
+                    d.names.add(r.name)
             old_order = (old.created, *key) if old is not None else None
             new_order = (new.created, *key) if new is not None else None
             if old_order != new_order:
-                order_dirty = True
+                d.order = True
                 if old_order is not None:
                     i = bisect.bisect_left(st.order, old_order)
                     if i < len(st.order) and st.order[i] == old_order:
@@ -654,18 +818,19 @@ class Translator:
             if has_tls and (
                 old is None or new is None or old.tls != new.tls or old_order != new_order
             ):
-                certs_dirty = True
+                d.certs = True
             if (old is not None and old.default) or (new is not None and new.default):
-                default_dirty = True
+                d.default = True
             self._set_failures(st, unit, new.failures if new is not None else ())
             self._set_configured(st, unit, (new.ref,) if new is not None else ())
 
         if bulk:
             st.order.sort()
-        self._route_names(st, touched_names, dirty_svc)
+        self._route_names(st, d.names, d.svc)
 
-        # 2. the one default backend (oldest Ingress that has one)
-        if default_dirty or (order_dirty and st.default is not None):
+    def _stage_default_backend(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2. the one default backend (oldest Ingress that has one)."""
+        if d.default or (d.order and st.default is not None):
             chosen: RouteOut | None = None
             for _, ns, name in st.order:
                 ing_out = st.ing[(ns, name)]
@@ -675,14 +840,16 @@ class Translator:
             if chosen is not st.default:
                 for dr in (st.default, chosen):
                     if dr is not None:
-                        dirty_svc.add(dr.service)
-                        st.svc_backend.setdefault(dr.service, dr.backend)
+                        d.svc.add(dr.service)
+                        st.svc_backend.setdefault(dr.service, dr.backends)
                 st.default = chosen
 
-        # 3. Kong services (+ upstreams, targets)
+    def _stage_services(self, st: _State, view: _View, d: _Dirty) -> None:
+        """3. Kong services (+ upstreams, targets)."""
+        opts = self.options
         service_upstream = bool(st.ctx[2]) if st.ctx else False
-        for name in dirty_svc:
-            unit = ("svc", name)
+        for name in d.svc:
+            unit = ServiceUnit(name)
             routes_map = st.svc_routes.get(name)
             sroutes = [routes_map[k] for k in sorted(routes_map)] if routes_map else []
             clash: list[Failure] = []
@@ -707,12 +874,12 @@ class Translator:
                 st.deps.set(unit, frozenset())
                 self._set_failures(st, unit, clash)
                 self._set_configured(st, unit, ())
-                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_rels(st, unit, [], d.plugins)
                 st.svc_backend.pop(name, None)
                 if old_svc is not None and old_svc[0]:
-                    certs_dirty = True
+                    d.certs = True
                 continue
-            backend = st.svc_backend.get(name) or sroutes[0].backend
+            backends = st.svc_backend.get(name) or sroutes[0].backends
             service_args: dict[str, Any] = {
                 "service_upstream": service_upstream,
                 "cluster_domain": opts.cluster_domain,
@@ -720,9 +887,9 @@ class Translator:
                 "fill_ids": opts.fill_ids,
             }
             try:
-                sout = translate_service(name, backend, sroutes, view.snap, **service_args)
+                sout = translate_service(name, backends, sroutes, view.snap, **service_args)
             except Exception as exc:  # unit guard: this Kong service (and its routes) only
-                sout = self._crashed_service(name, backend, sroutes, view, service_args, exc)
+                sout = self._crashed_service(name, backends, sroutes, view, service_args, exc)
             svc_deps = sout.deps
             st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
@@ -768,13 +935,15 @@ class Translator:
             st.deps.set(unit, svc_deps)
             self._set_failures(st, unit, dict.fromkeys(failures))
             self._set_configured(st, unit, configured_s)
-            self._set_rels(st, unit, rels, dirty_plugins)
+            self._set_rels(st, unit, rels, d.plugins)
             if (old_svc or (None, None)) != st.svc[name]:
-                certs_dirty = True
+                d.certs = True
 
-        # 4. consumer groups (names are cluster-wide in Kong: the oldest group keeps a name)
+    def _stage_consumer_groups(self, st: _State, view: _View, d: _Dirty) -> None:
+        """4. consumer groups (names are cluster-wide in Kong: the oldest group keeps a name)."""
+        opts = self.options
         touched_groups: set[Key] = set()
-        for key in dirty_groups:
+        for key in d.groups:
             old_name = st.groups.pop(key, None)
             group = view.get("KongConsumerGroup", *key)
             for gname, add in ((old_name, False), (group.ref.name if group else None, True)):
@@ -792,7 +961,7 @@ class Translator:
                     del st.group_names[gname]
             touched_groups.add(key)
         for key in touched_groups:
-            unit = ("group", key)
+            unit = ConsumerGroupUnit(key)
             held = st.groups.get(key)
             group = view.get("KongConsumerGroup", *key) if held is not None else None
             holders = st.group_names.get(held, {}) if held is not None else {}
@@ -809,7 +978,7 @@ class Translator:
                     won = False
             if won != st.group_won.get(key, False):
                 # consumers of this group gain or lose their membership
-                mark(("KongConsumerGroup", *key))
+                d.mark(("KongConsumerGroup", *key))
             if won:
                 st.group_won[key] = True
             else:
@@ -817,7 +986,7 @@ class Translator:
             if group is None or not won:
                 st.frags.replace(unit, ())
                 self._set_configured(st, unit, ())
-                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_rels(st, unit, [], d.plugins)
                 lost = (
                     [
                         Failure(
@@ -839,18 +1008,19 @@ class Translator:
             rels = self._plugin_rels(
                 plugin_names(group), "consumer_group", entity["name"], group.ref, failures_g
             )
-            self._set_rels(st, unit, rels, dirty_plugins)
+            self._set_rels(st, unit, rels, d.plugins)
             self._set_failures(st, unit, failures_g)
 
-        # 5. consumers, with credential conflicts across consumers
-        touched: set[Key] = set(dirty_cons)
-        for key in dirty_cons:
+    def _stage_consumers(self, st: _State, view: _View, d: _Dirty) -> None:
+        """5. consumers, with credential conflicts across consumers."""
+        touched: set[Key] = set(d.cons)
+        for key in d.cons:
             old_c = st.cons.pop(key, None)
             consumer = view.get("KongConsumer", *key)
             new_c = self._consumer(consumer, view) if consumer is not None else None
             if new_c is not None:
                 st.cons[key] = new_c
-            st.deps.set(("cons", key), new_c.deps if new_c is not None else frozenset())
+            st.deps.set(ConsumerUnit(key), new_c.deps if new_c is not None else frozenset())
             for c, add in ((old_c, False), (new_c, True)):
                 if c is None:
                     continue
@@ -877,12 +1047,12 @@ class Translator:
                     if not entry:
                         del st.unique[(index, value)]
         for key in touched:
-            unit = ("cons", key)
+            unit = ConsumerUnit(key)
             c = st.cons.get(key)
             if c is None or c.consumer is None:
                 st.frags.replace(unit, ())
                 self._set_configured(st, unit, ())
-                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_rels(st, unit, [], d.plugins)
                 self._set_failures(st, unit, c.failures if c is not None else ())
                 continue
             failures = list(c.failures)
@@ -907,7 +1077,7 @@ class Translator:
                 )
                 st.frags.replace(unit, ())
                 self._set_configured(st, unit, ())
-                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_rels(st, unit, [], d.plugins)
                 self._set_failures(st, unit, failures)
                 continue
             conflicts = []
@@ -932,11 +1102,11 @@ class Translator:
                 )
                 st.frags.replace(unit, ())
                 self._set_configured(st, unit, ())
-                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_rels(st, unit, [], d.plugins)
                 self._set_failures(st, unit, failures)
                 continue
             sort_key = (c.identifier, *key)
-            entries = [("consumers", sort_key, c.consumer)]
+            entries: list[tuple[str, Any, Any]] = [("consumers", sort_key, c.consumer)]
             for g in c.groups:
                 if not st.group_won.get((key[0], g)):
                     continue
@@ -950,7 +1120,7 @@ class Translator:
             bad = self._emit(st, unit, entries, [c.ref])
             if bad:
                 self._set_configured(st, unit, ())
-                self._set_rels(st, unit, [], dirty_plugins)
+                self._set_rels(st, unit, [], d.plugins)
                 self._set_failures(st, unit, [*failures, *bad])
                 continue
             self._set_configured(st, unit, c.configured)
@@ -968,23 +1138,27 @@ class Translator:
                 rels = []
             else:
                 rels = self._plugin_rels(c.plugins, "consumer", c.identifier, c.ref, failures)
-            self._set_rels(st, unit, rels, dirty_plugins)
+            self._set_rels(st, unit, rels, d.plugins)
             self._set_failures(st, unit, failures)
 
-        # 6. plugins referenced by routes, services, consumers, groups
-        if dirty_plugins:
-            self._plugins(st, view, dirty_plugins)
+    def _stage_plugins(self, st: _State, view: _View, d: _Dirty) -> None:
+        """6. plugins referenced by routes, services, consumers, groups."""
+        if d.plugins:
+            self._plugins(st, view, d.plugins)
 
-        # 7. global KongClusterPlugins
-        if global_dirty:
+    def _stage_global_plugins(self, st: _State, view: _View, d: _Dirty) -> None:
+        """7. global KongClusterPlugins."""
+        if d.global_:
             self._global_plugins(st, view)
 
-        # 8. certificates
-        if certs_dirty:
+    def _stage_certificates(self, st: _State, view: _View, d: _Dirty) -> None:
+        """8. certificates."""
+        if d.certs:
             self._certificates(st, view)
 
-        # 9. CA certificates
-        if ca_dirty:
+    def _stage_ca_certificates(self, st: _State, view: _View, d: _Dirty) -> None:
+        """9. CA certificates."""
+        if d.ca:
             self._ca_certificates(st, view)
 
     def _emit(
@@ -1043,7 +1217,7 @@ class Translator:
     def _crashed_service(
         self,
         name: str,
-        backend: tuple[str, str, Any],
+        backends: tuple[Backend, ...],
         sroutes: list[RouteOut],
         view: _View,
         args: dict[str, Any],
@@ -1054,10 +1228,10 @@ class Translator:
         The failure goes on the Kubernetes Service and on every Ingress whose routes it held;
         its dependencies are what it read before raising (re-run once under a recorder).
         """
-        ns, svc_name = backend[0], backend[1]
+        ns, svc_name = backends[0].namespace, backends[0].service
         recorder = _Recorder(view.snap)
         with contextlib.suppress(Exception):
-            translate_service(name, backend, sroutes, recorder, **args)  # type: ignore[arg-type]
+            translate_service(name, backends, sroutes, recorder, **args)  # type: ignore[arg-type]
         refs: dict[ObjectRef, None] = {}
         svc = view.snap.get("Service", ns, svc_name)
         if svc is not None and isinstance(getattr(svc, "ref", None), ObjectRef):
@@ -1079,7 +1253,7 @@ class Translator:
 
     def _plugin_unit(self, st: _State, view: _View, pkey: Key) -> _PluginOut | None:
         """The instances one referenced plugin makes (not yet checked against the others)."""
-        unit: Unit = ("plugin", pkey)
+        unit: Unit = PluginUnit(pkey)
         rels_map = st.rels.get(pkey)
         if not rels_map:
             st.deps.set(unit, frozenset())
@@ -1117,9 +1291,7 @@ class Translator:
             except Exception as exc:  # unit guard: this plugin only
                 made, configured = [], ()
                 failures.append(_crashed(plugin.ref, exc))
-                blocks = self._block_all(
-                    referrers, f"translating it failed ({type(exc).__name__})"
-                )
+                blocks = self._block_all(referrers, f"translating it failed ({type(exc).__name__})")
         st.deps.set(unit, frozenset(deps))
         order = (plugin.created, plugin.ref.kind, *pkey) if plugin is not None else ("", "", *pkey)
         return _PluginOut(
@@ -1185,7 +1357,7 @@ class Translator:
         blocked = st.frags.blocked
         for ent in changed:
             by = st.blockers.get(ent)
-            unit: Unit = ("blocked", ent)
+            unit: Unit = BlockedUnit(ent)
             if not by:
                 blocked.pop(ent, None)
                 self._set_failures(st, unit, ())
@@ -1283,7 +1455,7 @@ class Translator:
                             del st.plugin_scopes[unique]
         changed: set[Ent] = set()
         for pkey in touched:
-            unit: Unit = ("plugin", pkey)
+            unit: Unit = PluginUnit(pkey)
             out = st.plugin_out.get(pkey)
             if out is None:
                 st.frags.replace(unit, ())
@@ -1345,7 +1517,7 @@ class Translator:
                 blocks.setdefault(ent, (ref, f"{what}: Kong allows only one"))
 
     def _global_plugins(self, st: _State, view: _View) -> None:
-        unit: Unit = ("global",)
+        unit: Unit = GLOBAL_PLUGINS
         deps: set[Dep] = set()
         by_name: dict[str, list[KongClusterPlugin]] = {}
         for kcp in view.snap.list("KongClusterPlugin"):
@@ -1405,7 +1577,7 @@ class Translator:
         self._set_configured(st, unit, configured)
 
     def _certificates(self, st: _State, view: _View) -> None:
-        unit: Unit = ("certs",)
+        unit: Unit = CERTIFICATES
         seen_hosts: set[str] = set()
         claims: dict[Key, tuple[list[str], dict[ObjectRef, bool]]] = {}
         for _, ns, name in st.order:
@@ -1455,7 +1627,7 @@ class Translator:
         self._set_configured(st, unit, used)
 
     def _ca_certificates(self, st: _State, view: _View) -> None:
-        unit: Unit = ("ca",)
+        unit: Unit = CA_CERTIFICATES
         secrets = [view.snap.get("Secret", ns, name) for ns, name in st.ca_secrets]
         secrets = [s for s in secrets if s is not None]
         secrets.sort(key=lambda s: (s.created, s.ref.namespace, s.ref.name))
@@ -1486,6 +1658,37 @@ class Translator:
             seen[entity["id"]] = s
             entries.append(("ca_certificates", entity["id"], entity))
             configured.append(s.ref)
-        st.frags.replace(unit, entries)
-        self._set_failures(st, unit, failures)
-        self._set_configured(st, unit, configured)
+        self._record(st, unit, UnitOut(entries, failures, configured))
+
+    def _record(self, st: _State, unit: Unit, out: UnitOut) -> None:
+        """Store one unit's output (:class:`UnitOut`), the same way for every stage.
+
+        Entities that cannot be serialised store nothing of the unit and fail on the objects
+        it configured; dependencies are recorded when given; status replaces the unit's last.
+        """
+        bad = self._emit(st, unit, list(out.entries), out.configured)
+        if out.deps is not None:
+            st.deps.set(unit, out.deps)
+        self._set_failures(st, unit, [*out.failures, *bad])
+        self._set_configured(st, unit, () if bad else out.configured)
+        if out.status or unit in st.unit_status:
+            if out.status and not bad:
+                st.unit_status[unit] = out.status
+            else:
+                st.unit_status.pop(unit, None)
+            st.configured_changed = True  # status is rebuilt with the configured set
+
+
+#: The stages of a translation, in order: each reads what the earlier ones produced and marks
+#: the units its output feeds. Declared once; ``Translator._apply`` runs them all.
+_STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
+    Translator._stage_ingresses,  # Ingresses -> routes per Kong service, TLS claims
+    Translator._stage_default_backend,  # the one default backend
+    Translator._stage_services,  # Kong services, upstreams, targets
+    Translator._stage_consumer_groups,
+    Translator._stage_consumers,
+    Translator._stage_plugins,  # plugins referenced by routes, services, consumers, groups
+    Translator._stage_global_plugins,
+    Translator._stage_certificates,
+    Translator._stage_ca_certificates,
+)

@@ -347,6 +347,41 @@ ingress_class = st.builds(
     st.booleans(),
 )
 
+#: The IngressClassParameters an IngressClass below may point at (class-wide context).
+icp = st.builds(
+    lambda ns, legacy, upstream: {
+        "apiVersion": "configuration.konghq.com/v1alpha1",
+        "kind": "IngressClassParameters",
+        "metadata": {"name": "params", "namespace": ns},
+        "spec": {"enableLegacyRegexDetection": legacy, "serviceUpstream": upstream},
+    },
+    ns_s,
+    st.booleans(),
+    st.booleans(),
+)
+
+ingress_class_with_params = st.builds(
+    lambda ns: {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {
+            "name": "kong",
+            "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+        },
+        "spec": {
+            "controller": "konghq.com/kic",
+            "parameters": {
+                "apiGroup": "configuration.konghq.com",
+                "kind": "IngressClassParameters",
+                "name": "params",
+                "namespace": ns,
+                "scope": "Namespace",
+            },
+        },
+    },
+    ns_s,
+)
+
 any_object = st.one_of(
     ingress(),
     ingress(),
@@ -361,6 +396,8 @@ any_object = st.one_of(
     consumer_group(),
     upstream_policy,
     ingress_class,
+    icp,
+    ingress_class_with_params,
 )
 
 junk = st.one_of(

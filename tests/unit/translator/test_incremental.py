@@ -51,6 +51,7 @@ def _check(initial: list[dict[str, Any]], batches: list[list[Any]]) -> None:
         assert got.failures == want.failures
         assert got.configured == want.configured
         assert got.empty == want.empty
+        assert dict(got.status) == dict(want.status)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

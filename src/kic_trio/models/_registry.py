@@ -1,0 +1,122 @@
+"""The registry of watched kinds: one :class:`KindSpec` per kind, declared once, here.
+
+Order matters only for stable logs and watch start-up (the order kinds are listed in).
+Everything else about a kind (what the watch layer lists, which Config switch turns it off,
+whether it needs a CRD, which Secrets it references, whether it is class-filtered or tagged) is
+read from these records: change it here and every layer follows. ``tests/unit/test_kind_registry.py``
+checks the records against the Config fields, the CRD assets and the translator's handlers.
+"""
+
+from __future__ import annotations
+
+from ._helpers import (
+    consumer_secret_refs,
+    ingress_secret_refs,
+    plugin_secret_refs,
+    service_secret_refs,
+)
+from ._kinds import ClassFilter, KindInfo, KindSpec, kinds_where, register
+from ._parsers import (
+    _consumer,
+    _consumer_group,
+    _endpoint_slice,
+    _ingress,
+    _ingress_class,
+    _ingress_class_parameters,
+    _plugin,
+    _secret,
+    _service,
+    _upstream_policy,
+)
+
+_KONG = "configuration.konghq.com"
+
+register(
+    KindSpec(
+        kind="Ingress",
+        api=KindInfo("networking.k8s.io", "v1", "ingresses", True),
+        parser=_ingress,
+        switch="enable_controller_ingress_networkingv1",
+        class_filter=ClassFilter.INGRESS,
+        secret_refs=ingress_secret_refs,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="IngressClass",
+        api=KindInfo("networking.k8s.io", "v1", "ingressclasses", False),
+        parser=_ingress_class,
+        switch="enable_controller_ingress_class_networkingv1",
+    ),
+    KindSpec(
+        kind="IngressClassParameters",
+        api=KindInfo(_KONG, "v1alpha1", "ingressclassparameterses", True),
+        parser=_ingress_class_parameters,
+        switch="enable_controller_ingress_class_parameters",
+    ),
+    KindSpec(
+        kind="Service",
+        api=KindInfo("", "v1", "services", True),
+        parser=_service,
+        switch="enable_controller_service",
+        secret_refs=service_secret_refs,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="EndpointSlice",
+        api=KindInfo("discovery.k8s.io", "v1", "endpointslices", True),
+        parser=_endpoint_slice,
+    ),
+    KindSpec(
+        kind="Secret",
+        api=KindInfo("", "v1", "secrets", True),
+        parser=_secret,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="KongPlugin",
+        api=KindInfo(_KONG, "v1", "kongplugins", True),
+        parser=lambda raw: _plugin("KongPlugin", raw),
+        switch="enable_controller_kongplugin",
+        secret_refs=plugin_secret_refs,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="KongClusterPlugin",
+        api=KindInfo(_KONG, "v1", "kongclusterplugins", False),
+        parser=lambda raw: _plugin("KongClusterPlugin", raw),
+        switch="enable_controller_kongclusterplugin",
+        class_filter=ClassFilter.ANNOTATION,
+        secret_refs=plugin_secret_refs,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="KongConsumer",
+        api=KindInfo(_KONG, "v1", "kongconsumers", True),
+        parser=_consumer,
+        switch="enable_controller_kongconsumer",
+        class_filter=ClassFilter.ANNOTATION,
+        secret_refs=consumer_secret_refs,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="KongConsumerGroup",
+        api=KindInfo(_KONG, "v1beta1", "kongconsumergroups", True),
+        parser=_consumer_group,
+        switch="enable_controller_kongconsumergroup",
+        class_filter=ClassFilter.ANNOTATION,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="KongUpstreamPolicy",
+        api=KindInfo(_KONG, "v1beta1", "kongupstreampolicies", True),
+        parser=_upstream_policy,
+        switch="enable_controller_kong_upstream_policy",
+    ),
+)
+
+#: Kinds whose class is given by the ``kubernetes.io/ingress.class`` annotation only.
+ANNOTATION_CLASSED_KINDS = kinds_where(lambda s: s.class_filter is ClassFilter.ANNOTATION)
+#: Kinds the translator tags entities with (``k8s-*`` + ``konghq.com/tags``).
+TAGGED_KINDS = kinds_where(lambda s: s.tagged)
+#: Cluster-scoped kinds (no namespace in their refs).
+CLUSTER_SCOPED_KINDS = kinds_where(lambda s: not s.namespaced)

@@ -1,0 +1,65 @@
+"""Per-object status as the translator computes it (pure), for the status edge to write.
+
+The translator knows, for every object it read, whether it went out and why not; the status edge
+(``k8s/_status.py``) only adds what needs I/O (the gateways' published addresses) and writes.
+Ingress uses ``publish_addresses`` (``status.loadBalancer.ingress``); Gateway API objects will
+carry their ``conditions`` (Accepted, ResolvedRefs, Programmed...) per parent in the same record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+import attrs
+
+from ._base import ObjectRef
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+@attrs.frozen(slots=True)
+class Condition:
+    """One ``metav1.Condition`` without its timestamps (the edge fills those when writing).
+
+    ``message`` is shown to the object's owner: like a Failure's reason, never a Secret value.
+    """
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+
+
+@attrs.frozen(slots=True)
+class ObjectStatus:
+    """What the status edge should write on one object.
+
+    ``publish_addresses``: the object carries the gateways' addresses (Ingress
+    ``status.loadBalancer``), written once the configuration holding it was applied.
+    ``parent``: for route kinds, the parent (Gateway) these conditions are about.
+    """
+
+    conditions: tuple[Condition, ...] = ()
+    publish_addresses: bool = False
+    parent: ObjectRef | None = None
+
+
+#: The status of a configured Ingress: one record shared by every Ingress (cheap at 10k).
+INGRESS_PROGRAMMED = ObjectStatus(
+    conditions=(Condition("Programmed", "True", "Programmed"),), publish_addresses=True
+)
+
+NO_STATUS: Mapping[ObjectRef, ObjectStatus] = MappingProxyType({})
+
+
+def publishing(
+    status: Mapping[ObjectRef, ObjectStatus], configured: frozenset[ObjectRef]
+) -> frozenset[ObjectRef]:
+    """The objects that should carry published addresses and are still in the configuration.
+
+    ``configured`` is what went out (a fallback configuration leaves objects out after the
+    translator computed their status): an object left out is never reported as served.
+    """
+    return frozenset(r for r, s in status.items() if s.publish_addresses and r in configured)
