@@ -292,12 +292,16 @@ async def _start_pipeline(
         from .translator import TranslatorOptions
 
         controller.admission_address = await nursery.start(
-            run_admission_webhook,
-            cfg,
-            TranslatorOptions.from_config(cfg),
-            store.snapshot,
-            kube,
-            webhook_tls,
+            functools.partial(
+                run_admission_webhook,
+                cfg,
+                TranslatorOptions.from_config(cfg),
+                store.snapshot,
+                kube,
+                webhook_tls,
+                # judge as the translator task translates, once Kong told the flavor
+                router_flavor=lambda: gateways.router_flavor_in_use,
+            )
         )
 
 

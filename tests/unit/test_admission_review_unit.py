@@ -272,6 +272,20 @@ def test_ingress_annotations_the_translator_ignores_are_refused(checker: Admissi
     assert checker.check(snap, "Ingress", other).allowed
 
 
+def test_the_checker_judges_with_the_router_flavor_kong_reported() -> None:
+    """A ``headers.host`` match is refused for the traditional router, skipped for expressions."""
+    flavor: list[str | None] = [None]  # Kong has not answered yet
+    checker = AdmissionChecker(TranslatorOptions(), lambda: flavor[0])
+    snap = Store().snapshot()
+    candidate = ingress("i", {"konghq.com/headers.host": "x"})
+    refused = checker.check(snap, "Ingress", candidate)
+    assert not refused.allowed and "headers.host" in refused.message
+    flavor[0] = "expressions"
+    assert checker.check(snap, "Ingress", candidate).allowed
+    flavor[0] = "traditional"  # any other flavor translates as traditional_compatible
+    assert not checker.check(snap, "Ingress", candidate).allowed
+
+
 def test_the_checker_follows_the_store_between_requests(checker: AdmissionChecker) -> None:
     store = store_with(key_secret("cred-a"))
     assert checker.check(store.snapshot(), "KongConsumer", consumer("bob", "bob", "cred-a")).allowed

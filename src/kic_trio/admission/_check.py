@@ -18,7 +18,7 @@ timeout without two threads sharing the translator.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -36,7 +36,7 @@ from ..models import (
     parse,
 )
 from ..store import Snapshot
-from ..translator import Translator, TranslatorOptions
+from ..translator import ROUTER_FLAVORS, Translator, TranslatorOptions
 
 # The consumer translator's own credential code, for a credential Secret that no consumer
 # references yet (upstream issue 4885: such Secrets were let through, then broke a consumer).
@@ -126,8 +126,19 @@ class AdmissionChecker:
     Thread-safe: one call at a time (a lock); the translator inside is never shared.
     """
 
-    def __init__(self, options: TranslatorOptions) -> None:
+    def __init__(
+        self,
+        options: TranslatorOptions,
+        router_flavor: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        """``router_flavor``: the flavor the controller learnt from Kong (``None`` until then).
+
+        The webhook must judge as the controller translates: some annotations are refused in
+        one flavor and skipped in the other (``konghq.com/headers.host``). It starts before
+        Kong has answered, so the flavor is asked for at every check, not fixed at start.
+        """
         self._translator = Translator(options)
+        self._router_flavor = router_flavor
         self._lock = threading.Lock()
         self._base: Snapshot | None = None
         self._base_maps: dict[str, immutables.Map[tuple[str, str], Any]] = {}
@@ -143,6 +154,7 @@ class AdmissionChecker:
         caller). A hostile object becomes failures, never an exception.
         """
         with self._lock:
+            self._follow_router_flavor()
             model = candidate_model(kind, raw)
             if names_other_class(kind, raw, self._translator.options.ingress_class):
                 return Verdict((), model.ref)  # another controller's: the watch layer drops it
@@ -161,6 +173,18 @@ class AdmissionChecker:
                     ),
                     model.ref,
                 )
+
+    def _follow_router_flavor(self) -> None:
+        flavor = self._router_flavor()
+        if flavor is None:
+            return
+        # as the translator task: only "expressions" changes translation
+        known = flavor if flavor in ROUTER_FLAVORS else "traditional_compatible"
+        if known != self._translator.options.router_flavor:
+            self._translator = Translator(
+                attrs.evolve(self._translator.options, router_flavor=known)
+            )
+            self._base = None  # the next check translates the whole view for this flavor
 
     def _at(self, snapshot: Snapshot) -> frozenset[_FailureKey]:
         """Bring the translator to ``snapshot``, incrementally from the previous view.

@@ -30,6 +30,7 @@ from hypercorn.trio import serve
 from .._errors import ConfigError, KubernetesError
 from ..models import Model, parse, secret_refs
 from ..store import Snapshot
+from ..translator import TranslatorOptions
 from ._check import VALIDATED_KINDS, AdmissionChecker, candidate_model
 from ._review import CHECKED_OPERATIONS, ReviewError, parse_review, review_answer
 
@@ -280,11 +281,12 @@ def kube_secret_getter(kube: Any) -> SecretGetter:
 
 async def run_admission_webhook(
     cfg: Any,
-    options: Any,
+    options: TranslatorOptions,
     view: Callable[[], Snapshot],
     kube: Any,
     context: ssl.SSLContext | None = None,
     *,
+    router_flavor: Callable[[], str | None] = lambda: None,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """The controller's webhook task: serves until cancelled; reports the bound address.
@@ -294,7 +296,9 @@ async def run_admission_webhook(
     if context is None:
         context = context_from_config(cfg)
     handler = AdmissionHandler(
-        AdmissionChecker(options), view, kube_secret_getter(kube) if kube is not None else None
+        AdmissionChecker(options, router_flavor),
+        view,
+        kube_secret_getter(kube) if kube is not None else None,
     )
     await serve_webhook(
         admission_app(handler), cfg.admission_webhook_listen, context, task_status=task_status
