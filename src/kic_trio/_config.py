@@ -411,6 +411,12 @@ class Config:
     enable_controller_kong_upstream_policy: bool = _b(
         True, "Watch KongUpstreamPolicies.", group="controllers"
     )
+    enable_controller_kong_custom_entity: bool = _b(
+        True,
+        "Watch KongCustomEntities (Kong entities such as degraphql_routes).",
+        group="controllers",
+    )
+    enable_controller_kong_vault: bool = _b(True, "Watch KongVaults.", group="controllers")
     feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",
@@ -497,6 +503,7 @@ class Config:
     def diagnostic_address(self) -> str:
         """Where the diagnostics server binds: ``--diagnostic-bind-address`` or ``:<port>``."""
         return self.diagnostic_bind_address or f":{self.diagnostic_server_port}"
+
     # -- end of diagnostics ---------------------------------------------------------------------
 
     # -- admission webhook (upstream's flags and defaults; kic_trio.admission) ---------------

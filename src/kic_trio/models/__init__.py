@@ -7,6 +7,7 @@ the watch/translator split of ingress-class filtering (docs/internals.md).
 """
 
 from ._base import Failure, ObjectRef
+from ._custom_entity import KNOWN_ENTITY_TYPES, KongCustomEntity, ParentRef
 from ._helpers import (
     CA_CERT_LABEL,
     CREDENTIAL_LABEL,
@@ -69,6 +70,7 @@ from ._status import (
     ObjectStatus,
     publishing,
 )
+from ._vault import KongVault
 
 __all__ = [
     "ANNOTATION_CLASSED_KINDS",
@@ -80,6 +82,7 @@ __all__ = [
     "INGRESS_CLASS_ANNOTATION",
     "INGRESS_PROGRAMMED",
     "KINDS",
+    "KNOWN_ENTITY_TYPES",
     "NO_STATUS",
     "SPECS",
     "TAGGED_KINDS",
@@ -104,13 +107,16 @@ __all__ = [
     "KongClusterPlugin",
     "KongConsumer",
     "KongConsumerGroup",
+    "KongCustomEntity",
     "KongPlugin",
     "KongUpstreamPolicy",
+    "KongVault",
     "LoadBalancerIngress",
     "Model",
     "ObjectRef",
     "ObjectStatus",
     "ParametersRef",
+    "ParentRef",
     "Secret",
     "SecretKeyRef",
     "Service",

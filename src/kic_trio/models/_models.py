@@ -10,11 +10,15 @@ Annotations are filtered to the prefixes the controller reads, so a 100 kB
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 import attrs
 
 from ._base import Failure, ObjectRef
+
+if TYPE_CHECKING:  # kinds in their own files (they import Model from here)
+    from ._custom_entity import KongCustomEntity
+    from ._vault import KongVault
 
 #: Annotation prefixes worth keeping (everything else is dropped at parse time).
 KEPT_ANNOTATION_PREFIXES = (
@@ -264,17 +268,19 @@ class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
 
 
-AnyModel = (
-    Ingress
-    | IngressClass
-    | IngressClassParameters
-    | Service
-    | EndpointSlice
-    | Secret
-    | KongPlugin
-    | KongClusterPlugin
-    | KongConsumer
-    | KongConsumerGroup
-    | KongUpstreamPolicy
-    | UnknownObject
-)
+AnyModel: TypeAlias = Union[
+    Ingress,
+    IngressClass,
+    IngressClassParameters,
+    Service,
+    EndpointSlice,
+    Secret,
+    KongPlugin,
+    KongClusterPlugin,
+    KongConsumer,
+    KongConsumerGroup,
+    KongUpstreamPolicy,
+    "KongCustomEntity",
+    "KongVault",
+    UnknownObject,
+]
