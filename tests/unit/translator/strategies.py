@@ -486,7 +486,11 @@ def maybe_garbled(draw: Any, strategy: Any = any_object) -> dict[str, Any]:
 def key_of(obj: dict[str, Any]) -> tuple[str, str, str]:
     meta = obj.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
-    ns = meta.get("namespace") if obj["kind"] not in ("KongClusterPlugin", "IngressClass") else ""
+    ns = (
+        meta.get("namespace")
+        if obj["kind"] not in ("KongClusterPlugin", "IngressClass", "KongVault")
+        else ""
+    )
     return (
         obj["kind"],
         ns if isinstance(ns, str) else "",
