@@ -7,7 +7,7 @@ the watch/translator split of ingress-class filtering (docs/internals.md).
 """
 
 from ._base import Failure, ObjectRef
-from ._custom_entity import KNOWN_ENTITY_TYPES, KongCustomEntity, ParentRef
+from ._custom_entity import KNOWN_ENTITY_TYPES
 from ._helpers import (
     CA_CERT_LABEL,
     CREDENTIAL_LABEL,
@@ -49,11 +49,14 @@ from ._models import (
     KongClusterPlugin,
     KongConsumer,
     KongConsumerGroup,
+    KongCustomEntity,
     KongPlugin,
     KongUpstreamPolicy,
+    KongVault,
     LoadBalancerIngress,
     Model,
     ParametersRef,
+    ParentRef,
     Secret,
     SecretKeyRef,
     Service,
@@ -70,7 +73,6 @@ from ._status import (
     ObjectStatus,
     publishing,
 )
-from ._vault import KongVault
 
 __all__ = [
     "ANNOTATION_CLASSED_KINDS",

@@ -1,8 +1,9 @@
-"""KongCustomEntity: an arbitrary Kong entity (``degraphql_routes``...) attached to a plugin.
+"""KongCustomEntity's parser: any Kong entity (``degraphql_routes``...), attached to a plugin.
 
-Only what translation reads is kept: the entity type, its fields (plain JSON, walked by the
-reader so hostile data becomes failures), the controller name (upstream's class) and the
-parent plugin. The CRD's CEL rules are re-checked here (an API server without them, or an
+The model is in ``_models.py`` (where ``AnyModel`` names it without an import cycle). Only
+what translation reads is kept: the entity type, its fields (plain JSON, walked by the reader
+so hostile data becomes failures), the controller name (upstream's class) and the parent
+plugin. The CRD's CEL rules are re-checked here (an API server without them, or an
 offline manifest, must not make a core entity type through this back door).
 """
 
@@ -12,9 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from ._models import Model
+from ._models import KongCustomEntity, ParentRef
 from ._parsers import _meta
 
 #: Entity types the controller makes itself; upstream refuses them in a custom entity.
@@ -24,25 +23,6 @@ KNOWN_ENTITY_TYPES = frozenset(
 #: Kong entity (DAO) names: lower-case words joined by ``_`` (a top-level key of the config).
 _TYPE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _PARENT_KINDS = ("KongPlugin", "KongClusterPlugin")
-
-
-@attrs.frozen(slots=True)
-class ParentRef:
-    """``spec.parentRef``: the plugin whose attachments fill the entity's foreign fields."""
-
-    kind: str
-    name: str
-    #: ``""``: the custom entity's own namespace.
-    namespace: str = ""
-
-
-@attrs.frozen(slots=True, kw_only=True, eq=False)
-class KongCustomEntity(Model):
-    #: ``spec.type``; ``""`` when missing or refused (the object then fails as a whole).
-    entity_type: str = ""
-    fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
-    controller_name: str = ""
-    parent: ParentRef | None = None
 
 
 def parse_custom_entity(raw: Mapping[str, Any]) -> KongCustomEntity:

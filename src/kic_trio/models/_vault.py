@@ -1,6 +1,6 @@
-"""KongVault (cluster-scoped): a Kong vault, so plugin configs can say ``{vault://prefix/...}``.
+"""KongVault's parser: a cluster-scoped Kong vault, so plugin configs can say ``{vault://p/...}``.
 
-The model keeps the backend, prefix, description and config (``config`` may hold credentials:
+The model (in ``_models.py``, where ``AnyModel`` names it without an import cycle) keeps the backend, prefix, description and config (``config`` may hold credentials:
 it is never in the repr). ``spec.tags`` is ignored, as upstream does.
 """
 
@@ -9,19 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from ._models import Model
+from ._models import KongVault
 from ._parsers import _meta
-
-
-@attrs.frozen(slots=True, kw_only=True, eq=False)
-class KongVault(Model):
-    #: ``spec.backend`` (Kong's vault ``name``); ``""`` when missing (the object fails).
-    backend: str = ""
-    prefix: str = ""
-    description: str = ""
-    config: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
 def parse_vault(raw: Mapping[str, Any]) -> KongVault:
