@@ -750,6 +750,10 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
                 )
             elif not isinstance(value, bool):
                 add("feature_gates", f"{name}={value!r}: the value must be true or false")
+        gates = cfg.feature_gates
+        if gates.get("KongCustomEntity") and gates.get("FillIDs") is False:
+            # a custom entity names its parent's entities by ID (upstream's start-up error)
+            add("feature_gates", "FillIDs is required if KongCustomEntity is enabled")
 
     # diagnostics
     if ok("diagnostic_server_port") and not 0 <= cfg.diagnostic_server_port <= 65535:

@@ -1706,6 +1706,7 @@ class Translator:
             # class: spec.controllerName (or the class annotation); class-less never (upstream)
             if (
                 not isinstance(kce, KongCustomEntity)
+                or not self.options.custom_entities  # the feature gate
                 or not kce.entity_type
                 or ours not in (kce.controller_name, class_annotation_of(kce))
             ):

@@ -14,6 +14,7 @@ import copy
 import uuid
 from typing import Any
 
+from kic_trio._config import Config
 from kic_trio._deltas import Delete, Upsert
 from kic_trio.models import parse
 from kic_trio.store import Store
@@ -241,3 +242,36 @@ def test_incremental_follows_the_parent_plugins_attachments() -> None:
     assert got.body == Translator(TranslatorOptions()).translate(snap).body
     assert "degraphql_routes" not in got.config
     assert [f.field for f in got.failures if f.obj.kind == "KongCustomEntity"] == ["spec.parentRef"]
+
+
+def test_the_feature_gate_turns_custom_entities_off() -> None:
+    off = TranslatorOptions.from_config(
+        Config(feature_gates="KongCustomEntity=false,FillIDs=false")
+    )
+    assert off.custom_entities is False
+    result = translate_objects([_kce(parentRef=None)], off)
+    assert "degraphql_routes" not in result.config and not result.failures
+
+
+def test_hostile_fields_fail_that_entity_alone() -> None:
+    nested: dict[str, Any] = {}
+    node = nested
+    for _ in range(200):
+        node["a"] = {}
+        node = node["a"]
+    objs = [
+        _kce("deep", parentRef=None, fields={"uri": "/d", "query": "q", "x": nested}),
+        _kce("surrogate", parentRef=None, fields={"uri": "\ud800", "query": "q"}),
+        _kce("ok", parentRef=None),
+        {
+            **_vault("v-bad", "bad", "2025-01-01T00:00:00Z"),
+            "spec": {"backend": "env", "prefix": "bad", "config": {"k": "\ud800"}},
+        },
+        _vault("v-ok", "ok", "2025-01-01T00:00:00Z"),
+    ]
+    result = translate_objects(objs)
+    assert [e["uri"] for e in result.config["degraphql_routes"]] == ["/contacts"]
+    assert [v["prefix"] for v in result.config["vaults"]] == ["ok"]
+    failed = {f.obj.name for f in result.failures}
+    assert failed == {"deep", "surrogate", "v-bad"}
+    assert all("\ud800" not in f.reason for f in result.failures)
