@@ -411,6 +411,12 @@ class Config:
     enable_controller_kong_upstream_policy: bool = _b(
         True, "Watch KongUpstreamPolicies.", group="controllers"
     )
+    enable_controller_kong_custom_entity: bool = _b(
+        True,
+        "Watch KongCustomEntities (Kong entities such as degraphql_routes).",
+        group="controllers",
+    )
+    enable_controller_kong_vault: bool = _b(True, "Watch KongVaults.", group="controllers")
     feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",
@@ -497,6 +503,7 @@ class Config:
     def diagnostic_address(self) -> str:
         """Where the diagnostics server binds: ``--diagnostic-bind-address`` or ``:<port>``."""
         return self.diagnostic_bind_address or f":{self.diagnostic_server_port}"
+
     # -- end of diagnostics ---------------------------------------------------------------------
 
     # -- admission webhook (upstream's flags and defaults; kic_trio.admission) ---------------
@@ -743,6 +750,10 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
                 )
             elif not isinstance(value, bool):
                 add("feature_gates", f"{name}={value!r}: the value must be true or false")
+        gates = cfg.feature_gates
+        if gates.get("KongCustomEntity") and gates.get("FillIDs") is False:
+            # a custom entity names its parent's entities by ID (upstream's start-up error)
+            add("feature_gates", "FillIDs is required if KongCustomEntity is enabled")
 
     # diagnostics
     if ok("diagnostic_server_port") and not 0 <= cfg.diagnostic_server_port <= 65535:

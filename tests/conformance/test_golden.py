@@ -69,7 +69,6 @@ NOT_YET: dict[str, str] = {
     "kic-golden-next/tcproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
     "kic-golden-next/udproute-example/default": _GATEWAY_API,
     "kic-golden-next/udproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/kong-custom-entity-ee/default": "KongCustomEntity is not translated yet (issue 16)",
     "kic-golden-next/kong-service-facade/expression-routes-on": _FACADE,  # its Ingress part matches
     "kic-golden-next/kong-service-facade/feature-flag-on": _FACADE,
 }

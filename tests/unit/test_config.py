@@ -66,6 +66,7 @@ def test_three_bad_fields_in_one_error() -> None:
         ({"kong_admin_svc": "ns/"}, "kong_admin_svc", "name cannot be empty"),
         ({"feature_gates": {"NoSuchGate": True}}, "feature_gates", "not a valid feature"),
         ({"feature_gates": "FillIDs=maybe"}, "feature_gates", "true or false"),
+        ({"feature_gates": "FillIDs=false"}, "feature_gates", "FillIDs is required if KongCustomEntity"),
         ({"log_format": "xml"}, "log_format", "not a valid log format"),
         ({"update_status": True}, "update_status", "no method to determine data-plane addresses"),
         ({"gateway_discovery_readiness_check_timeout": 20.0}, "gateway_discovery_readiness_check_timeout", "below"),

@@ -7,6 +7,7 @@ the watch/translator split of ingress-class filtering (docs/internals.md).
 """
 
 from ._base import Failure, ObjectRef
+from ._custom_entity import KNOWN_ENTITY_TYPES
 from ._helpers import (
     CA_CERT_LABEL,
     CREDENTIAL_LABEL,
@@ -48,11 +49,14 @@ from ._models import (
     KongClusterPlugin,
     KongConsumer,
     KongConsumerGroup,
+    KongCustomEntity,
     KongPlugin,
     KongUpstreamPolicy,
+    KongVault,
     LoadBalancerIngress,
     Model,
     ParametersRef,
+    ParentRef,
     Secret,
     SecretKeyRef,
     Service,
@@ -80,6 +84,7 @@ __all__ = [
     "INGRESS_CLASS_ANNOTATION",
     "INGRESS_PROGRAMMED",
     "KINDS",
+    "KNOWN_ENTITY_TYPES",
     "NO_STATUS",
     "SPECS",
     "TAGGED_KINDS",
@@ -104,13 +109,16 @@ __all__ = [
     "KongClusterPlugin",
     "KongConsumer",
     "KongConsumerGroup",
+    "KongCustomEntity",
     "KongPlugin",
     "KongUpstreamPolicy",
+    "KongVault",
     "LoadBalancerIngress",
     "Model",
     "ObjectRef",
     "ObjectStatus",
     "ParametersRef",
+    "ParentRef",
     "Secret",
     "SecretKeyRef",
     "Service",

@@ -259,6 +259,39 @@ class KongUpstreamPolicy(Model):
     upstream: Mapping[str, Any] = attrs.field(factory=dict)
 
 
+@attrs.frozen(slots=True)
+class ParentRef:
+    """``KongCustomEntity.spec.parentRef``: the plugin whose attachments fill its foreign fields."""
+
+    kind: str
+    name: str
+    #: ``""``: the custom entity's own namespace.
+    namespace: str = ""
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongCustomEntity(Model):
+    """An arbitrary Kong entity (``degraphql_routes``...); parsed in ``_custom_entity.py``."""
+
+    #: ``spec.type``; ``""`` when missing or refused (the object then fails as a whole).
+    entity_type: str = ""
+    fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    controller_name: str = ""
+    parent: ParentRef | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongVault(Model):
+    """A Kong vault (cluster-scoped); parsed in ``_vault.py``. ``config`` may hold credentials:
+    never in the repr."""
+
+    #: ``spec.backend`` (Kong's vault ``name``); ``""`` when missing (the object fails).
+    backend: str = ""
+    prefix: str = ""
+    description: str = ""
+    config: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
 @attrs.frozen(slots=True, kw_only=True, eq=False)
 class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
@@ -276,5 +309,7 @@ AnyModel = (
     | KongConsumer
     | KongConsumerGroup
     | KongUpstreamPolicy
+    | KongCustomEntity
+    | KongVault
     | UnknownObject
 )

@@ -9,6 +9,7 @@ checks the records against the Config fields, the CRD assets and the translator'
 
 from __future__ import annotations
 
+from ._custom_entity import parse_custom_entity
 from ._helpers import (
     consumer_secret_refs,
     ingress_secret_refs,
@@ -28,6 +29,7 @@ from ._parsers import (
     _service,
     _upstream_policy,
 )
+from ._vault import parse_vault
 
 _KONG = "configuration.konghq.com"
 
@@ -111,6 +113,20 @@ register(
         api=KindInfo(_KONG, "v1beta1", "kongupstreampolicies", True),
         parser=_upstream_policy,
         switch="enable_controller_kong_upstream_policy",
+    ),
+    KindSpec(
+        kind="KongCustomEntity",
+        api=KindInfo(_KONG, "v1alpha1", "kongcustomentities", True),
+        parser=parse_custom_entity,
+        switch="enable_controller_kong_custom_entity",
+    ),
+    KindSpec(
+        kind="KongVault",
+        api=KindInfo(_KONG, "v1alpha1", "kongvaults", False),
+        parser=parse_vault,
+        switch="enable_controller_kong_vault",
+        class_filter=ClassFilter.ANNOTATION,
+        tagged=True,
     ),
 )
 

@@ -28,6 +28,7 @@ LISTS = (
     "plugins",
     "services",
     "upstreams",
+    "vaults",
 )
 
 
@@ -182,7 +183,10 @@ class Fragments:
         new_keys = []
         lists = self.lists
         for list_name, key, data in made:
-            lists[list_name].set(key, data)
+            lst = lists.get(list_name)
+            if lst is None:  # a custom entity type (KongCustomEntity): its own top-level list
+                lst = lists[list_name] = SortedList()
+            lst.set(key, data)
             new_keys.append((list_name, key))
         if old and old != new_keys:
             keep = set(new_keys)
@@ -197,7 +201,7 @@ class Fragments:
         parts = [b'{"_format_version":"3.0"']
         h = hashlib.sha256(b"3.0")
         empty = True
-        for name in LISTS:
+        for name in sorted(self.lists):
             lst = self.lists[name]
             if not len(lst):
                 continue

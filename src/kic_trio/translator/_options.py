@@ -10,7 +10,11 @@ import attrs
 from ._expressions import ROUTER_FLAVORS
 
 #: Upstream's feature gates that change translation, with upstream's defaults.
-DEFAULT_GATES: Mapping[str, bool] = {"FillIDs": True, "RewriteURIs": False}
+DEFAULT_GATES: Mapping[str, bool] = {
+    "FillIDs": True,
+    "RewriteURIs": False,
+    "KongCustomEntity": True,
+}
 
 
 @attrs.frozen(slots=True)
@@ -30,6 +34,8 @@ class TranslatorOptions:
     regex_path_prefix: str = "/~"
     #: Used when no IngressClassParameters says otherwise.
     default_legacy_regex_detection: bool = False
+    #: Feature gate ``KongCustomEntity`` (upstream: on): translate KongCustomEntities.
+    custom_entities: bool = True
     #: Kong's ``router_flavor`` (the controller learns it from each gateway's ``GET /``).
     #: Only ``expressions`` changes translation: routes carry ``expression`` + ``priority``
     #: instead of ``paths``/``hosts``/... (as upstream; the other two give the same routes).
@@ -50,5 +56,6 @@ class TranslatorOptions:
             cluster_domain=str(getattr(cfg, "cluster_domain", "") or ""),
             fill_ids=gates["FillIDs"],
             rewrite_uris=gates["RewriteURIs"],
+            custom_entities=gates["KongCustomEntity"],
             enable_drain_support=bool(getattr(cfg, "enable_drain_support", False)),
         )

@@ -45,7 +45,9 @@ from ..models import (
     IngressClass,
     IngressClassParameters,
     KongClusterPlugin,
+    KongCustomEntity,
     KongPlugin,
+    KongVault,
     ObjectRef,
     ObjectStatus,
     UnknownKindError,
@@ -55,6 +57,7 @@ from ..models import (
 from ..store import Snapshot
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
+from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
 from ._ingress import IngressOut, RouteOut, translate_ingress
@@ -73,10 +76,12 @@ from ._units import (
     CA_CERTIFICATES,
     CERTIFICATES,
     GLOBAL_PLUGINS,
+    VAULTS,
     BlockedUnit,
     CertificatesUnit,
     ConsumerGroupUnit,
     ConsumerUnit,
+    CustomEntityUnit,
     Dep,
     GlobalPluginsUnit,
     IngressUnit,
@@ -88,6 +93,7 @@ from ._units import (
     UnitOut,
 )
 from ._util import plugin_names
+from ._vaults import translate_vaults
 
 _CLASSED = ANNOTATION_CLASSED_KINDS
 
@@ -303,6 +309,9 @@ class _State:
         # ("username"|"custom_id", value) -> consumers using it: Kong wants them unique
         self.idents: dict[tuple[str, str], dict[Key, tuple[str, str, str]]] = {}
         self.ca_secrets: set[Key] = set()
+        # custom entities: entity -> its parent's plugin key, and the reverse index
+        self.kce_parent: dict[Key, Key] = {}
+        self.kce_by_plugin: dict[Key, set[Key]] = {}
         self.parse_failures: dict[tuple[str, str, str], tuple[Failure, ...]] = {}
         # outputs, rebuilt only when their inputs changed
         self.failures_changed = True
@@ -334,6 +343,8 @@ class _Dirty:
     global_: bool = False
     certs: bool = False
     ca: bool = False
+    custom: set[Key] = attrs.field(factory=set)
+    vaults: bool = False
     #: The Ingress order (oldest first) changed / some Ingress's default backend changed.
     order: bool = False
     default: bool = False
@@ -354,6 +365,8 @@ class _Dirty:
                 self.global_ = True
             elif isinstance(unit, CertificatesUnit):
                 self.certs = True
+            elif isinstance(unit, CustomEntityUnit):
+                self.custom.add(unit.key)
             else:  # pragma: no cover - a stage recorded dependencies nobody follows
                 raise TypeError(f"unit {unit!r} has dependencies but no dirty set")
 
@@ -436,6 +449,18 @@ def _on_context(
     makes a new one, hence a full translation; any other change is a no-op."""
 
 
+def _on_custom_entity(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.custom.add((ns, name))
+
+
+def _on_vault(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.vaults = True
+
+
 _ON_CHANGE: Mapping[str, OnChange] = {
     "Ingress": _on_ingress,
     "IngressClass": _on_context,
@@ -448,6 +473,8 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "KongConsumer": _on_consumer,
     "KongConsumerGroup": _on_consumer_group,
     "KongUpstreamPolicy": _on_read,
+    "KongCustomEntity": _on_custom_entity,
+    "KongVault": _on_vault,
 }
 #: The kinds the translator handles. Every registered kind must be here (checked at import and
 #: by tests/unit/translator/test_kind_registry.py): a kind the translator does not handle is
@@ -1660,6 +1687,100 @@ class Translator:
             configured.append(s.ref)
         self._record(st, unit, UnitOut(entries, failures, configured))
 
+    def _stage_custom_entities(self, st: _State, view: _View, d: _Dirty) -> None:
+        """KongCustomEntities: after the plugins, whose attachments fill their foreign fields."""
+        dirty = set(d.custom)
+        for pkey in d.plugins:  # a plugin's attachments (or the plugin) changed
+            dirty.update(st.kce_by_plugin.get(pkey, ()))
+        ours = self.options.ingress_class
+        for key in dirty:
+            unit = CustomEntityUnit(key)
+            old = st.kce_parent.pop(key, None)
+            if old is not None:
+                held = st.kce_by_plugin.get(old)
+                if held is not None:
+                    held.discard(key)
+                    if not held:
+                        del st.kce_by_plugin[old]
+            kce = view.snap.get("KongCustomEntity", *key)
+            # class: spec.controllerName (or the class annotation); class-less never (upstream)
+            if (
+                not isinstance(kce, KongCustomEntity)
+                or not self.options.custom_entities  # the feature gate
+                or not kce.entity_type
+                or ours not in (kce.controller_name, class_annotation_of(kce))
+            ):
+                self._record(st, unit, UnitOut(deps=frozenset()))
+                continue
+            parent = kce.parent
+            if parent is not None and parent.namespace in ("", kce.namespace):
+                pkey = (kce.namespace, parent.name)
+                st.kce_parent[key] = pkey
+                st.kce_by_plugin.setdefault(pkey, set()).add(key)
+            try:
+                out = self._custom_entity(st, view, kce)
+            except Exception as exc:  # unit guard: this custom entity only
+                out = UnitOut(failures=[_crashed(kce.ref, exc)], deps=frozenset())
+            self._record(st, unit, out)
+
+    def _custom_entity(self, st: _State, view: _View, kce: KongCustomEntity) -> UnitOut:
+        parent = kce.parent
+        if parent is None:
+            entries, failures = translate_custom_entity(kce, None, self.options.fill_ids)
+            return UnitOut(entries, failures, [kce.ref] if entries else [], frozenset())
+        where = f"{parent.kind} {parent.namespace or kce.namespace}/{parent.name}"
+        if parent.namespace not in ("", kce.namespace):
+            reason = (
+                f"no grant found to reference {where}: cross-namespace parents are not supported"
+            )
+            return UnitOut(failures=[Failure(kce.ref, "spec.parentRef", reason)], deps=frozenset())
+        pns = kce.namespace if parent.kind == "KongPlugin" else ""
+        dep: Dep = (parent.kind, pns, parent.name)
+        if view.get(*dep) is None:
+            reason = (
+                f"failed to find attached foreign entities for custom entity: {where} not found"
+            )
+            return UnitOut(
+                failures=[Failure(kce.ref, "spec.parentRef", reason)], deps=frozenset({dep})
+            )
+        services: dict[str, None] = {}
+        routes: dict[str, None] = {}
+        consumers: dict[str, None] = {}
+        by_kind = {"service": services, "route": routes, "consumer": consumers}
+        for kind, ident, _ in st.rels.get((kce.namespace, parent.name), {}):
+            target = by_kind.get(kind)
+            if target is not None:
+                target[ident] = None
+        route_services = {st.route_won[r].service: None for r in routes if r in st.route_won}
+        attached = Attached(
+            tuple(sorted(services)),
+            tuple(sorted(routes)),
+            tuple(sorted(route_services)),
+            tuple(sorted(consumers)),
+        )
+        entries, failures = translate_custom_entity(kce, attached, self.options.fill_ids)
+        return UnitOut(entries, failures, [kce.ref] if entries else [], frozenset({dep}))
+
+    def _stage_vaults(self, st: _State, view: _View, d: _Dirty) -> None:
+        """KongVaults (a few objects: any change recomputes them all, prefixes are unique)."""
+        if not d.vaults:
+            return
+        vaults = [
+            v
+            for v in view.snap.list("KongVault")
+            if isinstance(v, KongVault)
+            and v.backend
+            and v.prefix
+            and not v.failures
+            and view.accepted("KongVault", v)
+        ]
+        try:
+            entries, failures, configured = translate_vaults(vaults, self.options.fill_ids)
+        except Exception as exc:  # unit guard: the vaults only
+            entries, configured = [], []
+            failures = [_crashed(v.ref, exc) for v in vaults]
+        self._record(st, VAULTS, UnitOut(entries, failures, configured))
+
     def _record(self, st: _State, unit: Unit, out: UnitOut) -> None:
         """Store one unit's output (:class:`UnitOut`), the same way for every stage.
 
@@ -1691,4 +1812,6 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_global_plugins,
     Translator._stage_certificates,
     Translator._stage_ca_certificates,
+    Translator._stage_custom_entities,  # after plugins: their attachments fill foreign fields
+    Translator._stage_vaults,
 )

@@ -81,6 +81,15 @@ class CACertificatesUnit(NamedTuple):
     stage: Literal["ca"] = "ca"
 
 
+class CustomEntityUnit(NamedTuple):
+    key: Key
+    stage: Literal["kce"] = "kce"
+
+
+class VaultsUnit(NamedTuple):
+    stage: Literal["vaults"] = "vaults"
+
+
 Unit = (
     IngressUnit
     | RouteNameUnit
@@ -92,6 +101,8 @@ Unit = (
     | GlobalPluginsUnit
     | CertificatesUnit
     | CACertificatesUnit
+    | CustomEntityUnit
+    | VaultsUnit
 )
 
 
@@ -120,16 +131,19 @@ class UnitOut:
 GLOBAL_PLUGINS = GlobalPluginsUnit()
 CERTIFICATES = CertificatesUnit()
 CA_CERTIFICATES = CACertificatesUnit()
+VAULTS = VaultsUnit()
 
 __all__ = [
     "CA_CERTIFICATES",
     "CERTIFICATES",
     "GLOBAL_PLUGINS",
+    "VAULTS",
     "BlockedUnit",
     "CACertificatesUnit",
     "CertificatesUnit",
     "ConsumerGroupUnit",
     "ConsumerUnit",
+    "CustomEntityUnit",
     "Dep",
     "GlobalPluginsUnit",
     "IngressUnit",
@@ -139,4 +153,5 @@ __all__ = [
     "ServiceUnit",
     "Unit",
     "UnitOut",
+    "VaultsUnit",
 ]

@@ -382,6 +382,52 @@ ingress_class_with_params = st.builds(
     ns_s,
 )
 
+
+@st.composite
+def custom_entity(draw: Any) -> dict[str, Any]:
+    """A KongCustomEntity, often attached to the plugins above (p1/p2), sometimes not ours."""
+    spec: dict[str, Any] = {
+        "controllerName": draw(st.sampled_from(["kong", "kong", "other"])),
+        "type": draw(st.sampled_from(["degraphql_routes", "degraphql_routes", "other_things"])),
+        "fields": {"uri": "/q", "query": draw(st.sampled_from(["query{a}", "query{b}"]))},
+    }
+    parent = draw(st.sampled_from([None, "KongPlugin", "KongPlugin", "KongClusterPlugin"]))
+    if parent is not None:
+        ref = {
+            "group": "configuration.konghq.com",
+            "kind": parent,
+            "name": draw(st.sampled_from(["p1", "p2"])),
+        }
+        if draw(st.integers(0, 4)) == 0:
+            ref["namespace"] = draw(ns_s)
+        spec["parentRef"] = ref
+    return {
+        "apiVersion": "configuration.konghq.com/v1alpha1",
+        "kind": "KongCustomEntity",
+        "metadata": _meta(draw(name_s), draw(ns_s), draw(created_s), {}),
+        "spec": spec,
+    }
+
+
+@st.composite
+def vault(draw: Any) -> dict[str, Any]:
+    """A KongVault: prefixes from a tiny pool, so duplicates (oldest wins) are drawn."""
+    ann = {"kubernetes.io/ingress.class": c} if (c := draw(classes)) else {}
+    spec: dict[str, Any] = {
+        "backend": draw(st.sampled_from(["env", "aws", ""])),
+        "prefix": draw(st.sampled_from(["env-a", "env-b"])),
+        "config": {"prefix": "SECRET_"},
+    }
+    if draw(st.booleans()):
+        spec["description"] = "d"
+    return {
+        "apiVersion": "configuration.konghq.com/v1alpha1",
+        "kind": "KongVault",
+        "metadata": _meta(draw(name_s), None, draw(created_s), ann),
+        "spec": spec,
+    }
+
+
 any_object = st.one_of(
     ingress(),
     ingress(),
@@ -398,6 +444,8 @@ any_object = st.one_of(
     ingress_class,
     icp,
     ingress_class_with_params,
+    custom_entity(),
+    vault(),
 )
 
 junk = st.one_of(
@@ -438,7 +486,11 @@ def maybe_garbled(draw: Any, strategy: Any = any_object) -> dict[str, Any]:
 def key_of(obj: dict[str, Any]) -> tuple[str, str, str]:
     meta = obj.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
-    ns = meta.get("namespace") if obj["kind"] not in ("KongClusterPlugin", "IngressClass") else ""
+    ns = (
+        meta.get("namespace")
+        if obj["kind"] not in ("KongClusterPlugin", "IngressClass", "KongVault")
+        else ""
+    )
     return (
         obj["kind"],
         ns if isinstance(ns, str) else "",

@@ -12,6 +12,9 @@ sections keyed by 1-based index (Lua arrays), by name, or by :data:`NULL_KEY` (K
 Known, deliberate differences from the decK schema (Kong is more lenient; we follow Kong):
 
 * top-level ``consumer_group_consumers`` is accepted (DB-less only; absent from the schema);
+* top-level ``degraphql_routes`` (the degraphql plugin's entity, a custom entity in decK) is
+  accepted with Kong's documented fields: ``service`` (required), ``uri``, ``query``,
+  ``methods``;
 * ``secret`` of ``hmacauth_credentials`` and ``jwt_secrets`` may be omitted (Kong generates it);
 * services and routes need neither ``name`` nor ``id``, and certificates need no ``id``
   (Kong generates ids; the schema insists on them).
@@ -225,6 +228,21 @@ def kong_leniency(schema: dict[str, Any]) -> dict[str, Any]:
     schema["properties"]["consumer_group_consumers"] = {
         "type": "array",
         "items": {"type": "object"},
+    }
+    schema["properties"]["degraphql_routes"] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["service", "uri", "query"],
+            "properties": {
+                "id": {"type": "string"},
+                "service": {"anyOf": [{"type": "string"}, {"type": "object"}]},
+                "uri": {"type": "string"},
+                "query": {"type": "string"},
+                "methods": {"type": "array", "items": {"type": "string"}},
+            },
+        },
     }
     return schema
 
