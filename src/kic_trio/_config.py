@@ -411,6 +411,11 @@ class Config:
     enable_controller_kong_upstream_policy: bool = _b(
         True, "Watch KongUpstreamPolicies.", group="controllers"
     )
+    enable_controller_kong_service_facade: bool = _b(
+        True,
+        "Watch KongServiceFacades (translated only with the KongServiceFacade feature gate).",
+        group="controllers",
+    )
     feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",
@@ -497,6 +502,7 @@ class Config:
     def diagnostic_address(self) -> str:
         """Where the diagnostics server binds: ``--diagnostic-bind-address`` or ``:<port>``."""
         return self.diagnostic_bind_address or f":{self.diagnostic_server_port}"
+
     # -- end of diagnostics ---------------------------------------------------------------------
 
     # -- admission webhook (upstream's flags and defaults; kic_trio.admission) ---------------

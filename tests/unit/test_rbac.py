@@ -66,6 +66,7 @@ WATCHED_ONLY = [
             "ingressclassparameterses",
         )
     ),
+    ("incubator.ingress-controller.konghq.com", "kongservicefacades"),
 ]
 
 

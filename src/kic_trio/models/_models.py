@@ -260,6 +260,17 @@ class KongUpstreamPolicy(Model):
 
 
 @attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongServiceFacade(Model):
+    """An Ingress backend standing for one Service port under its own name (parsed in
+    ``_facade.py``): its own Kong service/upstream, its annotations laid over the Service's."""
+
+    #: ``spec.backendRef.name``: a Service in the facade's namespace (``""``: a failure).
+    service: str = ""
+    #: ``spec.backendRef.port`` (``0``: a failure).
+    port: int = 0
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
 
@@ -276,5 +287,6 @@ AnyModel = (
     | KongConsumer
     | KongConsumerGroup
     | KongUpstreamPolicy
+    | KongServiceFacade
     | UnknownObject
 )

@@ -9,6 +9,7 @@ checks the records against the Config fields, the CRD assets and the translator'
 
 from __future__ import annotations
 
+from ._facade import parse_facade
 from ._helpers import (
     consumer_secret_refs,
     ingress_secret_refs,
@@ -111,6 +112,17 @@ register(
         api=KindInfo(_KONG, "v1beta1", "kongupstreampolicies", True),
         parser=_upstream_policy,
         switch="enable_controller_kong_upstream_policy",
+    ),
+    KindSpec(  # translated only behind the KongServiceFacade feature gate (upstream's default off)
+        kind="KongServiceFacade",
+        api=KindInfo(
+            "incubator.ingress-controller.konghq.com", "v1alpha1", "kongservicefacades", True
+        ),
+        parser=parse_facade,
+        switch="enable_controller_kong_service_facade",
+        class_filter=ClassFilter.ANNOTATION,
+        secret_refs=service_secret_refs,
+        tagged=True,
     ),
 )
 

@@ -10,7 +10,11 @@ import attrs
 from ._expressions import ROUTER_FLAVORS
 
 #: Upstream's feature gates that change translation, with upstream's defaults.
-DEFAULT_GATES: Mapping[str, bool] = {"FillIDs": True, "RewriteURIs": False}
+DEFAULT_GATES: Mapping[str, bool] = {
+    "FillIDs": True,
+    "RewriteURIs": False,
+    "KongServiceFacade": False,
+}
 
 
 @attrs.frozen(slots=True)
@@ -26,6 +30,8 @@ class TranslatorOptions:
     rewrite_uris: bool = False
     #: Keep terminating endpoints as weight-0 targets.
     enable_drain_support: bool = False
+    #: Ingress backends may be KongServiceFacades (upstream's ``KongServiceFacade`` gate).
+    kong_service_facade: bool = False
     #: The controller's regex path prefix, replaced by Kong's ``~``.
     regex_path_prefix: str = "/~"
     #: Used when no IngressClassParameters says otherwise.
@@ -50,5 +56,6 @@ class TranslatorOptions:
             cluster_domain=str(getattr(cfg, "cluster_domain", "") or ""),
             fill_ids=gates["FillIDs"],
             rewrite_uris=gates["RewriteURIs"],
+            kong_service_facade=gates["KongServiceFacade"],
             enable_drain_support=bool(getattr(cfg, "enable_drain_support", False)),
         )

@@ -127,8 +127,14 @@ service_annotations = st.dictionaries(
 )
 
 
+FACADE_GROUP = "incubator.ingress-controller.konghq.com"
+
+
 @st.composite
 def backend(draw: Any) -> dict[str, Any]:
+    if draw(st.integers(0, 5)) == 0:  # a KongServiceFacade (or another resource) backend
+        kind = draw(st.sampled_from(["KongServiceFacade", "KongServiceFacade", "Other"]))
+        return {"resource": {"apiGroup": FACADE_GROUP, "kind": kind, "name": draw(name_s)}}
     port = draw(
         st.sampled_from([{"number": 80}, {"number": 80}, {"name": "http"}, {"number": 81}, {}])
     )
@@ -321,6 +327,23 @@ def consumer_group(draw: Any) -> dict[str, Any]:
     }
 
 
+@st.composite
+def service_facade(draw: Any) -> dict[str, Any]:
+    ann: dict[str, str] = draw(service_annotations)
+    cls = draw(classes)
+    if cls:
+        ann["kubernetes.io/ingress.class"] = cls
+    ref: dict[str, Any] = {"name": draw(name_s), "port": draw(st.sampled_from([80, 80, 81, 0]))}
+    if draw(st.integers(0, 5)) == 0:
+        del ref[draw(st.sampled_from(["name", "port"]))]
+    return {
+        "apiVersion": f"{FACADE_GROUP}/v1alpha1",
+        "kind": "KongServiceFacade",
+        "metadata": _meta(draw(name_s), draw(ns_s), draw(created_s), ann),
+        "spec": {"backendRef": ref},
+    }
+
+
 upstream_policy = st.builds(
     lambda ns, alg: {
         "apiVersion": "configuration.konghq.com/v1beta1",
@@ -395,6 +418,7 @@ any_object = st.one_of(
     consumer(),
     consumer_group(),
     upstream_policy,
+    service_facade(),
     ingress_class,
     icp,
     ingress_class_with_params,
