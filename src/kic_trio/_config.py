@@ -411,6 +411,9 @@ class Config:
     enable_controller_kong_upstream_policy: bool = _b(
         True, "Watch KongUpstreamPolicies.", group="controllers"
     )
+    enable_controller_kongingress: bool = _b(
+        True, "Watch KongIngresses (deprecated: their upstream overrides).", group="controllers"
+    )
     enable_controller_kong_service_facade: bool = _b(
         True,
         "Watch KongServiceFacades (translated only with the KongServiceFacade feature gate).",

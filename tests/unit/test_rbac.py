@@ -64,6 +64,7 @@ WATCHED_ONLY = [
             "kongconsumergroups",
             "kongupstreampolicies",
             "ingressclassparameterses",
+            "kongingresses",
         )
     ),
     ("incubator.ingress-controller.konghq.com", "kongservicefacades"),

@@ -271,6 +271,17 @@ class KongServiceFacade(Model):
 
 
 @attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongIngress(Model):
+    """Deprecated upstream overrides, attached by a Service's ``konghq.com/override`` (parsed
+    in ``_kongingress.py``). Only ``upstream`` has an effect, as upstream since 3.0."""
+
+    #: The Kong upstream fields it sets (Kong's own snake_case shape, as the CRD spells them).
+    upstream: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Its top-level sections present (``proxy``/``route``/``upstream``): deprecation warnings.
+    sections: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
 
@@ -288,5 +299,6 @@ AnyModel = (
     | KongConsumerGroup
     | KongUpstreamPolicy
     | KongServiceFacade
+    | KongIngress
     | UnknownObject
 )

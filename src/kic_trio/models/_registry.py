@@ -17,6 +17,7 @@ from ._helpers import (
     service_secret_refs,
 )
 from ._kinds import ClassFilter, KindInfo, KindSpec, kinds_where, register
+from ._kongingress import parse_kong_ingress
 from ._parsers import (
     _consumer,
     _consumer_group,
@@ -123,6 +124,12 @@ register(
         class_filter=ClassFilter.ANNOTATION,
         secret_refs=service_secret_refs,
         tagged=True,
+    ),
+    KindSpec(  # deprecated: upstream overrides through a Service's konghq.com/override
+        kind="KongIngress",
+        api=KindInfo(_KONG, "v1", "kongingresses", True),
+        parser=parse_kong_ingress,
+        switch="enable_controller_kongingress",
     ),
 )
 

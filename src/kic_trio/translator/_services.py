@@ -14,7 +14,15 @@ from typing import Any
 
 import attrs
 
-from ..models import Failure, KongServiceFacade, ObjectRef, Service, ServicePort, split_list
+from ..models import (
+    Failure,
+    KongIngress,
+    KongServiceFacade,
+    ObjectRef,
+    Service,
+    ServicePort,
+    split_list,
+)
 from ..store import Snapshot
 from ._ingress import FACADE_PORT, VALID_PROTOCOLS, RouteOut, port_token
 from ._model import Backend, PortDef
@@ -197,6 +205,63 @@ def _weighted(
             if t["target"] not in seen:
                 seen[t["target"]] = {**t, "weight": t.get("weight", weight)}
     return [seen[k] for k in sorted(seen)]
+
+
+#: Upstream's admission warnings for a KongIngress's sections, given here as Warning Events.
+_SECTION_WARNINGS = {
+    "proxy": "Support for 'proxy' was removed in 3.0. It will have no effect. "
+    "Use Service's annotations instead.",
+    "route": "Support for 'route' was removed in 3.0. It will have no effect. "
+    "Use Ingress's annotations instead.",
+    "upstream": "'upstream' is DEPRECATED and will be removed in a future version. "
+    "Use a KongUpstreamPolicy resource instead.",
+}
+
+
+def _kong_ingress(
+    snap: Snapshot,
+    svc: Service,
+    upstream: dict[str, Any],
+    deps: set[Dep],
+    failures: list[Failure],
+    configured: list[ObjectRef],
+) -> None:
+    """Lay the KongIngress a Service names in ``konghq.com/override`` over its upstream.
+
+    Deprecated upstream: only ``upstream`` fields apply; every section present warns (on the
+    KongIngress) as upstream's webhook does. A missing KongIngress fails on the Service and
+    the upstream goes out without its overrides (load balancing only, no protection lost).
+    """
+    name = svc.annotations.get("konghq.com/override")
+    if not name:
+        return
+    ns = svc.ref.namespace
+    deps.add(("KongIngress", ns, name))
+    ki: KongIngress | None = snap.get("KongIngress", ns, name)
+    if ki is None:
+        failures.append(
+            Failure(
+                svc.ref,
+                "metadata.annotations.konghq.com/override",
+                f"failed to get KongIngress: KongIngress {ns}/{name} not found",
+            )
+        )
+        return
+    configured.append(ki.ref)
+    failures.extend(Failure(ki.ref, s, _SECTION_WARNINGS[s]) for s in ki.sections)
+    fields = dict(ki.upstream)
+    host_header = fields.pop("host_header", None)
+    if host_header is not None and not valid_host_header(host_header):
+        failures.append(
+            Failure(
+                ki.ref,
+                "upstream.host_header",
+                "not a host name (with an optional port) Kong accepts; ignored",
+            )
+        )
+    elif host_header is not None:
+        fields["host_header"] = host_header
+    upstream.update(fields)
 
 
 def translate_service(
@@ -455,7 +520,8 @@ def translate_service(
                 service["tls_verify"] = b
         if service["protocol"] in ("grpc", "grpcs"):
             service.pop("path", None)
-        # upstream overrides
+        # upstream overrides: KongIngress (deprecated), host-header, KongUpstreamPolicy (wins)
+        _kong_ingress(snap, k8s, upstream, deps, failures, configured)
         host_header = ann.get("konghq.com/host-header")
         if host_header and not valid_host_header(host_header):
             failures.append(

@@ -449,6 +449,7 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "KongConsumerGroup": _on_consumer_group,
     "KongUpstreamPolicy": _on_read,
     "KongServiceFacade": _on_read,  # read by the Kong services of the Ingresses using it
+    "KongIngress": _on_read,  # read by the Kong services of Services naming it
 }
 #: The kinds the translator handles. Every registered kind must be here (checked at import and
 #: by tests/unit/translator/test_kind_registry.py): a kind the translator does not handle is

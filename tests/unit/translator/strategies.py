@@ -118,10 +118,11 @@ service_annotations = st.dictionaries(
             "konghq.com/client-cert",
             "konghq.com/tls-verify",
             "konghq.com/host-header",
+            "konghq.com/override",
         ]
     ),
     st.sampled_from(
-        ["https", "grpc", "/base", "3", "p1", "x", "true", "tls-x", "h.example.com", "bad"]
+        ["https", "grpc", "/base", "3", "p1", "x", "true", "tls-x", "h.example.com", "bad", "ki"]
     ),
     max_size=3,
 )
@@ -344,6 +345,26 @@ def service_facade(draw: Any) -> dict[str, Any]:
     }
 
 
+@st.composite
+def kong_ingress(draw: Any) -> dict[str, Any]:
+    upstream = draw(
+        st.dictionaries(
+            st.sampled_from(["algorithm", "slots", "hash_on", "hash_on_header", "host_header"]),
+            st.sampled_from(["round-robin", "header", "x-user", 20, 5, "h.example.com", "bad"]),
+            max_size=3,
+        )
+    )
+    obj: dict[str, Any] = {
+        "apiVersion": "configuration.konghq.com/v1",
+        "kind": "KongIngress",
+        "metadata": _meta(draw(st.sampled_from(["ki", "x"])), draw(ns_s), "", {}),
+        "upstream": upstream,
+    }
+    if draw(st.booleans()):
+        obj["proxy"] = {"connect_timeout": 5}
+    return obj
+
+
 upstream_policy = st.builds(
     lambda ns, alg: {
         "apiVersion": "configuration.konghq.com/v1beta1",
@@ -419,6 +440,7 @@ any_object = st.one_of(
     consumer_group(),
     upstream_policy,
     service_facade(),
+    kong_ingress(),
     ingress_class,
     icp,
     ingress_class_with_params,
