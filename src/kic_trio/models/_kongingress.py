@@ -15,10 +15,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._models import KongIngress
-from ._parsers import _ALGORITHMS, _meta
+from ._parsers import _ALGORITHMS, _header_name_ok, _meta
 
 #: Kong's ``hash_on`` values (``hash_fallback``: the same without ``cookie``).
 _HASH_ON = ("none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture")
+#: ``hash_on`` value -> the field naming what is hashed (``hash_on_<field>``).
+_NEEDS = {
+    "header": "header",
+    "cookie": "cookie",
+    "query_arg": "query_arg",
+    "uri_capture": "uri_capture",
+}
 _STRINGS = (
     "host_header",
     "hash_on_header",
@@ -56,8 +63,21 @@ def parse_kong_ingress(raw: Mapping[str, Any]) -> KongIngress:
                 r.fail(f"upstream.{key}", f"must be one of {', '.join(allowed)}; ignored")
     for key in _STRINGS:
         value = r.as_str(up.get(key), f"upstream.{key}")
-        if value:
+        if not value:
+            continue
+        if key.endswith("_header") and key != "host_header" and not _header_name_ok(value):
+            # Kong's rule (A-Z a-z 0-9 _ -); CR/LF would split the header Kong hashes on
+            r.fail(f"upstream.{key}", "not a valid HTTP header name; ignored")
+        elif any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            r.fail(f"upstream.{key}", "contains a control character (CR, LF, NUL, ...); ignored")
+        else:
             out[key] = value
+    for key in ("hash_on", "hash_fallback"):
+        # Kong refuses the whole configuration over a hash input without its name
+        want = _NEEDS.get(out.get(key, ""))
+        if want is not None and f"{key}_{want}" not in out:
+            r.fail(f"upstream.{key}", f"needs upstream.{key}_{want}; ignored")
+            del out[key]
     if up.get("healthchecks") is not None:
         checks = r.as_map(up.get("healthchecks"), "upstream.healthchecks")
         if checks:
