@@ -17,6 +17,17 @@ from typing import Any
 from ._models import KongIngress
 from ._parsers import _ALGORITHMS, _header_name_ok, _meta
 
+#: Upstream's admission warnings for a KongIngress's sections: failures of every KongIngress
+#: that has them (hence Warning Events), referenced or not, as upstream's webhook warns on
+#: every write. Its ``upstream`` fields still apply.
+SECTION_WARNINGS = {
+    "proxy": "Support for 'proxy' was removed in 3.0. It will have no effect. "
+    "Use Service's annotations instead.",
+    "route": "Support for 'route' was removed in 3.0. It will have no effect. "
+    "Use Ingress's annotations instead.",
+    "upstream": "'upstream' is DEPRECATED and will be removed in a future version. "
+    "Use a KongUpstreamPolicy resource instead.",
+}
 #: Kong's ``hash_on`` values (``hash_fallback``: the same without ``cookie``).
 _HASH_ON = ("none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture")
 #: ``hash_on`` value -> the field naming what is hashed (``hash_on_<field>``).
@@ -43,6 +54,8 @@ def parse_kong_ingress(raw: Mapping[str, Any]) -> KongIngress:
     """The honoured ``upstream`` fields and which sections are present; never raises."""
     r, base = _meta("KongIngress", raw)
     sections = tuple(k for k in ("proxy", "route", "upstream") if raw.get(k) is not None)
+    for section in sections:
+        r.fail(section, SECTION_WARNINGS[section])
     up = r.as_map(raw.get("upstream"), "upstream")
     out: dict[str, Any] = {}
     algorithm = r.as_str(up.get("algorithm"), "upstream.algorithm")

@@ -207,17 +207,6 @@ def _weighted(
     return [seen[k] for k in sorted(seen)]
 
 
-#: Upstream's admission warnings for a KongIngress's sections, given here as Warning Events.
-_SECTION_WARNINGS = {
-    "proxy": "Support for 'proxy' was removed in 3.0. It will have no effect. "
-    "Use Service's annotations instead.",
-    "route": "Support for 'route' was removed in 3.0. It will have no effect. "
-    "Use Ingress's annotations instead.",
-    "upstream": "'upstream' is DEPRECATED and will be removed in a future version. "
-    "Use a KongUpstreamPolicy resource instead.",
-}
-
-
 def _kong_ingress(
     snap: Snapshot,
     svc: Service,
@@ -228,9 +217,9 @@ def _kong_ingress(
 ) -> None:
     """Lay the KongIngress a Service names in ``konghq.com/override`` over its upstream.
 
-    Deprecated upstream: only ``upstream`` fields apply; every section present warns (on the
-    KongIngress) as upstream's webhook does. A missing KongIngress fails on the Service and
-    the upstream goes out without its overrides (load balancing only, no protection lost).
+    Deprecated upstream: only ``upstream`` fields apply (the deprecation warnings are the
+    KongIngress's own, from its parser). A missing KongIngress fails on the Service and the
+    upstream goes out without its overrides (load balancing only, no protection lost).
     """
     name = svc.annotations.get("konghq.com/override")
     if not name:
@@ -248,7 +237,6 @@ def _kong_ingress(
         )
         return
     configured.append(ki.ref)
-    failures.extend(Failure(ki.ref, s, _SECTION_WARNINGS[s]) for s in ki.sections)
     fields = dict(ki.upstream)
     host_header = fields.pop("host_header", None)
     if host_header is not None and not valid_host_header(host_header):

@@ -14,7 +14,7 @@ import pytest
 from kic_trio._deltas import Upsert
 from kic_trio.models import parse
 from kic_trio.store import Store
-from kic_trio.translator import Translator, translate_objects
+from kic_trio.translator import Translator, TranslatorOptions, translate_objects
 from kic_trio.translator import _translator as translator_module
 
 
@@ -172,3 +172,20 @@ def test_a_kong_ingress_change_recomputes_only_the_services_naming_it(
     assert seen == ["n.s.80"]
     assert _upstream(got.config, "s")["algorithm"] == "least-connections"
     assert got.body == Translator().translate(store.snapshot()).body
+
+
+def test_the_admission_webhook_allows_a_service_naming_a_kong_ingress() -> None:
+    """The deprecation warnings are the KongIngress's own (there before the Service), so a
+    Service naming it is not refused as "it would break KongIngress"; one naming a KongIngress
+    not there yet is allowed too (manifests apply in any order), as upstream."""
+    from kic_trio.admission import AdmissionChecker
+
+    store = Store()
+    for raw in (_ingress("s"), _kong_ingress(upstream={"algorithm": "least-connections"})):
+        store.apply(Upsert(raw["kind"], parse(raw["kind"], raw)))
+    checker = AdmissionChecker(TranslatorOptions())
+    for name in ("ki", "not-yet"):
+        verdict = checker.check(
+            store.snapshot(), "Service", _service("s", **{"konghq.com/override": name})
+        )
+        assert verdict.allowed, verdict.message
