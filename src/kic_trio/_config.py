@@ -417,6 +417,14 @@ class Config:
         group="controllers",
     )
     enable_controller_kong_vault: bool = _b(True, "Watch KongVaults.", group="controllers")
+    enable_controller_kongingress: bool = _b(
+        True, "Watch KongIngresses (deprecated: their upstream overrides).", group="controllers"
+    )
+    enable_controller_kong_service_facade: bool = _b(
+        True,
+        "Watch KongServiceFacades (translated only with the KongServiceFacade feature gate).",
+        group="controllers",
+    )
     feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",

@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 
 from kic_trio.testing.fakekong._validate import find_schema
-from kic_trio.translator._custom_entities import FOREIGN_FIELDS
+from kic_trio.translator._fragments import LISTS
 
 MISSING = (
     "decK's schema is not in the assets cache: run `python -m kic_trio.testing.controlplane "
@@ -52,9 +52,10 @@ def schema_errors(config: dict[str, Any]) -> list[str]:
     assert v is not None, MISSING
     doc = copy.deepcopy(config)
     doc.pop("consumer_group_consumers", None)
-    # custom entities (KongCustomEntity) are top-level keys of Kong's body outside decK's schema
-    for etype in FOREIGN_FIELDS:
-        doc.pop(etype, None)
+    # custom entities (KongCustomEntity, of any spec.type) are top-level keys of Kong's body
+    # outside decK's schema: every key that is not one of the translator's own lists
+    for key in [k for k in doc if not k.startswith("_") and k not in LISTS]:
+        doc.pop(key)
     out = []
     for error in v.iter_errors(doc):
         if error.context:

@@ -55,7 +55,6 @@ _EXPRESSIONS = (
     "done (issue 16)"
 )
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
-_FACADE = "KongServiceFacade (feature gate on) is not translated yet (issue 16)"
 NOT_YET: dict[str, str] = {
     "kic-golden-next/grpcroute-example/default": _GATEWAY_API,
     "kic-golden-next/grpcroute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
@@ -69,8 +68,6 @@ NOT_YET: dict[str, str] = {
     "kic-golden-next/tcproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
     "kic-golden-next/udproute-example/default": _GATEWAY_API,
     "kic-golden-next/udproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/kong-service-facade/expression-routes-on": _FACADE,  # its Ingress part matches
-    "kic-golden-next/kong-service-facade/feature-flag-on": _FACADE,
 }
 
 

@@ -72,6 +72,11 @@ def manifest(kind: str, ns: str, name: str) -> dict[str, Any]:
         meta["annotations"] = {CLASS_ANN: "kong"}
     elif kind == "KongUpstreamPolicy":
         body["spec"] = {"algorithm": "round-robin"}
+    elif kind == "KongIngress":
+        body["upstream"] = {"algorithm": "round-robin"}
+    elif kind == "KongServiceFacade":
+        meta["annotations"] = {CLASS_ANN: "kong"}
+        body["spec"] = {"backendRef": {"name": "svc", "port": 80}}
     return body
 
 

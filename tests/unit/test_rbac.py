@@ -66,8 +66,10 @@ WATCHED_ONLY = [
             "ingressclassparameterses",
             "kongcustomentities",
             "kongvaults",
+            "kongingresses",
         )
     ),
+    ("incubator.ingress-controller.konghq.com", "kongservicefacades"),
 ]
 
 

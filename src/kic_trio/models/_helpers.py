@@ -12,6 +12,7 @@ from ._models import (
     KongClusterPlugin,
     KongConsumer,
     KongPlugin,
+    KongServiceFacade,
     Model,
     Service,
 )
@@ -111,7 +112,8 @@ def ingress_secret_refs(obj: Model) -> Iterable[tuple[str, str]]:
 
 
 def service_secret_refs(obj: Model) -> Iterable[tuple[str, str]]:
-    if not isinstance(obj, Service):
+    """Client/CA certificate Secrets of a Service, or of a KongServiceFacade (laid over it)."""
+    if not isinstance(obj, Service | KongServiceFacade):
         return ()
     ns = obj.ref.namespace
     out = []

@@ -293,6 +293,28 @@ class KongVault(Model):
 
 
 @attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongServiceFacade(Model):
+    """An Ingress backend standing for one Service port under its own name (parsed in
+    ``_facade.py``): its own Kong service/upstream, its annotations laid over the Service's."""
+
+    #: ``spec.backendRef.name``: a Service in the facade's namespace (``""``: a failure).
+    service: str = ""
+    #: ``spec.backendRef.port`` (``0``: a failure).
+    port: int = 0
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class KongIngress(Model):
+    """Deprecated upstream overrides, attached by a Service's ``konghq.com/override`` (parsed
+    in ``_kongingress.py``). Only ``upstream`` has an effect, as upstream since 3.0."""
+
+    #: The Kong upstream fields it sets (Kong's own snake_case shape, as the CRD spells them).
+    upstream: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Its top-level sections present (``proxy``/``route``/``upstream``): deprecation warnings.
+    sections: tuple[str, ...] = ()
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
 
@@ -311,5 +333,7 @@ AnyModel = (
     | KongUpstreamPolicy
     | KongCustomEntity
     | KongVault
+    | KongServiceFacade
+    | KongIngress
     | UnknownObject
 )

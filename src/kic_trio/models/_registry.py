@@ -10,6 +10,7 @@ checks the records against the Config fields, the CRD assets and the translator'
 from __future__ import annotations
 
 from ._custom_entity import parse_custom_entity
+from ._facade import parse_facade
 from ._helpers import (
     consumer_secret_refs,
     ingress_secret_refs,
@@ -17,6 +18,7 @@ from ._helpers import (
     service_secret_refs,
 )
 from ._kinds import ClassFilter, KindInfo, KindSpec, kinds_where, register
+from ._kongingress import parse_kong_ingress
 from ._parsers import (
     _consumer,
     _consumer_group,
@@ -127,6 +129,23 @@ register(
         switch="enable_controller_kong_vault",
         class_filter=ClassFilter.ANNOTATION,
         tagged=True,
+    ),
+    KindSpec(  # translated only behind the KongServiceFacade feature gate (upstream's default off)
+        kind="KongServiceFacade",
+        api=KindInfo(
+            "incubator.ingress-controller.konghq.com", "v1alpha1", "kongservicefacades", True
+        ),
+        parser=parse_facade,
+        switch="enable_controller_kong_service_facade",
+        class_filter=ClassFilter.ANNOTATION,
+        secret_refs=service_secret_refs,
+        tagged=True,
+    ),
+    KindSpec(  # deprecated: upstream overrides through a Service's konghq.com/override
+        kind="KongIngress",
+        api=KindInfo(_KONG, "v1", "kongingresses", True),
+        parser=parse_kong_ingress,
+        switch="enable_controller_kongingress",
     ),
 )
 

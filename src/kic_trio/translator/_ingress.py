@@ -41,8 +41,25 @@ _LEGACY_PLAIN_PATH = re.compile(r"[a-zA-Z0-9.\-_~/%]*")
 _SLASHES = re.compile(r"//+")
 _REDIRECT_CODES = frozenset({426, 301, 302, 307, 308})
 KONG_REGEX_PREFIX = "~"
-#: KongServiceFacade backends (an upstream incubator feature kic-trio does not implement).
+#: KongServiceFacade backends (behind upstream's ``KongServiceFacade`` feature gate).
 FACADE_GROUP = "incubator.ingress-controller.konghq.com"
+#: The :data:`PortDef` of a facade backend: ``Backend(ns, <facade name>, FACADE_PORT)``; the
+#: service stage resolves the facade to its Service and port (the Ingress never reads it).
+FACADE_PORT: PortDef = ("facade", "")
+
+
+def facade_service_name(namespace: str, facade: str) -> str:
+    """Upstream's Kong service (and upstream, and host) name of a facade."""
+    return f"{namespace}.{facade}.svc.facade"
+
+
+def _facade_of(resource: tuple[str, str, str] | None, facades: bool) -> str | None:
+    """The facade a backend ``resource`` names when facades are on (else ``None``)."""
+    if facades and resource is not None:
+        group, kind, name = resource
+        if kind == "KongServiceFacade" and group == FACADE_GROUP and name:
+            return name
+    return None
 
 
 def port_token(port: PortDef) -> str:
@@ -422,8 +439,10 @@ def translate_ingress(
     fill_ids: bool,
     rewrite_uris: bool,
     expressions: bool = False,
+    facades: bool = False,
 ) -> IngressOut:
-    """All Kong routes of one (accepted) Ingress (``expressions``: Kong's expressions router)."""
+    """All Kong routes of one (accepted) Ingress (``expressions``: Kong's expressions router;
+    ``facades``: KongServiceFacade backends are allowed, upstream's feature gate)."""
     ref = ing.ref
     ns = ref.namespace
     failures: list[Failure] = []
@@ -432,8 +451,8 @@ def translate_ingress(
     plugins = tuple(plugin_names(ing))
     ann = ing.annotations
     proto_ann = sorted(split_list(ann.get("konghq.com/protocols")))
-    # route key -> (backend, host, [paths])
-    groups: dict[str, tuple[IngressBackend, str, PortDef, list[str]]] = {}
+    # route key -> (Service or facade name, host, port, [paths], is a facade)
+    groups: dict[str, tuple[str, str, PortDef, list[str], bool]] = {}
     raw_paths: dict[str, list[tuple[str, str]]] = {}  # (pathType, path): expression routes
     for ri, rule in enumerate(ing.rules):
         if not rule.has_http or not rule.paths:
@@ -459,6 +478,18 @@ def translate_ingress(
             path = _SLASHES.sub("/", p.path) or "/"
             b = p.backend
             field = f"spec.rules[{ri}].http.paths[{pi}].backend"
+            facade = _facade_of(b.resource, facades) if b.service_name is None else None
+            if facade is not None:
+                key = f"{ns}.{ing.ref.name}.{rule.host}.{facade}.svc.facade"
+                entry = groups.get(key)
+                if entry is None:
+                    entry = groups[key] = (facade, rule.host, FACADE_PORT, [], True)
+                raw_paths.setdefault(key, []).append(
+                    (p.path_type or "ImplementationSpecific", path)
+                )
+                for kong_path in _paths_for(p, path):
+                    entry[3].append(_regex_prefixed(kong_path, prefix, legacy_regex))
+                continue
             if b.service_name is None:
                 if b.resource is not None:
                     group, kind, _ = b.resource
@@ -497,16 +528,20 @@ def translate_ingress(
             key = f"{ns}.{ing.ref.name}.{b.service_name}.{rule.host}.{port_token(pd)}"
             entry = groups.get(key)
             if entry is None:
-                entry = groups[key] = (b, rule.host, pd, [])
+                entry = groups[key] = (b.service_name, rule.host, pd, [], False)
             raw_paths.setdefault(key, []).append((p.path_type or "ImplementationSpecific", path))
             for kong_path in _paths_for(p, path):
                 entry[3].append(_regex_prefixed(kong_path, prefix, legacy_regex))
     routes = []
     field_ann = route_field_annotations(ann) if expressions else ann
-    for key, (b, host, pd, paths) in groups.items():
-        svc_name = b.service_name or ""
+    for key, (svc_name, host, pd, paths, is_facade) in groups.items():
         token = port_token(pd)
-        name = f"{ns}.{ref.name}.{svc_name}.{host.replace('*', '_')}.{token}"
+        if is_facade:
+            name = f"{ns}.{ref.name}.{host.replace('*', '_')}.{svc_name}.svc.facade"
+            kong_service = facade_service_name(ns, svc_name)
+        else:
+            name = f"{ns}.{ref.name}.{svc_name}.{host.replace('*', '_')}.{token}"
+            kong_service = f"{ns}.{svc_name}.{token}"
         route: dict[str, Any] = {
             "name": name,
             "strip_path": False,
@@ -530,7 +565,7 @@ def translate_ingress(
         routes.append(
             RouteOut(
                 name=name,
-                service=f"{ns}.{svc_name}.{token}",
+                service=kong_service,
                 backend=Backend(ns, svc_name, pd),
                 route=route,
                 ingress=ref,
@@ -552,9 +587,14 @@ def translate_ingress(
     default = None
     db = ing.default_backend
     if db is not None and not bad_headers:
-        if db.service_name:
-            pd = port_def(db)
-            token = port_token(pd)
+        db_facade = _facade_of(db.resource, facades) if not db.service_name else None
+        if db.service_name or db_facade:
+            if db_facade:
+                pd, db_name = FACADE_PORT, db_facade
+                db_service = facade_service_name(ns, db_facade)
+            else:
+                pd, db_name = port_def(db), db.service_name or ""
+                db_service = f"{ns}.{db_name}.{port_token(pd)}"
             route = {
                 "name": f"{ns}.{ref.name}",
                 "strip_path": False,
@@ -576,8 +616,8 @@ def translate_ingress(
                 route["id"] = entity_id("routes", route["name"])
             default = RouteOut(
                 name=route["name"],
-                service=f"{ns}.{db.service_name}.{token}",
-                backend=Backend(ns, db.service_name, pd),
+                service=db_service,
+                backend=Backend(ns, db_name, pd),
                 route=route,
                 ingress=ref,
                 plugins=plugins,

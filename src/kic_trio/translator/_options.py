@@ -14,6 +14,7 @@ DEFAULT_GATES: Mapping[str, bool] = {
     "FillIDs": True,
     "RewriteURIs": False,
     "KongCustomEntity": True,
+    "KongServiceFacade": False,
 }
 
 
@@ -30,6 +31,8 @@ class TranslatorOptions:
     rewrite_uris: bool = False
     #: Keep terminating endpoints as weight-0 targets.
     enable_drain_support: bool = False
+    #: Ingress backends may be KongServiceFacades (upstream's ``KongServiceFacade`` gate).
+    kong_service_facade: bool = False
     #: The controller's regex path prefix, replaced by Kong's ``~``.
     regex_path_prefix: str = "/~"
     #: Used when no IngressClassParameters says otherwise.
@@ -57,5 +60,6 @@ class TranslatorOptions:
             fill_ids=gates["FillIDs"],
             rewrite_uris=gates["RewriteURIs"],
             custom_entities=gates["KongCustomEntity"],
+            kong_service_facade=gates["KongServiceFacade"],
             enable_drain_support=bool(getattr(cfg, "enable_drain_support", False)),
         )

@@ -14,9 +14,17 @@ from typing import Any
 
 import attrs
 
-from ..models import Failure, ObjectRef, Service, ServicePort, split_list
+from ..models import (
+    Failure,
+    KongIngress,
+    KongServiceFacade,
+    ObjectRef,
+    Service,
+    ServicePort,
+    split_list,
+)
 from ..store import Snapshot
-from ._ingress import VALID_PROTOCOLS, RouteOut, port_token
+from ._ingress import FACADE_PORT, VALID_PROTOCOLS, RouteOut, port_token
 from ._model import Backend, PortDef
 from ._util import (
     entity_id,
@@ -199,6 +207,51 @@ def _weighted(
     return [seen[k] for k in sorted(seen)]
 
 
+def _kong_ingress(
+    snap: Snapshot,
+    svc: Service,
+    upstream: dict[str, Any],
+    deps: set[Dep],
+    failures: list[Failure],
+    configured: list[ObjectRef],
+) -> None:
+    """Lay the KongIngress a Service names in ``konghq.com/override`` over its upstream.
+
+    Deprecated upstream: only ``upstream`` fields apply (the deprecation warnings are the
+    KongIngress's own, from its parser). A missing KongIngress fails on the Service and the
+    upstream goes out without its overrides (load balancing only, no protection lost).
+    """
+    name = svc.annotations.get("konghq.com/override")
+    if not name:
+        return
+    ns = svc.ref.namespace
+    deps.add(("KongIngress", ns, name))
+    ki: KongIngress | None = snap.get("KongIngress", ns, name)
+    if ki is None:
+        failures.append(
+            Failure(
+                svc.ref,
+                "metadata.annotations.konghq.com/override",
+                f"failed to get KongIngress: KongIngress {ns}/{name} not found",
+            )
+        )
+        return
+    configured.append(ki.ref)
+    fields = dict(ki.upstream)
+    host_header = fields.pop("host_header", None)
+    if host_header is not None and not valid_host_header(host_header):
+        failures.append(
+            Failure(
+                ki.ref,
+                "upstream.host_header",
+                "not a host name (with an optional port) Kong accepts; ignored",
+            )
+        )
+    elif host_header is not None:
+        fields["host_header"] = host_header
+    upstream.update(fields)
+
+
 def translate_service(
     name: str,
     backends: Sequence[Backend],
@@ -209,19 +262,47 @@ def translate_service(
     cluster_domain: str,
     drain: bool,
     fill_ids: bool,
+    facade: KongServiceFacade | None = None,
 ) -> ServiceOut:
     """The Kong service ``name`` with ``routes`` (sorted by name), its upstream and failures.
 
     The first backend names the service (host, port, annotations); with several backends the
     upstream's targets are the union of every backend's, each weighted (:class:`Backend`).
+    A KongServiceFacade backend (``FACADE_PORT``) is resolved through ``facade`` (the caller
+    reads it, class-filtered): its Service and port, its annotations laid over the Service's,
+    its tags (upstream-surface.md §7).
     """
     ns, svc_name, pd = backends[0][:3]
-    deps: set[Dep] = {("Service", ns, svc_name)}
+    deps: set[Dep] = set()
     failures: list[Failure] = []
     configured: list[ObjectRef] = []
-    token = port_token(pd)
-    host = f"{svc_name}.{ns}.{token}.svc"
     rule_routes = [r for r in routes if not r.default_backend]
+    if pd == FACADE_PORT:
+        deps.add(("KongServiceFacade", ns, svc_name))
+        if facade is None or not facade.service or not facade.port:
+            why = "not found" if facade is None else "its spec.backendRef is not usable"
+            owners = list(dict.fromkeys(r.ingress for r in routes))
+            if facade is not None:
+                owners.append(facade.ref)
+            return ServiceOut(
+                name=name,
+                service=None,
+                upstream={},
+                failures=tuple(
+                    Failure(o, "", f"failed to get KongServiceFacade {ns}/{svc_name}: {why}")
+                    for o in owners
+                ),
+                plugins=(),
+                client_cert=None,
+                client_cert_parent=None,
+                configured=(),
+                deps=frozenset(deps),
+            )
+        svc_name, pd = facade.service, ("number", facade.port)
+        host = name
+    else:
+        host = f"{svc_name}.{ns}.{port_token(pd)}.svc"
+    deps.add(("Service", ns, svc_name))
     service: dict[str, Any] = {
         "name": name,
         "host": host,
@@ -249,13 +330,21 @@ def translate_service(
                     f"{ns}/{svc_name}: Service {ns}/{svc_name} not found",
                 )
             )
-        tags: Sequence[str] = _UNKNOWN_TAGS
+        tags: Sequence[str] = _UNKNOWN_TAGS if facade is None else tags_for(facade)
     else:
         configured.append(k8s.ref)
         tags = tags_for(k8s)
         ann = k8s.annotations
         ref = k8s.ref
         plugins = tuple(plugin_names(k8s))
+        if facade is not None:
+            # the facade stands for the Service: its annotations win, failures go to it
+            configured.insert(0, facade.ref)
+            tags = tags_for(facade)
+            ann = {**ann, **facade.annotations}
+            ref = facade.ref
+            if "konghq.com/plugins" in facade.annotations:
+                plugins = tuple(plugin_names(facade))
         # client certificate
         cert_name = ann.get("konghq.com/client-cert")
         protocol = ann.get("konghq.com/protocol") or "http"
@@ -419,7 +508,8 @@ def translate_service(
                 service["tls_verify"] = b
         if service["protocol"] in ("grpc", "grpcs"):
             service.pop("path", None)
-        # upstream overrides
+        # upstream overrides: KongIngress (deprecated), host-header, KongUpstreamPolicy (wins)
+        _kong_ingress(snap, k8s, upstream, deps, failures, configured)
         host_header = ann.get("konghq.com/host-header")
         if host_header and not valid_host_header(host_header):
             failures.append(

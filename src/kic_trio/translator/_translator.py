@@ -60,7 +60,7 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
-from ._ingress import IngressOut, RouteOut, translate_ingress
+from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
 from ._model import Backend
 from ._options import TranslatorOptions
 from ._plugins import (
@@ -475,6 +475,8 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "KongUpstreamPolicy": _on_read,
     "KongCustomEntity": _on_custom_entity,
     "KongVault": _on_vault,
+    "KongServiceFacade": _on_read,  # read by the Kong services of the Ingresses using it
+    "KongIngress": _on_read,  # read by the Kong services of Services naming it
 }
 #: The kinds the translator handles. Every registered kind must be here (checked at import and
 #: by tests/unit/translator/test_kind_registry.py): a kind the translator does not handle is
@@ -813,6 +815,7 @@ class Translator:
                         fill_ids=opts.fill_ids,
                         rewrite_uris=opts.rewrite_uris,
                         expressions=opts.router_flavor == "expressions",
+                        facades=opts.kong_service_facade,
                     )
                 except Exception as exc:  # unit guard: this Ingress only
                     new = IngressOut(
@@ -913,6 +916,9 @@ class Translator:
                 "drain": opts.enable_drain_support,
                 "fill_ids": opts.fill_ids,
             }
+            if backends[0].port == FACADE_PORT:  # read class-filtered, recorded by the unit
+                b0 = backends[0]
+                service_args["facade"] = view.get("KongServiceFacade", b0.namespace, b0.service)
             try:
                 sout = translate_service(name, backends, sroutes, view.snap, **service_args)
             except Exception as exc:  # unit guard: this Kong service (and its routes) only
@@ -1266,6 +1272,8 @@ class Translator:
         for r in sroutes:
             refs[r.ingress] = None
         deps = recorder.deps | {("Service", ns, svc_name), ("eps", ns, svc_name)}
+        if backends[0].port == FACADE_PORT:
+            deps.add(("KongServiceFacade", ns, svc_name))
         return ServiceOut(
             name=name,
             service=None,

@@ -118,17 +118,24 @@ service_annotations = st.dictionaries(
             "konghq.com/client-cert",
             "konghq.com/tls-verify",
             "konghq.com/host-header",
+            "konghq.com/override",
         ]
     ),
     st.sampled_from(
-        ["https", "grpc", "/base", "3", "p1", "x", "true", "tls-x", "h.example.com", "bad"]
+        ["https", "grpc", "/base", "3", "p1", "x", "true", "tls-x", "h.example.com", "bad", "ki"]
     ),
     max_size=3,
 )
 
 
+FACADE_GROUP = "incubator.ingress-controller.konghq.com"
+
+
 @st.composite
 def backend(draw: Any) -> dict[str, Any]:
+    if draw(st.integers(0, 5)) == 0:  # a KongServiceFacade (or another resource) backend
+        kind = draw(st.sampled_from(["KongServiceFacade", "KongServiceFacade", "Other"]))
+        return {"resource": {"apiGroup": FACADE_GROUP, "kind": kind, "name": draw(name_s)}}
     port = draw(
         st.sampled_from([{"number": 80}, {"number": 80}, {"name": "http"}, {"number": 81}, {}])
     )
@@ -321,6 +328,43 @@ def consumer_group(draw: Any) -> dict[str, Any]:
     }
 
 
+@st.composite
+def service_facade(draw: Any) -> dict[str, Any]:
+    ann: dict[str, str] = draw(service_annotations)
+    cls = draw(classes)
+    if cls:
+        ann["kubernetes.io/ingress.class"] = cls
+    ref: dict[str, Any] = {"name": draw(name_s), "port": draw(st.sampled_from([80, 80, 81, 0]))}
+    if draw(st.integers(0, 5)) == 0:
+        del ref[draw(st.sampled_from(["name", "port"]))]
+    return {
+        "apiVersion": f"{FACADE_GROUP}/v1alpha1",
+        "kind": "KongServiceFacade",
+        "metadata": _meta(draw(name_s), draw(ns_s), draw(created_s), ann),
+        "spec": {"backendRef": ref},
+    }
+
+
+@st.composite
+def kong_ingress(draw: Any) -> dict[str, Any]:
+    upstream = draw(
+        st.dictionaries(
+            st.sampled_from(["algorithm", "slots", "hash_on", "hash_on_header", "host_header"]),
+            st.sampled_from(["round-robin", "header", "x-user", 20, 5, "h.example.com", "bad"]),
+            max_size=3,
+        )
+    )
+    obj: dict[str, Any] = {
+        "apiVersion": "configuration.konghq.com/v1",
+        "kind": "KongIngress",
+        "metadata": _meta(draw(st.sampled_from(["ki", "x"])), draw(ns_s), "", {}),
+        "upstream": upstream,
+    }
+    if draw(st.booleans()):
+        obj["proxy"] = {"connect_timeout": 5}
+    return obj
+
+
 upstream_policy = st.builds(
     lambda ns, alg: {
         "apiVersion": "configuration.konghq.com/v1beta1",
@@ -441,6 +485,8 @@ any_object = st.one_of(
     consumer(),
     consumer_group(),
     upstream_policy,
+    service_facade(),
+    kong_ingress(),
     ingress_class,
     icp,
     ingress_class_with_params,

@@ -23,7 +23,7 @@ from kic_trio.models import parse
 from kic_trio.store import Store
 from kic_trio.translator import Translator, TranslatorOptions, translate_objects
 
-OPTS = TranslatorOptions(rewrite_uris=True)
+OPTS = TranslatorOptions(rewrite_uris=True, kong_service_facade=True)
 SETTINGS = settings(
     max_examples=120,
     deadline=None,

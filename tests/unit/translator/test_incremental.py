@@ -13,7 +13,7 @@ from kic_trio.models import parse
 from kic_trio.store import Store
 from kic_trio.translator import Translator, TranslatorOptions
 
-OPTS = TranslatorOptions(rewrite_uris=True)
+OPTS = TranslatorOptions(rewrite_uris=True, kong_service_facade=True)
 
 operation = st.one_of(
     st.tuples(st.just("upsert"), maybe_garbled()),

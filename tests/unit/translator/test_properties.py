@@ -14,7 +14,7 @@ from strategies import unique_objects, world
 
 from kic_trio.translator import TranslatorOptions, translate_objects
 
-OPTS = TranslatorOptions(rewrite_uris=True)
+OPTS = TranslatorOptions(rewrite_uris=True, kong_service_facade=True)
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
