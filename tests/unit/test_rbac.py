@@ -64,6 +64,8 @@ WATCHED_ONLY = [
             "kongconsumergroups",
             "kongupstreampolicies",
             "ingressclassparameterses",
+            "tcpingresses",
+            "udpingresses",
         )
     ),
 ]

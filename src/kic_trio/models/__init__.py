@@ -69,6 +69,7 @@ from ._status import (
     ObjectStatus,
     publishing,
 )
+from ._stream import StreamRule, TCPIngress, UDPIngress
 
 __all__ = [
     "ANNOTATION_CLASSED_KINDS",
@@ -115,6 +116,9 @@ __all__ = [
     "SecretKeyRef",
     "Service",
     "ServicePort",
+    "StreamRule",
+    "TCPIngress",
+    "UDPIngress",
     "UnknownKindError",
     "UnknownObject",
     "class_annotation_of",

@@ -264,6 +264,9 @@ class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
 
 
+# the stream kinds live in their own module, built on ``Model`` above
+from ._stream import TCPIngress, UDPIngress  # noqa: E402
+
 AnyModel = (
     Ingress
     | IngressClass
@@ -276,5 +279,7 @@ AnyModel = (
     | KongConsumer
     | KongConsumerGroup
     | KongUpstreamPolicy
+    | TCPIngress
+    | UDPIngress
     | UnknownObject
 )

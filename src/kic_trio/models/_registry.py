@@ -28,6 +28,7 @@ from ._parsers import (
     _service,
     _upstream_policy,
 )
+from ._stream import parse_tcp_ingress, parse_udp_ingress
 
 _KONG = "configuration.konghq.com"
 
@@ -111,6 +112,23 @@ register(
         api=KindInfo(_KONG, "v1beta1", "kongupstreampolicies", True),
         parser=_upstream_policy,
         switch="enable_controller_kong_upstream_policy",
+    ),
+    # deprecated upstream, still translated (Kong stream routes): models/_stream.py
+    KindSpec(
+        kind="TCPIngress",
+        api=KindInfo(_KONG, "v1beta1", "tcpingresses", True),
+        parser=parse_tcp_ingress,
+        switch="enable_controller_tcpingress",
+        class_filter=ClassFilter.ANNOTATION,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="UDPIngress",
+        api=KindInfo(_KONG, "v1beta1", "udpingresses", True),
+        parser=parse_udp_ingress,
+        switch="enable_controller_udpingress",
+        class_filter=ClassFilter.ANNOTATION,
+        tagged=True,
     ),
 )
 

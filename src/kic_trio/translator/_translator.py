@@ -48,6 +48,8 @@ from ..models import (
     KongPlugin,
     ObjectRef,
     ObjectStatus,
+    TCPIngress,
+    UDPIngress,
     UnknownKindError,
     class_annotation_of,
     ingress_class_of,
@@ -69,6 +71,7 @@ from ._plugins import (
     plugin_config,
 )
 from ._services import ServiceOut, translate_service
+from ._stream import StreamOut, translate_stream
 from ._units import (
     CA_CERTIFICATES,
     CERTIFICATES,
@@ -84,6 +87,7 @@ from ._units import (
     PluginUnit,
     RouteNameUnit,
     ServiceUnit,
+    StreamUnit,
     Unit,
     UnitOut,
 )
@@ -275,6 +279,8 @@ class _State:
         self.ing: dict[Key, IngressOut] = {}
         self.order: list[tuple[str, str, str]] = []  # (created, ns, name)
         self.default: RouteOut | None = None
+        # TCPIngress/UDPIngress: (kind, ns, name) -> its stream routes
+        self.stream: dict[tuple[str, str, str], StreamOut] = {}
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
         # Kong route name -> Ingresses making it (names join parts with "." and can collide)
@@ -329,6 +335,8 @@ class _Dirty:
     plugins: set[Key] = attrs.field(factory=set)
     cons: set[Key] = attrs.field(factory=set)
     groups: set[Key] = attrs.field(factory=set)
+    #: TCPIngress/UDPIngress objects: (kind, namespace, name)
+    stream: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: Kong route names whose holders changed (arbitrated after the Ingress stage).
     names: set[str] = attrs.field(factory=set)
     global_: bool = False
@@ -422,6 +430,12 @@ def _on_endpoint_slice(
             d.mark(("eps", ns, service_name))
 
 
+def _on_stream(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.stream.add((kind, ns, name))
+
+
 def _on_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -448,6 +462,8 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "KongConsumer": _on_consumer,
     "KongConsumerGroup": _on_consumer_group,
     "KongUpstreamPolicy": _on_read,
+    "TCPIngress": _on_stream,
+    "UDPIngress": _on_stream,
 }
 #: The kinds the translator handles. Every registered kind must be here (checked at import and
 #: by tests/unit/translator/test_kind_registry.py): a kind the translator does not handle is
@@ -843,6 +859,45 @@ class Translator:
                         d.svc.add(dr.service)
                         st.svc_backend.setdefault(dr.service, dr.backends)
                 st.default = chosen
+
+    def _stage_streams(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2b. TCPIngress/UDPIngress -> stream routes (route names arbitrated with Ingresses').
+
+        Route names join parts with ``.`` like Ingress ones, so they share the arbitration
+        (the oldest object keeps a name); the service stage builds their Kong services.
+        """
+        if not d.stream:
+            return
+        opts = self.options
+        names: set[str] = set()
+        for fk in d.stream:
+            kind, ns, name = fk
+            obj = view.snap.get(kind, ns, name)
+            old = st.stream.pop(fk, None)
+            new = None
+            if isinstance(obj, TCPIngress | UDPIngress) and view.accepted(kind, obj):
+                try:
+                    new = translate_stream(
+                        obj,
+                        expressions=opts.router_flavor == "expressions",
+                        fill_ids=opts.fill_ids,
+                    )
+                except Exception as exc:  # unit guard: this object only
+                    new = StreamOut(obj.ref, str(obj.created), failures=(_crashed(obj.ref, exc),))
+                st.stream[fk] = new
+            holder: Key = (f"{kind} {ns}", name)  # never an Ingress key
+            if old is not None:
+                for r in old.routes:
+                    st.route_names.get(r.name, {}).pop(holder, None)
+                    names.add(r.name)
+            if new is not None:
+                for r in new.routes:
+                    st.route_names.setdefault(r.name, {})[holder] = ((new.created, ns, name), r)
+                    names.add(r.name)
+            unit = StreamUnit(fk)
+            self._set_failures(st, unit, new.failures if new is not None else ())
+            self._set_configured(st, unit, (new.ref,) if new is not None else ())
+        self._route_names(st, names, d.svc)
 
     def _stage_services(self, st: _State, view: _View, d: _Dirty) -> None:
         """3. Kong services (+ upstreams, targets)."""
@@ -1684,6 +1739,7 @@ class Translator:
 _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_ingresses,  # Ingresses -> routes per Kong service, TLS claims
     Translator._stage_default_backend,  # the one default backend
+    Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,
     Translator._stage_consumers,
