@@ -57,6 +57,9 @@ from ._models import (
     SecretKeyRef,
     Service,
     ServicePort,
+    StreamRule,
+    TCPIngress,
+    UDPIngress,
     UnknownObject,
 )
 from ._parsers import parse, tls_pair_valid
@@ -69,7 +72,6 @@ from ._status import (
     ObjectStatus,
     publishing,
 )
-from ._stream import StreamRule, TCPIngress, UDPIngress
 
 __all__ = [
     "ANNOTATION_CLASSED_KINDS",

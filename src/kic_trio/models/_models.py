@@ -264,8 +264,31 @@ class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
 
 
-# the stream kinds live in their own module, built on ``Model`` above
-from ._stream import TCPIngress, UDPIngress  # noqa: E402
+# --- TCPIngress / UDPIngress (parsers: _stream.py) -----------------------------------------
+
+
+@attrs.frozen(slots=True)
+class StreamRule:
+    """One rule: traffic to ``port`` (and SNI ``host``, TCP only) goes to Service ``service``."""
+
+    index: int
+    port: int
+    service: str
+    service_port: int
+    host: str = ""
+
+
+@attrs.frozen(slots=True)
+class TCPIngress(Model):
+    rules: tuple[StreamRule, ...] = ()
+    #: ``(secret name, hosts)`` per ``spec.tls`` entry (read, not yet turned into certificates).
+    tls: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@attrs.frozen(slots=True)
+class UDPIngress(Model):
+    rules: tuple[StreamRule, ...] = ()
+
 
 AnyModel = (
     Ingress

@@ -1,4 +1,5 @@
-"""TCPIngress and UDPIngress (``configuration.konghq.com/v1beta1``): Kong stream routes.
+"""The parsers of TCPIngress and UDPIngress (``configuration.konghq.com/v1beta1``; their models
+are in ``_models.py``, with the others): Kong stream routes.
 
 Both kinds are deprecated upstream but still in the CRDs and still translated (to Kong services
 of protocol ``tcp``/``udp`` and routes matching a destination port, plus the SNI for TCP).
@@ -14,36 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
-from ._models import Model
+from ._models import StreamRule, TCPIngress, UDPIngress
 from ._parse import Reader
+from ._parsers import _meta
 
 #: The widest host Kong accepts as an SNI; longer names are refused here.
 _MAX_HOST = 253
-
-
-@attrs.frozen(slots=True)
-class StreamRule:
-    """One rule: traffic to ``port`` (and SNI ``host``, TCP only) goes to Service ``service``."""
-
-    index: int
-    port: int
-    service: str
-    service_port: int
-    host: str = ""
-
-
-@attrs.frozen(slots=True)
-class TCPIngress(Model):
-    rules: tuple[StreamRule, ...] = ()
-    #: ``(secret name, hosts)`` per ``spec.tls`` entry (read, not yet turned into certificates).
-    tls: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-@attrs.frozen(slots=True)
-class UDPIngress(Model):
-    rules: tuple[StreamRule, ...] = ()
 
 
 def _label_ok(label: str) -> bool:
@@ -102,8 +79,6 @@ def _rules(r: Reader, spec: Mapping[str, Any], with_host: bool) -> tuple[StreamR
 
 def parse_tcp_ingress(raw: Mapping[str, Any]) -> TCPIngress:
     """A TCPIngress; never raises (bad rules are dropped, each with a failure)."""
-    from ._parsers import _meta  # the shared metadata reader (imports the registry)
-
     r, base = _meta("TCPIngress", raw)
     spec = r.as_map(raw.get("spec"), "spec")
     rules = _rules(r, spec, with_host=True)
@@ -117,8 +92,6 @@ def parse_tcp_ingress(raw: Mapping[str, Any]) -> TCPIngress:
 
 def parse_udp_ingress(raw: Mapping[str, Any]) -> UDPIngress:
     """A UDPIngress; never raises (bad rules are dropped, each with a failure)."""
-    from ._parsers import _meta
-
     r, base = _meta("UDPIngress", raw)
     spec = r.as_map(raw.get("spec"), "spec")
     rules = _rules(r, spec, with_host=False)
