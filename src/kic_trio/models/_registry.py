@@ -28,7 +28,7 @@ from ._parsers import (
     _service,
     _upstream_policy,
 )
-from ._stream import parse_tcp_ingress, parse_udp_ingress
+from ._stream import parse_tcp_ingress, parse_udp_ingress, stream_secret_refs
 
 _KONG = "configuration.konghq.com"
 
@@ -120,6 +120,7 @@ register(
         parser=parse_tcp_ingress,
         switch="enable_controller_tcpingress",
         class_filter=ClassFilter.ANNOTATION,
+        secret_refs=stream_secret_refs,
         tagged=True,
     ),
     KindSpec(

@@ -77,6 +77,13 @@ def _rules(r: Reader, spec: Mapping[str, Any], with_host: bool) -> tuple[StreamR
     return tuple(out)
 
 
+def stream_secret_refs(obj: object) -> list[tuple[str, str]]:
+    """The Secrets a TCPIngress's ``spec.tls`` names (the Secret fetcher asks for them)."""
+    if isinstance(obj, TCPIngress):
+        return [(obj.ref.namespace, secret) for secret, _ in obj.tls if secret]
+    return []
+
+
 def parse_tcp_ingress(raw: Mapping[str, Any]) -> TCPIngress:
     """A TCPIngress; never raises (bad rules are dropped, each with a failure)."""
     r, base = _meta("TCPIngress", raw)

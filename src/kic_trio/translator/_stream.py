@@ -9,6 +9,7 @@ like any other route kind (reference: upstream-surface.md §5).
   ``<ns>.<svc>.<servicePort>`` (the name an Ingress backend to the same port gets).
 * UDPIngress rule ``i`` -> route ``<ns>.<name>.<i>.udp`` (``protocols: [udp]``) on
   ``<ns>.<svc>.<servicePort>.udp``.
+* TCPIngress ``spec.tls``: Secret->SNI claims for the certificates stage, like Ingress TLS.
 * Expressions router: ``expression`` = ``tls.sni == "<host>"`` AND ``net.dst.port == <port>``,
   ``priority: 1``, without ``snis``/``destinations``.
 
@@ -43,6 +44,9 @@ class StreamOut:
     created: str
     routes: tuple[RouteOut, ...] = ()
     failures: tuple[Failure, ...] = ()
+    #: ``((namespace, secret), hosts)`` per TCPIngress ``spec.tls`` entry: the same Secret->SNI
+    #: claims as Ingress TLS (claimed after every Ingress's, as upstream's ``getCerts``).
+    tls: tuple[tuple[tuple[str, str], tuple[str, ...]], ...] = ()
 
 
 def stream_expression(rule: StreamRule) -> str:
@@ -103,6 +107,15 @@ def translate_stream(
                 stream=UDP if udp else TCP,
             )
         )
+    tls = (
+        tuple(((ns, secret), hosts) for secret, hosts in obj.tls if secret and hosts)
+        if isinstance(obj, TCPIngress)
+        else ()
+    )
     return StreamOut(
-        ref=obj.ref, created=str(obj.created), routes=tuple(routes), failures=tuple(failures)
+        ref=obj.ref,
+        created=str(obj.created),
+        routes=tuple(routes),
+        failures=tuple(failures),
+        tls=tls,
     )

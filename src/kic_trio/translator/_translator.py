@@ -894,6 +894,10 @@ class Translator:
                 for r in new.routes:
                     st.route_names.setdefault(r.name, {})[holder] = ((new.created, ns, name), r)
                     names.add(r.name)
+            if (old.tls if old is not None else ()) != (new.tls if new is not None else ()):
+                d.certs = True
+            elif old is not None and new is not None and new.tls and old.created != new.created:
+                d.certs = True  # its place among the claimants changed
             unit = StreamUnit(fk)
             self._set_failures(st, unit, new.failures if new is not None else ())
             self._set_configured(st, unit, (new.ref,) if new is not None else ())
@@ -1644,6 +1648,19 @@ class Translator:
                         seen_hosts.add(h)
                         entry[0].append(h)
                 entry[1][out.ref] = True
+        # TCPIngress TLS after every Ingress's (upstream's getCerts), oldest first
+        streams = sorted(
+            (s for s in st.stream.values() if s.tls),
+            key=lambda s: (s.created, s.ref.namespace, s.ref.name),
+        )
+        for sout in streams:
+            for secret_key, hosts in sout.tls:
+                entry = claims.setdefault(secret_key, ([], {}))
+                for h in hosts:
+                    if h not in seen_hosts:
+                        seen_hosts.add(h)
+                        entry[0].append(h)
+                entry[1][sout.ref] = True
         for svc_name in sorted(st.svc):
             cert_key, parent = st.svc[svc_name]
             if cert_key is not None and parent is not None:

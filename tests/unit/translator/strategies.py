@@ -344,11 +344,20 @@ def stream_ingress(draw: Any) -> dict[str, Any]:
         if kind == "TCPIngress" and draw(st.booleans()):
             rule["host"] = draw(st.sampled_from([*HOSTS[1:], "bad host"]))
         rules.append(rule)
+    spec: dict[str, Any] = {"rules": rules}
+    if kind == "TCPIngress" and draw(st.booleans()):
+        # claims the same hosts and Secrets as the Ingresses' TLS sections
+        spec["tls"] = [
+            {
+                "hosts": draw(st.lists(st.sampled_from(HOSTS[1:]), min_size=1, max_size=2)),
+                "secretName": draw(name_s),
+            }
+        ]
     return {
         "apiVersion": "configuration.konghq.com/v1beta1",
         "kind": kind,
         "metadata": _meta(draw(name_s), draw(ns_s), draw(created_s), ann),
-        "spec": {"rules": rules},
+        "spec": spec,
     }
 
 
