@@ -749,8 +749,9 @@ class Translator:
                             Failure(
                                 loser.ingress,
                                 "metadata.name",
-                                f"Kong route name {name!r} is already made by the older Ingress "
-                                f"{ons}/{oname} (names are joined with '.'); route left out",
+                                f"Kong route name {name!r} is already made by the older "
+                                f"{r.ingress.kind} {ons}/{oname} (names are joined with '.'); "
+                                "route left out",
                             )
                         )
             self._set_failures(st, RouteNameUnit(name), sorted(failures, key=_failure_order))
