@@ -465,6 +465,8 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "TCPIngress": _on_stream,
     "UDPIngress": _on_stream,
 }
+#: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
+_UDP = ".udp"
 #: The kinds the translator handles. Every registered kind must be here (checked at import and
 #: by tests/unit/translator/test_kind_registry.py): a kind the translator does not handle is
 #: an error at start-up, never silently dropped.
@@ -908,7 +910,13 @@ class Translator:
         """3. Kong services (+ upstreams, targets)."""
         opts = self.options
         service_upstream = bool(st.ctx[2]) if st.ctx else False
-        for name in d.svc:
+        # A UDP service shares its upstream (same host) with the Kong service named without
+        # ".udp", when that one exists: one unit holds the upstream, decided here. Units that
+        # give it up run first, so the other never finds it still held.
+        for name in [n for n in d.svc if n + _UDP in st.svc_routes]:
+            d.svc.add(name + _UDP)
+        shared = {n for n in d.svc if n.endswith(_UDP) and self._upstream_held_by_base(st, n)}
+        for name in sorted(d.svc, key=lambda n: (n not in shared, n)):
             unit = ServiceUnit(name)
             routes_map = st.svc_routes.get(name)
             sroutes = [routes_map[k] for k in sorted(routes_map)] if routes_map else []
@@ -955,7 +963,7 @@ class Translator:
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
             entries: list[tuple[str, Any, Any]] = (
                 [("upstreams", sout.upstream["name"], sout.upstream)]
-                if sout.service is not None
+                if sout.service is not None and name not in shared
                 else []
             )
             failures = [*sout.failures, *clash]
@@ -998,6 +1006,20 @@ class Translator:
             self._set_rels(st, unit, rels, d.plugins)
             if (old_svc or (None, None)) != st.svc[name]:
                 d.certs = True
+
+    @staticmethod
+    def _upstream_held_by_base(st: _State, name: str) -> bool:
+        """Whether the Kong service ``name`` minus ``.udp`` exists and emits the upstream both
+        share (it does unless it has no routes, or ``konghq.com/rewrite`` dropped it)."""
+        base = name[: -len(_UDP)]
+        routes = st.svc_routes.get(base) or {}
+        default = st.default is not None and st.default.service == base
+        if any(r.stream for r in routes.values()):
+            return True  # stream routes only: never dropped for a rewrite
+        rules = [r for r in routes.values() if not r.default_backend]
+        if not rules and not default:
+            return False
+        return default or not any(r.rewrite_error for r in rules)
 
     def _stage_consumer_groups(self, st: _State, view: _View, d: _Dirty) -> None:
         """4. consumer groups (names are cluster-wide in Kong: the oldest group keeps a name)."""

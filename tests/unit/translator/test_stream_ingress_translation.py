@@ -180,3 +180,29 @@ def test_rules_keep_their_index_in_route_names() -> None:
     result = translate_objects([SERVICE, tcp])
     assert sorted(_routes(result.config)) == ["n.t.0", "n.t.2"]
     assert {f.field for f in result.failures} == {"spec.rules[1]", "spec.rules[1].port"}
+
+
+def test_tcp_and_udp_to_one_service_port_share_one_upstream() -> None:
+    """Both Kong services (``n.svc.80`` and ``n.svc.80.udp``) use host ``svc.n.80.svc``: one
+    upstream, held by whichever exists, through every add and delete (incremental == full)."""
+    store = Store()
+    tcp = _stream("TCPIngress", "t", [_rule(9000)])
+    udp = _stream("UDPIngress", "u", [_rule(9000)])
+    for raw in (SERVICE, udp):
+        store.apply(Upsert(raw["kind"], parse(raw["kind"], raw)))
+    tr = Translator(TranslatorOptions())
+    tr.translate(store.snapshot())
+    store.take_changes()
+    for delta, services in (
+        (Upsert("TCPIngress", parse("TCPIngress", tcp)), {"n.svc.80", "n.svc.80.udp"}),
+        (Delete("UDPIngress", "n", "u"), {"n.svc.80"}),
+        (Upsert("UDPIngress", parse("UDPIngress", udp)), {"n.svc.80", "n.svc.80.udp"}),
+        (Delete("TCPIngress", "n", "t"), {"n.svc.80.udp"}),
+    ):
+        store.apply(delta)
+        snap = store.snapshot()
+        got = tr.translate(snap, store.take_changes())
+        want = Translator(TranslatorOptions()).translate(snap)
+        assert got.body == want.body and got.failures == want.failures == ()
+        assert {s["name"] for s in got.config["services"]} == services
+        assert [u["name"] for u in got.config["upstreams"]] == ["svc.n.80.svc"]
