@@ -425,6 +425,9 @@ class Config:
         "Watch KongServiceFacades (translated only with the KongServiceFacade feature gate).",
         group="controllers",
     )
+    # TCPIngress / UDPIngress: deprecated upstream, still on by default there
+    enable_controller_tcpingress: bool = _b(True, "Watch TCPIngresses.", group="controllers")
+    enable_controller_udpingress: bool = _b(True, "Watch UDPIngresses.", group="controllers")
     feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",

@@ -14,16 +14,21 @@ from kic_trio.testing.fakekong import KongValidator
 
 
 @functools.cache
-def _validator(enterprise: bool = False) -> KongValidator | None:
+def _validator(
+    enterprise: bool = False, router_flavor: str = "traditional_compatible"
+) -> KongValidator | None:
     """FakeKong's validator with decK's schema (``None`` when the schema is not cached).
 
     ``enterprise``: any plugin name is enabled, as on Kong Enterprise (upstream's ``-ee`` cases
-    use Enterprise plugins such as ``degraphql``).
+    use Enterprise plugins such as ``degraphql``). ``router_flavor``: the Kong the case's
+    settings translate for (expression routes are refused by the traditional flavors).
     """
     try:
         if enterprise:
-            return KongValidator(validate_schema=True, enabled_plugins=None)
-        return KongValidator(validate_schema=True)
+            return KongValidator(
+                validate_schema=True, enabled_plugins=None, router_flavor=router_flavor
+            )
+        return KongValidator(validate_schema=True, router_flavor=router_flavor)
     except FileNotFoundError:
         return None
 
@@ -36,8 +41,13 @@ def _known(entity_type: str | None, error: dict[str, Any]) -> bool:
     return entity_type == "mtls_auth_credential" and error.get("field") == "id"
 
 
-def kong_errors(config: dict[str, Any], *, enterprise: bool = False) -> list[str]:
-    v = _validator(enterprise)
+def kong_errors(
+    config: dict[str, Any],
+    *,
+    enterprise: bool = False,
+    router_flavor: str = "traditional_compatible",
+) -> list[str]:
+    v = _validator(enterprise, router_flavor)
     assert v is not None
     body = v.check(config)
     if body is None:

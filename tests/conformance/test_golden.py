@@ -231,5 +231,9 @@ def test_output_is_accepted_by_fake_kong(folder: Path) -> None:
     assert available(), MISSING
     settings = _settings(folder.parent) if folder.parent.parent == CASES else TranslatorOptions()
     result = translate_objects(load_manifests([folder]), settings)
-    errors = kong_errors(result.config, enterprise=folder.parent.name.endswith("-ee"))
+    errors = kong_errors(
+        result.config,
+        enterprise=folder.parent.name.endswith("-ee"),
+        router_flavor=settings.router_flavor,
+    )
     assert not errors, "\n".join(errors)

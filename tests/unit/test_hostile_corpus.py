@@ -60,6 +60,8 @@ def test_corpus_is_big_and_covers_every_kind() -> None:
         "KongConsumer",
         "KongConsumerGroup",
         "KongUpstreamPolicy",
+        "TCPIngress",
+        "UDPIngress",
         "IngressClass",
         "IngressClassParameters",
     }

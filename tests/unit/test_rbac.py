@@ -67,6 +67,8 @@ WATCHED_ONLY = [
             "kongcustomentities",
             "kongvaults",
             "kongingresses",
+            "tcpingresses",
+            "udpingresses",
         )
     ),
     ("incubator.ingress-controller.konghq.com", "kongservicefacades"),

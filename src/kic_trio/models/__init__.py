@@ -63,6 +63,9 @@ from ._models import (
     SecretKeyRef,
     Service,
     ServicePort,
+    StreamRule,
+    TCPIngress,
+    UDPIngress,
     UnknownObject,
 )
 from ._parsers import parse, tls_pair_valid
@@ -127,6 +130,9 @@ __all__ = [
     "SecretKeyRef",
     "Service",
     "ServicePort",
+    "StreamRule",
+    "TCPIngress",
+    "UDPIngress",
     "UnknownKindError",
     "UnknownObject",
     "class_annotation_of",

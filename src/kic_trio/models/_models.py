@@ -319,6 +319,32 @@ class UnknownObject(Model):
     """What :func:`parse` returns for a kind it does not know (with a failure)."""
 
 
+# --- TCPIngress / UDPIngress (parsers: _stream.py) -----------------------------------------
+
+
+@attrs.frozen(slots=True)
+class StreamRule:
+    """One rule: traffic to ``port`` (and SNI ``host``, TCP only) goes to Service ``service``."""
+
+    index: int
+    port: int
+    service: str
+    service_port: int
+    host: str = ""
+
+
+@attrs.frozen(slots=True)
+class TCPIngress(Model):
+    rules: tuple[StreamRule, ...] = ()
+    #: ``(secret name, hosts)`` per ``spec.tls`` entry (read, not yet turned into certificates).
+    tls: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@attrs.frozen(slots=True)
+class UDPIngress(Model):
+    rules: tuple[StreamRule, ...] = ()
+
+
 AnyModel = (
     Ingress
     | IngressClass
@@ -335,5 +361,7 @@ AnyModel = (
     | KongVault
     | KongServiceFacade
     | KongIngress
+    | TCPIngress
+    | UDPIngress
     | UnknownObject
 )

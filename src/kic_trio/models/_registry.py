@@ -31,6 +31,7 @@ from ._parsers import (
     _service,
     _upstream_policy,
 )
+from ._stream import parse_tcp_ingress, parse_udp_ingress, stream_secret_refs
 from ._vault import parse_vault
 
 _KONG = "configuration.konghq.com"
@@ -146,6 +147,24 @@ register(
         api=KindInfo(_KONG, "v1", "kongingresses", True),
         parser=parse_kong_ingress,
         switch="enable_controller_kongingress",
+    ),
+    # deprecated upstream, still translated (Kong stream routes): models/_stream.py
+    KindSpec(
+        kind="TCPIngress",
+        api=KindInfo(_KONG, "v1beta1", "tcpingresses", True),
+        parser=parse_tcp_ingress,
+        switch="enable_controller_tcpingress",
+        class_filter=ClassFilter.ANNOTATION,
+        secret_refs=stream_secret_refs,
+        tagged=True,
+    ),
+    KindSpec(
+        kind="UDPIngress",
+        api=KindInfo(_KONG, "v1beta1", "udpingresses", True),
+        parser=parse_udp_ingress,
+        switch="enable_controller_udpingress",
+        class_filter=ClassFilter.ANNOTATION,
+        tagged=True,
     ),
 )
 

@@ -101,6 +101,9 @@ class RouteOut:
     #: Further weighted backends of the route's Kong service (HTTPRoute ``backendRefs``);
     #: ``()`` for Ingress, whose Kong service has exactly one backend.
     more_backends: tuple[Backend, ...] = ()
+    #: ``"tcp"``/``"udp"`` for a stream route (TCPIngress, UDPIngress): its Kong service
+    #: gets that protocol; ``""`` for HTTP routes.
+    stream: str = ""
 
     @property
     def backends(self) -> tuple[Backend, ...]:

@@ -276,6 +276,10 @@ def translate_service(
     deps: set[Dep] = set()
     failures: list[Failure] = []
     configured: list[ObjectRef] = []
+    stream = next((r.stream for r in routes if r.stream), "")
+    if stream:
+        routes = _stream_routes(name, routes, failures)
+    port_found = False
     rule_routes = [r for r in routes if not r.default_backend]
     if pd == FACADE_PORT:
         deps.add(("KongServiceFacade", ns, svc_name))
@@ -437,6 +441,7 @@ def translate_service(
                 )
         else:
             service["port"] = port.port
+            port_found = True
             targets = _targets(snap, k8s, port, deps, service_upstream, cluster_domain, drain)
             if len(backends) > 1:
                 targets = _weighted(
@@ -536,6 +541,8 @@ def translate_service(
             else:
                 upstream.update(policy.upstream)
                 configured.append(policy.ref)
+    if stream:
+        _stream_service(service, stream, pd, port_found=port_found)
     upstream["tags"] = tags
     service["tags"] = tags
     if fill_ids:
@@ -565,3 +572,40 @@ def translate_service(
         configured=tuple(configured),
         deps=frozenset(deps),
     )
+
+
+def _stream_routes(
+    name: str, routes: Sequence[RouteOut], failures: list[Failure]
+) -> Sequence[RouteOut]:
+    """A Kong service with stream routes (TCPIngress) keeps only those.
+
+    The TCPIngress service name is the Ingress one for the same Service port; upstream lets
+    the later source overwrite the service, so the Ingress routes silently vanish. Here they
+    are left out too (a service cannot be both ``http`` and ``tcp``) but each such Ingress is
+    told, with a failure (hence a Warning Event).
+    """
+    kept = [r for r in routes if r.stream]
+    for owner in dict.fromkeys(r.ingress for r in routes if not r.stream):
+        failures.append(
+            Failure(
+                owner,
+                "spec.rules",
+                f"Kong service {name!r} is also made by a TCPIngress (same Service and port), "
+                "which takes it over as upstream does; this object's routes to it are left out",
+            )
+        )
+    return kept
+
+
+def _stream_service(service: dict[str, Any], stream: str, pd: PortDef, *, port_found: bool) -> None:
+    """upstream-surface.md §5: ``protocol`` tcp/udp (unless the Service's ``konghq.com/protocol``
+    names a stream protocol), no ``path``; UDP without timeouts/retries and, while its Service
+    port is unresolved, the backend's port number."""
+    service.pop("path", None)
+    if service.get("protocol") not in ("tcp", "tls", "udp", "tls_passthrough"):
+        service["protocol"] = stream
+    if stream == "udp":
+        for key in ("connect_timeout", "read_timeout", "write_timeout", "retries"):
+            service.pop(key, None)
+        if not port_found and pd[0] == "number":
+            service["port"] = pd[1]

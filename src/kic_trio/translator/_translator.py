@@ -50,6 +50,8 @@ from ..models import (
     KongVault,
     ObjectRef,
     ObjectStatus,
+    TCPIngress,
+    UDPIngress,
     UnknownKindError,
     class_annotation_of,
     ingress_class_of,
@@ -72,6 +74,7 @@ from ._plugins import (
     plugin_config,
 )
 from ._services import ServiceOut, translate_service
+from ._stream import StreamOut, translate_stream
 from ._units import (
     CA_CERTIFICATES,
     CERTIFICATES,
@@ -89,6 +92,7 @@ from ._units import (
     PluginUnit,
     RouteNameUnit,
     ServiceUnit,
+    StreamUnit,
     Unit,
     UnitOut,
 )
@@ -281,6 +285,8 @@ class _State:
         self.ing: dict[Key, IngressOut] = {}
         self.order: list[tuple[str, str, str]] = []  # (created, ns, name)
         self.default: RouteOut | None = None
+        # TCPIngress/UDPIngress: (kind, ns, name) -> its stream routes
+        self.stream: dict[tuple[str, str, str], StreamOut] = {}
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
         # Kong route name -> Ingresses making it (names join parts with "." and can collide)
@@ -338,6 +344,8 @@ class _Dirty:
     plugins: set[Key] = attrs.field(factory=set)
     cons: set[Key] = attrs.field(factory=set)
     groups: set[Key] = attrs.field(factory=set)
+    #: TCPIngress/UDPIngress objects: (kind, namespace, name)
+    stream: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: Kong route names whose holders changed (arbitrated after the Ingress stage).
     names: set[str] = attrs.field(factory=set)
     global_: bool = False
@@ -435,6 +443,12 @@ def _on_endpoint_slice(
             d.mark(("eps", ns, service_name))
 
 
+def _on_stream(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    d.stream.add((kind, ns, name))
+
+
 def _on_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -477,7 +491,11 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "KongVault": _on_vault,
     "KongServiceFacade": _on_read,  # read by the Kong services of the Ingresses using it
     "KongIngress": _on_read,  # read by the Kong services of Services naming it
+    "TCPIngress": _on_stream,
+    "UDPIngress": _on_stream,
 }
+#: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
+_UDP = ".udp"
 #: The kinds the translator handles. Every registered kind must be here (checked at import and
 #: by tests/unit/translator/test_kind_registry.py): a kind the translator does not handle is
 #: an error at start-up, never silently dropped.
@@ -762,8 +780,9 @@ class Translator:
                             Failure(
                                 loser.ingress,
                                 "metadata.name",
-                                f"Kong route name {name!r} is already made by the older Ingress "
-                                f"{ons}/{oname} (names are joined with '.'); route left out",
+                                f"Kong route name {name!r} is already made by the older "
+                                f"{r.ingress.kind} {ons}/{oname} (names are joined with '.'); "
+                                "route left out",
                             )
                         )
             self._set_failures(st, RouteNameUnit(name), sorted(failures, key=_failure_order))
@@ -874,11 +893,60 @@ class Translator:
                         st.svc_backend.setdefault(dr.service, dr.backends)
                 st.default = chosen
 
+    def _stage_streams(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2b. TCPIngress/UDPIngress -> stream routes (route names arbitrated with Ingresses').
+
+        Route names join parts with ``.`` like Ingress ones, so they share the arbitration
+        (the oldest object keeps a name); the service stage builds their Kong services.
+        """
+        if not d.stream:
+            return
+        opts = self.options
+        names: set[str] = set()
+        for fk in d.stream:
+            kind, ns, name = fk
+            obj = view.snap.get(kind, ns, name)
+            old = st.stream.pop(fk, None)
+            new = None
+            if isinstance(obj, TCPIngress | UDPIngress) and view.accepted(kind, obj):
+                try:
+                    new = translate_stream(
+                        obj,
+                        expressions=opts.router_flavor == "expressions",
+                        fill_ids=opts.fill_ids,
+                    )
+                except Exception as exc:  # unit guard: this object only
+                    new = StreamOut(obj.ref, str(obj.created), failures=(_crashed(obj.ref, exc),))
+                st.stream[fk] = new
+            holder: Key = (f"{kind} {ns}", name)  # never an Ingress key
+            if old is not None:
+                for r in old.routes:
+                    st.route_names.get(r.name, {}).pop(holder, None)
+                    names.add(r.name)
+            if new is not None:
+                for r in new.routes:
+                    st.route_names.setdefault(r.name, {})[holder] = ((new.created, ns, name), r)
+                    names.add(r.name)
+            if (old.tls if old is not None else ()) != (new.tls if new is not None else ()):
+                d.certs = True
+            elif old is not None and new is not None and new.tls and old.created != new.created:
+                d.certs = True  # its place among the claimants changed
+            unit = StreamUnit(fk)
+            self._set_failures(st, unit, new.failures if new is not None else ())
+            self._set_configured(st, unit, (new.ref,) if new is not None else ())
+        self._route_names(st, names, d.svc)
+
     def _stage_services(self, st: _State, view: _View, d: _Dirty) -> None:
         """3. Kong services (+ upstreams, targets)."""
         opts = self.options
         service_upstream = bool(st.ctx[2]) if st.ctx else False
-        for name in d.svc:
+        # A UDP service shares its upstream (same host) with the Kong service named without
+        # ".udp", when that one exists: one unit holds the upstream, decided here. Units that
+        # give it up run first, so the other never finds it still held.
+        for name in [n for n in d.svc if n + _UDP in st.svc_routes]:
+            d.svc.add(name + _UDP)
+        shared = {n for n in d.svc if n.endswith(_UDP) and self._upstream_held_by_base(st, n)}
+        for name in sorted(d.svc, key=lambda n: (n not in shared, n)):
             unit = ServiceUnit(name)
             routes_map = st.svc_routes.get(name)
             sroutes = [routes_map[k] for k in sorted(routes_map)] if routes_map else []
@@ -928,7 +996,7 @@ class Translator:
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
             entries: list[tuple[str, Any, Any]] = (
                 [("upstreams", sout.upstream["name"], sout.upstream)]
-                if sout.service is not None
+                if sout.service is not None and name not in shared
                 else []
             )
             failures = [*sout.failures, *clash]
@@ -971,6 +1039,20 @@ class Translator:
             self._set_rels(st, unit, rels, d.plugins)
             if (old_svc or (None, None)) != st.svc[name]:
                 d.certs = True
+
+    @staticmethod
+    def _upstream_held_by_base(st: _State, name: str) -> bool:
+        """Whether the Kong service ``name`` minus ``.udp`` exists and emits the upstream both
+        share (it does unless it has no routes, or ``konghq.com/rewrite`` dropped it)."""
+        base = name[: -len(_UDP)]
+        routes = st.svc_routes.get(base) or {}
+        default = st.default is not None and st.default.service == base
+        if any(r.stream for r in routes.values()):
+            return True  # stream routes only: never dropped for a rewrite
+        rules = [r for r in routes.values() if not r.default_backend]
+        if not rules and not default:
+            return False
+        return default or not any(r.rewrite_error for r in rules)
 
     def _stage_consumer_groups(self, st: _State, view: _View, d: _Dirty) -> None:
         """4. consumer groups (names are cluster-wide in Kong: the oldest group keeps a name)."""
@@ -1624,6 +1706,19 @@ class Translator:
                         seen_hosts.add(h)
                         entry[0].append(h)
                 entry[1][out.ref] = True
+        # TCPIngress TLS after every Ingress's (upstream's getCerts), oldest first
+        streams = sorted(
+            (s for s in st.stream.values() if s.tls),
+            key=lambda s: (s.created, s.ref.namespace, s.ref.name),
+        )
+        for sout in streams:
+            for secret_key, hosts in sout.tls:
+                entry = claims.setdefault(secret_key, ([], {}))
+                for h in hosts:
+                    if h not in seen_hosts:
+                        seen_hosts.add(h)
+                        entry[0].append(h)
+                entry[1][sout.ref] = True
         for svc_name in sorted(st.svc):
             cert_key, parent = st.svc[svc_name]
             if cert_key is not None and parent is not None:
@@ -1813,6 +1908,7 @@ class Translator:
 _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_ingresses,  # Ingresses -> routes per Kong service, TLS claims
     Translator._stage_default_backend,  # the one default backend
+    Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,
     Translator._stage_consumers,

@@ -69,6 +69,13 @@ class BlockedUnit(NamedTuple):
     stage: Literal["blocked"] = "blocked"
 
 
+class StreamUnit(NamedTuple):
+    """One TCPIngress or UDPIngress (``key``: kind, namespace, name)."""
+
+    key: tuple[str, str, str]
+    stage: Literal["stream"] = "stream"
+
+
 class GlobalPluginsUnit(NamedTuple):
     stage: Literal["global"] = "global"
 
@@ -98,6 +105,7 @@ Unit = (
     | ConsumerUnit
     | PluginUnit
     | BlockedUnit
+    | StreamUnit
     | GlobalPluginsUnit
     | CertificatesUnit
     | CACertificatesUnit
@@ -151,6 +159,7 @@ __all__ = [
     "PluginUnit",
     "RouteNameUnit",
     "ServiceUnit",
+    "StreamUnit",
     "Unit",
     "UnitOut",
     "VaultsUnit",

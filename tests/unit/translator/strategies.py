@@ -365,6 +365,46 @@ def kong_ingress(draw: Any) -> dict[str, Any]:
     return obj
 
 
+@st.composite
+def stream_ingress(draw: Any) -> dict[str, Any]:
+    """A TCPIngress or UDPIngress; its backends share Services (and Kong service names) with
+    the Ingresses above, so the TCPIngress takeover of an Ingress's Kong service is drawn."""
+    kind = draw(st.sampled_from(["TCPIngress", "UDPIngress"]))
+    ann: dict[str, str] = {}
+    cls = draw(classes)
+    if cls:
+        ann["kubernetes.io/ingress.class"] = cls
+    if draw(st.booleans()):
+        ann["konghq.com/plugins"] = draw(st.sampled_from(["p1", "p1,p2", "other:p1"]))
+    rules = []
+    for _ in range(draw(st.integers(0, 2))):
+        rule: dict[str, Any] = {
+            "port": draw(st.sampled_from([9000, 9001, 0, 70000])),
+            "backend": {
+                "serviceName": draw(name_s),
+                "servicePort": draw(st.sampled_from([80, 80, 81, 0])),
+            },
+        }
+        if kind == "TCPIngress" and draw(st.booleans()):
+            rule["host"] = draw(st.sampled_from([*HOSTS[1:], "bad host"]))
+        rules.append(rule)
+    spec: dict[str, Any] = {"rules": rules}
+    if kind == "TCPIngress" and draw(st.booleans()):
+        # claims the same hosts and Secrets as the Ingresses' TLS sections
+        spec["tls"] = [
+            {
+                "hosts": draw(st.lists(st.sampled_from(HOSTS[1:]), min_size=1, max_size=2)),
+                "secretName": draw(name_s),
+            }
+        ]
+    return {
+        "apiVersion": "configuration.konghq.com/v1beta1",
+        "kind": kind,
+        "metadata": _meta(draw(name_s), draw(ns_s), draw(created_s), ann),
+        "spec": spec,
+    }
+
+
 upstream_policy = st.builds(
     lambda ns, alg: {
         "apiVersion": "configuration.konghq.com/v1beta1",
@@ -487,6 +527,7 @@ any_object = st.one_of(
     upstream_policy,
     service_facade(),
     kong_ingress(),
+    stream_ingress(),
     ingress_class,
     icp,
     ingress_class_with_params,

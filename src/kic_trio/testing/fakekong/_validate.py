@@ -22,6 +22,7 @@ Known, deliberate differences from the decK schema (Kong is more lenient; we fol
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import types
@@ -679,6 +680,12 @@ def _check_route(
     if first not in PROTOCOLS:
         tree.replace(chain, {"protocols": f"unknown type: {first}"})
         return
+    clash = [g for g in _EXCLUSIVE_PROTOCOLS if any(p in g for p in protocols)]
+    if len(clash) > 1:
+        sets = ", ".join("(" + ", ".join(f"'{p}'" for p in g) + ")" for g in clash)
+        tree.field(chain, ["protocols"], f"these sets are mutually exclusive: {sets}")
+        return
+    _check_stream_fields(chain, ent, tree, flavor)
     paths = ent.get("paths")
     if isinstance(paths, list):
         for i, p in enumerate(paths):
@@ -732,14 +739,95 @@ def _check_route(
                     [f],
                     f"cannot set '{f}' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'",
                 )
+        stream_fields: tuple[str, ...] = ("sources", "destinations", "snis")
+        if flavor == "expressions":
+            stream_fields += ("expression",)
         if first == "tls_passthrough":
-            if not _nonempty(ent, "snis"):
+            if not _nonempty(ent, "snis") and not (
+                flavor == "expressions" and _nonempty(ent, "expression")
+            ):
                 tree.entity(chain, "must set snis when 'protocols' is 'tls_passthrough'")
-        elif not any(_nonempty(ent, f) for f in ("sources", "destinations", "snis")):
+        elif not any(_nonempty(ent, f) for f in stream_fields):
+            quoted = ", ".join(f"'{f}'" for f in stream_fields)
             tree.entity(
                 chain,
-                "must set one of 'sources', 'destinations', 'snis' when 'protocols' is 'tcp', 'tls' or 'udp'",
+                f"must set one of {quoted} when 'protocols' is 'tcp', 'tls' or 'udp'",
             )
+
+
+#: ``routes.protocols``' ``mutually_exclusive_subsets`` (``routes.lua``).
+_EXCLUSIVE_PROTOCOLS = (
+    ("http", "https"),
+    ("tcp", "tls", "udp"),
+    ("tls_passthrough",),
+    ("grpc", "grpcs"),
+)
+
+
+def _ip_or_cidr(value: str) -> bool:
+    try:
+        if "/" in value:
+            ipaddress.ip_network(value, strict=False)
+        else:
+            ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _sni_problem(value: str, flavor: str) -> str | None:
+    """``snis`` elements: ``sni`` (no wildcard) in the traditional flavors, ``wildcard_host``
+    in ``expressions`` (typedefs ``validate_sni`` / ``validate_wildcard_host``)."""
+    name = value
+    if flavor == "expressions":
+        if value.count("*") > 1:
+            return "invalid wildcard: must have at most one wildcard"
+        if "*" in value:
+            if not (value.startswith("*.") or value.endswith(".*")):
+                return "invalid wildcard: must be placed at leftmost or rightmost label"
+            name = value.replace("*", "abc")
+    if _ip_or_cidr(name):
+        return "must not be an IP"
+    labels = name.split(".")
+    if (
+        not name
+        or len(name) > 253
+        or not all(
+            0 < len(x) <= 63 and x.isascii() and x.replace("-", "").replace("_", "").isalnum()
+            for x in labels
+        )
+    ):
+        return f"invalid value: {value}"
+    return None
+
+
+def _check_stream_fields(
+    chain: list[tuple[str, int]], ent: Mapping[str, Any], tree: ErrorTree, flavor: str
+) -> None:
+    """``sources``/``destinations`` records and ``snis`` names, as Kong's typedefs check them."""
+    for field in ("sources", "destinations"):
+        items = ent.get(field)
+        if not isinstance(items, list):
+            continue  # the schema reported it
+        for i, rec in enumerate(items):
+            if not isinstance(rec, Mapping):
+                continue
+            ip, port = rec.get("ip"), rec.get("port")
+            if ip is None and port is None:
+                tree.field(
+                    chain,
+                    [field, i],
+                    "at least one of these fields must be non-empty: 'ip', 'port'",
+                )
+            if isinstance(ip, str) and not _ip_or_cidr(ip):
+                tree.field(chain, [field, i, "ip"], f"invalid ip or cidr range: '{ip}'")
+            if isinstance(port, int) and not 0 <= port <= 65535:
+                tree.field(chain, [field, i, "port"], "value should be between 0 and 65535")
+    snis = ent.get("snis")
+    if isinstance(snis, list):
+        for i, sni in enumerate(snis):
+            if isinstance(sni, str) and (msg := _sni_problem(sni, flavor)):
+                tree.field(chain, ["snis", i], msg)
 
 
 def _path_problem(p: object) -> str | None:
