@@ -77,6 +77,23 @@ def manifest(kind: str, ns: str, name: str) -> dict[str, Any]:
     elif kind == "KongServiceFacade":
         meta["annotations"] = {CLASS_ANN: "kong"}
         body["spec"] = {"backendRef": {"name": "svc", "port": 80}}
+    elif kind == "KongCustomEntity":
+        body["spec"] = {
+            "controllerName": "kong",
+            "type": "degraphql_routes",
+            "parentRef": {"group": "configuration.konghq.com", "kind": "KongPlugin", "name": "p"},
+            "fields": {"uri": "/q", "query": "query{ a }"},
+        }
+    elif kind == "KongVault":
+        meta["annotations"] = {CLASS_ANN: "kong"}
+        body["spec"] = {"backend": "env", "prefix": name, "config": {"prefix": "SECRET_"}}
+    elif kind in ("TCPIngress", "UDPIngress"):
+        meta["annotations"] = {CLASS_ANN: "kong"}
+        body["spec"] = {
+            "rules": [{"port": 9000, "backend": {"serviceName": "svc", "servicePort": 80}}]
+        }
+    else:
+        raise AssertionError(f"{kind}: add a minimal valid manifest for the new kind here")
     return body
 
 
