@@ -88,3 +88,31 @@ async def test_sigkill_of_the_owner_still_stops_both_and_removes_the_folder() ->
         await eventually(lambda: not any(alive(pid) for pid in children))
         await eventually(lambda: not folder.exists())
         assert pids_using(folder) == {}
+
+
+def guard_of(owner: int) -> int:
+    """The PID of the guard process ``owner`` started (a child running ``python -I -c``)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == owner and b"-I" in argv and b"-c" in argv:
+            return int(entry.name)
+    raise AssertionError(f"no guard process under {owner}")
+
+
+async def test_killing_the_owner_and_terminating_the_guard_still_cleans_up() -> None:
+    # What `pkill -f <venv path>` does: SIGTERM reaches the guard too, while the owner dies.
+    with trio.fail_after(120):
+        proc, folder, children = await start_up_command()
+        guard = guard_of(proc.pid)
+        os.kill(guard, signal.SIGTERM)
+        os.kill(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        await eventually(lambda: not any(alive(pid) for pid in children))
+        await eventually(lambda: not folder.exists())
+        assert pids_using(folder) == {}

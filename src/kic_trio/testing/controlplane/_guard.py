@@ -31,18 +31,31 @@ def started(pid):
             return f.read().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         return None
+class Stop(Exception):
+    pass
+def stop(signum, frame):
+    raise Stop
+# A signal to the guard itself (``pkill -f`` of the venv's path, a kill of every process of
+# the job) means the end too: clean up as on end-of-file, never die leaving etcd running.
+for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(s, stop)
 pids, dirs = {}, []
-for line in sys.stdin:
-    kind, _, rest = line.rstrip("\n").partition(" ")
-    if kind == "pid":
-        pid, _, exe = rest.partition(" ")
-        pids[int(pid)] = (exe, started(pid))
-    elif kind == "forget":
-        pids.pop(int(rest), None)
-    elif kind == "dir":
-        dirs.append(rest)
-    elif kind == "done":
-        sys.exit(0)
+try:
+    for line in sys.stdin:
+        kind, _, rest = line.rstrip("\n").partition(" ")
+        if kind == "pid":
+            pid, _, exe = rest.partition(" ")
+            pids[int(pid)] = (exe, started(pid))
+        elif kind == "forget":
+            pids.pop(int(rest), None)
+        elif kind == "dir":
+            dirs.append(rest)
+        elif kind == "done":
+            sys.exit(0)
+except Stop:
+    pass
+for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(s, signal.SIG_IGN)  # the clean-up itself is not interrupted
 def ours(pid, exe, start):
     try:
         return os.readlink(f"/proc/{pid}/exe") == exe and started(pid) == start
