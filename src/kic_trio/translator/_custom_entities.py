@@ -28,6 +28,10 @@ from ._util import entity_id
 FOREIGN_FIELDS: Mapping[str, Mapping[str, str]] = {
     "degraphql_routes": {"service": "services"},
 }
+#: entity type -> the foreign fields Kong's schema requires (``required: true``).
+REQUIRED_FOREIGN: Mapping[str, tuple[str, ...]] = {
+    "degraphql_routes": ("service",),
+}
 
 
 @attrs.frozen(slots=True)
@@ -60,7 +64,31 @@ def translate_custom_entity(
     kce: KongCustomEntity, attached: Attached | None, fill_ids: bool
 ) -> tuple[list[tuple[str, Any, Any]], list[Failure]]:
     """``(entries, failures)`` of one accepted custom entity (``attached``: its parent's
-    attachments, ``None`` without a parent)."""
+    attachments, ``None`` without a parent).
+
+    An entity that would lack a foreign field Kong requires (a ``degraphql_routes`` with no
+    parent attached to a service and no ``service`` in its fields) is left out with a Failure
+    here. Upstream sends it, Kong refuses the whole configuration, and its fallback then
+    leaves the entity out: the same outcome, without a refused push.
+    """
+    entries, failures = _entries(kce, attached, fill_ids)
+    for _, _, entity in entries:
+        missing = [f for f in REQUIRED_FOREIGN.get(kce.entity_type, ()) if f not in entity]
+        if missing:
+            return [], [
+                Failure(
+                    kce.ref,
+                    "spec.parentRef",
+                    f"Kong requires {', '.join(missing)} on {kce.entity_type}: give it in "
+                    "spec.fields, or a spec.parentRef to a plugin attached to one: left out",
+                )
+            ]
+    return entries, failures
+
+
+def _entries(
+    kce: KongCustomEntity, attached: Attached | None, fill_ids: bool
+) -> tuple[list[tuple[str, Any, Any]], list[Failure]]:
     etype = kce.entity_type
     fields = dict(kce.fields)
     if attached is None or attached.empty:

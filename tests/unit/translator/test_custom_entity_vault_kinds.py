@@ -127,6 +127,23 @@ def test_without_parent_or_attachments_the_fields_go_out_as_given() -> None:
     assert unattached.config["degraphql_routes"] == [fields]
 
 
+def test_an_entity_kong_would_refuse_for_a_missing_service_is_left_out_with_a_failure() -> None:
+    # found by the property test against FakeKong: degraphql_routes requires `service`
+    fields = {"uri": "/u", "query": "q"}
+    for objs in ([_kce(parentRef=None, fields=fields)], [PLUGIN, _kce(fields=fields)]):
+        vault = _vault("v-ok", "ok", "2025-01-01T00:00:00Z")
+        result = translate_objects([*objs, vault])
+        assert result.config.get("degraphql_routes", []) == []
+        assert _reasons(result, "KongCustomEntity") == [
+            (
+                "spec.parentRef",
+                "Kong requires service on degraphql_routes: give it in spec.fields, or a "
+                "spec.parentRef to a plugin attached to one: left out",
+            )
+        ]
+        assert [v["prefix"] for v in result.config["vaults"]] == ["ok"]  # the rest goes out
+
+
 def test_objects_of_another_controller_are_ignored_and_class_less_never_accepted() -> None:
     ingress_class = {
         "apiVersion": "networking.k8s.io/v1",
@@ -220,7 +237,11 @@ def test_incremental_follows_the_parent_plugins_attachments() -> None:
     tr = Translator(TranslatorOptions())
     first = tr.translate(store.snapshot())
     store.take_changes()
-    assert "service" not in first.config["degraphql_routes"][0]
+    # the parent is attached to nothing: no service to fill, which Kong requires -> left out
+    assert "degraphql_routes" not in first.config
+    assert [f.field for f in first.failures if f.obj.kind == "KongCustomEntity"] == [
+        "spec.parentRef"
+    ]
     steps = [
         _ing("i1", "s1"),  # attach: the entity gets s1
         _ing("i1", "s2"),  # the route moves to s2
@@ -262,7 +283,11 @@ def test_hostile_fields_fail_that_entity_alone() -> None:
     objs = [
         _kce("deep", parentRef=None, fields={"uri": "/d", "query": "q", "x": nested}),
         _kce("surrogate", parentRef=None, fields={"uri": "\ud800", "query": "q"}),
-        _kce("ok", parentRef=None),
+        _kce(
+            "ok",
+            parentRef=None,
+            fields={"uri": "/contacts", "query": "q", "service": {"id": "given"}},
+        ),
         {
             **_vault("v-bad", "bad", "2025-01-01T00:00:00Z"),
             "spec": {"backend": "env", "prefix": "bad", "config": {"k": "\ud800"}},
