@@ -7,14 +7,13 @@ KongVault is cluster-scoped, so the test names it after its namespace and delete
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import trio
 
 import kic_trio
+from _live_controller import live_config, running
 from k8s_objects import app
 from kic_trio.testing import FakeKong, apply
 from kic_trio.testing._apply import delete
@@ -23,26 +22,7 @@ from kic_trio.testing.fakekong._validate import BUNDLED_PLUGINS
 
 
 def _config(kubeconfig: Path, url: str, namespace: str) -> kic_trio.Config:
-    return kic_trio.Config(
-        kubeconfig=str(kubeconfig),
-        kong_admin_url=[url],
-        watch_namespace=[namespace],
-        health_probe_bind_address="127.0.0.1:0",
-        metrics_bind_address="127.0.0.1:0",
-        proxy_sync_seconds=0.2,
-        kong_admin_init_retries=5,
-        kong_admin_init_retry_delay=0.2,
-        pod_name="kic-0",
-        pod_namespace=namespace,
-    )
-
-
-@asynccontextmanager
-async def _controller(cfg: kic_trio.Config) -> AsyncIterator[kic_trio.Controller]:
-    async with trio.open_nursery() as nursery:
-        c: kic_trio.Controller = await nursery.start(kic_trio.run, cfg)
-        yield c
-        nursery.cancel_scope.cancel()
+    return live_config(kubeconfig, [url], namespace)
 
 
 def _kce(uri: str) -> dict[str, Any]:
@@ -110,7 +90,7 @@ async def test_custom_entity_and_vault_create_update_delete_reach_kong(
                     _vault(vault_name, prefix, "first"),
                 ]
                 await apply(client, objects, namespace=ns)
-                async with _controller(_config(control_plane.kubeconfig, kong.url, ns)):
+                async with running(_config(control_plane.kubeconfig, kong.url, ns)):
                     # create: the entity carries the ID of the Kong service the plugin is on
                     await kong.wait_for(
                         lambda k: bool(_degraphql(k.config)) and bool(_vaults(k.config, prefix))

@@ -7,8 +7,6 @@ different flavors behind one controller stop it at start-up with a clear error.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import pytest
 import trio
 
 import kic_trio
+from _live_controller import live_config, running
 from k8s_objects import app, ingress
 from kic_trio._errors import ControllerError
 from kic_trio.testing import FakeKong, apply
@@ -23,27 +22,7 @@ from kic_trio.testing.controlplane import ControlPlane
 
 
 def _config(kubeconfig: Path, urls: list[str], namespace: str) -> kic_trio.Config:
-    return kic_trio.Config(
-        kubeconfig=str(kubeconfig),
-        kong_admin_url=urls,
-        watch_namespace=[namespace],
-        health_probe_bind_address="127.0.0.1:0",
-        metrics_bind_address="127.0.0.1:0",
-        proxy_sync_seconds=0.2,
-        kong_admin_init_retries=5,
-        kong_admin_init_retry_delay=0.2,
-        kong_status_check_interval=0.5,
-        pod_name="kic-0",
-        pod_namespace=namespace,
-    )
-
-
-@asynccontextmanager
-async def _controller(cfg: kic_trio.Config) -> AsyncIterator[kic_trio.Controller]:
-    async with trio.open_nursery() as nursery:
-        c: kic_trio.Controller = await nursery.start(kic_trio.run, cfg)
-        yield c
-        nursery.cancel_scope.cancel()
+    return live_config(kubeconfig, urls, namespace, kong_status_check_interval=0.5)
 
 
 def _routes(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -65,7 +44,7 @@ async def test_expressions_gateway_receives_expression_routes(
             control_plane.admin_client() as client,
         ):
             await apply(client, app("web", "web.example.com"), namespace=ns)
-            async with _controller(_config(control_plane.kubeconfig, [kong.url], ns)):
+            async with running(_config(control_plane.kubeconfig, [kong.url], ns)):
                 await kong.wait_for(lambda k: first in _expressions(k.config))
                 (route,) = _routes(kong.config)
                 for field in ("paths", "hosts", "regex_priority", "path_handling"):

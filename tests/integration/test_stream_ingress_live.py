@@ -8,8 +8,6 @@ for a gateway on the expressions router). Every configuration pushed must be one
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,33 +15,14 @@ import pytest
 import trio
 
 import kic_trio
+from _live_controller import live_config, running
 from k8s_objects import endpoint_slice, service
 from kic_trio.testing import FakeKong, apply, delete
 from kic_trio.testing.controlplane import ControlPlane
 
 
 def _config(kubeconfig: Path, urls: list[str], namespace: str) -> kic_trio.Config:
-    return kic_trio.Config(
-        kubeconfig=str(kubeconfig),
-        kong_admin_url=urls,
-        watch_namespace=[namespace],
-        health_probe_bind_address="127.0.0.1:0",
-        metrics_bind_address="127.0.0.1:0",
-        proxy_sync_seconds=0.2,
-        kong_admin_init_retries=5,
-        kong_admin_init_retry_delay=0.2,
-        kong_status_check_interval=0.5,
-        pod_name="kic-0",
-        pod_namespace=namespace,
-    )
-
-
-@asynccontextmanager
-async def _controller(cfg: kic_trio.Config) -> AsyncIterator[kic_trio.Controller]:
-    async with trio.open_nursery() as nursery:
-        c: kic_trio.Controller = await nursery.start(kic_trio.run, cfg)
-        yield c
-        nursery.cancel_scope.cancel()
+    return live_config(kubeconfig, urls, namespace, kong_status_check_interval=0.5)
 
 
 def _stream(kind: str, name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
@@ -81,7 +60,7 @@ async def test_tcp_and_udp_ingress_create_update_delete(
     with trio.fail_after(120):
         async with FakeKong() as kong, control_plane.admin_client() as client:
             await apply(client, _apps(), namespace=ns)
-            async with _controller(_config(control_plane.kubeconfig, [kong.url], ns)):
+            async with running(_config(control_plane.kubeconfig, [kong.url], ns)):
                 # create
                 await apply(
                     client,
@@ -154,7 +133,7 @@ async def test_expressions_gateway_receives_stream_expression_routes(
             await apply(
                 client, [_stream(kind, "s", [_rule(9000, "echo", 7000, host)])], namespace=ns
             )
-            async with _controller(_config(control_plane.kubeconfig, [kong.url], ns)):
+            async with running(_config(control_plane.kubeconfig, [kong.url], ns)):
                 name = f"{ns}.s.0{suffix}"
                 await kong.wait_for(lambda k: name in _routes(k.config))
                 route = _routes(kong.config)[name]
