@@ -7,41 +7,12 @@ milliseconds; prometheus_client's ASGI app serves the instance's own registry.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, cast
-
-import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 from prometheus_client import make_asgi_app
 
+from ._asgi import ASGIApp, Receive, Scope, Send, lifespan, respond, serve_app
 from ._instance import Instance
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def _bind(address: str) -> str:
-    host, _, port = address.rpartition(":")
-    host = host or "0.0.0.0"
-    return f"{host}:{port}"
-
-
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+__all__ = ["ASGIApp", "metrics_app", "probes_app", "serve_app"]
 
 
 def probes_app(instance: Instance) -> ASGIApp:
@@ -49,19 +20,19 @@ def probes_app(instance: Instance) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         path = scope.get("path", "")
         if path == "/healthz":
-            await _respond(send, 200, b"ok")
+            await respond(send, 200, b"ok")
         elif path == "/readyz":
             reason = instance.health.not_ready_reason(instance.leader.is_leader)
             if reason is None:
-                await _respond(send, 200, b"ok")
+                await respond(send, 200, b"ok")
             else:
-                await _respond(send, 500, f"internal server error: {reason}".encode())
+                await respond(send, 500, f"internal server error: {reason}".encode())
         else:
-            await _respond(send, 404, b"404 page not found")
+            await respond(send, 404, b"404 page not found")
 
     return app
 
@@ -71,50 +42,10 @@ def metrics_app(instance: Instance) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
         elif scope.get("path") == "/metrics":
             await inner(scope, receive, send)
         else:
-            await _respond(send, 404, b"404 page not found")
+            await respond(send, 404, b"404 page not found")
 
     return app
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-async def serve_app(
-    app: ASGIApp,
-    address: str,
-    *,
-    task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Serve ``app`` on ``address`` (``[host]:port``) until cancelled; reports ``(host, port)``."""
-    config = HypercornConfig()
-    config.bind = [_bind(address)]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("kic_trio.server")
-    config.graceful_timeout = 0.5
-    shutdown = trio.Event()
-
-    async def started(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(cast(Any, app), config, shutdown_trigger=shutdown.wait, task_status=task_status)
-
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(started)
-        # hypercorn reports URLs such as "http://127.0.0.1:43123"
-        url = binds[0]
-        hostport = url.split("://", 1)[1]
-        host, _, port = hostport.rpartition(":")
-        task_status.started((host.strip("[]"), int(port)))
-        try:
-            await trio.sleep_forever()
-        finally:
-            shutdown.set()

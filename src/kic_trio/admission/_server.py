@@ -19,14 +19,13 @@ import logging
 import os
 import ssl
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import attrs
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 
+from .._asgi import ASGIApp, Receive, Scope, Send, lifespan, respond, serve_app
 from .._errors import ConfigError, KubernetesError
 from ..models import Model, parse, secret_refs
 from ..store import Snapshot
@@ -36,10 +35,6 @@ from ._review import CHECKED_OPERATIONS, ReviewError, parse_review, review_answe
 
 log = logging.getLogger("kic_trio.admission")
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: ``(namespace, name)`` -> the raw Secret, or ``None`` when it does not exist.
 SecretGetter = Callable[[str, str], Awaitable[dict[str, Any] | None]]
 
@@ -119,17 +114,12 @@ def admission_app(handler: AdmissionHandler) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         if scope.get("method") != "POST":
-            await _respond(send, 405, b"only POST is served", b"text/plain; charset=utf-8")
+            await respond(send, 405, b"only POST is served", b"text/plain; charset=utf-8")
             return
         body = bytearray()
         more = True
@@ -140,24 +130,13 @@ def admission_app(handler: AdmissionHandler) -> ASGIApp:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > MAX_BODY:
-                await _respond(send, 413, b"the AdmissionReview is too large", b"text/plain")
+                await respond(send, 413, b"the AdmissionReview is too large", b"text/plain")
                 return
         status, answer = await handler.decide(bytes(body))
         ctype = b"application/json" if status == 200 else b"text/plain; charset=utf-8"
-        await _respond(send, status, answer, ctype)
+        await respond(send, status, answer, ctype)
 
     return app
-
-
-async def _respond(send: Send, status: int, body: bytes, ctype: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _read(path: str, flag: str) -> str:
@@ -214,18 +193,6 @@ def context_from_config(cfg: Any) -> ssl.SSLContext:
     return tls_context(cert, key)
 
 
-class _Hypercorn(HypercornConfig):
-    """hypercorn's config with a ready-made TLS context (hypercorn wants key *files*)."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        super().__init__()
-        self._context = context
-        self.certfile = self.keyfile = "<in memory>"
-
-    def create_ssl_context(self) -> ssl.SSLContext | None:
-        return self._context
-
-
 async def serve_webhook(
     app: ASGIApp,
     address: str,
@@ -234,26 +201,13 @@ async def serve_webhook(
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` over HTTPS on ``address`` until cancelled; reports ``(host, port)``."""
-    host, _, port = address.rpartition(":")
-    config = _Hypercorn(context)
-    config.bind = [f"{host or '0.0.0.0'}:{port}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("kic_trio.admission.server")
-    config.graceful_timeout = 0.5
-    shutdown = trio.Event()
-
-    async def started(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve(cast(Any, app), config, shutdown_trigger=shutdown.wait, task_status=task_status)
-
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(started)
-        hostport = binds[0].split("://", 1)[1]
-        bound_host, _, bound_port = hostport.rpartition(":")
-        task_status.started((bound_host.strip("[]"), int(bound_port)))
-        try:
-            await trio.sleep_forever()
-        finally:
-            shutdown.set()
+    await serve_app(
+        app,
+        address,
+        ssl_context=context,
+        logger="kic_trio.admission.server",
+        task_status=task_status,
+    )
 
 
 def kube_secret_getter(kube: Any) -> SecretGetter:

@@ -10,21 +10,16 @@ record changes.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 import orjson
 import trio
 
+from .._asgi import ASGIApp, Receive, Scope, Send, lifespan, respond
 from ..models import ObjectRef
 from ._collector import Diagnostics, PushRecord
 from ._render import build_objects, render_page
 from ._sanitize import sanitize_config, sanitize_error
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'"),
@@ -92,7 +87,7 @@ def diagnostics_app(diag: Diagnostics) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -214,18 +209,4 @@ def _meta(ref: ObjectRef) -> dict[str, str]:
 
 
 async def _respond(send: Send, status: int, body: bytes, ctype: bytes, head: bool) -> None:
-    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
-    await send(
-        {"type": "http.response.start", "status": status, "headers": headers + _SECURITY_HEADERS}
-    )
-    await send({"type": "http.response.body", "body": b"" if head or status == 204 else body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+    await respond(send, status, body, ctype, headers=_SECURITY_HEADERS, head=head)
