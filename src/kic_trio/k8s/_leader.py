@@ -33,12 +33,12 @@ from json import loads as json_loads
 from typing import Any, NoReturn, Protocol
 
 import attrs
-import httpx
 import trio
 
 from .._errors import KubernetesError
 from .._leadership import LeaderState as LeaderState  # re-exported: tests and users import it here
 from .._lifecycle import LeadershipGained, LeadershipLost, LifecycleBus
+from ._api import KubeRequester as KubeRequester  # re-exported
 from ._paths import namespace_segment, segment
 
 DEFAULT_ELECTION_ID = "5b374a9e.konghq.com"
@@ -53,25 +53,6 @@ DEFAULT_RELEASE_TIMEOUT = 5.0
 DEFAULT_JITTER = 0.2
 
 _LEASES = "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases"
-
-
-class KubeRequester(Protocol):
-    """The part of ``kic_trio.k8s.KubeClient`` this package's writers use.
-
-    ``request`` returns the response of a 2xx call and raises
-    :class:`~kic_trio._errors.KubernetesError` (with ``status`` set when the server answered)
-    otherwise.
-    """
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Any = None,
-        json: Any = None,
-        headers: Any = None,
-    ) -> httpx.Response: ...
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ raises out of ``run()`` except :class:`KindNotServed` and cancellation.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import sys
@@ -45,6 +44,7 @@ import trio
 from .._backoff import BackoffPolicy
 from .._errors import KubernetesError
 from ..models import KindInfo
+from ._api import KubeWatcher as KubeWatcher  # re-exported
 from ._paths import namespace_segment
 
 log = logging.getLogger("kic_trio.k8s.watch")
@@ -62,35 +62,6 @@ class KindNotServed(Exception):
 
 class _Gone(Exception):
     """The watch's resourceVersion has expired (410 Gone): a relist is needed."""
-
-
-class KubeWatcher(Protocol):
-    """The part of :class:`~kic_trio.k8s.KubeClient` the watch layer uses: calls and streams.
-
-    Both raise :class:`~kic_trio._errors.KubernetesError` (``status`` set when the server
-    answered). Tests drive the watch layer with doubles of this shape.
-    """
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Any = None,
-        json: Any = None,
-        headers: Any = None,
-        timeout: httpx.Timeout | float | None = None,
-    ) -> httpx.Response: ...
-
-    def stream(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Any = None,
-        headers: Any = None,
-        timeout: httpx.Timeout | float | None = None,
-    ) -> contextlib.AbstractAsyncContextManager[httpx.Response]: ...
 
 
 class WatchSink(Protocol):
