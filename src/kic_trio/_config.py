@@ -30,6 +30,7 @@ from ._convert import parse_bool, parse_duration, structure_settings
 from ._convert import parse_tristate as _leader
 from ._errors import ConfigError
 from ._names import name_problem, shown
+from .models._gateway_parsers import valid_controller_name
 
 # ---------------------------------------------------------------------------------------------
 # converters
@@ -428,6 +429,30 @@ class Config:
     # TCPIngress / UDPIngress: deprecated upstream, still on by default there
     enable_controller_tcpingress: bool = _b(True, "Watch TCPIngresses.", group="controllers")
     enable_controller_udpingress: bool = _b(True, "Watch UDPIngresses.", group="controllers")
+    # Gateway API (upstream's switches and defaults; the alpha kinds TCPRoute, UDPRoute,
+    # TLSRoute and BackendTLSPolicy need the GatewayAlpha feature gate and the Gateway switch)
+    enable_controller_gwapi_gateway: bool = _b(
+        True, "Watch Gateways and GatewayClasses (Gateway API).", group="controllers"
+    )
+    enable_controller_gwapi_httproute: bool = _b(
+        True, "Watch HTTPRoutes (Gateway API).", group="controllers"
+    )
+    enable_controller_gwapi_grpcroute: bool = _b(
+        True, "Watch GRPCRoutes (Gateway API).", group="controllers"
+    )
+    enable_controller_gwapi_reference_grant: bool = _b(
+        True, "Watch ReferenceGrants (Gateway API).", group="controllers"
+    )
+    gateway_api_controller_name: str = _s(
+        "konghq.com/kic-gateway-controller",
+        "The controllerName of the GatewayClasses this controller serves.",
+        group="controllers",
+    )
+    gateway_to_reconcile: str | None = _s(
+        None,
+        "Only this Gateway (namespace/name) and the routes naming it are reconciled.",
+        group="controllers",
+    )
     feature_gates: Mapping[str, object] = _field(
         {},
         "Feature gates as Name=true|false,...; merged onto the defaults.",
@@ -460,6 +485,14 @@ class Config:
     )
     publish_service: str | None = _s(
         None, "Service (namespace/name) whose addresses go into Ingress status.", group="cluster"
+    )
+    publish_service_udp: str | None = _s(
+        None,
+        "Service (namespace/name) of Kong's UDP proxy: its ports become Gateway listeners too.",
+        group="cluster",
+    )
+    publish_status_address_udp: Sequence[str] = _l(
+        [], "Address(es) of the UDP proxy, overriding --publish-service-udp.", group="cluster"
     )
     publish_status_address: Sequence[str] = _l(
         [], "Address(es) to put into Ingress status, overriding --publish-service.", group="cluster"
@@ -663,7 +696,12 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
             why = _url_problem(url)
             if why:
                 add("kong_admin_url", f"{redact_url(url)!r}: {why}")
-    for name in ("kong_admin_svc", "publish_service"):
+    for name in (
+        "kong_admin_svc",
+        "publish_service",
+        "publish_service_udp",
+        "gateway_to_reconcile",
+    ):
         value = getattr(cfg, name)
         if ok(name) and value is not None:
             why = _namespaced_name_problem(value)
@@ -783,10 +821,18 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
         why = _bind_problem(cfg.admission_webhook_listen)
         if why:
             add("admission_webhook_listen", f"{cfg.admission_webhook_listen!r}: {why} (or off)")
-    if ok("publish_status_address"):
-        for addr in cfg.publish_status_address:
-            if not _is_ip(addr) and not _DNS_NAME.fullmatch(addr):
-                add("publish_status_address", f"{addr!r} is neither an IP address nor a DNS name")
+    for name in ("publish_status_address", "publish_status_address_udp"):
+        if ok(name):
+            for addr in getattr(cfg, name):
+                if not _is_ip(addr) and not _DNS_NAME.fullmatch(addr):
+                    add(name, f"{addr!r} is neither an IP address nor a DNS name")
+    if ok("gateway_api_controller_name") and not valid_controller_name(
+        cfg.gateway_api_controller_name
+    ):
+        add(
+            "gateway_api_controller_name",
+            f"{shown(cfg.gateway_api_controller_name)}: the expected format is example.com/controller-name",
+        )
     if (
         ok("update_status")
         and cfg.update_status is True

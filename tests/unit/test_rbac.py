@@ -72,6 +72,20 @@ WATCHED_ONLY = [
         )
     ),
     ("incubator.ingress-controller.konghq.com", "kongservicefacades"),
+    *(
+        ("gateway.networking.k8s.io", r)
+        for r in (
+            "gatewayclasses",
+            "gateways",
+            "httproutes",
+            "grpcroutes",
+            "referencegrants",
+            "tcproutes",
+            "udproutes",
+            "tlsroutes",
+            "backendtlspolicies",
+        )
+    ),
 ]
 
 

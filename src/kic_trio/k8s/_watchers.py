@@ -71,11 +71,7 @@ KIND_SWITCHES: Mapping[str, str | None] = {k: spec.switch for k, spec in SPECS.i
 
 def enabled_kinds(cfg: Any) -> list[str]:
     """The kinds to watch, in a stable order."""
-    return [
-        k
-        for k, switch in KIND_SWITCHES.items()
-        if switch is None or bool(getattr(cfg, switch, True))
-    ]
+    return [k for k, spec in SPECS.items() if spec.enabled(cfg)]
 
 
 class MetricsObserver:

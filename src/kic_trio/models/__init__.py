@@ -6,8 +6,21 @@ lists from it; ``KINDS`` says where each kind lives in the API. The class helper
 the watch/translator split of ingress-class filtering (docs/internals.md).
 """
 
+from . import _gateway_api as gateway_api
 from ._base import Failure, ObjectRef
 from ._custom_entity import KNOWN_ENTITY_TYPES
+from ._gateway_api import (
+    GW_GROUP,
+    BackendTLSPolicy,
+    Gateway,
+    GatewayClass,
+    GRPCRoute,
+    HTTPRoute,
+    ReferenceGrant,
+    TCPRoute,
+    TLSRoute,
+    UDPRoute,
+)
 from ._helpers import (
     CA_CERT_LABEL,
     CREDENTIAL_LABEL,
@@ -86,6 +99,7 @@ __all__ = [
     "CLUSTER_SCOPED_KINDS",
     "CREDENTIAL_LABEL",
     "DEFAULT_CLASS_ANNOTATION",
+    "GW_GROUP",
     "INGRESS_CLASS_ANNOTATION",
     "INGRESS_PROGRAMMED",
     "KINDS",
@@ -94,6 +108,7 @@ __all__ = [
     "SPECS",
     "TAGGED_KINDS",
     "AnyModel",
+    "BackendTLSPolicy",
     "ClassFilter",
     "Condition",
     "ConditionStatus",
@@ -102,6 +117,10 @@ __all__ = [
     "EndpointPort",
     "EndpointSlice",
     "Failure",
+    "GRPCRoute",
+    "Gateway",
+    "GatewayClass",
+    "HTTPRoute",
     "Ingress",
     "IngressBackend",
     "IngressClass",
@@ -126,17 +145,22 @@ __all__ = [
     "ObjectStatus",
     "ParametersRef",
     "ParentRef",
+    "ReferenceGrant",
     "Secret",
     "SecretKeyRef",
     "Service",
     "ServicePort",
     "StreamRule",
     "TCPIngress",
+    "TCPRoute",
+    "TLSRoute",
     "UDPIngress",
+    "UDPRoute",
     "UnknownKindError",
     "UnknownObject",
     "class_annotation_of",
     "class_of",
+    "gateway_api",
     "ingress_class_of",
     "is_classed_kind",
     "is_default_class",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 
@@ -54,3 +56,34 @@ class Failure:
         """The Warning Event's message: the field path (when known), then the reason, so the
         object's owner sees *where* in the object the problem is (``kubectl describe``)."""
         return f"{self.field}: {self.reason}" if self.field else self.reason
+
+
+_EMPTY: Mapping[str, str] = {}
+
+
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class Model:
+    """What every model has: identity, version, parse problems, (filtered) annotations, labels."""
+
+    ref: ObjectRef
+    resource_version: str = ""
+    failures: tuple[Failure, ...] = ()
+    annotations: Mapping[str, str] = _EMPTY
+    labels: Mapping[str, str] = _EMPTY
+    #: ``metadata.creationTimestamp`` as RFC 3339 text ("" when unknown): "oldest wins" rules.
+    created: str = ""
+    #: Kong tags for entities made from this object (``k8s-*`` + ``konghq.com/tags``), computed
+    #: once at parse time; ``()`` on hand-built models (the translator computes them then).
+    tags: tuple[str, ...] = ()
+
+    @property
+    def namespace(self) -> str:
+        return self.ref.namespace
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def uid(self) -> str:
+        return self.ref.uid

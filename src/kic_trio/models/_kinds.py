@@ -77,6 +77,7 @@ class KindSpec:
     configuration layer; a unit test checks every name is a real field. ``secret_refs`` gives the
     ``(namespace, name)`` of the Secrets an object needs (the Secret fetcher asks for them).
     ``tagged``: entities made from its objects carry ``k8s-*`` Kong tags (computed at parse time).
+    ``gate`` and ``requires`` narrow ``switch`` (:meth:`enabled`).
     """
 
     kind: str
@@ -86,10 +87,27 @@ class KindSpec:
     class_filter: ClassFilter = ClassFilter.NONE
     secret_refs: SecretRefs = _no_secrets
     tagged: bool = False
+    #: A feature gate that must be on too (``GatewayAlpha`` for TCPRoute/UDPRoute/TLSRoute and
+    #: BackendTLSPolicy, as upstream: those kinds have no switch of their own).
+    gate: str | None = None
+    #: Further Config switches that must all be on (BackendTLSPolicy needs the Gateway and
+    #: HTTPRoute controllers, as upstream).
+    requires: tuple[str, ...] = ()
 
     @property
     def namespaced(self) -> bool:
         return self.api.namespaced
+
+    def enabled(self, cfg: object) -> bool:
+        """Whether a Config (read by attribute name: the core does not import it) enables the kind."""
+        for name in (self.switch, *self.requires):
+            if name is not None and not bool(getattr(cfg, name, True)):
+                return False
+        if self.gate is not None:
+            gates = getattr(cfg, "feature_gates", {})
+            if not (isinstance(gates, Mapping) and gates.get(self.gate) is True):
+                return False
+        return True
 
     @property
     def crd_name(self) -> str | None:

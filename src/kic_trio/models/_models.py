@@ -10,11 +10,23 @@ Annotations are filtered to the prefixes the controller reads, so a 100 kB
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
-from ._base import Failure, ObjectRef
+from ._base import _EMPTY
+from ._base import Model as Model  # re-exported: its home before the Gateway API models
+from ._gateway_api import (  # records only: their parsers (_gateway_parsers.py) import this
+    BackendTLSPolicy,
+    Gateway,
+    GatewayClass,
+    GRPCRoute,
+    HTTPRoute,
+    ReferenceGrant,
+    TCPRoute,
+    TLSRoute,
+    UDPRoute,
+)
 
 #: Annotation prefixes worth keeping (everything else is dropped at parse time).
 KEPT_ANNOTATION_PREFIXES = (
@@ -23,37 +35,6 @@ KEPT_ANNOTATION_PREFIXES = (
     "kubernetes.io/ingress.class",
     "ingressclass.kubernetes.io/",
 )
-
-_EMPTY: Mapping[str, str] = {}
-
-
-@attrs.frozen(slots=True, kw_only=True, eq=False)
-class Model:
-    """What every model has: identity, version, parse problems, (filtered) annotations, labels."""
-
-    ref: ObjectRef
-    resource_version: str = ""
-    failures: tuple[Failure, ...] = ()
-    annotations: Mapping[str, str] = _EMPTY
-    labels: Mapping[str, str] = _EMPTY
-    #: ``metadata.creationTimestamp`` as RFC 3339 text ("" when unknown): "oldest wins" rules.
-    created: str = ""
-    #: Kong tags for entities made from this object (``k8s-*`` + ``konghq.com/tags``), computed
-    #: once at parse time; ``()`` on hand-built models (the translator computes them then).
-    tags: tuple[str, ...] = ()
-
-    @property
-    def namespace(self) -> str:
-        return self.ref.namespace
-
-    @property
-    def name(self) -> str:
-        return self.ref.name
-
-    @property
-    def uid(self) -> str:
-        return self.ref.uid
-
 
 # --- Ingress -----------------------------------------------------------------------------
 
@@ -345,7 +326,7 @@ class UDPIngress(Model):
     rules: tuple[StreamRule, ...] = ()
 
 
-AnyModel = (
+AnyModel: TypeAlias = (
     Ingress
     | IngressClass
     | IngressClassParameters
@@ -363,5 +344,14 @@ AnyModel = (
     | KongIngress
     | TCPIngress
     | UDPIngress
+    | GatewayClass
+    | Gateway
+    | HTTPRoute
+    | GRPCRoute
+    | TCPRoute
+    | UDPRoute
+    | TLSRoute
+    | ReferenceGrant
+    | BackendTLSPolicy
     | UnknownObject
 )

@@ -11,6 +11,19 @@ from __future__ import annotations
 
 from ._custom_entity import parse_custom_entity
 from ._facade import parse_facade
+from ._gateway_parsers import (
+    backend_tls_secret_refs,
+    gateway_secret_refs,
+    parse_backend_tls_policy,
+    parse_gateway,
+    parse_gatewayclass,
+    parse_grpcroute,
+    parse_httproute,
+    parse_reference_grant,
+    parse_tcproute,
+    parse_tlsroute,
+    parse_udproute,
+)
 from ._helpers import (
     consumer_secret_refs,
     ingress_secret_refs,
@@ -35,6 +48,7 @@ from ._stream import parse_tcp_ingress, parse_udp_ingress, stream_secret_refs
 from ._vault import parse_vault
 
 _KONG = "configuration.konghq.com"
+_GW = "gateway.networking.k8s.io"
 
 register(
     KindSpec(
@@ -165,6 +179,79 @@ register(
         switch="enable_controller_udpingress",
         class_filter=ClassFilter.ANNOTATION,
         tagged=True,
+    ),
+    # Gateway API (models/_gateway_api.py). Versions as upstream (KIC 3.5 reads v1 for the
+    # GA kinds, ReferenceGrant v1beta1, the L4 routes v1alpha2: their objects' k8s-version tag
+    # is part of Kong's output). GatewayClass has no switch of its own upstream: it comes with
+    # the Gateway controller.
+    KindSpec(
+        kind="GatewayClass",
+        api=KindInfo(_GW, "v1", "gatewayclasses", False),
+        parser=parse_gatewayclass,
+        switch="enable_controller_gwapi_gateway",
+    ),
+    KindSpec(
+        kind="Gateway",
+        api=KindInfo(_GW, "v1", "gateways", True),
+        parser=parse_gateway,
+        switch="enable_controller_gwapi_gateway",
+        secret_refs=gateway_secret_refs,
+    ),
+    KindSpec(
+        kind="HTTPRoute",
+        api=KindInfo(_GW, "v1", "httproutes", True),
+        parser=parse_httproute,
+        switch="enable_controller_gwapi_httproute",
+        tagged=True,
+    ),
+    KindSpec(
+        kind="GRPCRoute",
+        api=KindInfo(_GW, "v1", "grpcroutes", True),
+        parser=parse_grpcroute,
+        switch="enable_controller_gwapi_grpcroute",
+        tagged=True,
+    ),
+    KindSpec(
+        kind="ReferenceGrant",
+        api=KindInfo(_GW, "v1beta1", "referencegrants", True),
+        parser=parse_reference_grant,
+        switch="enable_controller_gwapi_reference_grant",
+    ),
+    KindSpec(
+        kind="TCPRoute",
+        api=KindInfo(_GW, "v1alpha2", "tcproutes", True),
+        parser=parse_tcproute,
+        switch="enable_controller_gwapi_gateway",
+        gate="GatewayAlpha",
+        tagged=True,
+    ),
+    KindSpec(
+        kind="UDPRoute",
+        api=KindInfo(_GW, "v1alpha2", "udproutes", True),
+        parser=parse_udproute,
+        switch="enable_controller_gwapi_gateway",
+        gate="GatewayAlpha",
+        tagged=True,
+    ),
+    KindSpec(
+        kind="TLSRoute",
+        api=KindInfo(_GW, "v1alpha2", "tlsroutes", True),
+        parser=parse_tlsroute,
+        switch="enable_controller_gwapi_gateway",
+        gate="GatewayAlpha",
+        tagged=True,
+    ),
+    # v1, not upstream's v1alpha3: the pinned v1.6.1 CRDs store v1 and serve v1alpha3 only as
+    # a deprecated alias (no conversion webhook: the fields read here are the same in both);
+    # watching the storage version keeps working when the alias is dropped.
+    KindSpec(
+        kind="BackendTLSPolicy",
+        api=KindInfo(_GW, "v1", "backendtlspolicies", True),
+        parser=parse_backend_tls_policy,
+        switch="enable_controller_gwapi_gateway",
+        requires=("enable_controller_gwapi_httproute",),
+        gate="GatewayAlpha",
+        secret_refs=backend_tls_secret_refs,
     ),
 )
 

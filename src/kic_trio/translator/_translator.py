@@ -493,6 +493,17 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "KongIngress": _on_read,  # read by the Kong services of Services naming it
     "TCPIngress": _on_stream,
     "UDPIngress": _on_stream,
+    # Gateway API: read by the units that consumed them (route, gateway-status and certificate
+    # units record ``(kind, ns, name)`` dependencies); the route stages add their own sets.
+    "GatewayClass": _on_read,
+    "Gateway": _on_read,
+    "HTTPRoute": _on_read,
+    "GRPCRoute": _on_read,
+    "TCPRoute": _on_read,
+    "UDPRoute": _on_read,
+    "TLSRoute": _on_read,
+    "ReferenceGrant": _on_read,
+    "BackendTLSPolicy": _on_read,
 }
 #: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
 _UDP = ".udp"

@@ -512,6 +512,322 @@ def vault(draw: Any) -> dict[str, Any]:
     }
 
 
+# --- Gateway API: small pools, so routes attach to the Gateways and grants drawn here ---------
+
+GW_API = "gateway.networking.k8s.io"
+GW_CONTROLLER = "konghq.com/kic-gateway-controller"
+gw_name_s = st.sampled_from(["gw", "gw", "gw2"])
+gw_hosts = st.sampled_from(["one.example.com", "*.example.com", "two.example.com", "BAD_host"])
+
+gateway_class = st.builds(
+    lambda name, controller, unmanaged, accepted: {
+        "apiVersion": f"{GW_API}/v1",
+        "kind": "GatewayClass",
+        "metadata": {
+            "name": name,
+            "generation": 1,
+            **({"annotations": {"konghq.com/gatewayclass-unmanaged": "true"}} if unmanaged else {}),
+        },
+        "spec": {"controllerName": controller},
+        **(
+            {
+                "status": {
+                    "conditions": [
+                        {
+                            "type": "Accepted",
+                            "status": "True",
+                            "reason": "Accepted",
+                            "observedGeneration": 1,
+                        }
+                    ]
+                }
+            }
+            if accepted
+            else {}
+        ),
+    },
+    st.sampled_from(["kong", "kong", "other"]),
+    st.sampled_from([GW_CONTROLLER, GW_CONTROLLER, "example.com/other"]),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@st.composite
+def gw_listener(draw: Any, i: int) -> dict[str, Any]:
+    protocol = draw(st.sampled_from(["HTTP", "HTTP", "HTTPS", "TLS", "TCP", "UDP", "SCTP"]))
+    lst: dict[str, Any] = {
+        "name": f"l{i}",
+        "port": draw(st.sampled_from([80, 443, 8000, 9000, 0])),
+        "protocol": protocol,
+    }
+    if draw(st.booleans()):
+        lst["hostname"] = draw(gw_hosts)
+    if protocol in ("HTTPS", "TLS") or draw(st.integers(0, 5)) == 0:
+        tls: dict[str, Any] = {"mode": draw(st.sampled_from(["Terminate", "Passthrough"]))}
+        ref: dict[str, Any] = {"name": draw(name_s)}
+        if draw(st.integers(0, 3)) == 0:
+            ref["namespace"] = draw(ns_s)
+        if draw(st.integers(0, 5)) == 0:
+            ref["kind"] = "ConfigMap"
+        tls["certificateRefs"] = [ref]
+        lst["tls"] = tls
+    if draw(st.booleans()):
+        ar: dict[str, Any] = {
+            "namespaces": {"from": draw(st.sampled_from(["Same", "All", "Selector", "Bogus"]))}
+        }
+        if ar["namespaces"]["from"] == "Selector":
+            ar["namespaces"]["selector"] = {"matchLabels": {"team": "a"}}
+        if draw(st.booleans()):
+            ar["kinds"] = [{"kind": draw(st.sampled_from(["HTTPRoute", "GRPCRoute", "TCPRoute"]))}]
+        lst["allowedRoutes"] = ar
+    return lst
+
+
+@st.composite
+def gateway(draw: Any) -> dict[str, Any]:
+    listeners = [draw(gw_listener(i)) for i in range(draw(st.integers(0, 3)))]
+    obj: dict[str, Any] = {
+        "apiVersion": f"{GW_API}/v1",
+        "kind": "Gateway",
+        "metadata": {**_meta(draw(gw_name_s), draw(ns_s), draw(created_s), {}), "generation": 1},
+        "spec": {"gatewayClassName": draw(st.sampled_from(["kong", "kong", "other", "missing"]))},
+    }
+    obj["spec"]["listeners"] = listeners
+    if draw(st.booleans()):
+        obj["status"] = {
+            "conditions": [
+                {
+                    "type": "Accepted",
+                    "status": "True",
+                    "reason": "Accepted",
+                    "observedGeneration": 1,
+                }
+            ],
+            "listeners": [
+                {
+                    "name": lst["name"],
+                    "attachedRoutes": 0,
+                    "supportedKinds": [{"group": GW_API, "kind": "HTTPRoute"}],
+                    "conditions": [
+                        {
+                            "type": "Programmed",
+                            "status": "True",
+                            "reason": "Programmed",
+                            "observedGeneration": 1,
+                        }
+                    ],
+                }
+                for lst in listeners
+            ],
+        }
+    return obj
+
+
+@st.composite
+def gw_parent_refs(draw: Any) -> list[dict[str, Any]]:
+    refs = []
+    for _ in range(draw(st.integers(0, 2))):
+        ref: dict[str, Any] = {"name": draw(gw_name_s)}
+        if draw(st.integers(0, 3)) == 0:
+            ref["namespace"] = draw(ns_s)
+        if draw(st.integers(0, 3)) == 0:
+            ref["sectionName"] = draw(st.sampled_from(["l0", "l1", "nope"]))
+        if draw(st.integers(0, 4)) == 0:
+            ref["port"] = draw(st.sampled_from([80, 443, 0]))
+        if draw(st.integers(0, 6)) == 0:
+            ref["kind"] = "Service"
+        refs.append(ref)
+    return refs
+
+
+@st.composite
+def gw_backend_refs(draw: Any) -> list[dict[str, Any]]:
+    refs = []
+    for _ in range(draw(st.integers(0, 2))):
+        ref: dict[str, Any] = {
+            "name": draw(name_s),
+            "port": draw(st.sampled_from([80, 80, 81, 0])),
+        }
+        if draw(st.integers(0, 4)) != 0:
+            ref["kind"] = "Service"
+        if draw(st.integers(0, 3)) == 0:
+            ref["namespace"] = draw(ns_s)
+        if draw(st.booleans()):
+            ref["weight"] = draw(st.sampled_from([0, 1, 50, 100]))
+        refs.append(ref)
+    return refs
+
+
+@st.composite
+def gw_filters(draw: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(0, 2))):
+        t = draw(
+            st.sampled_from(
+                [
+                    "RequestHeaderModifier",
+                    "ResponseHeaderModifier",
+                    "RequestRedirect",
+                    "URLRewrite",
+                    "ExtensionRef",
+                    "RequestMirror",
+                ]
+            )
+        )
+        f: dict[str, Any] = {"type": t}
+        if t.endswith("HeaderModifier"):
+            f[t[0].lower() + t[1:]] = {
+                "set": [{"name": "x-a", "value": "1"}],
+                "remove": draw(st.sampled_from([[], ["x-b"], ["bad header"]])),
+            }
+        elif t == "RequestRedirect":
+            f["requestRedirect"] = {
+                "scheme": "https",
+                "statusCode": draw(st.sampled_from([301, 302, 418])),
+            }
+        elif t == "URLRewrite":
+            f["urlRewrite"] = {
+                "path": draw(
+                    st.sampled_from(
+                        [
+                            {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/new"},
+                            {"type": "ReplaceFullPath", "replaceFullPath": "/full"},
+                        ]
+                    )
+                )
+            }
+        elif t == "ExtensionRef":
+            f["extensionRef"] = {
+                "group": "configuration.konghq.com",
+                "kind": "KongPlugin",
+                "name": draw(st.sampled_from(["p1", "p2"])),
+            }
+        out.append(f)
+    return out
+
+
+@st.composite
+def http_route(draw: Any) -> dict[str, Any]:
+    rules = []
+    for _ in range(draw(st.integers(0, 3))):
+        rule: dict[str, Any] = {"backendRefs": draw(gw_backend_refs())}
+        matches = []
+        for _ in range(draw(st.integers(0, 2))):
+            m: dict[str, Any] = {
+                "path": {
+                    "type": draw(st.sampled_from(["PathPrefix", "Exact", "RegularExpression"])),
+                    "value": draw(st.sampled_from(["/", "/a", "/b/", "/a//b", "^/r[0-9]+"])),
+                }
+            }
+            if draw(st.integers(0, 3)) == 0:
+                m["headers"] = [{"name": "x-h", "value": "v"}]
+            if draw(st.integers(0, 4)) == 0:
+                m["method"] = draw(st.sampled_from(["GET", "FETCH"]))
+            if draw(st.integers(0, 5)) == 0:
+                m["queryParams"] = [{"name": "q", "value": "1"}]
+            matches.append(m)
+        if matches:
+            rule["matches"] = matches
+        if draw(st.integers(0, 2)) == 0:
+            rule["filters"] = draw(gw_filters())
+        if draw(st.integers(0, 4)) == 0:
+            rule["name"] = draw(st.sampled_from(["r1", "r2"]))
+        if draw(st.integers(0, 5)) == 0:
+            rule["timeouts"] = {"backendRequest": draw(st.sampled_from(["10s", "1m", "soon"]))}
+        rules.append(rule)
+    spec: dict[str, Any] = {"parentRefs": draw(gw_parent_refs()), "rules": rules}
+    if draw(st.booleans()):
+        spec["hostnames"] = draw(st.lists(gw_hosts, min_size=1, max_size=2))
+    ann = draw(route_annotations)
+    return {
+        "apiVersion": f"{GW_API}/v1",
+        "kind": "HTTPRoute",
+        "metadata": {**_meta(draw(name_s), draw(ns_s), draw(created_s), ann), "generation": 1},
+        "spec": spec,
+    }
+
+
+@st.composite
+def grpc_route(draw: Any) -> dict[str, Any]:
+    rules = []
+    for _ in range(draw(st.integers(0, 2))):
+        rule: dict[str, Any] = {"backendRefs": draw(gw_backend_refs())}
+        if draw(st.booleans()):
+            rule["matches"] = [
+                {
+                    "method": {
+                        "service": draw(st.sampled_from(["pkg.Svc", "", "bad/svc"])),
+                        "method": draw(st.sampled_from(["Get", ""])),
+                        "type": draw(st.sampled_from(["Exact", "RegularExpression"])),
+                    }
+                }
+            ]
+        rules.append(rule)
+    spec: dict[str, Any] = {"parentRefs": draw(gw_parent_refs()), "rules": rules}
+    if draw(st.booleans()):
+        spec["hostnames"] = draw(st.lists(gw_hosts, min_size=1, max_size=2))
+    return {
+        "apiVersion": f"{GW_API}/v1",
+        "kind": "GRPCRoute",
+        "metadata": {**_meta(draw(name_s), draw(ns_s), draw(created_s), {}), "generation": 1},
+        "spec": spec,
+    }
+
+
+@st.composite
+def l4_route(draw: Any) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["TCPRoute", "UDPRoute", "TLSRoute"]))
+    rules = [{"backendRefs": draw(gw_backend_refs())} for _ in range(draw(st.integers(0, 2)))]
+    spec: dict[str, Any] = {"parentRefs": draw(gw_parent_refs()), "rules": rules}
+    if kind == "TLSRoute" and draw(st.integers(0, 3)) != 0:
+        spec["hostnames"] = draw(st.lists(gw_hosts, min_size=1, max_size=2))
+    return {
+        "apiVersion": f"{GW_API}/v1alpha2",
+        "kind": kind,
+        "metadata": {**_meta(draw(name_s), draw(ns_s), draw(created_s), {}), "generation": 1},
+        "spec": spec,
+    }
+
+
+reference_grant = st.builds(
+    lambda ns, from_ns, from_kind, to_kind, to_name: {
+        "apiVersion": f"{GW_API}/v1beta1",
+        "kind": "ReferenceGrant",
+        "metadata": {"name": "grant", "namespace": ns},
+        "spec": {
+            "from": [{"group": GW_API, "kind": from_kind, "namespace": from_ns}],
+            "to": [{"group": "", "kind": to_kind, **({"name": to_name} if to_name else {})}],
+        },
+    },
+    ns_s,
+    ns_s,
+    st.sampled_from(["HTTPRoute", "Gateway", "GRPCRoute", "TCPRoute"]),
+    st.sampled_from(["Service", "Secret"]),
+    st.sampled_from([None, "x", "y"]),
+)
+
+backend_tls_policy = st.builds(
+    lambda ns, target, ca, sans: {
+        "apiVersion": f"{GW_API}/v1",
+        "kind": "BackendTLSPolicy",
+        "metadata": {"name": "btp", "namespace": ns, "generation": 1},
+        "spec": {
+            "targetRefs": [{"group": "", "kind": "Service", "name": target}],
+            "validation": {
+                "hostname": "backend.example.com",
+                "caCertificateRefs": [{"group": "", "kind": ca, "name": "x"}],
+                **({"subjectAltNames": [{"type": "Hostname", "hostname": "a"}]} if sans else {}),
+            },
+        },
+    },
+    ns_s,
+    name_s,
+    st.sampled_from(["ConfigMap", "Secret"]),
+    st.booleans(),
+)
+
+
 any_object = st.one_of(
     ingress(),
     ingress(),
@@ -533,6 +849,14 @@ any_object = st.one_of(
     ingress_class_with_params,
     custom_entity(),
     vault(),
+    gateway_class,
+    gateway(),
+    http_route(),
+    http_route(),
+    grpc_route(),
+    l4_route(),
+    reference_grant,
+    backend_tls_policy,
 )
 
 junk = st.one_of(
@@ -575,7 +899,7 @@ def key_of(obj: dict[str, Any]) -> tuple[str, str, str]:
     meta = meta if isinstance(meta, dict) else {}
     ns = (
         meta.get("namespace")
-        if obj["kind"] not in ("KongClusterPlugin", "IngressClass", "KongVault")
+        if obj["kind"] not in ("KongClusterPlugin", "IngressClass", "KongVault", "GatewayClass")
         else ""
     )
     return (

@@ -46,7 +46,28 @@ def test_watch_layer_switches_come_from_the_registry() -> None:
     assert dict(KIND_SWITCHES) == {k: s.switch for k, s in SPECS.items()}
     off = Config(**{s.switch: False for s in SPECS.values() if s.switch})  # type: ignore[arg-type]
     assert enabled_kinds(off) == [k for k, s in SPECS.items() if s.switch is None]
-    assert enabled_kinds(Config()) == list(SPECS)
+    assert enabled_kinds(Config()) == [k for k, s in SPECS.items() if s.gate is None]
+    gated = Config(feature_gates={"GatewayAlpha": True})
+    assert enabled_kinds(gated) == list(SPECS)
+
+
+def test_gateway_api_switches_and_gate_are_upstreams() -> None:
+    """GA kinds on by default; TCP/UDP/TLS routes and BackendTLSPolicy only with GatewayAlpha,
+    BackendTLSPolicy only with the Gateway and HTTPRoute controllers too; GatewayClass comes
+    with the Gateway switch (it has none of its own upstream)."""
+    on = enabled_kinds(Config())
+    assert {"GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant"} <= set(on)
+    alpha = {"TCPRoute", "UDPRoute", "TLSRoute", "BackendTLSPolicy"}
+    assert not alpha & set(on)
+    gates = {"GatewayAlpha": True}
+    assert alpha <= set(enabled_kinds(Config(feature_gates=gates)))
+    no_http = Config(feature_gates=gates, enable_controller_gwapi_httproute=False)
+    assert "BackendTLSPolicy" not in enabled_kinds(no_http)
+    assert "TCPRoute" in enabled_kinds(no_http)
+    no_gw = set(enabled_kinds(Config(feature_gates=gates, enable_controller_gwapi_gateway=False)))
+    assert not ({"GatewayClass", "Gateway"} | alpha) & no_gw
+    assert {spec_of(k).api.version for k in ("TCPRoute", "UDPRoute", "TLSRoute")} == {"v1alpha2"}
+    assert spec_of("ReferenceGrant").api.version == "v1beta1"
 
 
 def test_every_registered_kind_has_a_translator_branch() -> None:
