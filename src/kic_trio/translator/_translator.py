@@ -456,6 +456,15 @@ def _on_read(
     d.mark((kind, ns, name))
 
 
+def _on_grant(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A ReferenceGrant: its readers, and every unit that asked "any grant in ``ns``?"
+    (``_gwattach.grant_allows`` records ``("ReferenceGrant", ns, "")``)."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ""))
+
+
 def _on_context(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -502,7 +511,8 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "TCPRoute": _on_read,
     "UDPRoute": _on_read,
     "TLSRoute": _on_read,
-    "ReferenceGrant": _on_read,
+    "ReferenceGrant": _on_grant,
+    "Namespace": _on_read,  # read by route units whose listeners select namespaces
     "BackendTLSPolicy": _on_read,
 }
 #: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
