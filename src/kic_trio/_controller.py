@@ -449,7 +449,8 @@ async def _translate(
     if budget > 0 and duration > budget:
         log.warning("translation took %.2fs (budget %.2fs)", duration, budget)
     payload: ConfigPayload = result.to_payload()
-    payload = attrs.evolve(payload, changes_seen_at=first_seen)
+    # the snapshot goes along: a fallback builds upstream's object graph from its models
+    payload = attrs.evolve(payload, changes_seen_at=first_seen, snapshot=snapshot)
     m = instance.metrics
     ok = "true" if not payload.failures else "false"
     m.translation_count.labels(ok, instance.id).inc()

@@ -39,7 +39,8 @@ import orjson
 
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
-from ._dependencies import ObjectGraph, object_key, ref_key
+from ..store import Snapshot
+from ._dependencies import ObjectGraph, object_key, ref_key, snapshot_graph
 from ._parse import ConfigRejection, EntityError, ref_from_tags
 
 #: Entity lists that may be nested under another entity (Kong's declarative nesting). FakeKong
@@ -500,17 +501,21 @@ def plan_fallback(
     rejections: Sequence[ConfigRejection],
     objects: ObjectGraph | None = None,
     last_valid: bytes | None = None,
+    last_valid_objects: ObjectGraph | None = None,
 ) -> FallbackPlan:
     """The fallback for ``body`` after Kong's ``rejections`` (one per refused round).
 
     ``objects`` (upstream's graph between the Kubernetes objects, :func:`build_object_graph`)
     adds the dependencies no entity shows (a KongPlugin configured from a refused Secret, the
     Ingresses of a refused IngressClass); without it the configuration's own references are
-    followed, which covers everything Kong itself can refuse.
+    followed, which covers everything Kong itself can refuse. The controller and ``kic-trio
+    translate --assume-refused`` both come through :func:`plan_for_snapshots`, which builds it
+    from the models.
 
     ``last_valid`` (upstream's ``--use-last-valid-config-for-fallback``): the last
     configuration Kong accepted; every object left out is back-filled from it, with what
-    depended on it there (:func:`_backfill`).
+    depended on it there (:func:`_backfill`), ``last_valid_objects`` being the graph of the
+    objects that configuration was made from.
     """
     try:
         cfg = orjson.loads(body)
@@ -520,7 +525,30 @@ def plan_fallback(
         return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not an object")
     planner = _Planner(cfg, objects)
     failures, unmapped = _seed(planner, rejections)
-    return _finish(planner, cfg, failures, unmapped, last_valid)
+    return _finish(planner, cfg, failures, unmapped, last_valid, last_valid_objects)
+
+
+def plan_for_snapshots(
+    body: bytes,
+    rejections: Sequence[ConfigRejection],
+    snapshot: Snapshot | None,
+    last_valid: tuple[bytes, Snapshot | None] | None = None,
+) -> FallbackPlan:
+    """The one way to plan a fallback, for the controller and for ``kic-trio translate
+    --assume-refused`` alike: :func:`plan_fallback` with upstream's object graph built from
+    the models ``body`` was translated from (``snapshot``) and, for back-filling, from those
+    of the last configuration Kong accepted (``last_valid``: its body and snapshot).
+
+    Without a snapshot (a payload made by hand, in a test or by an embedder) only the
+    configuration's own references are followed. Building the graph reads every model once
+    (tens of ms at 10k sets): it is done here, off the event loop, only when Kong refused.
+    """
+    objects = snapshot_graph(snapshot) if snapshot is not None else None
+    old_body, old_objects = None, None
+    if last_valid is not None:
+        old_body = last_valid[0]
+        old_objects = snapshot_graph(last_valid[1]) if last_valid[1] is not None else None
+    return plan_fallback(body, rejections, objects, old_body, old_objects)
 
 
 def _drop_unrouted(planner: _Planner) -> None:
@@ -569,7 +597,12 @@ def _ident(etype: str, ent: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _backfill(cfg: dict[str, Any], gone: Iterable[str], last_valid: bytes) -> int:
+def _backfill(
+    cfg: dict[str, Any],
+    gone: Iterable[str],
+    last_valid: bytes,
+    objects: ObjectGraph | None = None,
+) -> int:
     """Put back, from the last configuration Kong accepted, the left-out objects as they were
     there and what depended on them there (upstream's ``GenerateBackfillingBrokenObjects``).
 
@@ -585,7 +618,7 @@ def _backfill(cfg: dict[str, Any], gone: Iterable[str], last_valid: bytes) -> in
         return 0
     if not isinstance(old, dict):
         return 0
-    back = _Planner(old)
+    back = _Planner(old, objects)
     for key in sorted(gone):
         back.take_down_key(key, None, "")
     back.run()
@@ -663,6 +696,7 @@ def _finish(
     failures: list[Failure],
     unmapped: list[EntityError],
     last_valid: bytes | None = None,
+    last_valid_objects: ObjectGraph | None = None,
 ) -> FallbackPlan:
     planner.run()
     _drop_unrouted(planner)
@@ -693,7 +727,7 @@ def _finish(
             if not cfg[key]:
                 del cfg[key]  # upstream leaves an empty list out
     if last_valid is not None:
-        _backfill(cfg, planner.gone, last_valid)
+        _backfill(cfg, planner.gone, last_valid, last_valid_objects)
     if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
         cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
     out = orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS)
@@ -733,4 +767,5 @@ def fallback_payload(payload: ConfigPayload, plan: FallbackPlan) -> ConfigPayloa
         changes_seen_at=payload.changes_seen_at,
         empty=payload.empty,
         status=payload.status,
+        snapshot=payload.snapshot,
     )

@@ -11,8 +11,13 @@ import pytest
 import yaml
 
 from kic_trio._translate_cli import run
-from kic_trio.kong._dependencies import build_object_graph, object_key
-from kic_trio.translator import TranslatorOptions
+from kic_trio.kong._dependencies import ObjectGraph, object_key, snapshot_graph
+from kic_trio.translator import TranslatorOptions, snapshot_of
+
+
+def build_object_graph(objects: list[dict[str, Any]]) -> ObjectGraph:
+    """The graph the controller builds: from the models of its store's snapshot."""
+    return snapshot_graph(snapshot_of(objects)[0])
 
 
 def obj(kind: str, name: str, ns: str = "a", api: str = "v1", **rest: Any) -> dict[str, Any]:
