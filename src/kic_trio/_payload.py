@@ -43,3 +43,6 @@ class ConfigPayload:
     #: builds upstream's object dependency graph from its models. ``None``: a payload made by
     #: hand; the fallback then follows the configuration's own references only.
     snapshot: Snapshot | None = attrs.field(default=None, repr=False, eq=False)
+    #: ``body`` as its top-level entities (list name -> serialised entities, in body order):
+    #: a fallback parses only the entities a refusal concerns. Empty: parse ``body``.
+    parts: Mapping[str, tuple[bytes, ...]] = attrs.field(factory=dict, repr=False, eq=False)

@@ -39,7 +39,8 @@ from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
 from ..store import Snapshot
 from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult, redact_url
-from ._fallback import FallbackPlan, fallback_payload, plan_for_snapshots
+from ._fallback import FallbackPlan, fallback_payload
+from ._fallback_parts import plan_for_snapshots
 from ._parse import ConfigRejection, ResponseParsingError, parse_rejection
 
 PROTOCOL = "db-less"
@@ -798,7 +799,12 @@ class GatewaySet:
             last_valid = self.last_valid if self.backfill else None
             box.append(
                 await trio.to_thread.run_sync(
-                    plan_for_snapshots, payload.body, rejections, payload.snapshot, last_valid
+                    plan_for_snapshots,
+                    payload.body,
+                    rejections,
+                    payload.snapshot,
+                    last_valid,
+                    payload.parts,
                 )
             )
         finally:

@@ -39,8 +39,7 @@ import orjson
 
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
-from ..store import Snapshot
-from ._dependencies import ObjectGraph, object_key, ref_key, snapshot_graph
+from ._dependencies import ObjectGraph, object_key, ref_key
 from ._parse import ConfigRejection, EntityError, ref_from_tags
 
 #: Entity lists that may be nested under another entity (Kong's declarative nesting). FakeKong
@@ -509,8 +508,8 @@ def plan_fallback(
     adds the dependencies no entity shows (a KongPlugin configured from a refused Secret, the
     Ingresses of a refused IngressClass); without it the configuration's own references are
     followed, which covers everything Kong itself can refuse. The controller and ``kic-trio
-    translate --assume-refused`` both come through :func:`plan_for_snapshots`, which builds it
-    from the models.
+    translate --assume-refused`` both come through
+    :func:`kic_trio.kong._fallback_parts.plan_for_snapshots`, which builds it from the models.
 
     ``last_valid`` (upstream's ``--use-last-valid-config-for-fallback``): the last
     configuration Kong accepted; every object left out is back-filled from it, with what
@@ -526,29 +525,6 @@ def plan_fallback(
     planner = _Planner(cfg, objects)
     failures, unmapped = _seed(planner, rejections)
     return _finish(planner, cfg, failures, unmapped, last_valid, last_valid_objects)
-
-
-def plan_for_snapshots(
-    body: bytes,
-    rejections: Sequence[ConfigRejection],
-    snapshot: Snapshot | None,
-    last_valid: tuple[bytes, Snapshot | None] | None = None,
-) -> FallbackPlan:
-    """The one way to plan a fallback, for the controller and for ``kic-trio translate
-    --assume-refused`` alike: :func:`plan_fallback` with upstream's object graph built from
-    the models ``body`` was translated from (``snapshot``) and, for back-filling, from those
-    of the last configuration Kong accepted (``last_valid``: its body and snapshot).
-
-    Without a snapshot (a payload made by hand, in a test or by an embedder) only the
-    configuration's own references are followed. Building the graph reads every model once
-    (tens of ms at 10k sets): it is done here, off the event loop, only when Kong refused.
-    """
-    objects = snapshot_graph(snapshot) if snapshot is not None else None
-    old_body, old_objects = None, None
-    if last_valid is not None:
-        old_body = last_valid[0]
-        old_objects = snapshot_graph(last_valid[1]) if last_valid[1] is not None else None
-    return plan_fallback(body, rejections, objects, old_body, old_objects)
 
 
 def _drop_unrouted(planner: _Planner) -> None:
@@ -690,14 +666,11 @@ def _has_wanted(etype: str, ent: Mapping[str, Any], wanted: set[int]) -> bool:
     return False
 
 
-def _finish(
-    planner: _Planner,
-    cfg: dict[str, Any],
-    failures: list[Failure],
-    unmapped: list[EntityError],
-    last_valid: bytes | None = None,
-    last_valid_objects: ObjectGraph | None = None,
-) -> FallbackPlan:
+def _decide(
+    planner: _Planner, failures: list[Failure], unmapped: list[EntityError]
+) -> tuple[FallbackPlan, dict[int, bool]]:
+    """Run the planner to its end: the plan without its body (``blocked`` set when no fallback
+    can be made) and the removed entities (``id(entity dict) -> removed for itself``)."""
     planner.run()
     _drop_unrouted(planner)
     planner.check()
@@ -719,8 +692,23 @@ def _finish(
     # plugin already failed) is left out by leaving it out of the snapshot: same body, pushed.
     ok = removed or (planner.objects is not None and planner.left_out)
     blocked = planner.blocked or ("" if ok else "nothing Kong refused can be left out")
-    if blocked:
-        return FallbackPlan(None, 0, tuple(failures), left_out, plugins, tuple(unmapped), blocked)
+    plan = FallbackPlan(
+        None, len(removed), tuple(failures), left_out, plugins, tuple(unmapped), blocked
+    )
+    return (attrs.evolve(plan, removed=0) if blocked else plan), removed
+
+
+def _finish(
+    planner: _Planner,
+    cfg: dict[str, Any],
+    failures: list[Failure],
+    unmapped: list[EntityError],
+    last_valid: bytes | None = None,
+    last_valid_objects: ObjectGraph | None = None,
+) -> FallbackPlan:
+    plan, removed = _decide(planner, failures, unmapped)
+    if plan.blocked:
+        return plan
     for key in list(cfg):
         if not key.startswith("_") and isinstance(cfg[key], list) and cfg[key]:
             cfg[key] = _prune(key, cfg[key], removed)
@@ -730,8 +718,7 @@ def _finish(
         _backfill(cfg, planner.gone, last_valid, last_valid_objects)
     if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
         cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
-    out = orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS)
-    return FallbackPlan(out, len(removed), tuple(failures), left_out, plugins, tuple(unmapped))
+    return attrs.evolve(plan, body=orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS))
 
 
 def without_objects(body: bytes, uids: frozenset[str]) -> tuple[bytes, int] | None:

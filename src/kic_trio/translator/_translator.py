@@ -161,6 +161,9 @@ class TranslationResult:
     #: Offline only (``translate_objects``): kind -> how many input objects were left out
     #: because no registered kind matches (Deployments in a manifest folder...): never silent.
     ignored_kinds: Mapping[str, int] = attrs.field(factory=dict)
+    #: ``body`` as its top-level entities (list name -> serialised entities, in body order),
+    #: for the fallback: it parses only the entities a refusal concerns.
+    parts: Mapping[str, tuple[bytes, ...]] = attrs.field(factory=dict, repr=False)
 
     @functools.cached_property
     def config(self) -> dict[str, Any]:
@@ -177,6 +180,7 @@ class TranslationResult:
             changes_seen_at=changes_seen_at,
             empty=self.empty,
             status=self.status,
+            parts=self.parts,
         )
 
 
@@ -628,6 +632,7 @@ class Translator:
             configured=st.out_configured,
             empty=empty,
             status=st.out_status,
+            parts=st.frags.parts(),
         )
 
     # --- context --------------------------------------------------------------------------
