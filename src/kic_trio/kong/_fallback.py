@@ -360,6 +360,9 @@ class _Planner:
             self.remove(node, True)
         if self.objects is not None:
             shown = _show(ref) if ref is not None else "an object"
+            plugin = next((n for n in self.graph.by_key.get(key, ()) if n.etype == "plugins"), None)
+            if plugin is not None:  # say which plugin: what the dependant loses
+                shown = _show_plugin(plugin)
             for dep in sorted(self.objects.dependants.get(key, ())):
                 self.take_down_key(
                     dep, self.objects.refs.get(dep), f"it depends on {shown}, which is left out"
