@@ -261,7 +261,9 @@ async def _start_pipeline(
         await nursery.start(recorder.run)
     await nursery.start(k8s.run_leader_election, instance, kube)
     status = None
-    if cfg.status_updates_enabled:
+    # Programmed conditions on Kong's kinds need no publish address: only --update-status=false
+    # turns the updater off (the Ingress addresses still follow status_updates_enabled)
+    if cfg.update_status is not False:
         status = k8s.make_status_updater(instance, kube)
         await nursery.start(status.run)
 

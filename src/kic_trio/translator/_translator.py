@@ -37,7 +37,10 @@ from .._payload import ConfigPayload
 from ..models import (
     ANNOTATION_CLASSED_KINDS,
     CA_CERT_LABEL,
+    CONDITIONED_KINDS,
     INGRESS_PROGRAMMED,
+    KONG_INVALID,
+    KONG_PROGRAMMED,
     NO_STATUS,
     SPECS,
     Condition,
@@ -519,6 +522,8 @@ _STATUS_OF: Mapping[str, tuple[ObjectStatus, ObjectStatus]] = {
         INGRESS_PROGRAMMED,
         ObjectStatus(conditions=(Condition("Programmed", "False", "TranslationFailed"),)),
     ),
+    # Kong's kinds of issue 16: upstream's Programmed condition (models/_status.py)
+    **dict.fromkeys(sorted(CONDITIONED_KINDS), (KONG_PROGRAMMED, KONG_INVALID)),
 }
 
 
