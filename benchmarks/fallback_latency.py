@@ -11,8 +11,11 @@ translate`` does, and handed to the real applier, which pushes to FakeKong on lo
    configuration FakeKong's ``reject_entities`` refuses (as Kong refuses an invalid one);
 2. the applier pushes the translation; FakeKong answers 400 naming that plugin; the applier
    plans the fallback (``kong/_fallback.py``) and pushes it;
-3. reported: refused POST arrival -> fallback POST arrival (wall, includes FakeKong answering
-   the 400 for the whole body), the planning alone (``plan_fallback`` on the same body,
+3. reported: refused POST arrival -> fallback POST arrival (wall, includes FakeKong reading,
+   validating and answering the 400 for the whole body, in this same process), split into
+   Kong's share (arrival -> the 400 back at the controller) and the controller's share (the
+   400 back -> fallback POST arrival: parse, plan, hash, send); the planning alone
+   (``plan_for_snapshots`` on the same body and store snapshot, as the applier calls it,
    median of 3), and the check: the objects the fallback left out (its ``ConfigApplied``
    event) against upstream's expectation — the refused KongPlugin and the Ingress using it —
    and the fallback config against a translation of the sets without those two objects.
@@ -30,6 +33,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +51,17 @@ from kic_trio._latest import LatestValue  # noqa: E402
 from kic_trio._lifecycle import ConfigApplied, LifecycleEvent  # noqa: E402
 from kic_trio._payload import ConfigPayload  # noqa: E402
 from kic_trio.kong import GatewaySet, run_applier  # noqa: E402
-from kic_trio.kong._fallback import plan_fallback  # noqa: E402
+from kic_trio.kong._client import AdminClient  # noqa: E402
+from kic_trio.kong._fallback_parts import plan_for_snapshots  # noqa: E402
 from kic_trio.kong._parse import parse_rejection  # noqa: E402
+from kic_trio.store import Snapshot  # noqa: E402
 from kic_trio.testing import FakeKong  # noqa: E402
-from kic_trio.translator import TranslatorOptions, translate_objects  # noqa: E402
+from kic_trio.translator import (  # noqa: E402
+    Translator,
+    TranslatorOptions,
+    snapshot_of,
+    translate_objects,
+)
 
 RESULTS = HERE / "results"
 #: As the other 10k benchmarks: an operator with 10k+ routes raises Kong's 10 MiB body limit.
@@ -84,10 +95,21 @@ def _entities(cfg: dict[str, Any]) -> set[tuple[str, str]]:
     return out
 
 
-async def _push(body: bytes, n: int) -> dict[str, Any]:
+async def _push(
+    body: bytes, snapshot: Snapshot, parts: Mapping[str, tuple[bytes, ...]]
+) -> dict[str, Any]:
     kong = FakeKong(max_body_size=MAX_BODY, validate_schema=False)
     kong.reject_entities = [("plugins", {"name": "key-auth", "config.key_names": [BAD_KEY]})]
     got: list[LifecycleEvent] = []
+    answered: list[tuple[int, float]] = []  # (status, wall time the answer was back)
+    post_config = AdminClient.post_config
+
+    async def timed_post(self: AdminClient, body: bytes, **kw: Any) -> Any:
+        result = await post_config(self, body, **kw)
+        answered.append((result.status, time.time()))
+        return result
+
+    AdminClient.post_config = timed_post  # type: ignore[method-assign]
     async with kong:
         inst = Instance.create(Config(kong_admin_url=[kong.url], kong_admin_init_retries=1000))
         inst.recorder = _Quiet()  # type: ignore[assignment]
@@ -101,7 +123,8 @@ async def _push(body: bytes, n: int) -> dict[str, Any]:
 
                 nursery.start_soon(collect)
                 await nursery.start(run_applier, inst, latest, GatewaySet.from_config(inst.cfg))
-                latest.put(ConfigPayload(body=body, sha=hashlib.sha256(body).hexdigest()))
+                sha = hashlib.sha256(body).hexdigest()
+                latest.put(ConfigPayload(body=body, sha=sha, snapshot=snapshot, parts=parts))
                 while not any(isinstance(e, ConfigApplied) for e in got):
                     await trio.sleep(0.01)
                 nursery.cancel_scope.cancel()
@@ -110,8 +133,12 @@ async def _push(body: bytes, n: int) -> dict[str, Any]:
         fallback = next(r for r in posts if r.status in (200, 201) and r.at > refused.at)
         applied = next(e for e in got if isinstance(e, ConfigApplied))
         config = kong.config
+    AdminClient.post_config = post_config  # type: ignore[method-assign]
+    back = next(at for status, at in answered if status == 400)
     return {
         "refused_post_to_fallback_post_ms": (fallback.wall - refused.wall) * 1000,
+        "kong_share_ms": (back - refused.wall) * 1000,
+        "controller_share_ms": (fallback.wall - back) * 1000,
         "left_out": sorted(str(r) for r in applied.left_out),
         "fallback_config": config,
         "posts": [r.status for r in posts],
@@ -125,7 +152,8 @@ def run_n(n: int) -> dict[str, Any]:
         if obj["kind"] == "KongPlugin" and obj["metadata"]["name"] == f"key-auth-{k}":
             obj["config"] = {"key_names": [BAD_KEY]}
     t = time.perf_counter()
-    result = translate_objects(objects, OPTS)
+    snapshot, _ = snapshot_of(objects)
+    result = Translator(OPTS).translate(snapshot)
     translate_s = time.perf_counter() - t
     ns = _sets.namespace_of(k)
     expected_out = sorted([f"Ingress {ns}/ing-{k}", f"KongPlugin {ns}/key-auth-{k}"])
@@ -149,10 +177,10 @@ def run_n(n: int) -> dict[str, Any]:
     plan_ms = []
     for _ in range(3):
         t = time.perf_counter()
-        plan_fallback(result.body, (parse_rejection(refusal),))
+        plan_for_snapshots(result.body, (parse_rejection(refusal),), snapshot, parts=result.parts)
         plan_ms.append((time.perf_counter() - t) * 1000)
 
-    pushed = trio.run(_push, result.body, n)
+    pushed = trio.run(_push, result.body, snapshot, result.parts)
     without = [
         o
         for o in objects
@@ -171,6 +199,8 @@ def run_n(n: int) -> dict[str, Any]:
         "body_mb": round(len(result.body) / 1e6, 1),
         "translate_s": round(translate_s, 2),
         "refused_post_to_fallback_post_ms": round(pushed["refused_post_to_fallback_post_ms"], 1),
+        "kong_share_ms": round(pushed["kong_share_ms"], 1),
+        "controller_share_ms": round(pushed["controller_share_ms"], 1),
         "plan_fallback_ms_median": round(statistics.median(plan_ms), 1),
         "posts": pushed["posts"],
         "left_out": pushed["left_out"],
@@ -182,7 +212,8 @@ def run_n(n: int) -> dict[str, Any]:
 
 def table(runs: list[dict[str, Any]]) -> str:
     head = (
-        f"{'sets':>6} {'body MB':>8} {'400->fallback ms':>17} {'plan ms':>8} "
+        f"{'sets':>6} {'body MB':>8} {'400->fallback ms':>17} {'kong ms':>8} "
+        f"{'controller ms':>14} {'plan ms':>8} "
         f"{'left out exact':>15} {'extra':>6} {'missing':>8}"
     )
     lines = [head, "-" * len(head)]
@@ -190,6 +221,7 @@ def table(runs: list[dict[str, Any]]) -> str:
         d = r["config_vs_translation_without_them"]
         lines.append(
             f"{r['sets']:>6} {r['body_mb']:>8} {r['refused_post_to_fallback_post_ms']:>17} "
+            f"{r['kong_share_ms']:>8} {r['controller_share_ms']:>14} "
             f"{r['plan_fallback_ms_median']:>8} {r['left_out_exact']!s:>15} "
             f"{len(d['extra']):>6} {len(d['missing']):>8}"
         )

@@ -261,7 +261,9 @@ async def _start_pipeline(
         await nursery.start(recorder.run)
     await nursery.start(k8s.run_leader_election, instance, kube)
     status = None
-    if cfg.status_updates_enabled:
+    # Programmed conditions on Kong's kinds need no publish address: only --update-status=false
+    # turns the updater off (the Ingress addresses still follow status_updates_enabled)
+    if cfg.update_status is not False:
         status = k8s.make_status_updater(instance, kube)
         await nursery.start(status.run)
 
@@ -449,7 +451,8 @@ async def _translate(
     if budget > 0 and duration > budget:
         log.warning("translation took %.2fs (budget %.2fs)", duration, budget)
     payload: ConfigPayload = result.to_payload()
-    payload = attrs.evolve(payload, changes_seen_at=first_seen)
+    # the snapshot goes along: a fallback builds upstream's object graph from its models
+    payload = attrs.evolve(payload, changes_seen_at=first_seen, snapshot=snapshot)
     m = instance.metrics
     ok = "true" if not payload.failures else "false"
     m.translation_count.labels(ok, instance.id).inc()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import attrs
 
 from .models import NO_STATUS, Failure, ObjectRef, ObjectStatus
+from .store import Snapshot
 
 
 def body_repr(body: bytes) -> str:
@@ -37,3 +38,11 @@ class ConfigPayload:
     #: Per-object status the translator computed (written by ``k8s/_status.py`` once applied;
     #: only for objects still in ``configured``: a fallback leaves some out).
     status: Mapping[ObjectRef, ObjectStatus] = attrs.field(default=NO_STATUS, repr=False)
+    #: The store snapshot ``body`` was translated from (immutable, shared with the store, so
+    #: holding it costs next to nothing). Only read when Kong refuses ``body``: the fallback
+    #: builds upstream's object dependency graph from its models. ``None``: a payload made by
+    #: hand; the fallback then follows the configuration's own references only.
+    snapshot: Snapshot | None = attrs.field(default=None, repr=False, eq=False)
+    #: ``body`` as its top-level entities (list name -> serialised entities, in body order):
+    #: a fallback parses only the entities a refusal concerns. Empty: parse ``body``.
+    parts: Mapping[str, tuple[bytes, ...]] = attrs.field(factory=dict, repr=False, eq=False)

@@ -10,9 +10,9 @@ controller would do without a cluster or a Kong:
   it) prints the *fallback* configuration the controller would push if Kong refused those
   objects. It goes through the controller's own fallback code: a Kong 400 naming the objects
   (as upstream's golden test fakes it) is parsed by the applier's parser and planned by
-  :func:`kic_trio.kong._fallback.plan_fallback`, with upstream's dependency graph between
-  the objects (:mod:`kic_trio.kong._dependencies`). What is left out, and why, goes to
-  stderr.
+  :func:`kic_trio.kong._fallback_parts.plan_for_snapshots`, with upstream's dependency graph built
+  from the same models the controller's store would hold (:mod:`kic_trio.kong._dependencies`).
+  What is left out, and why, goes to stderr.
 
 This module does the I/O (files, stdin, stdout) so the translator package stays pure: it
 only parses text it is given (:func:`kic_trio.translator.parse_manifests`).
@@ -35,16 +35,17 @@ import yaml
 
 from ._config import FEATURE_GATES
 from ._convert import parse_bool
-from .kong._dependencies import build_object_graph, ref_of
-from .kong._fallback import plan_fallback
+from .kong._dependencies import ref_of
+from .kong._fallback_parts import plan_for_snapshots
 from .kong._parse import CLUSTER_SCOPED, parse_rejection
 from .models import Failure, ObjectRef
 from .translator import (
     ManifestError,
     ManifestProblem,
+    Translator,
     TranslatorOptions,
     parse_manifests,
-    translate_objects,
+    snapshot_of,
 )
 
 ROUTER_FLAVORS = ("traditional_compatible", "expressions")
@@ -266,7 +267,8 @@ def run(argv: Sequence[str]) -> Outcome:
         ref = ref_of(objects[i])
         assert ref is not None  # _find matched it
         refused.append(ref)
-    result = translate_objects(objects, opts)
+    snapshot, _ = snapshot_of(objects)
+    result = Translator(opts).translate(snapshot)
     messages += [f"failure: {failure}" for failure in result.failures]
     failed = bool(problems) or bool(result.failures)
     body = result.body
@@ -279,9 +281,8 @@ def run(argv: Sequence[str]) -> Outcome:
                 "accepted; no fallback is pushed"
             )
             return Outcome(None, None, tuple(messages), 1)
-        plan = plan_fallback(
-            result.body, (parse_rejection(_refusal(refused)),), build_object_graph(objects)
-        )
+        rejection = parse_rejection(_refusal(refused))
+        plan = plan_for_snapshots(result.body, (rejection,), snapshot, parts=result.parts)
         failures, left_out = plan.failures, plan.left_out
         messages += [f"refused: {f}" for f in plan.failures]
         messages += [f"left out: {ref}: {why}" for ref, why in sorted(plan.left_out.items())]

@@ -36,6 +36,14 @@ USED: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("networking.k8s.io", "ingresses/status"): {
         "patch": ("_status.py", 'path = _ingress_path(ref) + "/status"'),
     },
+    **{
+        (group, f"{plural}/status"): {"patch": ("_conditions.py", '"PATCH",')}
+        for group, plural in (
+            ("configuration.konghq.com", "kongcustomentities"),
+            ("configuration.konghq.com", "kongvaults"),
+            ("incubator.ingress-controller.konghq.com", "kongservicefacades"),
+        )
+    },
     ("", "events"): {
         "create": (
             "_events.py",

@@ -42,7 +42,8 @@ from .._latest import LatestValue
 from .._leadership import LeaderState
 from .._lifecycle import ConfigApplied, LifecycleBus
 from .._payload import ConfigPayload
-from ..models import NO_STATUS, ObjectRef, publishing
+from ..models import NO_STATUS, ObjectRef, conditions_to_write, publishing
+from ._conditions import ConditionsWriter
 from ._events import TokenBucket
 from ._leader import KubeRequester, LeaderSink, wait_not_leader
 from ._paths import namespace_segment, segment
@@ -196,6 +197,11 @@ class StatusUpdater:
         self.seed_threshold = seed_threshold
         self.seed_cluster_wide_above = seed_cluster_wide_above
         self._bucket = TokenBucket(qps, burst)
+        #: ``Programmed`` on Kong's own kinds (``_conditions.py``): written whether or not
+        #: addresses are published.
+        self.conditions = ConditionsWriter(
+            kube, self.log, self._bucket, request_timeout=request_timeout
+        )
         self._configured: frozenset[ObjectRef] = frozenset()
         self._dirty = trio.Event()
         self._seen: dict[tuple[str, str], _Seen] = {}
@@ -222,6 +228,7 @@ class StatusUpdater:
             self.submit(payload.configured)
         else:
             self.submit(publishing(payload.status, payload.configured))
+            self.conditions.submit(conditions_to_write(payload.status, payload.configured))
 
     def submit(self, configured: Iterable[ObjectRef]) -> None:
         """Hand over the Ingresses to publish addresses on (of the latest push). Never blocks."""
@@ -251,6 +258,12 @@ class StatusUpdater:
                     payload = latest.peek()
                     if payload is not None and payload.sha == event.config_hash:
                         self.submit_payload(payload)
+                    elif payload is not None and event.left_out:
+                        # a fallback of it went out: what it left out is not served
+                        gone = frozenset(event.left_out)
+                        self.submit_payload(
+                            attrs.evolve(payload, configured=payload.configured - gone)
+                        )
 
     async def wait_idle(self) -> None:
         """Return once everything submitted so far has been written (for tests)."""
@@ -437,14 +450,18 @@ class StatusUpdater:
         task_status.started()
         if not self.enabled:
             self._idle.set()
-            await trio.sleep_forever()
         while True:
             await self.leader.wait_leader()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._until_not_leader, nursery.cancel_scope)
-                await self._lead()
+                nursery.start_soon(self.conditions.lead)
+                if self.enabled:
+                    await self._lead()
+                else:
+                    await trio.sleep_forever()
             # Leadership lost: whoever leads next may write; start the next term afresh.
             self._seen.clear()
+            self.conditions.reset()
 
 
 class _StatusInstance(Protocol):

@@ -37,8 +37,10 @@ from .._latest import LatestValue
 from .._lifecycle import ConfigApplied, PushFailed
 from .._payload import ConfigPayload
 from ..models import Failure, ObjectRef
+from ..store import Snapshot
 from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult, redact_url
-from ._fallback import FallbackPlan, fallback_payload, plan_fallback
+from ._fallback import FallbackPlan, fallback_payload
+from ._fallback_parts import plan_for_snapshots
 from ._parse import ConfigRejection, ResponseParsingError, parse_rejection
 
 PROTOCOL = "db-less"
@@ -374,7 +376,7 @@ class Gateway:
         dropped = plan.removed if plan is not None else 0
         if self._set.backfill:
             # upstream records the last valid state after every accepted push, fallback or not
-            self._set.last_valid = payload.body
+            self._set.last_valid = (payload.body, payload.snapshot)
         m = instance.metrics
         lab = self._labels(instance)
         self.applied_sha = payload.sha
@@ -640,8 +642,9 @@ class GatewaySet:
         self._left_out_reported: str | None = None
         #: The router flavor translation uses, once :meth:`wait_router_flavor` decided it.
         self.router_flavor_in_use: str | None = None
-        #: The last body a gateway accepted (``--use-last-valid-config-for-fallback`` only).
-        self.last_valid: bytes | None = None
+        #: The last body a gateway accepted, with the snapshot it was translated from
+        #: (``--use-last-valid-config-for-fallback`` only).
+        self.last_valid: tuple[bytes, Snapshot | None] | None = None
         self.backfill = False
         for u in urls:
             self.add(u)
@@ -778,7 +781,9 @@ class GatewaySet:
         answers: tuple[bytes, ...],
     ) -> FallbackPlan:
         """The fallback plan of ``payload`` after Kong's answers, computed once for all gateways
-        and off the Trio thread (it reads the whole configuration: ~1 s at 10k sets)."""
+        and off the Trio thread (it reads the whole configuration), with upstream's object graph
+        built from the models of ``payload.snapshot``: the same code path as ``kic-trio
+        translate --assume-refused`` (:func:`plan_for_snapshots`)."""
         key = (payload.sha, tuple(hashlib.sha256(a).digest() for a in answers))
         while self._plan is not None and self._plan[0] == key:
             _, pending, result = self._plan
@@ -794,7 +799,12 @@ class GatewaySet:
             last_valid = self.last_valid if self.backfill else None
             box.append(
                 await trio.to_thread.run_sync(
-                    plan_fallback, payload.body, rejections, None, last_valid
+                    plan_for_snapshots,
+                    payload.body,
+                    rejections,
+                    payload.snapshot,
+                    last_valid,
+                    payload.parts,
                 )
             )
         finally:

@@ -37,7 +37,18 @@ from typing import Any
 
 import attrs
 
-from ..models import ObjectRef
+from ..models import (
+    Ingress,
+    KongClusterPlugin,
+    KongConsumer,
+    KongCustomEntity,
+    KongPlugin,
+    Model,
+    ObjectRef,
+    TCPIngress,
+    UDPIngress,
+)
+from ..store import Snapshot
 from ._parse import CLUSTER_SCOPED
 
 #: References read per object and field: a hostile object cannot make the graph quadratic.
@@ -49,7 +60,7 @@ _ROUTES = frozenset({"HTTPRoute", "GRPCRoute", "TCPRoute", "UDPRoute", "TLSRoute
 #: (kind, namespace, name) -> key of the object present, if any
 _Find = Callable[[str, str, str], "str | None"]
 #: (namespace, annotations) -> keys of the plugins the annotation names
-_Plugins = Callable[[str, Mapping[str, Any]], Iterator[str]]
+_Plugins = Callable[[str, Mapping[str, str]], Iterator[str]]
 
 
 def object_key(kind: str, namespace: str, name: str, uid: str) -> str:
@@ -66,16 +77,13 @@ def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _list(value: Any) -> list[Any]:
-    return value[:_MAX_REFS] if isinstance(value, list) else []
-
-
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
 def ref_of(raw: Mapping[str, Any]) -> ObjectRef | None:
-    """The reference of a raw object (``None`` without a kind or a name)."""
+    """The reference of a raw manifest (``None`` without a kind or a name): how ``kic-trio
+    translate`` names the objects it assumes refused before they are parsed."""
     kind, meta = _str(raw.get("kind")), _map(raw.get("metadata"))
     name = _str(meta.get("name"))
     if not kind or not name:
@@ -106,28 +114,36 @@ class ObjectGraph:
                     stack.append(dep)
 
 
-def build_object_graph(objects: Iterable[Mapping[str, Any]]) -> ObjectGraph:
-    """Upstream's dependency graph over ``objects`` (later duplicates replace earlier ones)."""
+def snapshot_graph(snapshot: Snapshot) -> ObjectGraph:
+    """Upstream's dependency graph over every object of ``snapshot`` (the controller's store,
+    or the manifests ``kic-trio translate`` read: the same models either way)."""
+    return build_object_graph(m for kind in snapshot.kinds() for m in snapshot.map(kind).values())
+
+
+def build_object_graph(models: Iterable[Model]) -> ObjectGraph:
+    """Upstream's dependency graph over ``models`` (one per kind/namespace/name: a later one
+    with the same name replaces an earlier one, as in the store)."""
     graph = ObjectGraph()
     by_name: dict[tuple[str, str, str], str] = {}  # (kind, namespace, name) -> key
-    raws: dict[str, Mapping[str, Any]] = {}
-    for raw in objects:
-        ref = ref_of(raw)
-        if ref is None:
+    held: dict[str, Model] = {}
+    for model in models:
+        ref = model.ref
+        if not ref.kind or not ref.name:
             continue
         key = ref_key(ref)
-        old = by_name.get((ref.kind, ref.namespace, ref.name))
+        ns = "" if ref.kind in CLUSTER_SCOPED else ref.namespace
+        old = by_name.get((ref.kind, ns, ref.name))
         if old is not None and old != key:
             graph.refs.pop(old, None)
-            raws.pop(old, None)
-        by_name[(ref.kind, ref.namespace, ref.name)] = key
+            held.pop(old, None)
+        by_name[(ref.kind, ns, ref.name)] = key
         graph.refs[key] = ref
-        raws[key] = raw
+        held[key] = model
 
     def find(kind: str, namespace: str, name: str) -> str | None:
         return by_name.get((kind, "" if kind in CLUSTER_SCOPED else namespace, name))
 
-    def plugins(namespace: str, annotations: Mapping[str, Any]) -> Iterator[str]:
+    def plugins(namespace: str, annotations: Mapping[str, str]) -> Iterator[str]:
         for entry in _str(annotations.get(_PLUGINS)).split(",")[:_MAX_REFS]:
             name = entry.strip()
             if not name or ":" in name:
@@ -136,27 +152,21 @@ def build_object_graph(objects: Iterable[Mapping[str, Any]]) -> ObjectGraph:
             if found:
                 yield found
 
-    for key, raw in raws.items():
-        ref = graph.refs[key]
-        deps = set(_dependencies(ref, raw, find, plugins))
+    for key, model in held.items():
+        deps = set(_dependencies(model, find, plugins))
         deps.discard(key)
         for dep in deps:
             graph.dependants.setdefault(dep, set()).add(key)
     return graph
 
 
-def _dependencies(
-    ref: ObjectRef,
-    raw: Mapping[str, Any],
-    find: _Find,
-    plugins: _Plugins,
-) -> Iterator[str]:
-    kind, ns = ref.kind, ref.namespace
-    annotations = _map(_map(raw.get("metadata")).get("annotations"))
-    spec = _map(raw.get("spec"))
+def _dependencies(model: Model, find: _Find, plugins: _Plugins) -> Iterator[str]:
+    """What ``model`` depends on, as upstream's ``ResolveDependencies`` for its kind."""
+    kind, ns = model.ref.kind, model.ref.namespace
+    annotations = model.annotations
 
-    def one(k: str, namespace: str, name: Any) -> Iterator[str]:
-        if isinstance(name, str) and name:
+    def one(k: str, namespace: str, name: str | None) -> Iterator[str]:
+        if name:
             found = find(k, namespace, name)
             if found:
                 yield found
@@ -164,48 +174,44 @@ def _dependencies(
     if kind in ("Service", "KongServiceFacade", "Ingress"):
         yield from plugins(ns, annotations)
         yield from one("KongUpstreamPolicy", ns, annotations.get(_POLICY))
-    if kind == "Ingress":
-        cls = spec.get("ingressClassName") or annotations.get(_CLASS)
-        yield from one("IngressClass", "", cls)
-        for rule in _list(spec.get("rules")):
-            for path in _list(_map(_map(rule).get("http")).get("paths")):
-                backend = _map(_map(path).get("backend"))
-                yield from one("Service", ns, _map(backend.get("service")).get("name"))
-                resource = _map(backend.get("resource"))
-                if resource.get("kind") == "KongServiceFacade":
-                    yield from one("KongServiceFacade", ns, resource.get("name"))
-    elif kind in _ROUTES:
-        yield from plugins(ns, annotations)
-        for rule in _list(spec.get("rules")):
-            for backend in _list(_map(rule).get("backendRefs")):
-                b = _map(backend)
-                if b.get("kind") == "Service" and b.get("group", "") in ("", None):
-                    yield from one("Service", _str(b.get("namespace")) or ns, b.get("name"))
-    elif kind in ("KongPlugin", "KongClusterPlugin"):
-        config_from = _map(raw.get("configFrom"))
-        refs = [_map(config_from.get("secretKeyRef"))]
-        for patch in _list(raw.get("configPatches")):
-            refs.append(_map(_map(_map(patch).get("valueFrom")).get("secretKeyRef")))
+    if isinstance(model, Ingress):
+        yield from one("IngressClass", "", model.ingress_class_name or annotations.get(_CLASS))
+        for rule in model.rules[:_MAX_REFS]:
+            for path in rule.paths[:_MAX_REFS]:
+                backend = path.backend
+                yield from one("Service", ns, backend.service_name)
+                if backend.resource is not None and backend.resource[1] == "KongServiceFacade":
+                    yield from one("KongServiceFacade", ns, backend.resource[2])
+    elif isinstance(model, KongPlugin):  # KongClusterPlugin too
+        cluster = isinstance(model, KongClusterPlugin)
+        refs = [model.config_from] + [p.value_from for p in model.config_patches[:_MAX_REFS]]
         for r in refs:
-            where = ns if kind == "KongPlugin" else _str(r.get("namespace"))
-            yield from one("Secret", where, r.get("name"))
-    elif kind == "KongConsumer":
+            if r is not None:
+                yield from one("Secret", r.namespace if cluster else ns, r.name)
+    elif isinstance(model, KongConsumer):
         yield from plugins(ns, annotations)
-        for cred in _list(raw.get("credentials")):
+        for cred in model.credentials[:_MAX_REFS]:
             yield from one("Secret", ns, cred)
-    elif kind == "KongConsumerGroup":
+    elif kind == "KongConsumerGroup" or kind in _ROUTES:
+        # Gateway API routes: their backendRefs come with their models (issue 15)
         yield from plugins(ns, annotations)
-    elif kind in ("TCPIngress", "UDPIngress"):
+    elif isinstance(model, TCPIngress | UDPIngress):
         yield from plugins(ns, annotations)
-        for rule in _list(spec.get("rules")):
-            yield from one("Service", ns, _map(_map(rule).get("backend")).get("serviceName"))
-    elif kind == "KongCustomEntity":
-        parent = _map(spec.get("parentRef"))
-        pkind, pname = parent.get("kind"), parent.get("name")
-        if pkind == "KongPlugin" and parent.get("namespace") in (None, "", ns):
-            yield from one("KongPlugin", ns, pname)
-        elif pkind == "KongClusterPlugin":
-            yield from one("KongClusterPlugin", "", pname)
+        for stream in model.rules[:_MAX_REFS]:
+            yield from one("Service", ns, stream.service)
+    elif isinstance(model, KongCustomEntity) and model.parent is not None:
+        parent = model.parent
+        if parent.kind == "KongPlugin" and parent.namespace in ("", ns):
+            yield from one("KongPlugin", ns, parent.name)
+        elif parent.kind == "KongClusterPlugin":
+            yield from one("KongClusterPlugin", "", parent.name)
 
 
-__all__ = ["ObjectGraph", "build_object_graph", "object_key", "ref_key", "ref_of"]
+__all__ = [
+    "ObjectGraph",
+    "build_object_graph",
+    "object_key",
+    "ref_key",
+    "ref_of",
+    "snapshot_graph",
+]

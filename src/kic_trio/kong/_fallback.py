@@ -360,6 +360,9 @@ class _Planner:
             self.remove(node, True)
         if self.objects is not None:
             shown = _show(ref) if ref is not None else "an object"
+            plugin = next((n for n in self.graph.by_key.get(key, ()) if n.etype == "plugins"), None)
+            if plugin is not None:  # say which plugin: what the dependant loses
+                shown = _show_plugin(plugin)
             for dep in sorted(self.objects.dependants.get(key, ())):
                 self.take_down_key(
                     dep, self.objects.refs.get(dep), f"it depends on {shown}, which is left out"
@@ -500,17 +503,21 @@ def plan_fallback(
     rejections: Sequence[ConfigRejection],
     objects: ObjectGraph | None = None,
     last_valid: bytes | None = None,
+    last_valid_objects: ObjectGraph | None = None,
 ) -> FallbackPlan:
     """The fallback for ``body`` after Kong's ``rejections`` (one per refused round).
 
     ``objects`` (upstream's graph between the Kubernetes objects, :func:`build_object_graph`)
     adds the dependencies no entity shows (a KongPlugin configured from a refused Secret, the
     Ingresses of a refused IngressClass); without it the configuration's own references are
-    followed, which covers everything Kong itself can refuse.
+    followed, which covers everything Kong itself can refuse. The controller and ``kic-trio
+    translate --assume-refused`` both come through
+    :func:`kic_trio.kong._fallback_parts.plan_for_snapshots`, which builds it from the models.
 
     ``last_valid`` (upstream's ``--use-last-valid-config-for-fallback``): the last
     configuration Kong accepted; every object left out is back-filled from it, with what
-    depended on it there (:func:`_backfill`).
+    depended on it there (:func:`_backfill`), ``last_valid_objects`` being the graph of the
+    objects that configuration was made from.
     """
     try:
         cfg = orjson.loads(body)
@@ -520,7 +527,7 @@ def plan_fallback(
         return FallbackPlan(None, 0, (), {}, (), blocked="the configuration is not an object")
     planner = _Planner(cfg, objects)
     failures, unmapped = _seed(planner, rejections)
-    return _finish(planner, cfg, failures, unmapped, last_valid)
+    return _finish(planner, cfg, failures, unmapped, last_valid, last_valid_objects)
 
 
 def _drop_unrouted(planner: _Planner) -> None:
@@ -569,7 +576,12 @@ def _ident(etype: str, ent: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _backfill(cfg: dict[str, Any], gone: Iterable[str], last_valid: bytes) -> int:
+def _backfill(
+    cfg: dict[str, Any],
+    gone: Iterable[str],
+    last_valid: bytes,
+    objects: ObjectGraph | None = None,
+) -> int:
     """Put back, from the last configuration Kong accepted, the left-out objects as they were
     there and what depended on them there (upstream's ``GenerateBackfillingBrokenObjects``).
 
@@ -585,7 +597,7 @@ def _backfill(cfg: dict[str, Any], gone: Iterable[str], last_valid: bytes) -> in
         return 0
     if not isinstance(old, dict):
         return 0
-    back = _Planner(old)
+    back = _Planner(old, objects)
     for key in sorted(gone):
         back.take_down_key(key, None, "")
     back.run()
@@ -657,13 +669,11 @@ def _has_wanted(etype: str, ent: Mapping[str, Any], wanted: set[int]) -> bool:
     return False
 
 
-def _finish(
-    planner: _Planner,
-    cfg: dict[str, Any],
-    failures: list[Failure],
-    unmapped: list[EntityError],
-    last_valid: bytes | None = None,
-) -> FallbackPlan:
+def _decide(
+    planner: _Planner, failures: list[Failure], unmapped: list[EntityError]
+) -> tuple[FallbackPlan, dict[int, bool]]:
+    """Run the planner to its end: the plan without its body (``blocked`` set when no fallback
+    can be made) and the removed entities (``id(entity dict) -> removed for itself``)."""
     planner.run()
     _drop_unrouted(planner)
     planner.check()
@@ -685,19 +695,33 @@ def _finish(
     # plugin already failed) is left out by leaving it out of the snapshot: same body, pushed.
     ok = removed or (planner.objects is not None and planner.left_out)
     blocked = planner.blocked or ("" if ok else "nothing Kong refused can be left out")
-    if blocked:
-        return FallbackPlan(None, 0, tuple(failures), left_out, plugins, tuple(unmapped), blocked)
+    plan = FallbackPlan(
+        None, len(removed), tuple(failures), left_out, plugins, tuple(unmapped), blocked
+    )
+    return (attrs.evolve(plan, removed=0) if blocked else plan), removed
+
+
+def _finish(
+    planner: _Planner,
+    cfg: dict[str, Any],
+    failures: list[Failure],
+    unmapped: list[EntityError],
+    last_valid: bytes | None = None,
+    last_valid_objects: ObjectGraph | None = None,
+) -> FallbackPlan:
+    plan, removed = _decide(planner, failures, unmapped)
+    if plan.blocked:
+        return plan
     for key in list(cfg):
         if not key.startswith("_") and isinstance(cfg[key], list) and cfg[key]:
             cfg[key] = _prune(key, cfg[key], removed)
             if not cfg[key]:
                 del cfg[key]  # upstream leaves an empty list out
     if last_valid is not None:
-        _backfill(cfg, planner.gone, last_valid)
+        _backfill(cfg, planner.gone, last_valid, last_valid_objects)
     if not any(isinstance(v, list) and v for k, v in cfg.items() if not k.startswith("_")):
         cfg["upstreams"] = [dict(STUB)]  # upstream's stub, so Kong reports ready
-    out = orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS)
-    return FallbackPlan(out, len(removed), tuple(failures), left_out, plugins, tuple(unmapped))
+    return attrs.evolve(plan, body=orjson.dumps(cfg, option=orjson.OPT_SORT_KEYS))
 
 
 def without_objects(body: bytes, uids: frozenset[str]) -> tuple[bytes, int] | None:
@@ -733,4 +757,5 @@ def fallback_payload(payload: ConfigPayload, plan: FallbackPlan) -> ConfigPayloa
         changes_seen_at=payload.changes_seen_at,
         empty=payload.empty,
         status=payload.status,
+        snapshot=payload.snapshot,
     )

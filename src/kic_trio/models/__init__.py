@@ -84,11 +84,15 @@ from ._models import (
 from ._parsers import parse, tls_pair_valid
 from ._registry import ANNOTATION_CLASSED_KINDS, CLUSTER_SCOPED_KINDS, TAGGED_KINDS
 from ._status import (
+    CONDITIONED_KINDS,
     INGRESS_PROGRAMMED,
+    KONG_INVALID,
+    KONG_PROGRAMMED,
     NO_STATUS,
     Condition,
     ConditionStatus,
     ObjectStatus,
+    conditions_to_write,
     publishing,
 )
 
@@ -97,6 +101,7 @@ __all__ = [
     "BUILTIN_GROUPS",
     "CA_CERT_LABEL",
     "CLUSTER_SCOPED_KINDS",
+    "CONDITIONED_KINDS",
     "CREDENTIAL_LABEL",
     "DEFAULT_CLASS_ANNOTATION",
     "GW_GROUP",
@@ -104,6 +109,8 @@ __all__ = [
     "INGRESS_PROGRAMMED",
     "KINDS",
     "KNOWN_ENTITY_TYPES",
+    "KONG_INVALID",
+    "KONG_PROGRAMMED",
     "NO_STATUS",
     "SPECS",
     "TAGGED_KINDS",
@@ -160,6 +167,7 @@ __all__ = [
     "UnknownObject",
     "class_annotation_of",
     "class_of",
+    "conditions_to_write",
     "gateway_api",
     "ingress_class_of",
     "is_classed_kind",

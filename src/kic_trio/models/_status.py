@@ -53,6 +53,49 @@ INGRESS_PROGRAMMED = ObjectStatus(
 
 NO_STATUS: Mapping[ObjectRef, ObjectStatus] = MappingProxyType({})
 
+#: Kong's own kinds whose ``status.conditions`` carry ``Programmed``, as upstream writes it
+#: (``ctrlutils.EnsureProgrammedCondition``) for the kinds added in issue 16. (Upstream does
+#: the same for KongConsumer and KongConsumerGroup: not written here yet.)
+CONDITIONED_KINDS = frozenset({"KongCustomEntity", "KongVault", "KongServiceFacade"})
+#: Upstream's texts (``internal/controllers/utils/conditions.go``).
+KONG_PROGRAMMED = ObjectStatus(
+    conditions=(
+        Condition(
+            "Programmed", "True", "Programmed", "Object was successfully configured in Kong."
+        ),
+    )
+)
+KONG_INVALID = ObjectStatus(
+    conditions=(
+        Condition(
+            "Programmed",
+            "False",
+            "Invalid",
+            "Object failed to be configured in Kong - see its attached Events for more information.",
+        ),
+    )
+)
+
+
+def conditions_to_write(
+    status: Mapping[ObjectRef, ObjectStatus], configured: frozenset[ObjectRef]
+) -> dict[ObjectRef, tuple[Condition, ...]]:
+    """The ``status.conditions`` to write on each object of :data:`CONDITIONED_KINDS`.
+
+    ``configured`` is what went out: an object the translator found fine but a fallback left
+    out (Kong refused it, or it depends on something refused) is not programmed, so it gets
+    ``Invalid`` — its Events say why — never ``Programmed``.
+    """
+    out: dict[ObjectRef, tuple[Condition, ...]] = {}
+    for ref, st in status.items():
+        if ref.kind not in CONDITIONED_KINDS or not st.conditions:
+            continue
+        programmed = any(c.type == "Programmed" and c.status == "True" for c in st.conditions)
+        out[ref] = (
+            KONG_INVALID.conditions if programmed and ref not in configured else st.conditions
+        )
+    return out
+
 
 def publishing(
     status: Mapping[ObjectRef, ObjectStatus], configured: frozenset[ObjectRef]

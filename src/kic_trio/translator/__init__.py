@@ -8,7 +8,7 @@ translate``, which lives outside this package (``kic_trio._translate_cli``) with
 
 from ._expressions import ROUTER_FLAVORS
 from ._manifests import ManifestError, ManifestProblem, parse_manifests
-from ._objects import translate_objects
+from ._objects import snapshot_of, translate_objects
 from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
 
@@ -20,5 +20,6 @@ __all__ = [
     "Translator",
     "TranslatorOptions",
     "parse_manifests",
+    "snapshot_of",
     "translate_objects",
 ]

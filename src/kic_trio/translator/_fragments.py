@@ -196,6 +196,18 @@ class Fragments:
         if new_keys:
             self._owned[unit] = new_keys
 
+    def parts(self) -> dict[str, tuple[bytes, ...]]:
+        """Each non-empty list's serialised entities in body order (the body is exactly
+        these joined): what a fallback plan reads to parse only the entities it concerns.
+        A copy of references only (~50k at 10k sets: well under a millisecond)."""
+        out: dict[str, tuple[bytes, ...]] = {}
+        for name in sorted(self.lists):
+            lst = self.lists[name]
+            if len(lst):
+                lst._settle()
+                out[name] = tuple(lst._data)
+        return out
+
     def assemble(self) -> tuple[bytes, str, bool]:
         """``(body, sha, empty)``; an empty config gets upstream's stub upstream ``kong``."""
         parts = [b'{"_format_version":"3.0"']

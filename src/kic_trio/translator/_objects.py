@@ -9,7 +9,7 @@ import attrs
 
 from .._deltas import Upsert
 from ..models import SPECS, parse
-from ..store import Store
+from ..store import Snapshot, Store
 from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
 
@@ -25,6 +25,15 @@ def translate_objects(
     can say so (a typo in a kind must not vanish without a word). Later objects with the same kind/namespace/name replace
     earlier ones (as ``kubectl apply`` would).
     """
+    snapshot, ignored = snapshot_of(raw_objects)
+    result = Translator(options).translate(snapshot)
+    return attrs.evolve(result, ignored_kinds=ignored) if ignored else result
+
+
+def snapshot_of(raw_objects: Iterable[Mapping[str, Any]]) -> tuple[Snapshot, dict[str, int]]:
+    """The store snapshot the controller would hold for these raw objects, and how many of
+    each unwatched kind were left out. ``kic-trio translate --assume-refused`` builds the
+    fallback's object graph from it: the very models the controller's fallback reads."""
     store = Store()
     ignored: dict[str, int] = {}
     for raw in raw_objects:
@@ -34,8 +43,7 @@ def translate_objects(
             ignored[shown] = ignored.get(shown, 0) + 1
             continue
         store.apply(Upsert(kind, parse(kind, raw)))
-    result = Translator(options).translate(store.snapshot())
-    return attrs.evolve(result, ignored_kinds=ignored) if ignored else result
+    return store.snapshot(), ignored
 
 
-__all__ = ["translate_objects"]
+__all__ = ["snapshot_of", "translate_objects"]

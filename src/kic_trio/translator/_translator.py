@@ -37,7 +37,10 @@ from .._payload import ConfigPayload
 from ..models import (
     ANNOTATION_CLASSED_KINDS,
     CA_CERT_LABEL,
+    CONDITIONED_KINDS,
     INGRESS_PROGRAMMED,
+    KONG_INVALID,
+    KONG_PROGRAMMED,
     NO_STATUS,
     SPECS,
     Condition,
@@ -161,6 +164,9 @@ class TranslationResult:
     #: Offline only (``translate_objects``): kind -> how many input objects were left out
     #: because no registered kind matches (Deployments in a manifest folder...): never silent.
     ignored_kinds: Mapping[str, int] = attrs.field(factory=dict)
+    #: ``body`` as its top-level entities (list name -> serialised entities, in body order),
+    #: for the fallback: it parses only the entities a refusal concerns.
+    parts: Mapping[str, tuple[bytes, ...]] = attrs.field(factory=dict, repr=False)
 
     @functools.cached_property
     def config(self) -> dict[str, Any]:
@@ -177,6 +183,7 @@ class TranslationResult:
             changes_seen_at=changes_seen_at,
             empty=self.empty,
             status=self.status,
+            parts=self.parts,
         )
 
 
@@ -536,6 +543,8 @@ _STATUS_OF: Mapping[str, tuple[ObjectStatus, ObjectStatus]] = {
         INGRESS_PROGRAMMED,
         ObjectStatus(conditions=(Condition("Programmed", "False", "TranslationFailed"),)),
     ),
+    # Kong's kinds of issue 16: upstream's Programmed condition (models/_status.py)
+    **dict.fromkeys(sorted(CONDITIONED_KINDS), (KONG_PROGRAMMED, KONG_INVALID)),
 }
 
 
@@ -649,6 +658,7 @@ class Translator:
             configured=st.out_configured,
             empty=empty,
             status=st.out_status,
+            parts=st.frags.parts(),
         )
 
     # --- context --------------------------------------------------------------------------

@@ -11,8 +11,13 @@ import pytest
 import yaml
 
 from kic_trio._translate_cli import run
-from kic_trio.kong._dependencies import build_object_graph, object_key
-from kic_trio.translator import TranslatorOptions
+from kic_trio.kong._dependencies import ObjectGraph, object_key, snapshot_graph
+from kic_trio.translator import TranslatorOptions, snapshot_of
+
+
+def build_object_graph(objects: list[dict[str, Any]]) -> ObjectGraph:
+    """The graph the controller builds: from the models of its store's snapshot."""
+    return snapshot_graph(snapshot_of(objects)[0])
 
 
 def obj(kind: str, name: str, ns: str = "a", api: str = "v1", **rest: Any) -> dict[str, Any]:
@@ -233,3 +238,76 @@ def test_backfill_puts_back_the_last_accepted_version_with_its_plugin(tmp_path: 
     assert plugin["config"] == {"key_names": ["apikey"]} and plugin["route"] == "a.web.svc..80"
     assert set(filled.left_out) == set(excluded.left_out)  # still reported as left out
     assert "plugins" not in orjson.loads(excluded.body)
+
+
+def test_backfill_through_snapshots_brings_back_the_secret_its_consumer_plugin_and_ingress() -> (
+    None
+):
+    """The controller's path (``plan_for_snapshots``): a refused credential Secret, which also
+    configures a plugin, leaves out its consumer, the plugin and the Ingress using it; with the
+    last accepted configuration and its snapshot, all come back as Kong accepted them."""
+    from kic_trio._translate_cli import _refusal
+    from kic_trio.kong._fallback_parts import plan_for_snapshots
+    from kic_trio.kong._parse import parse_rejection
+    from kic_trio.translator import Translator
+
+    def objects(key: str) -> list[dict[str, Any]]:
+        import base64
+
+        data = {"key": key, "config": '{"minute": 5}'}
+        secret = obj(
+            "Secret",
+            "shared",
+            metadata={"labels": {"konghq.com/credential": "key-auth"}},
+            data={k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        )
+        consumer = obj(
+            "KongConsumer",
+            "alice",
+            api=KP,
+            metadata={"annotations": {"kubernetes.io/ingress.class": "kong"}},
+            username="alice",
+            credentials=["shared"],
+        )
+        plugin = obj(
+            "KongPlugin",
+            "limit",
+            api=KP,
+            plugin="rate-limiting",
+            configFrom={"secretKeyRef": {"name": "shared", "key": "config"}},
+        )
+        return [
+            secret,
+            consumer,
+            plugin,
+            obj("Service", "svc", spec={"ports": [{"port": 80}]}),
+            obj("Service", "other", spec={"ports": [{"port": 80}]}),
+            ingress("limited", "svc", annotations={"konghq.com/plugins": "limit"}),
+            ingress("open", "other"),
+        ]
+
+    old_snap, _ = snapshot_of(objects("good-key"))
+    old = Translator(TranslatorOptions()).translate(old_snap)
+    snap, _ = snapshot_of(objects("refused-key"))
+    now = Translator(TranslatorOptions()).translate(snap)
+    secret = next(m.ref for _, m in snap.all() if m.ref.kind == "Secret")
+    refusal = (parse_rejection(_refusal([secret])),)
+    excluded = plan_for_snapshots(now.body, refusal, snap, parts=now.parts)
+    assert {str(r) for r in excluded.left_out} == {
+        "Secret a/shared",
+        "KongConsumer a/alice",
+        "KongPlugin a/limit",
+        "Ingress a/limited",
+    }
+    assert excluded.body is not None
+    ex = orjson.loads(excluded.body)
+    assert "consumers" not in ex and "plugins" not in ex
+    filled = plan_for_snapshots(now.body, refusal, snap, (old.body, old_snap), now.parts)
+    assert filled.body is not None
+    out = orjson.loads(filled.body)
+    [consumer] = out["consumers"]
+    assert consumer["keyauth_credentials"][0]["key"] == "good-key"  # the accepted version
+    [plugin] = out["plugins"]
+    assert plugin["name"] == "rate-limiting" and plugin["config"] == {"minute": 5}
+    routes = {r["name"] for s in out["services"] for r in s.get("routes", [])}
+    assert routes == {"a.limited.svc..80", "a.open.other..80"}
