@@ -76,6 +76,13 @@ class StreamUnit(NamedTuple):
     stage: Literal["stream"] = "stream"
 
 
+class GatewayRouteUnit(NamedTuple):
+    """One Gateway API route (``key``: kind, namespace, name): HTTPRoute, GRPCRoute, L4 routes."""
+
+    key: tuple[str, str, str]
+    stage: Literal["gwroute"] = "gwroute"
+
+
 class GlobalPluginsUnit(NamedTuple):
     stage: Literal["global"] = "global"
 
@@ -106,6 +113,7 @@ Unit = (
     | PluginUnit
     | BlockedUnit
     | StreamUnit
+    | GatewayRouteUnit
     | GlobalPluginsUnit
     | CertificatesUnit
     | CACertificatesUnit
@@ -153,6 +161,7 @@ __all__ = [
     "ConsumerUnit",
     "CustomEntityUnit",
     "Dep",
+    "GatewayRouteUnit",
     "GlobalPluginsUnit",
     "IngressUnit",
     "Key",
