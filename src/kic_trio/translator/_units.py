@@ -83,6 +83,20 @@ class GatewayRouteUnit(NamedTuple):
     stage: Literal["gwroute"] = "gwroute"
 
 
+class GatewayUnit(NamedTuple):
+    """One Gateway's status (listeners, addresses, attachedRoutes): ``key`` namespace, name."""
+
+    key: Key
+    stage: Literal["gateway"] = "gateway"
+
+
+class GatewayClassUnit(NamedTuple):
+    """One GatewayClass's status (``Accepted`` when ours)."""
+
+    name: str
+    stage: Literal["gatewayclass"] = "gatewayclass"
+
+
 class GlobalPluginsUnit(NamedTuple):
     stage: Literal["global"] = "global"
 
@@ -115,6 +129,8 @@ Unit = (
     | StreamUnit
     | GatewayRouteUnit
     | GlobalPluginsUnit
+    | GatewayUnit
+    | GatewayClassUnit
     | CertificatesUnit
     | CACertificatesUnit
     | CustomEntityUnit
@@ -161,7 +177,9 @@ __all__ = [
     "ConsumerUnit",
     "CustomEntityUnit",
     "Dep",
+    "GatewayClassUnit",
     "GatewayRouteUnit",
+    "GatewayUnit",
     "GlobalPluginsUnit",
     "IngressUnit",
     "Key",
