@@ -99,6 +99,7 @@ from ._units import (
     ConsumerUnit,
     CustomEntityUnit,
     Dep,
+    GatewayAttachUnit,
     GatewayClassUnit,
     GatewayRouteUnit,
     GatewayUnit,
@@ -411,7 +412,7 @@ class _Dirty:
                 self.certs = True
             elif isinstance(unit, CustomEntityUnit):
                 self.custom.add(unit.key)
-            elif isinstance(unit, GatewayRouteUnit):
+            elif isinstance(unit, GatewayRouteUnit | GatewayAttachUnit):
                 self.gw.add(unit.key)
             elif isinstance(unit, GatewayUnit):
                 self.gateways.add(unit.key)
@@ -2102,11 +2103,12 @@ class Translator:
         for fk in d.gw:
             obj = view.snap.get(*fk)
             new: dict[Key, tuple[str, ...]] = {}
+            att = RouteAttachment()
             if obj is not None and hasattr(obj, "parent_refs") and self.options.gateway_attachment:
-                try:
+                with contextlib.suppress(Exception):  # the route unit already failed it
                     att = self.gateway_attachment(obj, view)
-                except Exception:  # the route unit already failed it; count nothing
-                    att = RouteAttachment()
+            self._record(st, GatewayAttachUnit(fk), UnitOut(deps=att.deps))
+            if att.parents:
                 for p in att.parents:
                     if p.accepted:
                         key = p.gateway.key

@@ -90,6 +90,14 @@ class GatewayUnit(NamedTuple):
     stage: Literal["gateway"] = "gateway"
 
 
+class GatewayAttachUnit(NamedTuple):
+    """What one route's attachment read (Gateways, classes, listener Secrets, Namespaces...):
+    a change there recomputes the route and its Gateways' attachedRoutes."""
+
+    key: tuple[str, str, str]
+    stage: Literal["gwattach"] = "gwattach"
+
+
 class GatewayClassUnit(NamedTuple):
     """One GatewayClass's status (``Accepted`` when ours)."""
 
@@ -131,6 +139,7 @@ Unit = (
     | GlobalPluginsUnit
     | GatewayUnit
     | GatewayClassUnit
+    | GatewayAttachUnit
     | CertificatesUnit
     | CACertificatesUnit
     | CustomEntityUnit
@@ -177,6 +186,7 @@ __all__ = [
     "ConsumerUnit",
     "CustomEntityUnit",
     "Dep",
+    "GatewayAttachUnit",
     "GatewayClassUnit",
     "GatewayRouteUnit",
     "GatewayUnit",
