@@ -289,6 +289,52 @@ def gateway_status(
     )
 
 
+# --- listener certificates -> Kong (§3.5) ------------------------------------------------------
+
+#: upstream's literal, un-interpolated message (kept: tools grep for it)
+MORE_THAN_ONE_CERT = "listener '%s' has more than one certificateRef, it's not supported"
+
+
+def listener_certificates(
+    view: GatewayView,
+    gateway: Gateway,
+    gclass: GatewayClass,
+    ready: Mapping[str, bool],
+    deps: set[Dep],
+) -> tuple[list[tuple[tuple[str, str], str]], list[str]]:
+    """``((secret ns, name), sni)`` claims of a Gateway's listeners, and failure reasons.
+
+    Listeners count when present in status (``ready``: for unmanaged classes, this
+    translation's Programmed; managed: listed in the Gateway's status as read) with
+    ``tls.certificateRefs``. More than one ref: a failure, listener skipped; a cross-namespace
+    ref needs a grant (exact group ``""``), else skipped; the Secret itself is checked by the
+    certificate stage (a bad pair: ``failed to construct certificate from secret``). SNI: the
+    listener hostname, ``*`` without one.
+    """
+    claims: list[tuple[tuple[str, str], str]] = []
+    problems: list[str] = []
+    gw_ns = gateway.ref.namespace
+    for lst in gateway.listeners:
+        if not lst.certificate_refs or not ready.get(lst.name, False):
+            continue
+        if len(lst.certificate_refs) > 1:
+            problems.append(MORE_THAN_ONE_CERT)
+            continue
+        ref = lst.certificate_refs[0]
+        if ref.group not in (None, "") or ref.kind not in (None, "Secret"):
+            continue
+        ns = ref.namespace or gw_ns
+        if ns != gw_ns and not grant_allows(
+            view, GW_GROUP, "Gateway", gw_ns, "", "Secret", ns, ref.name, deps
+        ):
+            continue
+        deps.add(("Secret", ns, ref.name))
+        if not isinstance(view.get("Secret", ns, ref.name), Secret):
+            continue  # upstream: logged only
+        claims.append(((ns, ref.name), lst.hostname or "*"))
+    return claims, problems
+
+
 # --- the route side -----------------------------------------------------------------------------
 
 
@@ -328,6 +374,7 @@ __all__ = [
     "gateway_status",
     "gatewayclass_status",
     "kong_listens",
+    "listener_certificates",
     "listener_check",
     "listener_statuses",
     "our_class",

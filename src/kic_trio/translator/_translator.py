@@ -69,6 +69,7 @@ from ._gateways import (
     gateway_status,
     gatewayclass_status,
     kong_listens,
+    listener_certificates,
     listener_check,
     listener_statuses,
     our_class,
@@ -360,6 +361,8 @@ class _State:
         # attached route count (attachedRoutes, kept incrementally from dirty routes only)
         self.gw_attached: dict[tuple[str, str, str], dict[Key, tuple[str, ...]]] = {}
         self.gw_counts: dict[Key, dict[str, int]] = {}
+        # Gateway listener certificates: gateway -> ((created, ns, name), gateway ref, claims)
+        self.gw_tls: dict[Key, tuple[tuple[str, str, str], ObjectRef, tuple[Any, ...]]] = {}
 
 
 @attrs.define(slots=True, eq=False)
@@ -1899,6 +1902,15 @@ class Translator:
                         seen_hosts.add(h)
                         entry[0].append(h)
                 entry[1][sout.ref] = True
+        # Gateway listener certificates after Ingress and TCPIngress ones (upstream's
+        # mergeCerts: an SNI an Ingress claimed stays the Ingress's), oldest Gateway first
+        for _, gw_ref, gw_claims in sorted(st.gw_tls.values(), key=lambda t: t[0]):
+            for secret_key, host in gw_claims:
+                entry = claims.setdefault(secret_key, ([], {}))
+                if host not in seen_hosts:
+                    seen_hosts.add(host)
+                    entry[0].append(host)
+                entry[1][gw_ref] = True
         for svc_name in sorted(st.svc):
             cert_key, parent = st.svc[svc_name]
             if cert_key is not None and parent is not None:
@@ -2147,32 +2159,51 @@ class Translator:
             gw_obj = view.snap.get("Gateway", *key)
             deps: set[Dep] = {("Gateway", *key)}
             out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
+            failures: list[Failure] = []
+            tls: tuple[Any, ...] = ()
             if isinstance(gw_obj, Gateway):
                 try:
-                    out_status = self._gateway_status(view, gw_obj, inputs, st, deps)
+                    out_status, tls, problems = self._gateway_status(view, gw_obj, inputs, st, deps)
+                    failures = [Failure(gw_obj.ref, "", why) for why in problems]
                 except Exception as exc:  # unit guard: this Gateway only
-                    self._record(
-                        st, GatewayUnit(key), UnitOut(failures=(_crashed(gw_obj.ref, exc),))
-                    )
-                    continue
-            self._record(st, GatewayUnit(key), UnitOut(deps=frozenset(deps), status=out_status))
+                    failures = [_crashed(gw_obj.ref, exc)]
+                    out_status, tls = NO_STATUS, ()
+            old_tls = st.gw_tls.pop(key, None)
+            if tls and isinstance(gw_obj, Gateway):
+                st.gw_tls[key] = ((gw_obj.created, *key), gw_obj.ref, tls)
+            if st.gw_tls.get(key) != old_tls:
+                d.certs = True
+            self._record(
+                st,
+                GatewayUnit(key),
+                UnitOut(failures=failures, deps=frozenset(deps), status=out_status),
+            )
 
     def _gateway_status(
         self, view: _View, gateway: Gateway, inputs: GatewayInputs, st: _State, deps: set[Dep]
-    ) -> Mapping[ObjectRef, ObjectStatus]:
+    ) -> tuple[Mapping[ObjectRef, ObjectStatus], tuple[Any, ...], list[str]]:
+        """(status, listener certificate claims, failure reasons) of one Gateway."""
         key = gateway.ref.key
         if inputs.gateway_to_reconcile and f"{key[0]}/{key[1]}" != inputs.gateway_to_reconcile:
-            return NO_STATUS
+            return NO_STATUS, (), []
         gclass = our_class(view, gateway, inputs.controller_name, deps)
-        if gclass is None or not gclass.unmanaged:
-            return NO_STATUS  # not ours, or a managed class: another component writes status
+        if gclass is None:
+            return NO_STATUS, (), []
+        if not gclass.unmanaged:
+            # a managed class: another component writes status; listeners in its status count
+            if not gateway.accepted_by_status():
+                return NO_STATUS, (), []
+            ready = dict.fromkeys(gateway.status_listener_names, True)
+            claims, problems = listener_certificates(view, gateway, gclass, ready, deps)
+            return NO_STATUS, tuple(claims), problems
         listens, services = kong_listens(view, inputs, deps)
         listeners = listener_statuses(view, gateway, listens, deps, st.gw_counts.get(key, {}))
-        return {
-            gateway.ref: gateway_status(
-                gateway, listeners, gateway_addresses(services, inputs), bool(services)
-            )
-        }
+        ready = {lst.name: lst.programmed for lst in listeners}
+        claims, problems = listener_certificates(view, gateway, gclass, ready, deps)
+        status = gateway_status(
+            gateway, listeners, gateway_addresses(services, inputs), bool(services)
+        )
+        return {gateway.ref: status}, tuple(claims), problems
 
     def _record(self, st: _State, unit: Unit, out: UnitOut) -> None:
         """Store one unit's output (:class:`UnitOut`), the same way for every stage.

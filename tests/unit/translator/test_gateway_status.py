@@ -243,3 +243,56 @@ def test_publish_status_address_overrides() -> None:
         ("IPAddress", "1.2.3.4"),
         ("Hostname", "lb.example.com"),
     )
+
+
+def _ingress_tls(host: str, secret_name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "ing", "namespace": "ns", "creationTimestamp": "2020-01-01T00:00:00Z"},
+        "spec": {
+            "ingressClassName": "kong",
+            "tls": [{"hosts": [host], "secretName": secret_name}],
+            "rules": [{"host": host}],
+        },
+    }
+
+
+def _certs(objs: list[dict[str, Any]]) -> dict[str, list[str]]:
+    result = translate_objects(objs, OPTS)
+    return {
+        c["id"]: [s["name"] if isinstance(s, dict) else s for s in c["snis"]]
+        for c in result.config.get("certificates", [])
+    }
+
+
+def test_listener_certificates_become_kong_certificates_after_ingress_ones() -> None:
+    cert_b = secret("other")
+    cert_b["data"]["tls.crt"], cert_b["data"]["tls.key"] = (
+        _b64(PAIRS[1][0]),
+        _b64(PAIRS[1][1]),
+    )
+    gw = gateway(
+        [
+            https("a", "cert", port=443) | {"hostname": "a.example.com"},
+            https("star", "other", port=443),
+            https("b", "cert", port=443) | {"hostname": "b.example.com"},
+        ]
+    )
+    base = [CLASS, PROXY, secret("cert"), cert_b, gw]
+    assert _certs(base) == {"uid-cert": ["a.example.com", "b.example.com"], "uid-other": ["*"]}
+    # an Ingress claiming b.example.com with another Secret keeps it (Ingress certificates first)
+    got = _certs([*base, _ingress_tls("b.example.com", "other")])
+    assert got == {"uid-other": ["*", "b.example.com"], "uid-cert": ["a.example.com"]}
+
+
+def test_more_than_one_certificate_ref_is_a_failure_on_the_gateway() -> None:
+    lst = https("two", "cert")
+    lst["tls"]["certificateRefs"].append({"name": "cert2"})
+    result = translate_objects(
+        [CLASS, PROXY, secret("cert"), secret("cert2"), gateway([lst])], OPTS
+    )
+    assert [f.reason for f in result.failures if f.obj.kind == "Gateway"] == [
+        "listener '%s' has more than one certificateRef, it's not supported"
+    ]
+    assert "certificates" not in result.config or not result.config["certificates"]
