@@ -63,7 +63,8 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
-from ._httproute import ANY, GwRouteOut, Reads, assumed_attachment, translate_httproute
+from ._gwattach import attach
+from ._httproute import ANY, GwRouteOut, Reads, translate_httproute
 from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
 from ._model import Backend, GwService
 from ._options import TranslatorOptions
@@ -103,8 +104,6 @@ from ._util import plugin_names
 from ._vaults import translate_vaults
 
 _CLASSED = ANNOTATION_CLASSED_KINDS
-#: upstream's default ``--gateway-api-controller-name``
-_GATEWAY_CONTROLLER = "konghq.com/kic-gateway-controller"
 #: expressions router: bits 0-11 of a Gateway API route's priority order equal priorities
 _RELATIVE_ORDER_MAX = 4095
 #: ``(order key, Kong route dict, Kong service name)`` of one expression route
@@ -1058,11 +1057,19 @@ class Translator:
         if not isinstance(obj, HTTPRoute):
             return GwRouteOut(obj.ref, str(getattr(obj, "created", "")))
         opts = self.options
+        att = attach(
+            obj,
+            reads,
+            opts.gateway_controller_name,
+            attachment=opts.gateway_attachment,
+            gateway_to_reconcile=opts.gateway_to_reconcile,
+        )
+        reads.deps.update(att.deps)
         return translate_httproute(
             obj,
-            assumed_attachment(obj, reads),
+            att,
             reads,
-            controller_name=_GATEWAY_CONTROLLER,
+            controller_name=opts.gateway_controller_name,
             expressions=opts.router_flavor == "expressions",
             fill_ids=opts.fill_ids,
         )
