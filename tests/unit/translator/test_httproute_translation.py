@@ -326,7 +326,7 @@ def _class(name: str, controller: str = "konghq.com/kic-gateway-controller") -> 
     return {
         "apiVersion": f"{GW}/v1",
         "kind": "GatewayClass",
-        "metadata": {"name": name, "annotations": {"konghq.com/gatewayclass-unmanaged": "true"}},
+        "metadata": {"name": name},  # managed: its Gateways' status is someone else's
         "spec": {"controllerName": controller},
     }
 
@@ -342,6 +342,8 @@ def _gateway(name: str, class_name: str, hostname: str = "") -> dict[str, Any]:
         "spec": {"gatewayClassName": class_name, "listeners": [listener]},
         "status": {
             "conditions": [
+                {"type": "Accepted", "status": "True", "reason": "Accepted",
+                 "observedGeneration": 1},
                 {"type": "Programmed", "status": "True", "reason": "Programmed",
                  "observedGeneration": 1},
             ],
