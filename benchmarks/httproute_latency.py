@@ -3,8 +3,8 @@
     python benchmarks/httproute_latency.py --sizes 1000     # then --sizes 10000 (own process)
     python benchmarks/httproute_latency.py --sizes 1000 --changes 50
 
-Each set is a Service with 3 ready endpoints and an HTTPRoute (parentRef: one unmanaged
-Gateway of our GatewayClass, its listener Programmed in status) with two rules: a PathPrefix
+Each set is a Service with 3 ready endpoints and an HTTPRoute (parentRef: one
+Gateway of our managed GatewayClass, accepted and its listener Programmed in status) with two rules: a PathPrefix
 match with a RequestHeaderModifier filter, and a header match. Measured in the translator,
 with the controller's attachment (``gateway_attachment=True``), for both router flavors:
 
@@ -51,13 +51,17 @@ def _programmed(gen: int = 1) -> dict[str, Any]:
             "observedGeneration": gen}  # fmt: skip
 
 
+def _accepted(gen: int = 1) -> dict[str, Any]:
+    return {"type": "Accepted", "status": "True", "reason": "Accepted",
+            "observedGeneration": gen}  # fmt: skip
+
+
 def _gateway() -> list[dict[str, Any]]:
     return [
         {
             "apiVersion": f"{GW}/v1",
             "kind": "GatewayClass",
-            "metadata": {"name": "kong",
-                         "annotations": {"konghq.com/gatewayclass-unmanaged": "true"}},
+            "metadata": {"name": "kong"},  # managed: Gateway status as another component wrote it
             "spec": {"controllerName": "konghq.com/kic-gateway-controller"},
         },
         {
@@ -70,7 +74,7 @@ def _gateway() -> list[dict[str, Any]]:
                                "allowedRoutes": {"namespaces": {"from": "All"}}}],
             },
             "status": {
-                "conditions": [_programmed()],
+                "conditions": [_accepted(), _programmed()],
                 "listeners": [{"name": "http", "attachedRoutes": 0,
                                "supportedKinds": [{"group": GW, "kind": "HTTPRoute"}],
                                "conditions": [_programmed()]}],
@@ -149,6 +153,8 @@ def run(n: int, flavor: str, changes: int) -> dict[str, Any]:
     gc.enable()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # peak, KiB on Linux
     routes = sum(len(s.get("routes", [])) for s in result.config.get("services", []))
+    if routes != 2 * n:
+        raise SystemExit(f"expected {2 * n} Kong routes, got {routes}: the routes did not attach")
     lat: list[float] = []
     for k in range(changes):
         i = (k * 7919) % n
