@@ -414,3 +414,23 @@ def test_expression_priority_ranks_follow_joins_and_leaves() -> None:
     assert ranks() == {"r0": 0, "r3": 1, "r4": 2}
     w.put(route(1))
     assert ranks() == {"r0": 0, "r1": 1, "r3": 2, "r4": 3}
+
+
+def test_translate_cli_prints_route_parent_conditions(tmp_path: Any) -> None:
+    """``kic-trio translate`` shows what the status edge would write: a ``status:`` line for a
+    parent with a condition that does not hold, a ``note:`` when all hold."""
+    import yaml
+
+    from kic_trio import _translate_cli
+
+    far = _route("far", [{"backendRefs": [_ref("x", namespace="other")]}])
+    near = _route("near", [{"backendRefs": [_ref("a")]}])
+    f = tmp_path / "in.yaml"
+    f.write_text(yaml.safe_dump_all([_svc("a"), _svc("x", ns="other"), far, near]))
+    out = _translate_cli.run(["-f", str(f), "--assume-attached", "--no-fail"])
+    lines = [m for m in out.messages if "HTTPRoute" in m]
+    assert any(
+        m.startswith("status: HTTPRoute default/far") and "ResolvedRefs=False RefNotPermitted" in m
+        for m in lines
+    ), lines
+    assert any(m.startswith("note: HTTPRoute default/near") for m in lines), lines
