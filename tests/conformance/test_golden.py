@@ -88,11 +88,12 @@ def upstream_argv(case: Path, settings: Path | None) -> list[str]:
     """The ``kic-trio translate`` flags for an upstream case: upstream's golden settings
     (class ``kong``, FillIDs, ``cluster.local``), the variant's ``feature_flags`` (
     ``ExpressionRoutes`` is Kong's router flavor, which upstream learns from ``GET /``; the
-    rest are feature gates), and ``--assume-refused`` for every object annotated broken."""
+    rest are feature gates), ``--assume-attached`` (upstream loads routes straight into its
+    cache) and ``--assume-refused`` for every object annotated broken."""
     flags: Mapping[str, Any] = (
         (yaml.safe_load(settings.read_text()) or {}).get("feature_flags") or {} if settings else {}
     )
-    argv = ["-f", str(case / "in.yaml"), "-o", "json", "--no-fail"]
+    argv = ["-f", str(case / "in.yaml"), "-o", "json", "--no-fail", "--assume-attached"]
     argv += ["--ingress-class", "kong", "--cluster-domain", "cluster.local"]
     if flags.get("ExpressionRoutes"):
         argv += ["--router-flavor", "expressions"]

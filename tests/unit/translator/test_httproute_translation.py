@@ -73,6 +73,7 @@ class World:
 
     def __init__(self, *objs: dict[str, Any], **opts: Any) -> None:
         self.store = Store()
+        opts.setdefault("gateway_attachment", False)  # upstream's cache: parents assumed
         self.tr = Translator(TranslatorOptions(fill_ids=False, **opts))
         for o in objs:
             self.store.apply(Upsert(o["kind"], parse(o["kind"], o)))
@@ -319,3 +320,117 @@ def test_konghq_plugins_and_extension_ref_bind_plugins_to_each_route() -> None:
     w = World(_svc("a"), plugin, _route("r", [rule]))
     bound = [p for p in w.result.config.get("plugins", []) if p["name"] == "key-auth"]
     assert bound and all(p.get("route") for p in bound)
+
+
+def _class(name: str, controller: str = "konghq.com/kic-gateway-controller") -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GW}/v1",
+        "kind": "GatewayClass",
+        "metadata": {"name": name},  # managed: its Gateways' status is someone else's
+        "spec": {"controllerName": controller},
+    }
+
+
+def _gateway(name: str, class_name: str, hostname: str = "") -> dict[str, Any]:
+    listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP"}
+    if hostname:
+        listener["hostname"] = hostname
+    return {
+        "apiVersion": f"{GW}/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": "default", "generation": 1},
+        "spec": {"gatewayClassName": class_name, "listeners": [listener]},
+        "status": {
+            "conditions": [
+                {"type": "Accepted", "status": "True", "reason": "Accepted",
+                 "observedGeneration": 1},
+                {"type": "Programmed", "status": "True", "reason": "Programmed",
+                 "observedGeneration": 1},
+            ],
+            "listeners": [
+                {
+                    "name": "http",
+                    "attachedRoutes": 0,
+                    "supportedKinds": [{"group": GW, "kind": "HTTPRoute"}],
+                    "conditions": [
+                        {"type": "Programmed", "status": "True", "reason": "Programmed",
+                         "observedGeneration": 1},
+                    ],
+                }
+            ],
+        },
+    }  # fmt: skip
+
+
+def test_attached_route_gets_listener_hostnames_and_protocols_and_detaches() -> None:
+    """With the controller's attachment: served only through one of our Gateways, hosts
+    narrowed to the listener's, ``protocols`` from it; deleting the Gateway detaches it."""
+    route = _route("r", [{"backendRefs": [_ref("a")]}])
+    route["spec"]["hostnames"] = ["*.example.com"]
+    w = World(
+        _svc("a"), _class("kong"), _gateway("kong", "kong", hostname="api.example.com"), route,
+        gateway_attachment=True,
+    )  # fmt: skip
+    (kong_route,) = w.services()["httproute.default.r.0"]["routes"]
+    assert kong_route["hosts"] == ["api.example.com"]
+    assert kong_route["protocols"] == ["http"]
+    assert w.route_status("r").parents[0].conditions[0].status == "True"
+    w.delete("Gateway", "default", "kong")
+    assert not w.services()
+
+
+def test_route_to_another_controllers_gateway_is_not_served() -> None:
+    w = World(
+        _svc("a"), _class("kong", controller="example.com/other"), _gateway("kong", "kong"),
+        _route("r", [{"backendRefs": [_ref("a")]}]), gateway_attachment=True,
+    )  # fmt: skip
+    assert not w.services()
+    assert not any(r.kind == "HTTPRoute" for r in w.result.status)
+
+
+def test_expression_priority_ranks_follow_joins_and_leaves() -> None:
+    """Five routes of one base priority; one leaves, one changes base, one joins: ranks stay
+    ``4095 - i`` in age order (World checks incremental == full after every step)."""
+
+    def route(i: int, path: str = "/same") -> dict[str, Any]:
+        rule = {"matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                "backendRefs": [_ref("a")]}  # fmt: skip
+        return _route(f"r{i}", [rule], creationTimestamp=f"2024-01-0{i + 1}T00:00:00Z")
+
+    w = World(_svc("a"), *(route(i) for i in range(5)), router_flavor="expressions")
+    base = (2 << 44) + (4 << 23)
+
+    def ranks() -> dict[str, int]:
+        return {
+            n.split(".")[2]: base + 4095 - int(s["routes"][0]["priority"])
+            for n, s in w.services().items()
+            if int(s["routes"][0]["priority"]) >> 23 == base >> 23
+        }
+
+    assert ranks() == {"r0": 0, "r1": 1, "r2": 2, "r3": 3, "r4": 4}
+    w.delete("HTTPRoute", "default", "r1")
+    assert ranks() == {"r0": 0, "r2": 1, "r3": 2, "r4": 3}
+    w.put(route(2, path="/longer"))  # another base priority
+    assert ranks() == {"r0": 0, "r3": 1, "r4": 2}
+    w.put(route(1))
+    assert ranks() == {"r0": 0, "r1": 1, "r3": 2, "r4": 3}
+
+
+def test_translate_cli_prints_route_parent_conditions(tmp_path: Any) -> None:
+    """``kic-trio translate`` shows what the status edge would write: a ``status:`` line for a
+    parent with a condition that does not hold, a ``note:`` when all hold."""
+    import yaml
+
+    from kic_trio import _translate_cli
+
+    far = _route("far", [{"backendRefs": [_ref("x", namespace="other")]}])
+    near = _route("near", [{"backendRefs": [_ref("a")]}])
+    f = tmp_path / "in.yaml"
+    f.write_text(yaml.safe_dump_all([_svc("a"), _svc("x", ns="other"), far, near]))
+    out = _translate_cli.run(["-f", str(f), "--assume-attached", "--no-fail"])
+    lines = [m for m in out.messages if "HTTPRoute" in m]
+    assert any(
+        m.startswith("status: HTTPRoute default/far") and "ResolvedRefs=False RefNotPermitted" in m
+        for m in lines
+    ), lines
+    assert any(m.startswith("note: HTTPRoute default/near") for m in lines), lines
