@@ -56,18 +56,12 @@ _EXPRESSIONS = (
 )
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
 NOT_YET: dict[str, str] = {
-    "kic-golden-next/grpcroute-example/default": _GATEWAY_API,
-    "kic-golden-next/grpcroute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
     "kic-golden-next/httproute-example/default": _GATEWAY_API,
     "kic-golden-next/httproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
     "kic-golden-next/httproute-url-rewrite-path-prefix/default": _GATEWAY_API,
     "kic-golden-next/httproute-url-rewrite-path-prefix/expression-routes-on": _GATEWAY_API
     + "; "
     + _EXPRESSIONS,
-    "kic-golden-next/tcproute-example/default": _GATEWAY_API,
-    "kic-golden-next/tcproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/udproute-example/default": _GATEWAY_API,
-    "kic-golden-next/udproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
 }
 
 

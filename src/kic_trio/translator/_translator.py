@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -62,6 +62,7 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
+from ._gwl4grpc_stage import GwRouteState, stage_gw_l4grpc
 from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
 from ._model import Backend
 from ._options import TranslatorOptions
@@ -86,6 +87,7 @@ from ._units import (
     ConsumerUnit,
     CustomEntityUnit,
     Dep,
+    GatewayRouteUnit,
     GlobalPluginsUnit,
     IngressUnit,
     Key,
@@ -287,6 +289,8 @@ class _State:
         self.default: RouteOut | None = None
         # TCPIngress/UDPIngress: (kind, ns, name) -> its stream routes
         self.stream: dict[tuple[str, str, str], StreamOut] = {}
+        # GRPCRoute/TCPRoute/UDPRoute/TLSRoute (``_gwl4grpc_stage``)
+        self.gw_l4grpc = GwRouteState()
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
         # Kong route name -> Ingresses making it (names join parts with "." and can collide)
@@ -346,6 +350,8 @@ class _Dirty:
     groups: set[Key] = attrs.field(factory=set)
     #: TCPIngress/UDPIngress objects: (kind, namespace, name)
     stream: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: GRPCRoute/TCPRoute/UDPRoute/TLSRoute objects: (kind, namespace, name)
+    gw_l4grpc: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: Kong route names whose holders changed (arbitrated after the Ingress stage).
     names: set[str] = attrs.field(factory=set)
     global_: bool = False
@@ -375,6 +381,8 @@ class _Dirty:
                 self.certs = True
             elif isinstance(unit, CustomEntityUnit):
                 self.custom.add(unit.key)
+            elif isinstance(unit, GatewayRouteUnit):
+                self.gw_l4grpc.add(unit.key)
             else:  # pragma: no cover - a stage recorded dependencies nobody follows
                 raise TypeError(f"unit {unit!r} has dependencies but no dirty set")
 
@@ -449,6 +457,22 @@ def _on_stream(
     d.stream.add((kind, ns, name))
 
 
+def _on_gw_l4grpc(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """GRPCRoute/TCPRoute/UDPRoute/TLSRoute: its own unit (and whatever else read it)."""
+    d.gw_l4grpc.add((kind, ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_reference_grant(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """Readers of this grant, and of every grant of its namespace (``(kind, ns, "")``)."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ""))
+
+
 def _on_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -498,11 +522,11 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "GatewayClass": _on_read,
     "Gateway": _on_read,
     "HTTPRoute": _on_read,
-    "GRPCRoute": _on_read,
-    "TCPRoute": _on_read,
-    "UDPRoute": _on_read,
-    "TLSRoute": _on_read,
-    "ReferenceGrant": _on_read,
+    "GRPCRoute": _on_gw_l4grpc,
+    "TCPRoute": _on_gw_l4grpc,
+    "UDPRoute": _on_gw_l4grpc,
+    "TLSRoute": _on_gw_l4grpc,
+    "ReferenceGrant": _on_reference_grant,
     "BackendTLSPolicy": _on_read,
 }
 #: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
@@ -946,6 +970,36 @@ class Translator:
             self._set_failures(st, unit, new.failures if new is not None else ())
             self._set_configured(st, unit, (new.ref,) if new is not None else ())
         self._route_names(st, names, d.svc)
+
+    def _stage_gw_l4grpc(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2c. GRPCRoute, TCPRoute, UDPRoute, TLSRoute: one unit per route (``_gwl4grpc_stage``)."""
+        if not d.gw_l4grpc:
+            return
+        opts = self.options
+        stage_gw_l4grpc(
+            st.gw_l4grpc,
+            view.snap,
+            d.gw_l4grpc,
+            lambda unit, out, routes: self._record_gw_route(st, d, unit, out, routes),
+            _crashed,
+            expressions=opts.router_flavor == "expressions",
+            fill_ids=opts.fill_ids,
+            cluster_domain=opts.cluster_domain,
+            drain=opts.enable_drain_support,
+        )
+
+    def _record_gw_route(
+        self, st: _State, d: _Dirty, unit: Unit, out: UnitOut, routes: Sequence[RouteOut]
+    ) -> None:
+        """Store a Gateway API route unit and bind ``konghq.com/plugins`` to each Kong route."""
+        failures = list(out.failures)
+        rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
+        for r in routes:
+            rels.extend(self._plugin_rels(r.plugins, "route", r.name, r.ingress, failures))
+        if len(failures) != len(out.failures):
+            out = attrs.evolve(out, failures=failures)
+        self._record(st, unit, out)
+        self._set_rels(st, unit, rels if out.entries else [], d.plugins)
 
     def _stage_services(self, st: _State, view: _View, d: _Dirty) -> None:
         """3. Kong services (+ upstreams, targets)."""
@@ -1920,6 +1974,7 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_ingresses,  # Ingresses -> routes per Kong service, TLS claims
     Translator._stage_default_backend,  # the one default backend
     Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
+    Translator._stage_gw_l4grpc,  # GRPCRoute, TCP/UDP/TLSRoute -> their own Kong services
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,
     Translator._stage_consumers,

@@ -76,6 +76,14 @@ class StreamUnit(NamedTuple):
     stage: Literal["stream"] = "stream"
 
 
+class GatewayRouteUnit(NamedTuple):
+    """One GRPCRoute/TCPRoute/UDPRoute/TLSRoute with its own Kong services (``key``: kind,
+    namespace, name)."""
+
+    key: tuple[str, str, str]
+    stage: Literal["gwroute"] = "gwroute"
+
+
 class GlobalPluginsUnit(NamedTuple):
     stage: Literal["global"] = "global"
 
@@ -106,6 +114,7 @@ Unit = (
     | PluginUnit
     | BlockedUnit
     | StreamUnit
+    | GatewayRouteUnit
     | GlobalPluginsUnit
     | CertificatesUnit
     | CACertificatesUnit
@@ -153,6 +162,7 @@ __all__ = [
     "ConsumerUnit",
     "CustomEntityUnit",
     "Dep",
+    "GatewayRouteUnit",
     "GlobalPluginsUnit",
     "IngressUnit",
     "Key",
