@@ -24,6 +24,10 @@ identifier is left out with a Failure (it would be read as a regex by Kong); tra
 problems are Failures on the route (upstream only logs them). Kept as upstream (its goldens
 depend on it): every named-rule tag of the route on every Kong route.
 
+Route annotations (``konghq.com/strip-path``, ``protocols``, ``methods``, ...) apply to every Kong
+route of the object exactly as on an Ingress (gateway-api.md §8); ``konghq.com/plugins`` binds
+to each route.
+
 Advice: ``relative`` comes from the stage, which knows every GRPCRoute's split keys
 (:func:`split_keys`); a route whose group of equal base priorities changed is recomputed.
 """
@@ -36,7 +40,7 @@ from typing import Any
 from ..models import Failure, split_list
 from ..models._gateway_api import GRPCMethodMatch, GRPCRoute, GRPCRouteMatch, HeaderMatch, Listener
 from ..store import Snapshot
-from ._expressions import quote, valid_host, valid_sni
+from ._expressions import quote, route_field_annotations, valid_host, valid_sni
 from ._gwplan import (
     NO_BACKEND,
     GatewayRouteOut,
@@ -48,6 +52,7 @@ from ._gwplan import (
     snapshot_grant_allows,
 )
 from ._ingress import RouteOut
+from ._ingress import _apply_route_annotations as apply_route_annotations
 from ._util import entity_id, plugin_names
 
 Dep = tuple[str, str, str]
@@ -293,8 +298,12 @@ def translate_grpcroute(
                 }
                 if expressions:
                     _expression_route(kong, route, host, match, rule.index, mi, protos, relative)
+                    apply_route_annotations(
+                        kong, route_field_annotations(route.annotations), ref, failures, True
+                    )
                 else:
                     _traditional_route(kong, route, match, listeners)
+                    apply_route_annotations(kong, route.annotations, ref, failures, False)
                 if fill_ids:
                     kong["id"] = entity_id("routes", rname)
                 outs.append(

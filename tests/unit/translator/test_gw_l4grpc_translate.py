@@ -437,3 +437,69 @@ def test_attached_route_gets_parent_status_and_unaccepted_is_not_served() -> Non
     (cond, *_) = refused.status[_tcp().ref].conditions
     assert (cond.status, cond.reason) == ("False", "NotAllowedByListeners")
     assert _run_stage(GwRouteState(), snap, {key}, attached=lambda r, deps: None)[key].entries == ()
+
+
+# --- through the whole translator: manifests in, Kong config out -------------------------------
+
+
+def _translate(objects: list[dict[str, Any]], **opts: Any) -> Any:
+    from kic_trio.translator import TranslatorOptions, translate_objects
+
+    return translate_objects(objects, TranslatorOptions(**opts))
+
+
+def _grpc_manifest(annotations: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GW}/v1",
+        "kind": "GRPCRoute",
+        "metadata": {"name": "g", "namespace": "ns", "annotations": annotations},
+        "spec": {
+            "hostnames": ["grpc.example"],
+            "rules": [
+                {
+                    "matches": [{"method": {"service": "echo.Echo", "method": "Say"}}],
+                    "backendRefs": [{"kind": "Service", "name": "echo", "port": 80}],
+                }
+            ],
+        },
+    }
+
+
+ECHO = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "echo", "namespace": "ns"},
+    "spec": {"ports": [{"port": 80, "name": "http"}]},
+}
+
+
+def test_grpcroute_route_annotations_and_plugins_apply_to_each_kong_route() -> None:
+    plugin = {
+        "apiVersion": "configuration.konghq.com/v1",
+        "kind": "KongPlugin",
+        "metadata": {"name": "rl", "namespace": "ns"},
+        "plugin": "rate-limiting",
+        "config": {"minute": 5},
+    }
+    result = _translate(
+        [
+            _grpc_manifest({"konghq.com/plugins": "rl", "konghq.com/protocols": "grpcs"}),
+            ECHO,
+            plugin,
+        ]
+    )
+    (svc,) = [s for s in result.config["services"] if s["name"] == "grpcroute.ns.g.0"]
+    (route,) = svc["routes"]
+    assert route["protocols"] == ["grpcs"]
+    assert svc["host"] == "grpcroute.ns.g.0" and svc["port"] == 80
+    plugins = [p for p in result.config.get("plugins", []) if p["name"] == "rate-limiting"]
+    plugins += [p for p in route.get("plugins", []) if p["name"] == "rate-limiting"]
+    assert len(plugins) == 1, result.config
+    assert result.failures == ()
+
+
+def test_a_missing_plugin_leaves_the_grpc_route_out_fail_closed() -> None:
+    result = _translate([_grpc_manifest({"konghq.com/plugins": "missing"}), ECHO])
+    routes = [r["name"] for s in result.config.get("services", []) for r in s.get("routes", [])]
+    assert "grpcroute.ns.g.0.0" not in routes
+    assert any("missing" in f.reason for f in result.failures)
