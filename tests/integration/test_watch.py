@@ -92,6 +92,32 @@ def manifest(kind: str, ns: str, name: str) -> dict[str, Any]:
         body["spec"] = {
             "rules": [{"port": 9000, "backend": {"serviceName": "svc", "servicePort": 80}}]
         }
+    elif kind == "Namespace":
+        pass  # labels only
+    elif kind == "GatewayClass":
+        body["spec"] = {"controllerName": "konghq.com/kic-gateway-controller"}
+    elif kind == "Gateway":
+        body["spec"] = {
+            "gatewayClassName": "kong",
+            "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+        }
+    elif kind in ("HTTPRoute", "GRPCRoute", "TCPRoute", "UDPRoute", "TLSRoute"):
+        body["spec"] = {
+            "parentRefs": [{"name": "gw"}],
+            "rules": [{"backendRefs": [{"name": "svc", "port": 80}]}],
+        }
+        if kind == "TLSRoute":
+            body["spec"]["hostnames"] = ["tls.example.com"]
+    elif kind == "ReferenceGrant":
+        body["spec"] = {
+            "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "x"}],
+            "to": [{"group": "", "kind": "Service"}],
+        }
+    elif kind == "BackendTLSPolicy":
+        body["spec"] = {
+            "targetRefs": [{"group": "", "kind": "Service", "name": "svc"}],
+            "validation": {"hostname": "svc.example.com", "wellKnownCACertificates": "System"},
+        }
     else:
         raise AssertionError(f"{kind}: add a minimal valid manifest for the new kind here")
     return body
@@ -125,6 +151,12 @@ async def patch(
 async def delete(client: httpx.AsyncClient, kind: str, ns: str, name: str) -> None:
     r = await client.delete(object_path(kind, ns, name))
     assert r.status_code == 200, r.text
+    if kind == "Namespace":
+        # no namespace controller on this control plane: finalize it as that controller would
+        body = r.json()
+        body["spec"]["finalizers"] = []
+        r = await client.put(object_path(kind, ns, name) + "/finalize", json=body)
+        assert r.status_code == 200, r.text
 
 
 async def test_every_kind_create_update_delete(
@@ -133,7 +165,10 @@ async def test_every_kind_create_update_delete(
     ns = k8s_namespace
     suffix = secrets.token_hex(3)
     with trio.fail_after(120):
-        async with watch_harness(watch_namespace=[ns]) as h, control_plane.admin_client() as client:
+        async with (
+            watch_harness(watch_namespace=[ns], feature_gates={"GatewayAlpha": True}) as h,
+            control_plane.admin_client() as client,
+        ):
             assert set(KINDS) == h.expected
             for kind, info in KINDS.items():
                 name = f"{kind.lower()}-{suffix}"

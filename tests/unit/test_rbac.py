@@ -55,6 +55,7 @@ USED: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
 WATCHED_ONLY = [
     ("discovery.k8s.io", "endpointslices"),
     ("networking.k8s.io", "ingressclasses"),
+    ("", "namespaces"),
     *(
         ("configuration.konghq.com", r)
         for r in (

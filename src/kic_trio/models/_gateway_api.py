@@ -314,6 +314,11 @@ class GatewayClass(Model):
         return bool(self.annotations.get(UNMANAGED_ANNOTATION, ""))
 
 
+@attrs.frozen(slots=True, kw_only=True, eq=False)
+class Namespace(Model):
+    """A Namespace, for its labels only: ``allowedRoutes.namespaces.from: Selector``."""
+
+
 @attrs.frozen(slots=True)
 class GrantFrom:
     group: str

@@ -34,6 +34,7 @@ from ._gateway_api import (
     L4RouteRule,
     Listener,
     ListenerStatusRead,
+    Namespace,
     ParentRef,
     PolicyTargetRef,
     ReadCondition,
@@ -769,6 +770,12 @@ def parse_gatewayclass(raw: Mapping[str, Any]) -> GatewayClass:
         status_conditions=_read_conditions(status.get("conditions")),
         failures=tuple(r.failures),
     )
+
+
+def parse_namespace(raw: Mapping[str, Any]) -> Namespace:
+    """A Namespace (its labels: what listener route selectors match); never raises."""
+    r, base = _meta("Namespace", raw)
+    return Namespace(**base, failures=tuple(r.failures))
 
 
 def gateway_secret_refs(obj: object) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from ._gateway_api import (  # records only: their parsers (_gateway_parsers.py)
     GatewayClass,
     GRPCRoute,
     HTTPRoute,
+    Namespace,
     ReferenceGrant,
     TCPRoute,
     TLSRoute,
@@ -353,5 +354,6 @@ AnyModel: TypeAlias = (
     | TLSRoute
     | ReferenceGrant
     | BackendTLSPolicy
+    | Namespace
     | UnknownObject
 )

@@ -19,6 +19,7 @@ from ._gateway_parsers import (
     parse_gatewayclass,
     parse_grpcroute,
     parse_httproute,
+    parse_namespace,
     parse_reference_grant,
     parse_tcproute,
     parse_tlsroute,
@@ -196,6 +197,12 @@ register(
         parser=parse_gateway,
         switch="enable_controller_gwapi_gateway",
         secret_refs=gateway_secret_refs,
+    ),
+    KindSpec(  # labels only, for allowedRoutes namespace selectors
+        kind="Namespace",
+        api=KindInfo("", "v1", "namespaces", False),
+        parser=parse_namespace,
+        switch="enable_controller_gwapi_gateway",
     ),
     KindSpec(
         kind="HTTPRoute",

@@ -18,6 +18,9 @@ DEFAULT_GATES: Mapping[str, bool] = {
 }
 
 
+_CONTROLLER = "konghq.com/kic-gateway-controller"
+
+
 @attrs.frozen(slots=True)
 class TranslatorOptions:
     """Settings of one translation. Built by hand or from a ``Config`` with :meth:`from_config`."""
@@ -46,6 +49,16 @@ class TranslatorOptions:
         default="traditional_compatible", validator=attrs.validators.in_(ROUTER_FLAVORS)
     )
 
+    #: Gateway API attachment as the controller does it (GatewayClass controllerName, listeners,
+    #: allowedRoutes, hostnames...). ``False``: what upstream's translator does with routes
+    #: already in its cache (its golden cases): every parentRef naming a Gateway is accepted,
+    #: parent Gateways are read when present (listener protocols/ports), hostnames as written.
+    gateway_attachment: bool = True
+    #: ``--gateway-api-controller-name``: the GatewayClasses (and so Gateways) that are ours.
+    gateway_controller_name: str = _CONTROLLER
+    #: ``--gateway-to-reconcile`` as ``ns/name`` ("" = every Gateway of our classes).
+    gateway_to_reconcile: str = ""
+
     @classmethod
     def from_config(cls, cfg: Any) -> TranslatorOptions:
         """Read ``ingress_class``, ``cluster_domain``, ``feature_gates``, ``enable_drain_support``
@@ -62,4 +75,9 @@ class TranslatorOptions:
             custom_entities=gates["KongCustomEntity"],
             kong_service_facade=gates["KongServiceFacade"],
             enable_drain_support=bool(getattr(cfg, "enable_drain_support", False)),
+            gateway_attachment=True,
+            gateway_controller_name=str(
+                getattr(cfg, "gateway_api_controller_name", "") or _CONTROLLER
+            ),
+            gateway_to_reconcile=str(getattr(cfg, "gateway_to_reconcile", "") or ""),
         )

@@ -465,19 +465,20 @@ def _on_gw_l4grpc(
     d.mark((kind, ns, name))
 
 
-def _on_reference_grant(
-    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
-) -> None:
-    """Readers of this grant, and of every grant of its namespace (``(kind, ns, "")``)."""
-    d.mark((kind, ns, name))
-    d.mark((kind, ns, ""))
-
-
 def _on_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
     """A kind only read by units (Service, KongUpstreamPolicy): dirty its readers."""
     d.mark((kind, ns, name))
+
+
+def _on_grant(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A ReferenceGrant: its readers, and every unit that asked "any grant in ``ns``?"
+    (``_gwattach.grant_allows`` records ``("ReferenceGrant", ns, "")``)."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ""))
 
 
 def _on_context(
@@ -526,7 +527,8 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "TCPRoute": _on_gw_l4grpc,
     "UDPRoute": _on_gw_l4grpc,
     "TLSRoute": _on_gw_l4grpc,
-    "ReferenceGrant": _on_reference_grant,
+    "ReferenceGrant": _on_grant,
+    "Namespace": _on_read,  # read by route units whose listeners select namespaces
     "BackendTLSPolicy": _on_read,
 }
 #: Suffix of UDPIngress Kong service names (``translator/_stream.py``).

@@ -790,6 +790,16 @@ def l4_route(draw: Any) -> dict[str, Any]:
     }
 
 
+namespace_obj = st.builds(
+    lambda name, team: {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, **({"labels": {"team": team}} if team else {})},
+    },
+    ns_s,
+    st.sampled_from([None, "a", "b"]),
+)
+
 reference_grant = st.builds(
     lambda ns, from_ns, from_kind, to_kind, to_name: {
         "apiVersion": f"{GW_API}/v1beta1",
@@ -857,6 +867,7 @@ any_object = st.one_of(
     l4_route(),
     reference_grant,
     backend_tls_policy,
+    namespace_obj,
 )
 
 junk = st.one_of(
@@ -899,7 +910,8 @@ def key_of(obj: dict[str, Any]) -> tuple[str, str, str]:
     meta = meta if isinstance(meta, dict) else {}
     ns = (
         meta.get("namespace")
-        if obj["kind"] not in ("KongClusterPlugin", "IngressClass", "KongVault", "GatewayClass")
+        if obj["kind"]
+        not in ("KongClusterPlugin", "IngressClass", "KongVault", "GatewayClass", "Namespace")
         else ""
     )
     return (
