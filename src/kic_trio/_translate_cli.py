@@ -38,7 +38,7 @@ from ._convert import parse_bool
 from .kong._dependencies import build_object_graph, ref_of
 from .kong._fallback import plan_fallback
 from .kong._parse import CLUSTER_SCOPED, parse_rejection
-from .models import Failure, ObjectRef
+from .models import Failure, ObjectRef, ObjectStatus
 from .translator import (
     ManifestError,
     ManifestProblem,
@@ -239,6 +239,26 @@ def _refusal(refs: Sequence[ObjectRef]) -> bytes:
     )
 
 
+def status_lines(status: Mapping[ObjectRef, ObjectStatus]) -> list[str]:
+    """Gateway API route status as the controller would write it, one line per parent: a
+    ``note:`` when every condition holds, else a ``status:`` line naming the ones that do not
+    (e.g. ``ResolvedRefs=False RefNotPermitted: ...``). Ingress status is not printed."""
+    out = []
+    for ref in sorted(r for r, s in status.items() if s.parents):
+        for parent in status[ref].parents:
+            gw = f"{parent.gateway.namespace}/{parent.gateway.name}"
+            if parent.section_name:
+                gw += f" ({parent.section_name})"
+            bad = [c for c in parent.conditions if c.status != "True"]
+            shown = bad or parent.conditions
+            text = ", ".join(
+                f"{c.type}={c.status} {c.reason}" + (f": {c.message}" if c.message else "")
+                for c in shown
+            )
+            out.append(f"{'status' if bad else 'note'}: {ref} parent Gateway {gw}: {text}")
+    return out
+
+
 def run(argv: Sequence[str]) -> Outcome:
     """Parse ``argv`` (without ``translate``), read the manifests, translate, and (with
     ``--assume-refused``) plan the fallback. No printing: :func:`main` prints the outcome."""
@@ -268,6 +288,7 @@ def run(argv: Sequence[str]) -> Outcome:
         refused.append(ref)
     result = translate_objects(objects, opts)
     messages += [f"failure: {failure}" for failure in result.failures]
+    messages += status_lines(result.status)
     failed = bool(problems) or bool(result.failures)
     body = result.body
     failures: tuple[Failure, ...] = ()

@@ -56,12 +56,6 @@ _EXPRESSIONS = (
 )
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
 NOT_YET: dict[str, str] = {
-    "kic-golden-next/httproute-example/default": _GATEWAY_API,
-    "kic-golden-next/httproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/httproute-url-rewrite-path-prefix/default": _GATEWAY_API,
-    "kic-golden-next/httproute-url-rewrite-path-prefix/expression-routes-on": _GATEWAY_API
-    + "; "
-    + _EXPRESSIONS,
 }
 
 

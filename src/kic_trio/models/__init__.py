@@ -89,6 +89,7 @@ from ._status import (
     Condition,
     ConditionStatus,
     ObjectStatus,
+    RouteParentStatus,
     publishing,
 )
 
@@ -146,6 +147,7 @@ __all__ = [
     "ParametersRef",
     "ParentRef",
     "ReferenceGrant",
+    "RouteParentStatus",
     "Secret",
     "SecretKeyRef",
     "Service",

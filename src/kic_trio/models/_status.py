@@ -33,6 +33,22 @@ class Condition:
 
 
 @attrs.frozen(slots=True)
+class RouteParentStatus:
+    """One ``status.parents`` entry of a Gateway API route: our conditions about one parent.
+
+    ``gateway`` is the parent Gateway (namespace always set, as upstream writes it);
+    ``section_name`` only when the parentRef had one (port is never written, as upstream).
+    ``generation`` is the route's ``metadata.generation`` (``observedGeneration``).
+    """
+
+    gateway: ObjectRef
+    section_name: str
+    controller_name: str
+    conditions: tuple[Condition, ...]
+    generation: int = 0
+
+
+@attrs.frozen(slots=True)
 class ObjectStatus:
     """What the status edge should write on one object.
 
@@ -44,6 +60,9 @@ class ObjectStatus:
     conditions: tuple[Condition, ...] = ()
     publish_addresses: bool = False
     parent: ObjectRef | None = None
+    #: Gateway API routes: one entry per parent that is one of our Gateways (``conditions``
+    #: and ``parent`` repeat the first one, for readers that know a single parent).
+    parents: tuple[RouteParentStatus, ...] = ()
 
 
 #: The status of a configured Ingress: one record shared by every Ingress (cheap at 10k).

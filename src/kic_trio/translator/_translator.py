@@ -56,6 +56,7 @@ from ..models import (
     class_annotation_of,
     ingress_class_of,
 )
+from ..models._gateway_api import HTTPRoute
 from ..store import Snapshot
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
@@ -63,8 +64,9 @@ from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
 from ._gwl4grpc_stage import GwRouteState, stage_gw_l4grpc
+from ._httproute import ANY, GwRouteOut, Reads, assumed_attachment, translate_httproute
 from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
-from ._model import Backend
+from ._model import Backend, GwService
 from ._options import TranslatorOptions
 from ._plugins import (
     NO_CONSUMER_PLUGINS,
@@ -74,7 +76,7 @@ from ._plugins import (
     missing_plugin_failures,
     plugin_config,
 )
-from ._services import ServiceOut, translate_service
+from ._services import ServiceOut, translate_gw_service, translate_service
 from ._stream import StreamOut, translate_stream
 from ._units import (
     CA_CERTIFICATES,
@@ -102,6 +104,12 @@ from ._util import plugin_names
 from ._vaults import translate_vaults
 
 _CLASSED = ANNOTATION_CLASSED_KINDS
+#: upstream's default ``--gateway-api-controller-name``
+_GATEWAY_CONTROLLER = "konghq.com/kic-gateway-controller"
+#: expressions router: bits 0-11 of a Gateway API route's priority order equal priorities
+_RELATIVE_ORDER_MAX = 4095
+#: ``(order key, Kong route dict, Kong service name)`` of one expression route
+_Prio = tuple[tuple[Any, ...], dict[str, Any], str]
 
 
 #: Plugin-unit namespace prefix of a cross-namespace reference without a grant: no object
@@ -291,6 +299,11 @@ class _State:
         self.stream: dict[tuple[str, str, str], StreamOut] = {}
         # GRPCRoute/TCPRoute/UDPRoute/TLSRoute (``_gwl4grpc_stage``)
         self.gw_l4grpc = GwRouteState()
+        # Gateway API routes: (kind, ns, name) -> what the route made
+        self.gw: dict[tuple[str, str, str], GwRouteOut] = {}
+        # expressions router: base priority -> {(route key, Kong route name): (order, route
+        # dict, Kong service)}: equal priorities get relative-order bits across all routes
+        self.gw_prio: dict[int, dict[tuple[tuple[str, str, str], str], _Prio]] = {}
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
         # Kong route name -> Ingresses making it (names join parts with "." and can collide)
@@ -352,6 +365,8 @@ class _Dirty:
     stream: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: GRPCRoute/TCPRoute/UDPRoute/TLSRoute objects: (kind, namespace, name)
     gw_l4grpc: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: Gateway API routes: (kind, namespace, name)
+    gw: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: Kong route names whose holders changed (arbitrated after the Ingress stage).
     names: set[str] = attrs.field(factory=set)
     global_: bool = False
@@ -382,7 +397,10 @@ class _Dirty:
             elif isinstance(unit, CustomEntityUnit):
                 self.custom.add(unit.key)
             elif isinstance(unit, GatewayRouteUnit):
-                self.gw_l4grpc.add(unit.key)
+                if unit.key[0] == "HTTPRoute":
+                    self.gw.add(unit.key)
+                else:
+                    self.gw_l4grpc.add(unit.key)
             else:  # pragma: no cover - a stage recorded dependencies nobody follows
                 raise TypeError(f"unit {unit!r} has dependencies but no dirty set")
 
@@ -465,6 +483,22 @@ def _on_gw_l4grpc(
     d.mark((kind, ns, name))
 
 
+def _on_gw_route(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A Gateway API route: its own unit (the route stage dispatches per kind)."""
+    d.gw.add((kind, ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_namespaced_read(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A kind read by name and as "all of them in a namespace" (ReferenceGrant)."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ANY))
+
+
 def _on_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -476,9 +510,11 @@ def _on_grant(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
     """A ReferenceGrant: its readers, and every unit that asked "any grant in ``ns``?"
-    (``_gwattach.grant_allows`` records ``("ReferenceGrant", ns, "")``)."""
+    (``_gwattach.grant_allows`` records ``("ReferenceGrant", ns, "")``, the HTTPRoute reads
+    ``("ReferenceGrant", ns, ANY)``)."""
     d.mark((kind, ns, name))
     d.mark((kind, ns, ""))
+    d.mark((kind, ns, ANY))
 
 
 def _on_context(
@@ -522,7 +558,7 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     # units record ``(kind, ns, name)`` dependencies); the route stages add their own sets.
     "GatewayClass": _on_read,
     "Gateway": _on_read,
-    "HTTPRoute": _on_read,
+    "HTTPRoute": _on_gw_route,
     "GRPCRoute": _on_gw_l4grpc,
     "TCPRoute": _on_gw_l4grpc,
     "UDPRoute": _on_gw_l4grpc,
@@ -1003,6 +1039,91 @@ class Translator:
         self._record(st, unit, out)
         self._set_rels(st, unit, rels if out.entries else [], d.plugins)
 
+    def _stage_gateway_routes(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2c. Gateway API routes -> Kong routes, per kind (:data:`_GW_ROUTES`), and status.
+
+        Route names share the arbitration with Ingress and stream routes (the oldest object
+        keeps a name); the service stage builds their Kong services from ``RouteOut.gw``.
+        Each route unit records what it read (Gateways, Services, ReferenceGrants...).
+        """
+        if not d.gw:
+            return
+        names: set[str] = set()
+        bases: set[int] = set()
+        for fk in d.gw:
+            kind, ns, name = fk
+            obj = view.snap.get(kind, ns, name)
+            old = st.gw.pop(fk, None)
+            new: GwRouteOut | None = None
+            deps: frozenset[Dep] = frozenset()
+            translate = _GW_ROUTES.get(kind)
+            if obj is not None and translate is not None:
+                reads = Reads(view)
+                try:
+                    new = translate(self, obj, reads)
+                except Exception as exc:  # unit guard: this route only
+                    new = GwRouteOut(obj.ref, str(obj.created), failures=(_crashed(obj.ref, exc),))
+                deps = frozenset(reads.deps)
+            holder: Key = (f"{kind} {ns}", name)  # never an Ingress key
+            if old is not None:
+                for r in old.routes:
+                    st.route_names.get(r.name, {}).pop(holder, None)
+                    names.add(r.name)
+                for base, _, route in old.priorities:
+                    held = st.gw_prio.get(base)
+                    if held is not None:
+                        held.pop((fk, str(route["name"])), None)
+                        bases.add(base)
+            if new is not None:
+                st.gw[fk] = new
+                for r in new.routes:
+                    st.route_names.setdefault(r.name, {})[holder] = ((new.created, ns, name), r)
+                    names.add(r.name)
+                services = {r.name: r.service for r in new.routes}
+                for base, order, route in new.priorities:
+                    rname = str(route["name"])
+                    if rname in services:
+                        st.gw_prio.setdefault(base, {})[(fk, rname)] = (
+                            (*order, rname),
+                            route,
+                            services[rname],
+                        )
+                        bases.add(base)
+            self._record(
+                st,
+                GatewayRouteUnit(fk),
+                UnitOut(
+                    failures=new.failures if new is not None else (),
+                    configured=(new.ref,) if new is not None and new.routes else (),
+                    deps=deps,
+                    status=new.status if new is not None else NO_STATUS,
+                ),
+            )
+        self._route_names(st, names, d.svc)
+        for base in bases:
+            held = st.gw_prio.get(base)
+            if not held:
+                st.gw_prio.pop(base, None)
+                continue
+            for i, (_, route, service) in enumerate(sorted(held.values(), key=lambda h: h[0])):
+                prio = base + max(_RELATIVE_ORDER_MAX - i, 0)
+                if route.get("priority") != prio:
+                    route["priority"] = prio
+                    d.svc.add(service)
+
+    def _gw_httproute(self, obj: Any, reads: Reads) -> GwRouteOut:
+        if not isinstance(obj, HTTPRoute):
+            return GwRouteOut(obj.ref, str(getattr(obj, "created", "")))
+        opts = self.options
+        return translate_httproute(
+            obj,
+            assumed_attachment(obj, reads),
+            reads,
+            controller_name=_GATEWAY_CONTROLLER,
+            expressions=opts.router_flavor == "expressions",
+            fill_ids=opts.fill_ids,
+        )
+
     def _stage_services(self, st: _State, view: _View, d: _Dirty) -> None:
         """3. Kong services (+ upstreams, targets)."""
         opts = self.options
@@ -1044,6 +1165,7 @@ class Translator:
                 if old_svc is not None and old_svc[0]:
                     d.certs = True
                 continue
+            gw = next((r.gw for r in sroutes if r.gw is not None), None)
             backends = st.svc_backend.get(name) or sroutes[0].backends
             service_args: dict[str, Any] = {
                 "service_upstream": service_upstream,
@@ -1051,13 +1173,20 @@ class Translator:
                 "drain": opts.enable_drain_support,
                 "fill_ids": opts.fill_ids,
             }
-            if backends[0].port == FACADE_PORT:  # read class-filtered, recorded by the unit
-                b0 = backends[0]
-                service_args["facade"] = view.get("KongServiceFacade", b0.namespace, b0.service)
-            try:
-                sout = translate_service(name, backends, sroutes, view.snap, **service_args)
-            except Exception as exc:  # unit guard: this Kong service (and its routes) only
-                sout = self._crashed_service(name, backends, sroutes, view, service_args, exc)
+            if gw is not None:  # a Gateway-API-owned Kong service
+                sroutes = [r for r in sroutes if r.gw is not None]
+                try:
+                    sout = translate_gw_service(name, gw, sroutes, view.snap, **service_args)
+                except Exception as exc:  # unit guard: this Kong service (and its routes) only
+                    sout = _crashed_gw_service(name, gw, sroutes, view, exc)
+            else:
+                if backends[0].port == FACADE_PORT:  # read class-filtered, recorded by the unit
+                    b0 = backends[0]
+                    service_args["facade"] = view.get("KongServiceFacade", b0.namespace, b0.service)
+                try:
+                    sout = translate_service(name, backends, sroutes, view.snap, **service_args)
+                except Exception as exc:  # unit guard: this Kong service (and its routes) only
+                    sout = self._crashed_service(name, backends, sroutes, view, service_args, exc)
             svc_deps = sout.deps
             st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
@@ -1977,6 +2106,7 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_default_backend,  # the one default backend
     Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
     Translator._stage_gw_l4grpc,  # GRPCRoute, TCP/UDP/TLSRoute -> their own Kong services
+    Translator._stage_gateway_routes,  # HTTPRoute -> routes (services below), status
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,
     Translator._stage_consumers,
@@ -1987,3 +2117,35 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_custom_entities,  # after plugins: their attachments fill foreign fields
     Translator._stage_vaults,
 )
+
+
+def _crashed_gw_service(
+    name: str, gw: GwService, sroutes: list[RouteOut], view: _View, exc: Exception
+) -> ServiceOut:
+    """A Gateway-API-owned Kong service whose translation raised: left out with its routes,
+    with the failure on each route object; it depends on its backends (re-run when they
+    change)."""
+    deps: set[Dep] = set()
+    for b in gw.backends:
+        deps.add(("Service", b.namespace, b.service))
+        deps.add(("eps", b.namespace, b.service))
+    owners = dict.fromkeys(r.ingress for r in sroutes)
+    return ServiceOut(
+        name=name,
+        service=None,
+        upstream={},
+        failures=tuple(_crashed(o, exc) for o in owners),
+        plugins=(),
+        client_cert=None,
+        client_cert_parent=None,
+        configured=(),
+        deps=frozenset(deps),
+    )
+
+
+#: Gateway API route kinds -> the translator method making one route's :class:`GwRouteOut`
+#: (``(translator, object, reads)``). Advice: a new route kind adds one entry here and
+#: ``_on_gw_route`` as its change handler; the stage does the rest.
+_GW_ROUTES: Mapping[str, Callable[[Translator, Any, Reads], GwRouteOut]] = {
+    "HTTPRoute": Translator._gw_httproute,
+}

@@ -77,8 +77,7 @@ class StreamUnit(NamedTuple):
 
 
 class GatewayRouteUnit(NamedTuple):
-    """One GRPCRoute/TCPRoute/UDPRoute/TLSRoute with its own Kong services (``key``: kind,
-    namespace, name)."""
+    """One Gateway API route (``key``: kind, namespace, name): HTTPRoute, GRPCRoute, L4 routes."""
 
     key: tuple[str, str, str]
     stage: Literal["gwroute"] = "gwroute"
