@@ -171,6 +171,13 @@ def build_parser(prog: str = "kic-trio translate") -> argparse.ArgumentParser:
         help="print the fallback configuration for a Kong that refused this object "
         "(repeatable; KIND/NAME for cluster-scoped kinds)",
     )
+    p.add_argument(
+        "--assume-gateway-attachment",
+        action="store_true",
+        help="take every Gateway API route as accepted by its parentRefs, without GatewayClass "
+        "or Gateway status (what upstream's translator does with routes already in its cache; "
+        "its golden cases): parent Gateways are read when present for listener protocols/ports",
+    )
     p.add_argument("--no-fail", action="store_true", help="exit 0 even when there are failures")
     return p
 
@@ -198,7 +205,11 @@ def options_from_args(args: argparse.Namespace) -> tuple[TranslatorOptions, dict
     cfg = types.SimpleNamespace(
         ingress_class=args.ingress_class, cluster_domain=args.cluster_domain, feature_gates=gates
     )
-    opts = attrs.evolve(TranslatorOptions.from_config(cfg), router_flavor=args.router_flavor)
+    opts = attrs.evolve(
+        TranslatorOptions.from_config(cfg),
+        router_flavor=args.router_flavor,
+        gateway_attachment=not args.assume_gateway_attachment,
+    )
     return opts, gates
 
 

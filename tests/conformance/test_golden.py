@@ -80,7 +80,7 @@ own_cases = sorted(p.name for p in CASES.iterdir() if p.is_dir()) if CASES.is_di
 
 def upstream_argv(case: Path, settings: Path | None) -> list[str]:
     """The ``kic-trio translate`` flags for an upstream case: upstream's golden settings
-    (class ``kong``, FillIDs, ``cluster.local``), the variant's ``feature_flags`` (
+    (class ``kong``, FillIDs, ``cluster.local``, routes taken as attached), the variant's ``feature_flags`` (
     ``ExpressionRoutes`` is Kong's router flavor, which upstream learns from ``GET /``; the
     rest are feature gates), and ``--assume-refused`` for every object annotated broken."""
     flags: Mapping[str, Any] = (
@@ -88,6 +88,7 @@ def upstream_argv(case: Path, settings: Path | None) -> list[str]:
     )
     argv = ["-f", str(case / "in.yaml"), "-o", "json", "--no-fail"]
     argv += ["--ingress-class", "kong", "--cluster-domain", "cluster.local"]
+    argv += ["--assume-gateway-attachment"]  # upstream's goldens load routes straight in
     if flags.get("ExpressionRoutes"):
         argv += ["--router-flavor", "expressions"]
     gates = ",".join(

@@ -1,9 +1,11 @@
 """GRPCRoute, TCPRoute and UDPRoute live: a real kube-apiserver with the pinned Gateway API CRDs,
 the whole controller (GatewayAlpha on for the L4 kinds), FakeKong validating what Kong accepts.
 
-A GatewayClass of ours, a Gateway with HTTP/TCP/UDP listeners and the routes attached to it
-become Kong gRPC and stream services and routes (both router flavors for UDPRoute); deleting a
-route takes its Kong service away. Every configuration pushed must be one Kong accepts.
+A GatewayClass of ours (managed: the test plays the component that accepts the Gateway and
+writes its listener status, as Kong's operator would), a Gateway with HTTP/TCP/UDP listeners and
+the routes attached to it become Kong gRPC and stream services and routes (both router flavors
+for UDPRoute); a route naming a listener it cannot use is not served; deleting a route takes its
+Kong service away. Every configuration pushed must be one Kong accepts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import kic_trio
 from _live_controller import live_config, running
 from k8s_objects import endpoint_slice, service
 from kic_trio.testing import FakeKong, apply, delete
+from kic_trio.testing._apply import object_path
 from kic_trio.testing.controlplane import ControlPlane
 
 GW = "gateway.networking.k8s.io"
@@ -38,10 +41,7 @@ def _gateway_objects(ns: str) -> list[dict[str, Any]]:
         {
             "apiVersion": f"{GW}/v1",
             "kind": "GatewayClass",
-            "metadata": {
-                "name": f"kong-{ns}",
-                "annotations": {"konghq.com/gatewayclass-unmanaged": "true"},
-            },
+            "metadata": {"name": f"kong-{ns}"},
             "spec": {"controllerName": "konghq.com/kic-gateway-controller"},
         },
         {
@@ -60,6 +60,43 @@ def _gateway_objects(ns: str) -> list[dict[str, Any]]:
         service("echo", 7000),
         endpoint_slice("echo", port=7000),
     ]
+
+
+_KINDS = {"HTTP": "GRPCRoute", "TCP": "TCPRoute", "UDP": "UDPRoute"}
+
+
+async def _accept_gateway(client: Any, ns: str) -> None:
+    """Write the Gateway's status as the component owning a managed class does: Accepted for
+    its generation, every listener Programmed with its route kind supported."""
+    path = object_path("Gateway", "kong", ns)
+    gw = (await client.get(path)).json()
+    gen = gw["metadata"]["generation"]
+    now = "2026-01-01T00:00:00Z"
+
+    def cond(kind: str) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "status": "True",
+            "reason": kind,
+            "message": "",
+            "observedGeneration": gen,
+            "lastTransitionTime": now,
+        }
+
+    gw["status"] = {
+        "conditions": [cond("Accepted"), cond("Programmed")],
+        "listeners": [
+            {
+                "name": lst["name"],
+                "supportedKinds": [{"group": GW, "kind": _KINDS[lst["protocol"]]}],
+                "attachedRoutes": 0,
+                "conditions": [cond("Accepted"), cond("Programmed")],
+            }
+            for lst in gw["spec"]["listeners"]
+        ],
+    }
+    resp = await client.put(path + "/status", json=gw)
+    assert resp.status_code == 200, resp.text
 
 
 def _l4(kind: str, name: str, section: str) -> dict[str, Any]:
@@ -107,8 +144,13 @@ async def test_tcproute_and_grpcroute_become_kong_stream_and_grpc_routes(
     with trio.fail_after(120):
         async with FakeKong() as kong, control_plane.admin_client() as client:
             await apply(client, _gateway_objects(ns), namespace=ns)
+            await _accept_gateway(client, ns)
             async with running(_config(control_plane.kubeconfig, [kong.url], ns)):
-                await apply(client, [_l4("TCPRoute", "t", "tcp"), _grpc("g")], namespace=ns)
+                await apply(
+                    client,
+                    [_l4("TCPRoute", "t", "tcp"), _grpc("g"), _l4("TCPRoute", "wrong", "udp")],
+                    namespace=ns,
+                )
                 tcp_svc, grpc_svc = f"tcproute.{ns}.t.0", f"grpcroute.{ns}.g.0"
                 await kong.wait_for(lambda k: {tcp_svc, grpc_svc} <= set(_services(k.config)))
                 services = _services(kong.config)
@@ -127,6 +169,8 @@ async def test_tcproute_and_grpcroute_become_kong_stream_and_grpc_routes(
                 assert await delete(client, "TCPRoute", "t", ns)
                 await kong.wait_for(lambda k: tcp_svc not in _services(k.config))
                 assert grpc_svc in _services(kong.config)
+                # the TCPRoute naming the UDP listener is not attached: never served
+                assert f"tcproute.{ns}.wrong.0" not in _services(kong.config)
                 assert all(r.status in (201, 304) for r in kong.config_posts())
 
 
@@ -141,6 +185,7 @@ async def test_udproute_both_flavors(
             control_plane.admin_client() as client,
         ):
             await apply(client, [*_gateway_objects(ns), _l4("UDPRoute", "u", "udp")], namespace=ns)
+            await _accept_gateway(client, ns)
             async with running(_config(control_plane.kubeconfig, [kong.url], ns)):
                 name = f"udproute.{ns}.u.0"
                 await kong.wait_for(lambda k: name in _services(k.config))

@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from ..models import Condition, Failure, ObjectRef, ObjectStatus
+from ..models import Failure, ObjectRef, ObjectStatus
 from ..models._gateway_api import (
     GW_GROUP,
     Gateway,
@@ -41,7 +41,9 @@ from ..models._gateway_api import (
 )
 from ..store import Snapshot
 from ._grpcroute import SplitKey, relative_orders, split_keys, translate_grpcroute
+from ._gwattach import DEFAULT_CONTROLLER_NAME, RouteAttachment
 from ._gwplan import GatewayRouteOut, build_service
+from ._httproute import ResolvedRefs, route_parent_status
 from ._ingress import RouteOut
 from ._l4route import translate_l4route
 from ._units import Dep, GatewayRouteUnit, UnitOut
@@ -49,9 +51,8 @@ from ._units import Dep, GatewayRouteUnit, UnitOut
 #: The kinds this stage translates.
 KINDS = ("GRPCRoute", "TCPRoute", "UDPRoute", "TLSRoute")
 RouteKey = tuple[str, str, str]
-#: What the controller's attachment says about one route: the listeners that accepted it, and
-#: per parentRef naming one of our Gateways ``(gateway, accepted, reason)``.
-Attachment = tuple[Sequence[Listener], Sequence[tuple[ObjectRef, bool, str]]]
+#: What the controller's attachment (``_gwattach.attach``) says about one route.
+Attachment = RouteAttachment
 
 
 @attrs.define(slots=True, eq=False)
@@ -130,6 +131,7 @@ def stage_gw_l4grpc(
     cluster_domain: str,
     drain: bool,
     attached: Callable[[Any, set[Dep]], Attachment | None] | None = None,
+    controller_name: str = DEFAULT_CONTROLLER_NAME,
 ) -> None:
     """Recompute the dirty route units (and, with expressions, GRPCRoutes whose priority group
     changed). ``attached(route, deps)``: the route's :data:`Attachment` (``None`` when no
@@ -157,17 +159,17 @@ def stage_gw_l4grpc(
             record(unit, UnitOut(deps=frozenset(deps)), ())
             continue
         try:
-            parents: Sequence[tuple[ObjectRef, bool, str]] = ()
+            att: RouteAttachment | None = None
             if attached is not None:
-                got = attached(obj, deps)
-                if got is None:
+                att = attached(obj, deps)
+                if att is None or not att.parents:
                     record(unit, UnitOut(deps=frozenset(deps)), ())
                     continue
-                listeners, parents = list(got[0]), got[1]
-                if not any(p[1] for p in parents):
-                    status = route_status(obj.ref, parents, None, False)
+                if not att.attached:
+                    status = route_status(obj, att, controller_name, None, False)
                     record(unit, UnitOut(deps=frozenset(deps), status=status), ())
                     continue
+                listeners = [lst for p in att.parents if p.accepted for lst in p.parent_listeners]
             else:
                 listeners, _ = parent_listeners(obj, snap, deps)
             if isinstance(obj, GRPCRoute):
@@ -186,8 +188,8 @@ def stage_gw_l4grpc(
             built = _built(
                 out, snap, deps, cluster_domain=cluster_domain, drain=drain, fill_ids=fill_ids
             )
-            if parents:
-                status = route_status(obj.ref, parents, out.refused, bool(built.entries))
+            if att is not None:
+                status = route_status(obj, att, controller_name, out.refused, bool(built.entries))
                 built = attrs.evolve(built, status=status)
             record(unit, built, [r for p in out.plans for r in p.routes if r.plugins])
         except Exception as exc:  # unit guard: this route only
@@ -224,32 +226,18 @@ def _built(
 
 
 def route_status(
-    ref: ObjectRef,
-    parents: Sequence[tuple[ObjectRef, bool, str]],
+    route: Any,
+    att: RouteAttachment,
+    controller_name: str,
     refused: tuple[str, str] | None,
     served: bool,
 ) -> dict[ObjectRef, ObjectStatus]:
-    """A route's parent conditions (gateway-api.md §4.3.5): ``Accepted`` as the attachment
-    decided, ``ResolvedRefs`` from the first backendRef that did not resolve (upstream writes
-    it for HTTPRoute only; the spec asks it of every route kind), ``Programmed`` True when the
-    route went into the configuration. ``parents``: ``(gateway, accepted, reason)``; the record
-    names the first accepted parent (else the first)."""
-    if not parents:
-        return {}
-    chosen = next((p for p in parents if p[1]), parents[0])
-    gateway, accepted, reason = chosen
-    conditions = [Condition("Accepted", "True" if accepted else "False", reason or "Accepted")]
-    if refused is None:
-        conditions.append(Condition("ResolvedRefs", "True", "ResolvedRefs"))
-    else:
-        conditions.append(Condition("ResolvedRefs", "False", refused[0], refused[1]))
-    if accepted:
-        conditions.append(
-            Condition("Programmed", "True", "Programmed")
-            if served
-            else Condition("Programmed", "False", "TranslationError")
-        )
-    return {ref: ObjectStatus(conditions=tuple(conditions), parent=gateway)}
+    """The route's parent conditions through the shared helper (``_httproute.
+    route_parent_status``): ``Accepted`` as attached, ``Programmed``, and ``ResolvedRefs`` from
+    the first backendRef that did not resolve — upstream writes it for HTTPRoute only; the
+    Gateway API asks it of every route kind, so these kinds get it too."""
+    resolved = ResolvedRefs() if refused is None else ResolvedRefs(False, *refused)
+    return {route.ref: route_parent_status(route, att, controller_name, resolved, served)}
 
 
 def route_keys(snap: Snapshot) -> Iterable[RouteKey]:

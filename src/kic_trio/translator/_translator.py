@@ -63,6 +63,8 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
+from ._gwattach import RouteAttachment
+from ._gwattach import attach as gw_attach
 from ._gwl4grpc_stage import GwRouteState, stage_gw_l4grpc
 from ._httproute import ANY, GwRouteOut, Reads, assumed_attachment, translate_httproute
 from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
@@ -1024,7 +1026,25 @@ class Translator:
             fill_ids=opts.fill_ids,
             cluster_domain=opts.cluster_domain,
             drain=opts.enable_drain_support,
+            attached=self._gw_attach(view) if opts.gateway_attachment else None,
+            controller_name=opts.gateway_controller_name,
         )
+
+    def _gw_attach(self, view: _View) -> Callable[[Any, set[Dep]], RouteAttachment | None]:
+        """The controller's attachment of one route (``_gwattach.attach``), deps recorded."""
+        opts = self.options
+
+        def attached(route: Any, deps: set[Dep]) -> RouteAttachment | None:
+            att = gw_attach(
+                route,
+                view,
+                opts.gateway_controller_name,
+                gateway_to_reconcile=opts.gateway_to_reconcile,
+            )
+            deps.update(att.deps)
+            return att
+
+        return attached
 
     def _record_gw_route(
         self, st: _State, d: _Dirty, unit: Unit, out: UnitOut, routes: Sequence[RouteOut]

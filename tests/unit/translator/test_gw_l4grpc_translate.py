@@ -408,31 +408,26 @@ def test_an_older_grpcroute_with_the_same_base_recomputes_the_other() -> None:
 
 
 def test_attached_route_gets_parent_status_and_unaccepted_is_not_served() -> None:
+    from kic_trio.translator._gwattach import ParentAttachment, RouteAttachment
     from kic_trio.translator._gwl4grpc_stage import GwRouteState
 
     gw = _ref("Gateway", "tcp-example", "example-tcp-gateway")
+    pref = _tcp().parent_refs[0]
     snap = EMPTY.with_objects([("TCPRoute", _tcp())])
     key = ("TCPRoute", "tcp-namespace", "echo-plaintext")
-    got = _run_stage(
-        GwRouteState(),
-        snap,
-        {key},
-        attached=lambda r, deps: (TCP_LISTENERS, [(gw, True, "Accepted")]),
+    ok = RouteAttachment(
+        (ParentAttachment(pref, gw, True, "Accepted", TCP_LISTENERS[:1], TCP_LISTENERS),)
     )
-    out = got[key]
+    out = _run_stage(GwRouteState(), snap, {key}, attached=lambda r, deps: ok)[key]
     status = out.status[_tcp().ref]
     assert status.parent == gw
     assert [(c.type, c.status, c.reason) for c in status.conditions] == [
         ("Accepted", "True", "Accepted"),
         ("ResolvedRefs", "True", "ResolvedRefs"),
-        ("Programmed", "True", "Programmed"),
+        ("Programmed", "True", "ConfiguredInGateway"),
     ]
-    refused = _run_stage(
-        GwRouteState(),
-        snap,
-        {key},
-        attached=lambda r, deps: ((), [(gw, False, "NotAllowedByListeners")]),
-    )[key]
+    no = RouteAttachment((ParentAttachment(pref, gw, False, "NotAllowedByListeners"),), None)
+    refused = _run_stage(GwRouteState(), snap, {key}, attached=lambda r, deps: no)[key]
     assert refused.entries == ()
     (cond, *_) = refused.status[_tcp().ref].conditions
     assert (cond.status, cond.reason) == ("False", "NotAllowedByListeners")
@@ -445,6 +440,7 @@ def test_attached_route_gets_parent_status_and_unaccepted_is_not_served() -> Non
 def _translate(objects: list[dict[str, Any]], **opts: Any) -> Any:
     from kic_trio.translator import TranslatorOptions, translate_objects
 
+    opts.setdefault("gateway_attachment", False)
     return translate_objects(objects, TranslatorOptions(**opts))
 
 
@@ -503,3 +499,96 @@ def test_a_missing_plugin_leaves_the_grpc_route_out_fail_closed() -> None:
     routes = [r["name"] for s in result.config.get("services", []) for r in s.get("routes", [])]
     assert "grpcroute.ns.g.0.0" not in routes
     assert any("missing" in f.reason for f in result.failures)
+
+
+def _managed_gateway(listeners: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A GatewayClass of ours (managed) and a Gateway another component accepted, with its
+    listeners Programmed in status, as upstream requires before it serves a route."""
+    kinds = {"HTTP": "GRPCRoute", "TCP": "TCPRoute", "UDP": "UDPRoute"}
+    return [
+        {
+            "apiVersion": f"{GW}/v1",
+            "kind": "GatewayClass",
+            "metadata": {"name": "kong"},
+            "spec": {"controllerName": "konghq.com/kic-gateway-controller"},
+        },
+        {
+            "apiVersion": f"{GW}/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "kong", "namespace": "ns", "generation": 1},
+            "spec": {"gatewayClassName": "kong", "listeners": listeners},
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Accepted",
+                        "status": "True",
+                        "reason": "Accepted",
+                        "observedGeneration": 1,
+                    }
+                ],
+                "listeners": [
+                    {
+                        "name": lst["name"],
+                        "supportedKinds": [{"group": GW, "kind": kinds[lst["protocol"]]}],
+                        "attachedRoutes": 0,
+                        "conditions": [
+                            {
+                                "type": "Programmed",
+                                "status": "True",
+                                "reason": "Programmed",
+                                "observedGeneration": 1,
+                            }
+                        ],
+                    }
+                    for lst in listeners
+                ],
+            },
+        },
+    ]
+
+
+def test_attached_routes_are_served_with_parent_status_and_others_are_not() -> None:
+    """With gateway attachment (the controller): a route accepted by one of our Gateways is
+    served and carries Accepted/ResolvedRefs/Programmed for that parent; a route naming a
+    listener of another protocol is not served and says why."""
+    gw = _managed_gateway(
+        [
+            {"name": "http", "protocol": "HTTP", "port": 80},
+            {"name": "tcp", "protocol": "TCP", "port": 9000},
+        ]
+    )
+    grpc = _grpc_manifest({})
+    grpc["spec"]["parentRefs"] = [{"name": "kong"}]
+    tcp_wrong = {
+        "apiVersion": f"{GW}/v1alpha2",
+        "kind": "TCPRoute",
+        "metadata": {"name": "t", "namespace": "ns"},
+        "spec": {
+            "parentRefs": [{"name": "kong", "sectionName": "http"}],
+            "rules": [{"backendRefs": [{"kind": "Service", "name": "echo", "port": 80}]}],
+        },
+    }
+    result = _translate([*gw, grpc, tcp_wrong, ECHO], gateway_attachment=True)
+    names = [s["name"] for s in result.config.get("services", [])]
+    assert "grpcroute.ns.g.0" in names and not any(n.startswith("tcproute.") for n in names)
+    svc = next(s for s in result.config["services"] if s["name"] == "grpcroute.ns.g.0")
+    assert svc["protocol"] == "grpc"  # the accepting Gateway has an HTTP listener
+    by_kind = {ref.kind: st for ref, st in result.status.items()}
+    grpc_status = by_kind["GRPCRoute"]
+    assert grpc_status.parent is not None and grpc_status.parent.name == "kong"
+    assert [(c.type, c.status, c.reason) for c in grpc_status.conditions] == [
+        ("Accepted", "True", "Accepted"),
+        ("ResolvedRefs", "True", "ResolvedRefs"),
+        ("Programmed", "True", "ConfiguredInGateway"),
+    ]
+    (accepted, *_) = by_kind["TCPRoute"].conditions
+    assert (accepted.status, accepted.reason) == ("False", "NoMatchingParent")
+    # a route naming no Gateway of ours: not served, no status of ours
+    lone = _grpc_manifest({})
+    lone["metadata"]["name"] = "lone"
+    lone["spec"]["parentRefs"] = [{"name": "someone-elses"}]
+    result = _translate([*gw, lone, ECHO], gateway_attachment=True)
+    assert not any(
+        s["name"].startswith("grpcroute.ns.lone") for s in result.config.get("services", [])
+    )
+    assert not any(ref.name == "lone" for ref in result.status)
