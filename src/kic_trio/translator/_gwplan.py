@@ -28,27 +28,11 @@ from ..models import Failure, ObjectRef, Service
 from ..models._gateway_api import GW_GROUP, BackendRef, ReferenceGrant
 from ..store import Snapshot
 from ._ingress import RouteOut
-from ._model import Backend
-from ._services import translate_service
-from ._util import entity_id, tags_for
+from ._model import Backend, GwService
+from ._services import translate_gw_service
+from ._util import tags_for
 
 Dep = tuple[str, str, str]
-
-#: Tags of a Kong service whose Kubernetes Service is unknown (upstream's placeholder set).
-UNKNOWN_TAGS = (
-    "k8s-name:UNKNOWN",
-    "k8s-namespace:UNKNOWN",
-    "k8s-kind:Service",
-    "k8s-uid:00000000-0000-0000-0000-000000000000",
-    "k8s-group:core",
-    "k8s-version:v1",
-)
-#: Upstream's answer when every backendRef of an HTTP/gRPC rule was dropped.
-NO_BACKEND_PLUGIN: dict[str, Any] = {
-    "name": "request-termination",
-    "config": {"status_code": 500, "message": "no existing backendRef provided"},
-}
-_TIMEOUTS = ("connect_timeout", "read_timeout", "write_timeout")
 
 #: ``(view, from_group, from_kind, from_namespace, to_group, to_kind, to_namespace, to_name)``
 #: -> allowed: the ReferenceGrant check (gw-core's ``grant_allows`` has this shape).
@@ -220,22 +204,6 @@ class BuiltService:
     deps: frozenset[Dep]
 
 
-def _bare(plan: ServicePlan, fill_ids: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    tags = list(UNKNOWN_TAGS)
-    service: dict[str, Any] = {
-        "name": plan.name,
-        "host": plan.name,
-        "protocol": plan.protocol,
-        "connect_timeout": 60000,
-        "read_timeout": 60000,
-        "write_timeout": 60000,
-        "retries": 5,
-        "tags": tags,
-    }
-    upstream: dict[str, Any] = {"name": plan.name, "algorithm": "round-robin", "tags": tags}
-    return service, upstream
-
-
 def build_service(
     plan: ServicePlan,
     snap: Snapshot,
@@ -244,58 +212,47 @@ def build_service(
     drain: bool,
     fill_ids: bool,
 ) -> BuiltService:
-    """The Kong service (routes nested), upstream and targets of one :class:`ServicePlan`."""
-    failures: list[Failure] = []
-    configured: list[ObjectRef] = []
-    deps: frozenset[Dep] = frozenset()
-    if not plan.backends:
-        service, upstream = _bare(plan, fill_ids)
-    else:
-        out = translate_service(
-            plan.name,
-            plan.backends,
-            plan.routes,
-            snap,
-            service_upstream=False,
-            cluster_domain=cluster_domain,
-            drain=drain,
-            fill_ids=fill_ids,
+    """The Kong service (routes nested), upstream and targets of one :class:`ServicePlan`,
+    through the kind-neutral Gateway API service builder (``_services.translate_gw_service``:
+    weights split over endpoints, backends' annotations, upstream policies)."""
+    spec = GwService(
+        parent=plan.owner,
+        parent_tags=plan.owner_tags,
+        backends=plan.backends,
+        protocol=plan.protocol,
+        dropped=plan.refs_dropped,
+        terminate_when_dropped=not plan.stream,
+    )
+    out = translate_gw_service(
+        plan.name,
+        spec,
+        plan.routes,
+        snap,
+        service_upstream=False,
+        cluster_domain=cluster_domain,
+        drain=drain,
+        fill_ids=fill_ids,
+    )
+    failures = list(out.failures)
+    if out.service is None:
+        return BuiltService((), tuple(failures), (), out.deps)
+    if out.client_cert is not None:
+        # the certificates stage only emits client certificates of Ingress-owned services:
+        # a dangling reference would make Kong refuse the whole configuration
+        out.service.pop("client_certificate", None)
+        failures.append(
+            Failure(
+                out.client_cert_parent or plan.owner,
+                "metadata.annotations.konghq.com/client-cert",
+                f"client certificates are not supported yet on {plan.owner.kind} backends; "
+                "not presented to the backend",
+            )
         )
-        failures.extend(out.failures)
-        configured.extend(out.configured)
-        deps = out.deps
-        if out.service is None:
-            return BuiltService((), tuple(failures), (), deps)
-        service, upstream = out.service, out.upstream
-        service["host"] = plan.name
-        upstream["name"] = plan.name
-        b0 = plan.backends[0]
-        k8s = snap.get("Service", b0.namespace, b0.service)
-        annotated = isinstance(k8s, Service) and "konghq.com/protocol" in k8s.annotations
-        if not annotated:
-            service["protocol"] = plan.protocol
-        if not (isinstance(k8s, Service) and k8s.annotations.get("konghq.com/path")):
-            service.pop("path", None)
-        if plan.stream:
-            service.pop("path", None)
-            for key in _TIMEOUTS:
-                service.setdefault(key, 60000)
-            service.setdefault("retries", 5)
-        if len({(b.namespace, b.service) for b in plan.backends}) > 1:
-            tags = list(plan.owner_tags)  # several Services: the parent route's tags
-            service["tags"] = tags
-            upstream["tags"] = tags
-    if plan.refs_dropped and plan.protocol not in ("tcp", "udp", "tls", "tls_passthrough"):
-        service["plugins"] = [dict(NO_BACKEND_PLUGIN, config=dict(NO_BACKEND_PLUGIN["config"]))]
-    if fill_ids:
-        service["id"] = entity_id("services", plan.name)
-    service["routes"] = [r.route for r in plan.routes]
-    configured.append(plan.owner)
     return BuiltService(
-        entries=(("upstreams", plan.name, upstream), ("services", plan.name, service)),
+        entries=(("upstreams", plan.name, out.upstream), ("services", plan.name, out.service)),
         failures=tuple(failures),
-        configured=tuple(dict.fromkeys(configured)),
-        deps=deps,
+        configured=tuple(dict.fromkeys([*out.configured, plan.owner])),
+        deps=out.deps,
     )
 
 
@@ -311,8 +268,6 @@ def route_tags(obj: Any) -> list[str]:
 
 __all__ = [
     "NO_BACKEND",
-    "NO_BACKEND_PLUGIN",
-    "UNKNOWN_TAGS",
     "BuiltService",
     "GatewayRouteOut",
     "GrantCheck",
