@@ -164,7 +164,8 @@ async def test_tcproute_and_grpcroute_become_kong_stream_and_grpc_routes(
                 assert grpc_route["paths"] == ["~/echo.Echo/Say"]
                 assert grpc_route["hosts"] == ["grpc.example"]
                 upstreams = {u["name"]: u for u in kong.config["upstreams"]}
-                assert upstreams[tcp_svc]["targets"] == [{"target": "10.1.0.1:7000"}]
+                # the API server defaults backendRefs[].weight to 1: split over one endpoint
+                assert upstreams[tcp_svc]["targets"] == [{"target": "10.1.0.1:7000", "weight": 1}]
                 # delete: the route's Kong service goes, the other stays
                 assert await delete(client, "TCPRoute", "t", ns)
                 await kong.wait_for(lambda k: tcp_svc not in _services(k.config))
