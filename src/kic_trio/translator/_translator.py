@@ -56,8 +56,9 @@ from ..models import (
     class_annotation_of,
     ingress_class_of,
 )
-from ..models._gateway_api import HTTPRoute
+from ..models._gateway_api import BackendTLSPolicy, HTTPRoute
 from ..store import Snapshot
+from ._backendtls import policy_status
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
 from ._custom_entities import Attached, translate_custom_entity
@@ -85,6 +86,7 @@ from ._units import (
     CERTIFICATES,
     GLOBAL_PLUGINS,
     VAULTS,
+    BackendTLSPolicyUnit,
     BlockedUnit,
     CertificatesUnit,
     ConsumerGroupUnit,
@@ -301,6 +303,8 @@ class _State:
         self.stream: dict[tuple[str, str, str], StreamOut] = {}
         # GRPCRoute/TCPRoute/UDPRoute/TLSRoute (``_gwl4grpc_stage``)
         self.gw_l4grpc = GwRouteState()
+        # BackendTLSPolicies with a status unit
+        self.btls_units: set[Key] = set()
         # Gateway API routes: (kind, ns, name) -> what the route made
         self.gw: dict[tuple[str, str, str], GwRouteOut] = {}
         # expressions router: base priority -> {(route key, Kong route name): (order, route
@@ -367,6 +371,8 @@ class _Dirty:
     stream: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: GRPCRoute/TCPRoute/UDPRoute/TLSRoute objects: (kind, namespace, name)
     gw_l4grpc: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: some BackendTLSPolicy changed (their status is recomputed)
+    btls: bool = False
     #: Gateway API routes: (kind, namespace, name)
     gw: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: Kong route names whose holders changed (arbitrated after the Ingress stage).
@@ -501,6 +507,16 @@ def _on_namespaced_read(
     d.mark((kind, ns, ANY))
 
 
+def _on_backend_tls_policy(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A BackendTLSPolicy: the Kong services that asked "any policy in ``ns``?" and the
+    policies' status."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ""))
+    d.btls = True
+
+
 def _on_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -567,7 +583,7 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "TLSRoute": _on_gw_l4grpc,
     "ReferenceGrant": _on_grant,
     "Namespace": _on_read,  # read by route units whose listeners select namespaces
-    "BackendTLSPolicy": _on_read,
+    "BackendTLSPolicy": _on_backend_tls_policy,
 }
 #: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
 _UDP = ".udp"
@@ -1045,6 +1061,52 @@ class Translator:
             return att
 
         return attached
+
+    def _stage_backend_tls_policies(self, st: _State, view: _View, d: _Dirty) -> None:
+        """BackendTLSPolicy status: one ancestor per Gateway that accepted an HTTPRoute whose
+        backends include a target Service (upstream keeps a policy without ancestors out and
+        writes nothing). Recomputed when a policy or an HTTPRoute changed, only while policies
+        exist (they are few; the scan is over the HTTPRoute outputs kept in ``st.gw``)."""
+        snap = view.snap
+        if not (d.btls or (d.gw and snap.count("BackendTLSPolicy"))):
+            return
+        policies = [p for p in snap.list("BackendTLSPolicy") if isinstance(p, BackendTLSPolicy)]
+        seen: set[Key] = set()
+        for policy in policies:
+            key = policy.ref.key
+            seen.add(key)
+            targets = {
+                (key[0], t.name)
+                for t in policy.target_refs
+                if t.group in ("", "core") and t.kind == "Service"
+            }
+            ancestors: dict[ObjectRef, None] = {}
+            for out in st.gw.values():
+                if not any(
+                    r.gw is not None
+                    and any((b.namespace, b.service) in targets for b in r.gw.backends)
+                    for r in out.routes
+                ):
+                    continue
+                for status in out.status.values():
+                    for parent in status.parents:
+                        if any(
+                            c.type == "Accepted" and c.status == "True" for c in parent.conditions
+                        ):
+                            ancestors[parent.gateway] = None
+            try:
+                status_map = policy_status(policy, snap, tuple(ancestors), set())
+                failures: tuple[Failure, ...] = ()
+            except Exception as exc:  # unit guard: this policy only
+                status_map, failures = {}, (_crashed(policy.ref, exc),)
+            self._record(
+                st,
+                BackendTLSPolicyUnit(key),
+                UnitOut(failures=failures, configured=tuple(status_map), status=status_map),
+            )
+        for key in st.btls_units - seen:
+            self._record(st, BackendTLSPolicyUnit(key), UnitOut())
+        st.btls_units = seen
 
     def _record_gw_route(
         self, st: _State, d: _Dirty, unit: Unit, out: UnitOut, routes: Sequence[RouteOut]
@@ -2127,6 +2189,7 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
     Translator._stage_gw_l4grpc,  # GRPCRoute, TCP/UDP/TLSRoute -> their own Kong services
     Translator._stage_gateway_routes,  # HTTPRoute -> routes (services below), status
+    Translator._stage_backend_tls_policies,  # their status (after the HTTPRoutes)
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,
     Translator._stage_consumers,

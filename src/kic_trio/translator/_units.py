@@ -83,6 +83,13 @@ class GatewayRouteUnit(NamedTuple):
     stage: Literal["gwroute"] = "gwroute"
 
 
+class BackendTLSPolicyUnit(NamedTuple):
+    """The status of one BackendTLSPolicy (``key``: namespace, name)."""
+
+    key: Key
+    stage: Literal["btls"] = "btls"
+
+
 class GlobalPluginsUnit(NamedTuple):
     stage: Literal["global"] = "global"
 
@@ -114,6 +121,7 @@ Unit = (
     | BlockedUnit
     | StreamUnit
     | GatewayRouteUnit
+    | BackendTLSPolicyUnit
     | GlobalPluginsUnit
     | CertificatesUnit
     | CACertificatesUnit
@@ -154,6 +162,7 @@ __all__ = [
     "CERTIFICATES",
     "GLOBAL_PLUGINS",
     "VAULTS",
+    "BackendTLSPolicyUnit",
     "BlockedUnit",
     "CACertificatesUnit",
     "CertificatesUnit",

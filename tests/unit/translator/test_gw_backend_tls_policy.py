@@ -127,3 +127,68 @@ def test_missing_ca_or_other_kind_is_invalid_and_status_needs_an_ancestor() -> N
     gw = ObjectRef("Gateway", "ns", "kong", "", GW, "v1")
     status = policy_status(policy, snap, (gw,), set())
     assert status[policy.ref].parent == gw
+
+
+def _manifests(*policies: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": f"{GW}/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "r", "namespace": "ns"},
+            "spec": {
+                "parentRefs": [{"name": "kong"}],
+                "rules": [{"backendRefs": [{"kind": "Service", "name": "web", "port": 443}]}],
+            },
+        },
+        {"apiVersion": "v1", "kind": "Service", **SVC},
+        *policies,
+    ]
+
+
+def _policy_manifest(name: str, **validation: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GW}/v1",
+        "kind": "BackendTLSPolicy",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {
+            "targetRefs": [{"group": "", "kind": "Service", "name": "web"}],
+            "validation": {"hostname": "web.example", **validation},
+        },
+    }
+
+
+def test_httproute_backend_gets_tls_from_its_policy_and_the_policy_its_status() -> None:
+    """Through the whole translator: the HTTPRoute's Kong service verifies TLS to the backend
+    as the policy asks, and the policy is Accepted with the route's Gateway as ancestor."""
+    from kic_trio.translator import TranslatorOptions, translate_objects
+
+    opts = TranslatorOptions(gateway_attachment=False)
+    policy = _policy_manifest("p", wellKnownCACertificates="System")
+    result = translate_objects(_manifests(policy), opts)
+    (svc,) = result.config["services"]
+    # wellKnownCACertificates is not supported (as upstream): Invalid, not applied
+    assert svc["protocol"] == "http" and "tls_verify" not in svc
+    (status,) = [st for ref, st in result.status.items() if ref.kind == "BackendTLSPolicy"]
+    assert status.conditions[0].reason == "Invalid"
+    assert status.parent is not None and status.parent.name == "kong"
+    policy = _policy_manifest("p")
+    result = translate_objects(_manifests(policy), opts)
+    (svc,) = result.config["services"]
+    assert svc["protocol"] == "https" and svc["tls_verify"] is True
+    (upstream,) = result.config["upstreams"]
+    assert upstream["host_header"] == "web.example"
+    (status,) = [st for ref, st in result.status.items() if ref.kind == "BackendTLSPolicy"]
+    assert [(c.type, c.status, c.reason) for c in status.conditions] == [
+        ("Accepted", "True", "Accepted")
+    ]
+    # a second policy on the same Service: both Conflicted, neither applied
+    result = translate_objects(_manifests(policy, _policy_manifest("q")), opts)
+    (svc,) = result.config["services"]
+    assert svc["protocol"] == "http"
+    reasons = {
+        ref.name: st.conditions[0].reason
+        for ref, st in result.status.items()
+        if ref.kind == "BackendTLSPolicy"
+    }
+    assert reasons == {"p": "Conflicted", "q": "Conflicted"}
+    assert any(f.reason == MULTIPLE for f in result.failures)
