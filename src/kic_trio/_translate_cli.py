@@ -172,11 +172,12 @@ def build_parser(prog: str = "kic-trio translate") -> argparse.ArgumentParser:
         "(repeatable; KIND/NAME for cluster-scoped kinds)",
     )
     p.add_argument(
-        "--assume-gateway-attachment",
+        "--assume-attached",
         action="store_true",
-        help="take every Gateway API route as accepted by its parentRefs, without GatewayClass "
-        "or Gateway status (what upstream's translator does with routes already in its cache; "
-        "its golden cases): parent Gateways are read when present for listener protocols/ports",
+        help="take every Gateway API route as accepted by the Gateways its parentRefs name, "
+        "hostnames as written: what upstream's translator does with routes already in its "
+        "cache (its golden cases have no GatewayClass, often no Gateway). Without it, routes "
+        "attach as in the controller (GatewayClass controllerName, listeners, allowedRoutes)",
     )
     p.add_argument("--no-fail", action="store_true", help="exit 0 even when there are failures")
     return p
@@ -208,7 +209,7 @@ def options_from_args(args: argparse.Namespace) -> tuple[TranslatorOptions, dict
     opts = attrs.evolve(
         TranslatorOptions.from_config(cfg),
         router_flavor=args.router_flavor,
-        gateway_attachment=not args.assume_gateway_attachment,
+        gateway_attachment=not args.assume_attached,
     )
     return opts, gates
 

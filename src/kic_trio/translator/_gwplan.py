@@ -27,6 +27,7 @@ import attrs
 from ..models import Failure, ObjectRef, Service
 from ..models._gateway_api import GW_GROUP, BackendRef, ReferenceGrant
 from ..store import Snapshot
+from ._gwattach import ANY
 from ._ingress import RouteOut
 from ._model import Backend, GwService
 from ._services import translate_gw_service
@@ -146,7 +147,7 @@ def resolve_backends(
             refused.append(("InvalidKind", f"{where}: only core Services are supported backends"))
             continue
         if ns != owner.namespace:
-            deps.add(("ReferenceGrant", ns, ""))
+            deps.add(("ReferenceGrant", ns, ANY))
             if not grant_allows(
                 snap, GW_GROUP, owner.kind, owner.namespace, group, "Service", ns, ref.name
             ):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import orjson
@@ -39,10 +39,9 @@ from ..models._gateway_api import (
     HTTPRoute,
     HTTPRouteMatch,
     HTTPRouteRule,
-    Listener,
-    ParentRef,
 )
-from ._expressions import Matcher, Predicate, all_of, any_of, quote, route_field_annotations
+from ._expressions import Matcher, Predicate, all_of, any_of, route_field_annotations
+from ._gwattach import ANY, RouteAttachment, grant_allows
 from ._ingress import RouteOut, _apply_route_annotations
 from ._model import Backend, GwService
 from ._util import entity_id, plugin_names, tags_for, valid_host
@@ -51,7 +50,6 @@ GW_GROUP = "gateway.networking.k8s.io"
 KONG_GROUP = "configuration.konghq.com"
 #: ``(kind, namespace, name)`` dependency; ``name == ANY`` = every object of the kind there.
 Dep = tuple[str, str, str]
-ANY = "\0*"
 #: Kong ≥ 3.9 has the ``redirect`` plugin (upstream's ``KongRedirectPluginCutoff``).
 REDIRECT_PLUGIN_CUTOFF = (3, 9)
 #: Priority bits of the expressions router (``atc_utils.go``): source kind, and the bits the
@@ -86,66 +84,9 @@ class Reads:
         snap = self._view.snap
         return [m for (ns, _), m in snap.map(kind).items() if ns == namespace]
 
-
-def grant_allows(
-    reads: Reads,
-    from_group: str,
-    from_kind: str,
-    from_namespace: str,
-    to_group: str,
-    to_kind: str,
-    to_namespace: str,
-    to_name: str,
-) -> bool:
-    """Whether a ReferenceGrant in ``to_namespace`` lets the ``from`` side reference the target
-    (upstream ``references.go``: exact ``from``, ``to`` group/kind equal, name unset or equal)."""
-    for grant in reads.in_namespace("ReferenceGrant", to_namespace):
-        if not any(
-            f.group == from_group and f.kind == from_kind and f.namespace == from_namespace
-            for f in getattr(grant, "from_", ())
-        ):
-            continue
-        for t in getattr(grant, "to", ()):
-            if t.group == to_group and t.kind == to_kind and (not t.name or t.name == to_name):
-                return True
-    return False
-
-
-# --- the attachment, as this module uses it (gw-core's translator/_gwattach.py) ----------
-
-
-class ParentLike(Protocol):
     @property
-    def parent_ref(self) -> ParentRef: ...
-    @property
-    def gateway(self) -> ObjectRef: ...
-    @property
-    def accepted(self) -> bool: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def listeners(self) -> tuple[Listener, ...]: ...
-
-
-class AttachmentLike(Protocol):
-    @property
-    def parents(self) -> Sequence[ParentLike]: ...
-    @property
-    def hostnames(self) -> tuple[str, ...] | None: ...
-    @property
-    def attached(self) -> bool: ...
-
-
-def listener_protocols(att: AttachmentLike, wanted: Iterable[str]) -> set[str]:
-    """Protocols (lower-cased) of the accepting listeners, limited to ``wanted`` (upper case)."""
-    keep = set(wanted)
-    return {
-        lst.protocol.lower()
-        for p in att.parents
-        if p.accepted
-        for lst in p.listeners
-        if lst.protocol in keep
-    }
+    def snap(self) -> Any:
+        return self._view.snap
 
 
 # --- output --------------------------------------------------------------------------------
@@ -205,9 +146,10 @@ def resolve_backends(
                 "BackendNotFound",
                 f"target {target_ns}/{ref.name} of type Service does not exist",
             )
-        elif target_ns != ns and not grant_allows(
-            reads, GW_GROUP, route_ref.kind, ns, group, "Service", target_ns, ref.name
-        ):
+        elif not grant_allows(
+            reads, GW_GROUP, route_ref.kind, ns, group, "Service", target_ns, ref.name,
+            deps=reads.deps,
+        ):  # fmt: skip
             problem = ResolvedRefs(
                 False,
                 "RefNotPermitted",
@@ -225,7 +167,7 @@ def resolve_backends(
 
 def route_parent_status(
     route: Any,
-    att: AttachmentLike,
+    att: RouteAttachment,
     controller_name: str,
     resolved: ResolvedRefs | None,
     programmed: bool,
@@ -478,18 +420,6 @@ def _path_expr(m: HTTPRouteMatch, prefix_rewrite: bool) -> Matcher | None:
     return any_of(Predicate("http.path", "==", p), Predicate("http.path", "^=", p + "/"))
 
 
-class _Raw:
-    """A literal ATC fragment (numbers are not quoted)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def expression(self) -> str:
-        return self.text
-
-
 def _match_expr(m: HTTPRouteMatch, prefix_rewrite: bool) -> Matcher:
     headers: list[Matcher] = []
     for h in sorted(m.headers, key=lambda h: h.name):
@@ -544,7 +474,7 @@ _CATCH_ALL = '(net.protocol == "http") || (net.protocol == "https")'
 
 def translate_httproute(
     route: HTTPRoute,
-    att: AttachmentLike,
+    att: RouteAttachment,
     reads: Reads,
     *,
     controller_name: str,
@@ -610,7 +540,7 @@ def _base_route(tags: list[str], protocols: list[str]) -> dict[str, Any]:
 
 def _make_routes(
     route: HTTPRoute,
-    att: AttachmentLike,
+    att: RouteAttachment,
     hostnames: tuple[str, ...],
     rule_backends: Mapping[int, list[Backend]],
     routes: list[RouteOut],
@@ -624,7 +554,7 @@ def _make_routes(
     ref = route.ref
     ns, name = ref.namespace, ref.name
     obj_tags = list(tags_for(route))
-    protocols = sorted(listener_protocols(att, ("HTTP", "HTTPS")))
+    protocols = list(att.protocols(("HTTP", "HTTPS")))
     own_plugins = tuple(plugin_names(route))
     ann = dict(route.annotations)
     field_ann = route_field_annotations(ann) if expressions else ann
@@ -815,65 +745,10 @@ def _expression_routes(
 
 __all__ = [
     "ANY",
-    "AttachmentLike",
     "GwRouteOut",
-    "ParentLike",
     "Reads",
     "ResolvedRefs",
-    "grant_allows",
-    "listener_protocols",
-    "quote",
     "resolve_backends",
     "route_parent_status",
     "translate_httproute",
 ]
-
-
-# --- attachment assumed (upstream's translator with routes already in its cache) ------------
-
-
-@attrs.frozen(slots=True)
-class AssumedParent:
-    parent_ref: ParentRef
-    gateway: ObjectRef
-    accepted: bool = True
-    reason: str = "Accepted"
-    listeners: tuple[Listener, ...] = ()
-
-
-@attrs.frozen(slots=True)
-class AssumedAttachment:
-    """Every parentRef accepted, hostnames as written: what upstream's translator does with
-    routes already in its cache (its golden cases have no GatewayClass, often no Gateway).
-
-    The parent Gateways are read when present, for their listener protocols and ports.
-    """
-
-    parents: tuple[AssumedParent, ...]
-    hostnames: tuple[str, ...] | None
-
-    @property
-    def attached(self) -> bool:
-        return bool(self.parents)
-
-
-def assumed_attachment(route: Any, reads: Reads) -> AssumedAttachment:
-    parents: list[AssumedParent] = []
-    for pr in route.parent_refs:
-        if (pr.group or GW_GROUP) != GW_GROUP or (pr.kind or "Gateway") != "Gateway":
-            continue
-        ns = pr.namespace or route.ref.namespace
-        gw = reads.get("Gateway", ns, pr.name)
-        listeners: tuple[Listener, ...] = ()
-        if gw is not None:
-            listeners = tuple(
-                lst
-                for lst in getattr(gw, "listeners", ())
-                if not pr.section_name or lst.name == pr.section_name
-            )
-        parents.append(
-            AssumedParent(
-                pr, ObjectRef("Gateway", ns, pr.name, group=GW_GROUP), True, "Accepted", listeners
-            )
-        )
-    return AssumedAttachment(tuple(parents), tuple(getattr(route, "hostnames", ())))

@@ -64,10 +64,9 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
-from ._gwattach import RouteAttachment
-from ._gwattach import attach as gw_attach
+from ._gwattach import RouteAttachment, attach
 from ._gwl4grpc_stage import GwRouteState, stage_gw_l4grpc
-from ._httproute import ANY, GwRouteOut, Reads, assumed_attachment, translate_httproute
+from ._httproute import ANY, GwRouteOut, Reads, translate_httproute
 from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
 from ._model import Backend, GwService
 from ._options import TranslatorOptions
@@ -108,8 +107,6 @@ from ._util import plugin_names
 from ._vaults import translate_vaults
 
 _CLASSED = ANNOTATION_CLASSED_KINDS
-#: upstream's default ``--gateway-api-controller-name``
-_GATEWAY_CONTROLLER = "konghq.com/kic-gateway-controller"
 #: expressions router: bits 0-11 of a Gateway API route's priority order equal priorities
 _RELATIVE_ORDER_MAX = 4095
 #: ``(order key, Kong route dict, Kong service name)`` of one expression route
@@ -524,17 +521,6 @@ def _on_read(
     d.mark((kind, ns, name))
 
 
-def _on_grant(
-    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
-) -> None:
-    """A ReferenceGrant: its readers, and every unit that asked "any grant in ``ns``?"
-    (``_gwattach.grant_allows`` records ``("ReferenceGrant", ns, "")``, the HTTPRoute reads
-    ``("ReferenceGrant", ns, ANY)``)."""
-    d.mark((kind, ns, name))
-    d.mark((kind, ns, ""))
-    d.mark((kind, ns, ANY))
-
-
 def _on_context(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -581,7 +567,7 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "TCPRoute": _on_gw_l4grpc,
     "UDPRoute": _on_gw_l4grpc,
     "TLSRoute": _on_gw_l4grpc,
-    "ReferenceGrant": _on_grant,
+    "ReferenceGrant": _on_namespaced_read,
     "Namespace": _on_read,  # read by route units whose listeners select namespaces
     "BackendTLSPolicy": _on_backend_tls_policy,
 }
@@ -1051,7 +1037,7 @@ class Translator:
         opts = self.options
 
         def attached(route: Any, deps: set[Dep]) -> RouteAttachment | None:
-            att = gw_attach(
+            att = attach(
                 route,
                 view,
                 opts.gateway_controller_name,
@@ -1197,11 +1183,19 @@ class Translator:
         if not isinstance(obj, HTTPRoute):
             return GwRouteOut(obj.ref, str(getattr(obj, "created", "")))
         opts = self.options
+        att = attach(
+            obj,
+            reads,
+            opts.gateway_controller_name,
+            attachment=opts.gateway_attachment,
+            gateway_to_reconcile=opts.gateway_to_reconcile,
+        )
+        reads.deps.update(att.deps)
         return translate_httproute(
             obj,
-            assumed_attachment(obj, reads),
+            att,
             reads,
-            controller_name=_GATEWAY_CONTROLLER,
+            controller_name=opts.gateway_controller_name,
             expressions=opts.router_flavor == "expressions",
             fill_ids=opts.fill_ids,
         )

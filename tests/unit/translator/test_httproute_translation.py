@@ -73,6 +73,7 @@ class World:
 
     def __init__(self, *objs: dict[str, Any], **opts: Any) -> None:
         self.store = Store()
+        opts.setdefault("gateway_attachment", False)  # upstream's cache: parents assumed
         self.tr = Translator(TranslatorOptions(fill_ids=False, **opts))
         for o in objs:
             self.store.apply(Upsert(o["kind"], parse(o["kind"], o)))
@@ -319,3 +320,67 @@ def test_konghq_plugins_and_extension_ref_bind_plugins_to_each_route() -> None:
     w = World(_svc("a"), plugin, _route("r", [rule]))
     bound = [p for p in w.result.config.get("plugins", []) if p["name"] == "key-auth"]
     assert bound and all(p.get("route") for p in bound)
+
+
+def _class(name: str, controller: str = "konghq.com/kic-gateway-controller") -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GW}/v1",
+        "kind": "GatewayClass",
+        "metadata": {"name": name, "annotations": {"konghq.com/gatewayclass-unmanaged": "true"}},
+        "spec": {"controllerName": controller},
+    }
+
+
+def _gateway(name: str, class_name: str, hostname: str = "") -> dict[str, Any]:
+    listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP"}
+    if hostname:
+        listener["hostname"] = hostname
+    return {
+        "apiVersion": f"{GW}/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": "default", "generation": 1},
+        "spec": {"gatewayClassName": class_name, "listeners": [listener]},
+        "status": {
+            "conditions": [
+                {"type": "Programmed", "status": "True", "reason": "Programmed",
+                 "observedGeneration": 1},
+            ],
+            "listeners": [
+                {
+                    "name": "http",
+                    "attachedRoutes": 0,
+                    "supportedKinds": [{"group": GW, "kind": "HTTPRoute"}],
+                    "conditions": [
+                        {"type": "Programmed", "status": "True", "reason": "Programmed",
+                         "observedGeneration": 1},
+                    ],
+                }
+            ],
+        },
+    }  # fmt: skip
+
+
+def test_attached_route_gets_listener_hostnames_and_protocols_and_detaches() -> None:
+    """With the controller's attachment: served only through one of our Gateways, hosts
+    narrowed to the listener's, ``protocols`` from it; deleting the Gateway detaches it."""
+    route = _route("r", [{"backendRefs": [_ref("a")]}])
+    route["spec"]["hostnames"] = ["*.example.com"]
+    w = World(
+        _svc("a"), _class("kong"), _gateway("kong", "kong", hostname="api.example.com"), route,
+        gateway_attachment=True,
+    )  # fmt: skip
+    (kong_route,) = w.services()["httproute.default.r.0"]["routes"]
+    assert kong_route["hosts"] == ["api.example.com"]
+    assert kong_route["protocols"] == ["http"]
+    assert w.route_status("r").parents[0].conditions[0].status == "True"
+    w.delete("Gateway", "default", "kong")
+    assert not w.services()
+
+
+def test_route_to_another_controllers_gateway_is_not_served() -> None:
+    w = World(
+        _svc("a"), _class("kong", controller="example.com/other"), _gateway("kong", "kong"),
+        _route("r", [{"backendRefs": [_ref("a")]}]), gateway_attachment=True,
+    )  # fmt: skip
+    assert not w.services()
+    assert not any(r.kind == "HTTPRoute" for r in w.result.status)
