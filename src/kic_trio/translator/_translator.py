@@ -56,7 +56,7 @@ from ..models import (
     class_annotation_of,
     ingress_class_of,
 )
-from ..models._gateway_api import BackendTLSPolicy, HTTPRoute
+from ..models._gateway_api import BackendTLSPolicy, Gateway, GatewayClass, HTTPRoute
 from ..store import Snapshot
 from ._backendtls import policy_status
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
@@ -64,6 +64,16 @@ from ._consumers import ConsumerOut, translate_consumer, translate_consumer_grou
 from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
+from ._gateways import (
+    GatewayInputs,
+    gateway_addresses,
+    gateway_status,
+    gatewayclass_status,
+    kong_listens,
+    listener_check,
+    listener_statuses,
+    our_class,
+)
 from ._gwattach import RouteAttachment, attach
 from ._gwl4grpc_stage import GwRouteState, stage_gw_l4grpc
 from ._httproute import ANY, GwRouteOut, Reads, translate_httproute
@@ -92,7 +102,10 @@ from ._units import (
     ConsumerUnit,
     CustomEntityUnit,
     Dep,
+    GatewayAttachUnit,
+    GatewayClassUnit,
     GatewayRouteUnit,
+    GatewayUnit,
     GlobalPluginsUnit,
     IngressUnit,
     Key,
@@ -348,6 +361,10 @@ class _State:
         self.out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
         #: status decided by units (``UnitOut.status``), merged over the kind defaults
         self.unit_status: dict[Unit, Mapping[ObjectRef, ObjectStatus]] = {}
+        # Gateway API: route -> {gateway key: attached listener names}; gateway -> listener ->
+        # attached route count (attachedRoutes, kept incrementally from dirty routes only)
+        self.gw_attached: dict[tuple[str, str, str], dict[Key, tuple[str, ...]]] = {}
+        self.gw_counts: dict[Key, dict[str, int]] = {}
 
 
 @attrs.define(slots=True, eq=False)
@@ -372,6 +389,9 @@ class _Dirty:
     btls: bool = False
     #: Gateway API routes: (kind, namespace, name)
     gw: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: Gateway status units (namespace, name) and GatewayClass status units (name)
+    gateways: set[Key] = attrs.field(factory=set)
+    gclasses: set[str] = attrs.field(factory=set)
     #: Kong route names whose holders changed (arbitrated after the Ingress stage).
     names: set[str] = attrs.field(factory=set)
     global_: bool = False
@@ -401,11 +421,15 @@ class _Dirty:
                 self.certs = True
             elif isinstance(unit, CustomEntityUnit):
                 self.custom.add(unit.key)
-            elif isinstance(unit, GatewayRouteUnit):
+            elif isinstance(unit, GatewayRouteUnit | GatewayAttachUnit):
                 if unit.key[0] == "HTTPRoute":
                     self.gw.add(unit.key)
                 else:
                     self.gw_l4grpc.add(unit.key)
+            elif isinstance(unit, GatewayUnit):
+                self.gateways.add(unit.key)
+            elif isinstance(unit, GatewayClassUnit):
+                self.gclasses.add(unit.name)
             else:  # pragma: no cover - a stage recorded dependencies nobody follows
                 raise TypeError(f"unit {unit!r} has dependencies but no dirty set")
 
@@ -496,6 +520,22 @@ def _on_gw_route(
     d.mark((kind, ns, name))
 
 
+def _on_gateway(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A Gateway: its status unit and the routes (and certificates) that read it."""
+    d.gateways.add((ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_gatewayclass(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A GatewayClass: its status unit, and the Gateways and routes that read it."""
+    d.gclasses.add(name)
+    d.mark((kind, ns, name))
+
+
 def _on_namespaced_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -560,8 +600,8 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "UDPIngress": _on_stream,
     # Gateway API: read by the units that consumed them (route, gateway-status and certificate
     # units record ``(kind, ns, name)`` dependencies); the route stages add their own sets.
-    "GatewayClass": _on_read,
-    "Gateway": _on_read,
+    "GatewayClass": _on_gatewayclass,
+    "Gateway": _on_gateway,
     "HTTPRoute": _on_gw_route,
     "GRPCRoute": _on_gw_l4grpc,
     "TCPRoute": _on_gw_l4grpc,
@@ -1034,15 +1074,9 @@ class Translator:
 
     def _gw_attach(self, view: _View) -> Callable[[Any, set[Dep]], RouteAttachment | None]:
         """The controller's attachment of one route (``_gwattach.attach``), deps recorded."""
-        opts = self.options
 
         def attached(route: Any, deps: set[Dep]) -> RouteAttachment | None:
-            att = attach(
-                route,
-                view,
-                opts.gateway_controller_name,
-                gateway_to_reconcile=opts.gateway_to_reconcile,
-            )
+            att = self.gateway_attachment(route, view)  # listener readiness as gw-core says
             deps.update(att.deps)
             return att
 
@@ -2156,6 +2190,116 @@ class Translator:
             failures = [_crashed(v.ref, exc) for v in vaults]
         self._record(st, VAULTS, UnitOut(entries, failures, configured))
 
+    # --- Gateway API: attachment and Gateway / GatewayClass status (gw-core) ---------------
+
+    def gateway_inputs(self) -> GatewayInputs:
+        """What Gateway status and listener readiness need from the options."""
+        o = self.options
+        return GatewayInputs(
+            controller_name=o.gateway_controller_name,
+            publish_services=o.publish_services,
+            publish_addresses=o.publish_addresses,
+            proxy_listeners=o.kong_proxy_listeners,
+            stream_listeners=o.kong_stream_listeners,
+            gateway_to_reconcile=o.gateway_to_reconcile,
+        )
+
+    def gateway_attachment(self, route: Any, view: Any) -> RouteAttachment:
+        """The attachment of one Gateway API route, as the options say (controller: real
+        attachment with listener readiness computed here; golden/offline with
+        ``gateway_attachment=False``: assumed). ``view``: the translator's view or a
+        recording wrapper of it (``get`` + ``snap``): what it reads are the route's deps."""
+        o = self.options
+        return attach(
+            route,
+            view,
+            o.gateway_controller_name,
+            attachment=o.gateway_attachment,
+            listener_state=listener_check(view, self.gateway_inputs()),
+            gateway_to_reconcile=o.gateway_to_reconcile,
+        )
+
+    def _stage_gateways(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2d. GatewayClass and Gateway status (``_gateways.py``), after the route stages.
+
+        attachedRoutes is kept incrementally: each recomputed route's accepting listeners are
+        re-derived here and only the Gateways whose counts changed are recomputed.
+        """
+        inputs = self.gateway_inputs()
+        for fk in d.gw:
+            obj = view.snap.get(*fk)
+            new: dict[Key, tuple[str, ...]] = {}
+            att = RouteAttachment()
+            if obj is not None and hasattr(obj, "parent_refs") and self.options.gateway_attachment:
+                with contextlib.suppress(Exception):  # the route unit already failed it
+                    att = self.gateway_attachment(obj, view)
+            self._record(st, GatewayAttachUnit(fk), UnitOut(deps=att.deps))
+            if att.parents:
+                for p in att.parents:
+                    if p.accepted:
+                        key = p.gateway.key
+                        names = tuple(lst.name for lst in p.listeners)
+                        new[key] = tuple(dict.fromkeys((*new.get(key, ()), *names)))
+            old = st.gw_attached.pop(fk, {})
+            if new:
+                st.gw_attached[fk] = new
+            if old == new:
+                continue
+            for key, names in old.items():
+                counts = st.gw_counts.get(key, {})
+                for n in names:
+                    counts[n] = counts.get(n, 1) - 1
+                    if counts[n] <= 0:
+                        counts.pop(n, None)
+                if not counts:
+                    st.gw_counts.pop(key, None)
+                d.gateways.add(key)
+            for key, names in new.items():
+                counts = st.gw_counts.setdefault(key, {})
+                for n in names:
+                    counts[n] = counts.get(n, 0) + 1
+                d.gateways.add(key)
+        for cname in d.gclasses:
+            gclass = view.snap.get("GatewayClass", "", cname)
+            status = None
+            if isinstance(gclass, GatewayClass):
+                status = gatewayclass_status(gclass, inputs.controller_name)
+            self._record(
+                st,
+                GatewayClassUnit(cname),
+                UnitOut(status={gclass.ref: status} if status is not None else NO_STATUS),
+            )
+        for key in d.gateways:
+            gw_obj = view.snap.get("Gateway", *key)
+            deps: set[Dep] = {("Gateway", *key)}
+            out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
+            if isinstance(gw_obj, Gateway):
+                try:
+                    out_status = self._gateway_status(view, gw_obj, inputs, st, deps)
+                except Exception as exc:  # unit guard: this Gateway only
+                    self._record(
+                        st, GatewayUnit(key), UnitOut(failures=(_crashed(gw_obj.ref, exc),))
+                    )
+                    continue
+            self._record(st, GatewayUnit(key), UnitOut(deps=frozenset(deps), status=out_status))
+
+    def _gateway_status(
+        self, view: _View, gateway: Gateway, inputs: GatewayInputs, st: _State, deps: set[Dep]
+    ) -> Mapping[ObjectRef, ObjectStatus]:
+        key = gateway.ref.key
+        if inputs.gateway_to_reconcile and f"{key[0]}/{key[1]}" != inputs.gateway_to_reconcile:
+            return NO_STATUS
+        gclass = our_class(view, gateway, inputs.controller_name, deps)
+        if gclass is None or not gclass.unmanaged:
+            return NO_STATUS  # not ours, or a managed class: another component writes status
+        listens, services = kong_listens(view, inputs, deps)
+        listeners = listener_statuses(view, gateway, listens, deps, st.gw_counts.get(key, {}))
+        return {
+            gateway.ref: gateway_status(
+                gateway, listeners, gateway_addresses(services, inputs), bool(services)
+            )
+        }
+
     def _record(self, st: _State, unit: Unit, out: UnitOut) -> None:
         """Store one unit's output (:class:`UnitOut`), the same way for every stage.
 
@@ -2184,6 +2328,7 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_gw_l4grpc,  # GRPCRoute, TCP/UDP/TLSRoute -> their own Kong services
     Translator._stage_gateway_routes,  # HTTPRoute -> routes (services below), status
     Translator._stage_backend_tls_policies,  # their status (after the HTTPRoutes)
+    Translator._stage_gateways,  # GatewayClass/Gateway status (attachedRoutes from the routes)
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,
     Translator._stage_consumers,

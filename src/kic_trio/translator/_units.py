@@ -90,6 +90,28 @@ class BackendTLSPolicyUnit(NamedTuple):
     stage: Literal["btls"] = "btls"
 
 
+class GatewayUnit(NamedTuple):
+    """One Gateway's status (listeners, addresses, attachedRoutes): ``key`` namespace, name."""
+
+    key: Key
+    stage: Literal["gateway"] = "gateway"
+
+
+class GatewayAttachUnit(NamedTuple):
+    """What one route's attachment read (Gateways, classes, listener Secrets, Namespaces...):
+    a change there recomputes the route and its Gateways' attachedRoutes."""
+
+    key: tuple[str, str, str]
+    stage: Literal["gwattach"] = "gwattach"
+
+
+class GatewayClassUnit(NamedTuple):
+    """One GatewayClass's status (``Accepted`` when ours)."""
+
+    name: str
+    stage: Literal["gatewayclass"] = "gatewayclass"
+
+
 class GlobalPluginsUnit(NamedTuple):
     stage: Literal["global"] = "global"
 
@@ -123,6 +145,9 @@ Unit = (
     | GatewayRouteUnit
     | BackendTLSPolicyUnit
     | GlobalPluginsUnit
+    | GatewayUnit
+    | GatewayClassUnit
+    | GatewayAttachUnit
     | CertificatesUnit
     | CACertificatesUnit
     | CustomEntityUnit
@@ -170,7 +195,10 @@ __all__ = [
     "ConsumerUnit",
     "CustomEntityUnit",
     "Dep",
+    "GatewayAttachUnit",
+    "GatewayClassUnit",
     "GatewayRouteUnit",
+    "GatewayUnit",
     "GlobalPluginsUnit",
     "IngressUnit",
     "Key",
