@@ -17,6 +17,7 @@ import pytest
 import trio
 
 import kic_trio
+from _eventually import eventually
 from _live_controller import live_config, running
 from k8s_objects import endpoint_slice, service
 from kic_trio.testing import FakeKong, apply, delete
@@ -129,6 +130,15 @@ def _grpc(name: str) -> dict[str, Any]:
     }
 
 
+async def _our_conditions(client: Any, kind: str, name: str, ns: str) -> dict[str, Any]:
+    """Our ``status.parents`` entry's conditions as ``{type: (status, reason)}`` ({} if none)."""
+    obj = (await client.get(object_path(kind, name, ns))).json()
+    for parent in (obj.get("status") or {}).get("parents") or ():
+        if parent.get("controllerName") == "konghq.com/kic-gateway-controller":
+            return {c["type"]: (c["status"], c["reason"]) for c in parent["conditions"]}
+    return {}
+
+
 def _services(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in config.get("services", [])}
 
@@ -163,6 +173,21 @@ async def test_tcproute_and_grpcroute_become_kong_stream_and_grpc_routes(
                 grpc_route = routes[f"{grpc_svc}.0"]
                 assert grpc_route["paths"] == ["~/echo.Echo/Say"]
                 assert grpc_route["hosts"] == ["grpc.example"]
+                # route status: our parent entry with Accepted/ResolvedRefs/Programmed
+                for kind, name in (("TCPRoute", "t"), ("GRPCRoute", "g")):
+                    conds = await eventually(
+                        lambda kind=kind, name=name: _our_conditions(client, kind, name, ns),
+                        what=f"{kind} status",
+                    )
+                    assert conds == {
+                        "Accepted": ("True", "Accepted"),
+                        "ResolvedRefs": ("True", "ResolvedRefs"),
+                        "Programmed": ("True", "ConfiguredInGateway"),
+                    }
+                wrong = await eventually(
+                    lambda: _our_conditions(client, "TCPRoute", "wrong", ns), what="wrong status"
+                )
+                assert wrong["Accepted"] == ("False", "NoMatchingParent")
                 upstreams = {u["name"]: u for u in kong.config["upstreams"]}
                 # the API server defaults backendRefs[].weight to 1: split over one endpoint
                 assert upstreams[tcp_svc]["targets"] == [{"target": "10.1.0.1:7000", "weight": 1}]

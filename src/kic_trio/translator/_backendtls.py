@@ -32,6 +32,7 @@ import attrs
 
 from ..models import Condition, Failure, ObjectRef, ObjectStatus, Service
 from ..models._gateway_api import BackendTLSPolicy
+from ..models._status import RouteParentStatus
 from ..store import Snapshot
 
 Dep = tuple[str, str, str]
@@ -153,14 +154,29 @@ def policy_conditions(
 
 
 def policy_status(
-    policy: BackendTLSPolicy, snap: Snapshot, ancestors: Sequence[ObjectRef], deps: set[Dep]
+    policy: BackendTLSPolicy,
+    snap: Snapshot,
+    ancestors: Sequence[ObjectRef],
+    deps: set[Dep],
+    controller_name: str = "konghq.com/kic-gateway-controller",
 ) -> dict[ObjectRef, ObjectStatus]:
-    """``{policy: status}`` with one ancestor (Gateway) per entry of ``ancestors``; ``{}`` when the
-    policy has none (upstream keeps such a policy out of its cache and writes nothing)."""
+    """``{policy: status}`` with one ``status.ancestors`` entry (our controller) per Gateway of
+    ``ancestors``; ``{}`` when the policy has none (upstream keeps such a policy out of its
+    cache and writes nothing)."""
     if not ancestors:
         return {}
     conditions = policy_conditions(policy, snap, deps)
-    return {policy.ref: ObjectStatus(conditions=conditions, parent=ancestors[0])}
+    entries = tuple(
+        RouteParentStatus(
+            gateway=g,
+            section_name="",
+            controller_name=controller_name,
+            conditions=conditions,
+            generation=policy.generation,
+        )
+        for g in ancestors
+    )
+    return {policy.ref: ObjectStatus(conditions=conditions, parent=ancestors[0], parents=entries)}
 
 
 __all__ = [

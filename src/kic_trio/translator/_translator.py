@@ -1115,7 +1115,9 @@ class Translator:
                         ):
                             ancestors[parent.gateway] = None
             try:
-                status_map = policy_status(policy, snap, tuple(ancestors), set())
+                status_map = policy_status(
+                    policy, snap, tuple(ancestors), set(), self.options.gateway_controller_name
+                )
                 failures: tuple[Failure, ...] = ()
             except Exception as exc:  # unit guard: this policy only
                 status_map, failures = {}, (_crashed(policy.ref, exc),)

@@ -127,6 +127,9 @@ def test_missing_ca_or_other_kind_is_invalid_and_status_needs_an_ancestor() -> N
     gw = ObjectRef("Gateway", "ns", "kong", "", GW, "v1")
     status = policy_status(policy, snap, (gw,), set())
     assert status[policy.ref].parent == gw
+    (ancestor,) = status[policy.ref].parents
+    assert ancestor.gateway == gw
+    assert ancestor.controller_name == "konghq.com/kic-gateway-controller"
 
 
 def _manifests(*policies: dict[str, Any]) -> list[dict[str, Any]]:
