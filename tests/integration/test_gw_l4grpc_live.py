@@ -55,6 +55,13 @@ def _gateway_objects(ns: str) -> list[dict[str, Any]]:
                     {"name": "http", "protocol": "HTTP", "port": 80},
                     {"name": "tcp", "protocol": "TCP", "port": 9000},
                     {"name": "udp", "protocol": "UDP", "port": 9053},
+                    {
+                        "name": "tls",
+                        "protocol": "TLS",
+                        "port": 9443,
+                        "hostname": "tls.example",
+                        "tls": {"mode": "Passthrough"},
+                    },
                 ],
             },
         },
@@ -63,7 +70,7 @@ def _gateway_objects(ns: str) -> list[dict[str, Any]]:
     ]
 
 
-_KINDS = {"HTTP": "GRPCRoute", "TCP": "TCPRoute", "UDP": "UDPRoute"}
+_KINDS = {"HTTP": "GRPCRoute", "TCP": "TCPRoute", "UDP": "UDPRoute", "TLS": "TLSRoute"}
 
 
 async def _accept_gateway(client: Any, ns: str) -> None:
@@ -224,4 +231,29 @@ async def test_udproute_both_flavors(
                     assert "destinations" not in route
                 else:
                     assert route["destinations"] == [{"port": 9053}]
+                assert all(r.status in (201, 304) for r in kong.config_posts())
+
+
+async def test_tlsroute_passthrough_matches_its_sni(
+    control_plane: ControlPlane, k8s_namespace: str
+) -> None:
+    """A TLSRoute on a Passthrough TLS listener: a ``tls_passthrough`` Kong route on its SNI."""
+    ns = k8s_namespace
+    route = _l4("TLSRoute", "s", "tls")
+    route["spec"]["hostnames"] = ["tls.example"]
+    with trio.fail_after(120):
+        async with FakeKong() as kong, control_plane.admin_client() as client:
+            await apply(client, [*_gateway_objects(ns), route], namespace=ns)
+            await _accept_gateway(client, ns)
+            async with running(_config(control_plane.kubeconfig, [kong.url], ns)):
+                name = f"tlsroute.{ns}.s.0"
+                await kong.wait_for(lambda k: name in _services(k.config))
+                assert _services(kong.config)[name]["protocol"] == "tcp"
+                kong_route = _routes(kong.config)[f"{name}.0"]
+                assert kong_route["protocols"] == ["tls_passthrough"]
+                assert kong_route["snis"] == ["tls.example"]
+                conds = await eventually(
+                    lambda: _our_conditions(client, "TLSRoute", "s", ns), what="TLSRoute status"
+                )
+                assert conds["Accepted"] == ("True", "Accepted")
                 assert all(r.status in (201, 304) for r in kong.config_posts())
