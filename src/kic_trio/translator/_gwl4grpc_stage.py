@@ -89,8 +89,13 @@ def parent_listeners(
     return out, parents
 
 
-def _update_grpc_keys(gs: GwRouteState, key: tuple[str, str], obj: GRPCRoute | None) -> set[int]:
-    """Store ``obj``'s split keys; return the bases whose membership changed."""
+def _update_grpc_keys(
+    gs: GwRouteState, key: tuple[str, str], obj: GRPCRoute | None
+) -> set[tuple[str, str]]:
+    """Store ``obj``'s split keys; return the other GRPCRoutes whose relative order changed.
+
+    Only routes whose order value moved are returned: past the 256th route of one base every
+    value is 0, so a change in a large group recomputes at most ~256 routes, not the group."""
     old = gs.grpc_keys.pop(key, [])
     new = split_keys(obj) if obj is not None else []
     if new:
@@ -108,15 +113,21 @@ def _update_grpc_keys(gs: GwRouteState, key: tuple[str, str], obj: GRPCRoute | N
     for base, _ in new:
         changed.add(base)
         gs.by_base.setdefault(base, set()).add(key)
+    moved: set[tuple[str, str]] = set()
     for base in changed:
         members = gs.by_base.get(base, ())
         keys = [(b, k) for m in members for b, k in gs.grpc_keys.get(m, ()) if b == base]
-        orders = relative_orders(keys)
-        if orders:
-            gs.orders[base] = {k: v for (_, k), v in orders.items()}
+        before = gs.orders.get(base, {})
+        after = {k: v for (_, k), v in relative_orders(keys).items()}
+        if after:
+            gs.orders[base] = after
         else:
             gs.orders.pop(base, None)
-    return changed
+        for k, v in after.items():
+            if before.get(k) != v:
+                moved.add((k[1], k[2]))
+    moved.discard(key)
+    return moved
 
 
 def stage_gw_l4grpc(
@@ -142,10 +153,8 @@ def stage_gw_l4grpc(
             if kind != "GRPCRoute":
                 continue
             obj = snap.get(kind, ns, name)
-            for base in _update_grpc_keys(
-                gs, (ns, name), obj if isinstance(obj, GRPCRoute) else None
-            ):
-                todo.update(("GRPCRoute", m[0], m[1]) for m in gs.by_base.get(base, ()))
+            moved = _update_grpc_keys(gs, (ns, name), obj if isinstance(obj, GRPCRoute) else None)
+            todo.update(("GRPCRoute", m[0], m[1]) for m in moved)
 
     def relative(base: int, key: SplitKey) -> int:
         return gs.orders.get(base, {}).get(key, 255)

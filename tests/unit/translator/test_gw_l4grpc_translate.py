@@ -593,3 +593,35 @@ def test_attached_routes_are_served_with_parent_status_and_others_are_not() -> N
         s["name"].startswith("grpcroute.ns.lone") for s in result.config.get("services", [])
     )
     assert not any(ref.name == "lone" for ref in result.status)
+
+
+def test_a_large_priority_group_recomputes_only_routes_whose_order_moved() -> None:
+    """300 GRPCRoutes of one base: adding an older one shifts the first 255 (the rest are at
+    relative order 0 already), so the stage recomputes 256 routes, not 301."""
+    from kic_trio.translator._gwl4grpc_stage import GwRouteState
+
+    def grpc(name: str, created: str) -> tuple[str, GRPCRoute]:
+        return (
+            "GRPCRoute",
+            GRPCRoute(
+                ref=_ref("GRPCRoute", "ns", name),
+                created=created,
+                rules=(
+                    GRPCRouteRule(
+                        0, matches=(GRPCRouteMatch(0, GRPCMethodMatch("Exact", "S", "M")),)
+                    ),
+                ),
+            ),
+        )
+
+    gs = GwRouteState()
+    routes = [grpc(f"r{i:03d}", f"2024-02-01T00:{i // 60:02d}:{i % 60:02d}Z") for i in range(300)]
+    snap = EMPTY.with_objects(routes)
+    _run_stage(gs, snap, {("GRPCRoute", "ns", r.ref.name) for _, r in routes})
+    snap = snap.with_objects([grpc("old", "2024-01-01T00:00:00Z")])
+    got = _run_stage(gs, snap, {("GRPCRoute", "ns", "old")})
+    assert len(got) == 256 and ("GRPCRoute", "ns", "r254") in got
+    assert ("GRPCRoute", "ns", "r255") not in got  # was 0, stays 0
+    assert _priorities(got[("GRPCRoute", "ns", "old")]) == {
+        "grpcroute.ns.old._.0.0": (1 << 44 | 1 << 24 | 1 << 13) + 255
+    }
