@@ -89,13 +89,8 @@ def parent_listeners(
     return out, parents
 
 
-def _update_grpc_keys(
-    gs: GwRouteState, key: tuple[str, str], obj: GRPCRoute | None
-) -> set[tuple[str, str]]:
-    """Store ``obj``'s split keys; return the other GRPCRoutes whose relative order changed.
-
-    Only routes whose order value moved are returned: past the 256th route of one base every
-    value is 0, so a change in a large group recomputes at most ~256 routes, not the group."""
+def _update_grpc_keys(gs: GwRouteState, key: tuple[str, str], obj: GRPCRoute | None) -> set[int]:
+    """Store ``obj``'s split keys; return the bases whose membership changed."""
     old = gs.grpc_keys.pop(key, [])
     new = split_keys(obj) if obj is not None else []
     if new:
@@ -113,8 +108,17 @@ def _update_grpc_keys(
     for base, _ in new:
         changed.add(base)
         gs.by_base.setdefault(base, set()).add(key)
+    return changed
+
+
+def _reorder(gs: GwRouteState, bases: set[int]) -> set[tuple[str, str]]:
+    """Recompute the relative orders of ``bases`` (once each, after every membership change of
+    the translation); return the GRPCRoutes whose order value moved.
+
+    Past the 256th route of one base every value is 0, so a change in a large group recomputes
+    at most ~256 routes, not the group."""
     moved: set[tuple[str, str]] = set()
-    for base in changed:
+    for base in bases:
         members = gs.by_base.get(base, ())
         keys = [(b, k) for m in members for b, k in gs.grpc_keys.get(m, ()) if b == base]
         before = gs.orders.get(base, {})
@@ -126,7 +130,6 @@ def _update_grpc_keys(
         for k, v in after.items():
             if before.get(k) != v:
                 moved.add((k[1], k[2]))
-    moved.discard(key)
     return moved
 
 
@@ -149,12 +152,15 @@ def stage_gw_l4grpc(
     parentRef names a Gateway of ours: not our route); unset = attachment assumed, no status."""
     todo = set(dirty)
     if expressions:
+        bases: set[int] = set()
         for kind, ns, name in list(dirty):
             if kind != "GRPCRoute":
                 continue
             obj = snap.get(kind, ns, name)
-            moved = _update_grpc_keys(gs, (ns, name), obj if isinstance(obj, GRPCRoute) else None)
-            todo.update(("GRPCRoute", m[0], m[1]) for m in moved)
+            bases.update(
+                _update_grpc_keys(gs, (ns, name), obj if isinstance(obj, GRPCRoute) else None)
+            )
+        todo.update(("GRPCRoute", m[0], m[1]) for m in _reorder(gs, bases))
 
     def relative(base: int, key: SplitKey) -> int:
         return gs.orders.get(base, {}).get(key, 255)
