@@ -481,7 +481,12 @@ async def _translate(
         instance.recorder.emit(failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message)
     instance.diagnostics.translated(payload, snapshot)
     instance.bus.emit(
-        TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)
+        TranslationDone(
+            config_hash=payload.sha,
+            failures=payload.failures,
+            duration=duration,
+            status=payload.status,
+        )
     )
     previous = latest.peek()
     if previous is None or previous.sha != payload.sha or latest.has_new:

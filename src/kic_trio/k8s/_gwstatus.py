@@ -34,7 +34,7 @@ import trio
 
 from .._errors import KubernetesError
 from .._latest import LatestValue
-from .._lifecycle import ConfigApplied, LifecycleBus
+from .._lifecycle import ConfigApplied, LifecycleBus, TranslationDone
 from .._payload import ConfigPayload
 from ..models import KINDS, Condition, ListenerStatus, ObjectRef, ObjectStatus
 from ._events import TokenBucket
@@ -56,6 +56,9 @@ GATEWAY_STATUS_KINDS = frozenset(
     }
 )
 ROUTE_KINDS = frozenset({"HTTPRoute", "GRPCRoute", "TCPRoute", "UDPRoute", "TLSRoute"})
+#: Written from every translation (upstream: not tied to a push); the others (routes and
+#: policies, whose Programmed says "in Kong") from the configuration a gateway applied.
+TRANSLATION_KINDS = frozenset({"GatewayClass", "Gateway"})
 _GW = "gateway.networking.k8s.io"
 #: At most this many conditions are kept on an object (upstream prunes to 8).
 MAX_CONDITIONS = 8
@@ -73,10 +76,16 @@ def _now() -> str:
 
 
 def _conditions(
-    want: Iterable[Condition], generation: int, existing: object, now: str
+    want: Iterable[Condition],
+    generation: int,
+    existing: object,
+    now: str,
+    keep_others: bool = True,
 ) -> list[dict[str, Any]]:
     """Our conditions as ``metav1.Condition`` dicts; a condition whose status is unchanged
-    keeps its ``lastTransitionTime``; other types already there are kept (at most 8 in all)."""
+    keeps its ``lastTransitionTime``; other types already there are kept when
+    ``keep_others`` (object-level conditions: at most 8 in all). Listener and route parent
+    conditions are wholly ours: replaced."""
     old: dict[str, Mapping[str, Any]] = {}
     order: list[str] = []
     for c in existing if isinstance(existing, list) else ():
@@ -97,7 +106,7 @@ def _conditions(
             "observedGeneration": generation,
             "lastTransitionTime": prev["lastTransitionTime"] if keep and prev else now,
         }
-    out = [dict(old[t]) for t in order if t not in mine]
+    out = [dict(old[t]) for t in order if t not in mine] if keep_others else []
     out.extend(mine.values())
     return out[-MAX_CONDITIONS:]
 
@@ -118,7 +127,9 @@ def _listeners(
                 "name": lst.name,
                 "supportedKinds": [{"group": g, "kind": k} for g, k in lst.supported_kinds],
                 "attachedRoutes": lst.attached_routes,
-                "conditions": _conditions(lst.conditions, generation, prev.get("conditions"), now),
+                "conditions": _conditions(
+                    lst.conditions, generation, prev.get("conditions"), now, keep_others=False
+                ),
             }
         )
     return out
@@ -165,7 +176,7 @@ def desired_status(
                     ref_field: parent,
                     "controllerName": p.controller_name or controller,
                     "conditions": _conditions(
-                        p.conditions, p.generation, prev.get("conditions"), now
+                        p.conditions, p.generation, prev.get("conditions"), now, keep_others=False
                     ),
                 }
             )
@@ -238,10 +249,18 @@ class GatewayStatusWriter:
         self.failures = 0
         self.conflicts = 0
 
-    def submit(self, status: Mapping[ObjectRef, ObjectStatus]) -> None:
-        """Hand over the newest translator status (only Gateway API kinds are kept). Never
-        blocks; a newer mapping replaces one not yet written."""
-        self._want = {r: s for r, s in status.items() if r.kind in GATEWAY_STATUS_KINDS}
+    def submit(
+        self,
+        status: Mapping[ObjectRef, ObjectStatus],
+        kinds: frozenset[str] = GATEWAY_STATUS_KINDS,
+    ) -> None:
+        """Hand over the newest translator status for ``kinds`` (Gateway API kinds only; the
+        others keep what was handed over before). Never blocks; newer replaces older."""
+        keep = {r: s for r, s in self._want.items() if r.kind not in kinds}
+        keep.update(
+            (r, s) for r, s in status.items() if r.kind in kinds and r.kind in GATEWAY_STATUS_KINDS
+        )
+        self._want = keep
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._dirty.set()
 
@@ -252,14 +271,17 @@ class GatewayStatusWriter:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Submit the status of the newest payload each time a gateway reports it applied."""
+        """GatewayClass/Gateway status from every translation; routes' from the newest payload
+        each time a gateway reports it applied."""
         async with bus.subscribe() as events:
             task_status.started()
             async for event in events:
-                if isinstance(event, ConfigApplied):
+                if isinstance(event, TranslationDone):
+                    self.submit(event.status, TRANSLATION_KINDS)
+                elif isinstance(event, ConfigApplied):
                     payload = latest.peek()
                     if payload is not None and payload.sha == event.config_hash:
-                        self.submit(payload.status)
+                        self.submit(payload.status, GATEWAY_STATUS_KINDS - TRANSLATION_KINDS)
 
     async def wait_idle(self) -> None:
         """Return once everything submitted so far was written (for tests)."""
