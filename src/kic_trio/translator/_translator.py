@@ -123,7 +123,60 @@ _CLASSED = ANNOTATION_CLASSED_KINDS
 #: expressions router: bits 0-11 of a Gateway API route's priority order equal priorities
 _RELATIVE_ORDER_MAX = 4095
 #: ``(order key, Kong route dict, Kong service name)`` of one expression route
-_Prio = tuple[tuple[Any, ...], dict[str, Any], str]
+_Prio = tuple[dict[str, Any], str]
+
+
+@attrs.define(slots=True, eq=False)
+class _PrioGroup:
+    """Expression routes of one base priority, in upstream's order (oldest first): the
+    relative-order bits are ``4095 - rank``. Kept sorted, so one route joining or leaving
+    re-serialises only the routes whose rank moved (not the whole group)."""
+
+    #: sort keys ``(*order, route name, route object key)``, sorted
+    keys: list[tuple[Any, ...]] = attrs.field(factory=list)
+    #: sort key -> (Kong route dict, Kong service name)
+    items: dict[tuple[Any, ...], _Prio] = attrs.field(factory=dict)
+    #: this translation: lowest touched rank, highest, number of joins/leaves, size before
+    lo: int = -1
+    hi: int = -1
+    ops: int = 0
+    size: int = 0
+
+    def touch(self, i: int) -> None:
+        if self.lo < 0:
+            self.size = len(self.keys)
+            self.lo = self.hi = i
+        self.lo, self.hi = min(self.lo, i), max(self.hi, i)
+        self.ops += 1
+
+    def remove(self, key: tuple[Any, ...]) -> None:
+        if self.items.pop(key, None) is None:
+            return
+        i = bisect.bisect_left(self.keys, key)
+        self.touch(i)
+        del self.keys[i]
+
+    def add(self, key: tuple[Any, ...], item: _Prio) -> None:
+        if key in self.items:
+            self.remove(key)
+        i = bisect.bisect_left(self.keys, key)
+        self.touch(i)
+        self.keys.insert(i, key)
+        self.items[key] = item
+
+    def settle(self, base: int, dirty_svc: set[str]) -> None:
+        """Set the priority of every route whose rank may have moved; dirty their services."""
+        if self.lo < 0:
+            return
+        end = len(self.keys) if len(self.keys) != self.size else self.hi + self.ops + 1
+        for i in range(self.lo, min(end, len(self.keys))):
+            route, service = self.items[self.keys[i]]
+            prio = base + max(_RELATIVE_ORDER_MAX - i, 0)  # floored at 0, as upstream
+            if route.get("priority") != prio:
+                route["priority"] = prio
+                dirty_svc.add(service)
+        self.lo = self.hi = -1
+        self.ops = 0
 
 
 #: Plugin-unit namespace prefix of a cross-namespace reference without a grant: no object
@@ -319,7 +372,7 @@ class _State:
         self.gw: dict[tuple[str, str, str], GwRouteOut] = {}
         # expressions router: base priority -> {(route key, Kong route name): (order, route
         # dict, Kong service)}: equal priorities get relative-order bits across all routes
-        self.gw_prio: dict[int, dict[tuple[tuple[str, str, str], str], _Prio]] = {}
+        self.gw_prio: dict[int, _PrioGroup] = {}
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
         # Kong route name -> Ingresses making it (names join parts with "." and can collide)
@@ -361,6 +414,10 @@ class _State:
         self.out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
         #: status decided by units (``UnitOut.status``), merged over the kind defaults
         self.unit_status: dict[Unit, Mapping[ObjectRef, ObjectStatus]] = {}
+        #: per object: the units deciding its status, and the merged result (last unit in
+        #: ``repr`` order wins), kept incrementally so one change never re-sorts every unit
+        self.status_of: dict[ObjectRef, dict[Unit, ObjectStatus]] = {}
+        self.status_merged: dict[ObjectRef, ObjectStatus] = {}
         # Gateway API: route -> {gateway key: attached listener names}; gateway -> listener ->
         # attached route count (attachedRoutes, kept incrementally from dirty routes only)
         self.gw_attached: dict[tuple[str, str, str], dict[Key, tuple[str, ...]]] = {}
@@ -638,10 +695,10 @@ _STATUS_OF: Mapping[str, tuple[ObjectStatus, ObjectStatus]] = {
 def _object_status(
     configured: frozenset[ObjectRef],
     failed: frozenset[ObjectRef],
-    by_units: Mapping[Unit, Mapping[ObjectRef, ObjectStatus]] | None = None,
+    by_units: Mapping[ObjectRef, ObjectStatus] | None = None,
 ) -> Mapping[ObjectRef, ObjectStatus]:
     """The status of every configured or failed object of a kind in :data:`_STATUS_OF`, then
-    what units decided themselves (``UnitOut.status``, in unit order: deterministic).
+    what units decided themselves (``UnitOut.status`` merged per object: ``_State.status_merged``).
 
     Rebuilt only when the configured set changes (never on a plain EndpointSlice change).
     """
@@ -652,9 +709,8 @@ def _object_status(
             pair = table.get(r.kind)
             if pair is not None:
                 out[r] = pair[i]
-    units = by_units or {}
-    for unit in sorted(units, key=repr):
-        out.update(units[unit])
+    if by_units:
+        out.update(by_units)
     return out
 
 
@@ -736,7 +792,7 @@ class Translator:
             st.configured_changed = True
         if st.configured_changed or st.out_configured is None:
             st.out_configured = frozenset(st.conf_count) - st.failed
-            st.out_status = _object_status(st.out_configured, st.failed, st.unit_status)
+            st.out_status = _object_status(st.out_configured, st.failed, st.status_merged)
         st.failures_changed = st.configured_changed = False
         return TranslationResult(
             body=body,
@@ -1173,10 +1229,10 @@ class Translator:
                 for r in old.routes:
                     st.route_names.get(r.name, {}).pop(holder, None)
                     names.add(r.name)
-                for base, _, route in old.priorities:
-                    held = st.gw_prio.get(base)
-                    if held is not None:
-                        held.pop((fk, str(route["name"])), None)
+                for base, order, route in old.priorities:
+                    group = st.gw_prio.get(base)
+                    if group is not None:
+                        group.remove((*order, str(route["name"]), fk))
                         bases.add(base)
             if new is not None:
                 st.gw[fk] = new
@@ -1187,11 +1243,10 @@ class Translator:
                 for base, order, route in new.priorities:
                     rname = str(route["name"])
                     if rname in services:
-                        st.gw_prio.setdefault(base, {})[(fk, rname)] = (
-                            (*order, rname),
-                            route,
-                            services[rname],
-                        )
+                        group = st.gw_prio.get(base)
+                        if group is None:
+                            group = st.gw_prio[base] = _PrioGroup()
+                        group.add((*order, rname, fk), (route, services[rname]))
                         bases.add(base)
             self._record(
                 st,
@@ -1205,27 +1260,19 @@ class Translator:
             )
         self._route_names(st, names, d.svc)
         for base in bases:
-            held = st.gw_prio.get(base)
-            if not held:
-                st.gw_prio.pop(base, None)
+            group = st.gw_prio.get(base)
+            if group is None:
                 continue
-            for i, (_, route, service) in enumerate(sorted(held.values(), key=lambda h: h[0])):
-                prio = base + max(_RELATIVE_ORDER_MAX - i, 0)
-                if route.get("priority") != prio:
-                    route["priority"] = prio
-                    d.svc.add(service)
+            if not group.keys:
+                del st.gw_prio[base]
+                continue
+            group.settle(base, d.svc)
 
     def _gw_httproute(self, obj: Any, reads: Reads) -> GwRouteOut:
         if not isinstance(obj, HTTPRoute):
             return GwRouteOut(obj.ref, str(getattr(obj, "created", "")))
         opts = self.options
-        att = attach(
-            obj,
-            reads,
-            opts.gateway_controller_name,
-            attachment=opts.gateway_attachment,
-            gateway_to_reconcile=opts.gateway_to_reconcile,
-        )
+        att = self.gateway_attachment(obj, reads)
         reads.deps.update(att.deps)
         return translate_httproute(
             obj,
@@ -2313,11 +2360,30 @@ class Translator:
             st.deps.set(unit, out.deps)
         self._set_failures(st, unit, [*out.failures, *bad])
         self._set_configured(st, unit, () if bad else out.configured)
-        if out.status or unit in st.unit_status:
-            if out.status and not bad:
-                st.unit_status[unit] = out.status
+        old = st.unit_status.get(unit)
+        new = out.status if out.status and not bad else None
+        if (old or new) and old != new:
+            touched: set[ObjectRef] = set()
+            if old:
+                for ref in old:
+                    by = st.status_of.get(ref)
+                    if by is not None:
+                        by.pop(unit, None)
+                        touched.add(ref)
+            if new:
+                st.unit_status[unit] = new
+                for ref, status in new.items():
+                    st.status_of.setdefault(ref, {})[unit] = status
+                    touched.add(ref)
             else:
                 st.unit_status.pop(unit, None)
+            for ref in touched:
+                by = st.status_of.get(ref)
+                if by:
+                    st.status_merged[ref] = by[max(by, key=repr)]
+                else:
+                    st.status_of.pop(ref, None)
+                    st.status_merged.pop(ref, None)
             st.configured_changed = True  # status is rebuilt with the configured set
 
 

@@ -326,7 +326,7 @@ def _class(name: str, controller: str = "konghq.com/kic-gateway-controller") -> 
     return {
         "apiVersion": f"{GW}/v1",
         "kind": "GatewayClass",
-        "metadata": {"name": name, "annotations": {"konghq.com/gatewayclass-unmanaged": "true"}},
+        "metadata": {"name": name},  # managed: its Gateways' status is someone else's
         "spec": {"controllerName": controller},
     }
 
@@ -342,6 +342,8 @@ def _gateway(name: str, class_name: str, hostname: str = "") -> dict[str, Any]:
         "spec": {"gatewayClassName": class_name, "listeners": [listener]},
         "status": {
             "conditions": [
+                {"type": "Accepted", "status": "True", "reason": "Accepted",
+                 "observedGeneration": 1},
                 {"type": "Programmed", "status": "True", "reason": "Programmed",
                  "observedGeneration": 1},
             ],
@@ -384,3 +386,51 @@ def test_route_to_another_controllers_gateway_is_not_served() -> None:
     )  # fmt: skip
     assert not w.services()
     assert not any(r.kind == "HTTPRoute" for r in w.result.status)
+
+
+def test_expression_priority_ranks_follow_joins_and_leaves() -> None:
+    """Five routes of one base priority; one leaves, one changes base, one joins: ranks stay
+    ``4095 - i`` in age order (World checks incremental == full after every step)."""
+
+    def route(i: int, path: str = "/same") -> dict[str, Any]:
+        rule = {"matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                "backendRefs": [_ref("a")]}  # fmt: skip
+        return _route(f"r{i}", [rule], creationTimestamp=f"2024-01-0{i + 1}T00:00:00Z")
+
+    w = World(_svc("a"), *(route(i) for i in range(5)), router_flavor="expressions")
+    base = (2 << 44) + (4 << 23)
+
+    def ranks() -> dict[str, int]:
+        return {
+            n.split(".")[2]: base + 4095 - int(s["routes"][0]["priority"])
+            for n, s in w.services().items()
+            if int(s["routes"][0]["priority"]) >> 23 == base >> 23
+        }
+
+    assert ranks() == {"r0": 0, "r1": 1, "r2": 2, "r3": 3, "r4": 4}
+    w.delete("HTTPRoute", "default", "r1")
+    assert ranks() == {"r0": 0, "r2": 1, "r3": 2, "r4": 3}
+    w.put(route(2, path="/longer"))  # another base priority
+    assert ranks() == {"r0": 0, "r3": 1, "r4": 2}
+    w.put(route(1))
+    assert ranks() == {"r0": 0, "r1": 1, "r3": 2, "r4": 3}
+
+
+def test_translate_cli_prints_route_parent_conditions(tmp_path: Any) -> None:
+    """``kic-trio translate`` shows what the status edge would write: a ``status:`` line for a
+    parent with a condition that does not hold, a ``note:`` when all hold."""
+    import yaml
+
+    from kic_trio import _translate_cli
+
+    far = _route("far", [{"backendRefs": [_ref("x", namespace="other")]}])
+    near = _route("near", [{"backendRefs": [_ref("a")]}])
+    f = tmp_path / "in.yaml"
+    f.write_text(yaml.safe_dump_all([_svc("a"), _svc("x", ns="other"), far, near]))
+    out = _translate_cli.run(["-f", str(f), "--assume-attached", "--no-fail"])
+    lines = [m for m in out.messages if "HTTPRoute" in m]
+    assert any(
+        m.startswith("status: HTTPRoute default/far") and "ResolvedRefs=False RefNotPermitted" in m
+        for m in lines
+    ), lines
+    assert any(m.startswith("note: HTTPRoute default/near") for m in lines), lines
