@@ -55,14 +55,7 @@ _EXPRESSIONS = (
     "done (issue 16)"
 )
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
-NOT_YET: dict[str, str] = {
-    "kic-golden-next/grpcroute-example/default": _GATEWAY_API,
-    "kic-golden-next/grpcroute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/tcproute-example/default": _GATEWAY_API,
-    "kic-golden-next/tcproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/udproute-example/default": _GATEWAY_API,
-    "kic-golden-next/udproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _upstream_variants() -> Iterator[tuple[str, Path, Path | None]]:

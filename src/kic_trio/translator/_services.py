@@ -24,6 +24,7 @@ from ..models import (
     split_list,
 )
 from ..store import Snapshot
+from ._backendtls import service_with_backend_tls
 from ._ingress import FACADE_PORT, VALID_PROTOCOLS, RouteOut, port_token
 from ._model import Backend, GwService, PortDef
 from ._util import (
@@ -739,6 +740,11 @@ def translate_gw_service(
                     )
                 )
             continue
+        if spec.protocol in ("http", "https"):
+            # BackendTLSPolicy: a copy of the Service with the TLS annotations it implies
+            tls = service_with_backend_tls(svc, snap, deps)
+            svc = tls.service
+            failures.extend(tls.failures)
         found.append(svc)
         port, err = _find_port(svc, b.port) if b.port[1] is not None else (None, "no port given")
         if port is None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -56,8 +56,9 @@ from ..models import (
     class_annotation_of,
     ingress_class_of,
 )
-from ..models._gateway_api import Gateway, GatewayClass, HTTPRoute
+from ..models._gateway_api import BackendTLSPolicy, Gateway, GatewayClass, HTTPRoute
 from ..store import Snapshot
+from ._backendtls import policy_status
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
 from ._custom_entities import Attached, translate_custom_entity
@@ -75,6 +76,7 @@ from ._gateways import (
     our_class,
 )
 from ._gwattach import RouteAttachment, attach
+from ._gwl4grpc_stage import GwRouteState, stage_gw_l4grpc
 from ._httproute import ANY, GwRouteOut, Reads, translate_httproute
 from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
 from ._model import Backend, GwService
@@ -94,6 +96,7 @@ from ._units import (
     CERTIFICATES,
     GLOBAL_PLUGINS,
     VAULTS,
+    BackendTLSPolicyUnit,
     BlockedUnit,
     CertificatesUnit,
     ConsumerGroupUnit,
@@ -362,6 +365,10 @@ class _State:
         self.default: RouteOut | None = None
         # TCPIngress/UDPIngress: (kind, ns, name) -> its stream routes
         self.stream: dict[tuple[str, str, str], StreamOut] = {}
+        # GRPCRoute/TCPRoute/UDPRoute/TLSRoute (``_gwl4grpc_stage``)
+        self.gw_l4grpc = GwRouteState()
+        # BackendTLSPolicies with a status unit
+        self.btls_units: set[Key] = set()
         # Gateway API routes: (kind, ns, name) -> what the route made
         self.gw: dict[tuple[str, str, str], GwRouteOut] = {}
         # expressions router: base priority -> {(route key, Kong route name): (order, route
@@ -436,6 +443,10 @@ class _Dirty:
     groups: set[Key] = attrs.field(factory=set)
     #: TCPIngress/UDPIngress objects: (kind, namespace, name)
     stream: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: GRPCRoute/TCPRoute/UDPRoute/TLSRoute objects: (kind, namespace, name)
+    gw_l4grpc: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: some BackendTLSPolicy changed (their status is recomputed)
+    btls: bool = False
     #: Gateway API routes: (kind, namespace, name)
     gw: set[tuple[str, str, str]] = attrs.field(factory=set)
     #: Gateway status units (namespace, name) and GatewayClass status units (name)
@@ -471,7 +482,10 @@ class _Dirty:
             elif isinstance(unit, CustomEntityUnit):
                 self.custom.add(unit.key)
             elif isinstance(unit, GatewayRouteUnit | GatewayAttachUnit):
-                self.gw.add(unit.key)
+                if unit.key[0] == "HTTPRoute":
+                    self.gw.add(unit.key)
+                else:
+                    self.gw_l4grpc.add(unit.key)
             elif isinstance(unit, GatewayUnit):
                 self.gateways.add(unit.key)
             elif isinstance(unit, GatewayClassUnit):
@@ -550,6 +564,14 @@ def _on_stream(
     d.stream.add((kind, ns, name))
 
 
+def _on_gw_l4grpc(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """GRPCRoute/TCPRoute/UDPRoute/TLSRoute: its own unit (and whatever else read it)."""
+    d.gw_l4grpc.add((kind, ns, name))
+    d.mark((kind, ns, name))
+
+
 def _on_gw_route(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
@@ -580,6 +602,16 @@ def _on_namespaced_read(
     """A kind read by name and as "all of them in a namespace" (ReferenceGrant)."""
     d.mark((kind, ns, name))
     d.mark((kind, ns, ANY))
+
+
+def _on_backend_tls_policy(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A BackendTLSPolicy: the Kong services that asked "any policy in ``ns``?" and the
+    policies' status."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ""))
+    d.btls = True
 
 
 def _on_read(
@@ -631,13 +663,13 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "GatewayClass": _on_gatewayclass,
     "Gateway": _on_gateway,
     "HTTPRoute": _on_gw_route,
-    "GRPCRoute": _on_read,
-    "TCPRoute": _on_read,
-    "UDPRoute": _on_read,
-    "TLSRoute": _on_read,
+    "GRPCRoute": _on_gw_l4grpc,
+    "TCPRoute": _on_gw_l4grpc,
+    "UDPRoute": _on_gw_l4grpc,
+    "TLSRoute": _on_gw_l4grpc,
     "ReferenceGrant": _on_namespaced_read,
     "Namespace": _on_read,  # read by route units whose listeners select namespaces
-    "BackendTLSPolicy": _on_read,
+    "BackendTLSPolicy": _on_backend_tls_policy,
 }
 #: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
 _UDP = ".udp"
@@ -1079,6 +1111,96 @@ class Translator:
             self._set_failures(st, unit, new.failures if new is not None else ())
             self._set_configured(st, unit, (new.ref,) if new is not None else ())
         self._route_names(st, names, d.svc)
+
+    def _stage_gw_l4grpc(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2c. GRPCRoute, TCPRoute, UDPRoute, TLSRoute: one unit per route (``_gwl4grpc_stage``)."""
+        if not d.gw_l4grpc:
+            return
+        opts = self.options
+        stage_gw_l4grpc(
+            st.gw_l4grpc,
+            view.snap,
+            d.gw_l4grpc,
+            lambda unit, out, routes: self._record_gw_route(st, d, unit, out, routes),
+            _crashed,
+            expressions=opts.router_flavor == "expressions",
+            fill_ids=opts.fill_ids,
+            cluster_domain=opts.cluster_domain,
+            drain=opts.enable_drain_support,
+            attached=self._gw_attach(view) if opts.gateway_attachment else None,
+            controller_name=opts.gateway_controller_name,
+        )
+
+    def _gw_attach(self, view: _View) -> Callable[[Any, set[Dep]], RouteAttachment | None]:
+        """The controller's attachment of one route (``_gwattach.attach``), deps recorded."""
+
+        def attached(route: Any, deps: set[Dep]) -> RouteAttachment | None:
+            att = self.gateway_attachment(route, view)  # listener readiness as gw-core says
+            deps.update(att.deps)
+            return att
+
+        return attached
+
+    def _stage_backend_tls_policies(self, st: _State, view: _View, d: _Dirty) -> None:
+        """BackendTLSPolicy status: one ancestor per Gateway that accepted an HTTPRoute whose
+        backends include a target Service (upstream keeps a policy without ancestors out and
+        writes nothing). Recomputed when a policy or an HTTPRoute changed, only while policies
+        exist (they are few; the scan is over the HTTPRoute outputs kept in ``st.gw``)."""
+        snap = view.snap
+        if not (d.btls or (d.gw and snap.count("BackendTLSPolicy"))):
+            return
+        policies = [p for p in snap.list("BackendTLSPolicy") if isinstance(p, BackendTLSPolicy)]
+        seen: set[Key] = set()
+        for policy in policies:
+            key = policy.ref.key
+            seen.add(key)
+            targets = {
+                (key[0], t.name)
+                for t in policy.target_refs
+                if t.group in ("", "core") and t.kind == "Service"
+            }
+            ancestors: dict[ObjectRef, None] = {}
+            for out in st.gw.values():
+                if not any(
+                    r.gw is not None
+                    and any((b.namespace, b.service) in targets for b in r.gw.backends)
+                    for r in out.routes
+                ):
+                    continue
+                for status in out.status.values():
+                    for parent in status.parents:
+                        if any(
+                            c.type == "Accepted" and c.status == "True" for c in parent.conditions
+                        ):
+                            ancestors[parent.gateway] = None
+            try:
+                status_map = policy_status(
+                    policy, snap, tuple(ancestors), set(), self.options.gateway_controller_name
+                )
+                failures: tuple[Failure, ...] = ()
+            except Exception as exc:  # unit guard: this policy only
+                status_map, failures = {}, (_crashed(policy.ref, exc),)
+            self._record(
+                st,
+                BackendTLSPolicyUnit(key),
+                UnitOut(failures=failures, configured=tuple(status_map), status=status_map),
+            )
+        for key in st.btls_units - seen:
+            self._record(st, BackendTLSPolicyUnit(key), UnitOut())
+        st.btls_units = seen
+
+    def _record_gw_route(
+        self, st: _State, d: _Dirty, unit: Unit, out: UnitOut, routes: Sequence[RouteOut]
+    ) -> None:
+        """Store a Gateway API route unit and bind ``konghq.com/plugins`` to each Kong route."""
+        failures = list(out.failures)
+        rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
+        for r in routes:
+            rels.extend(self._plugin_rels(r.plugins, "route", r.name, r.ingress, failures))
+        if len(failures) != len(out.failures):
+            out = attrs.evolve(out, failures=failures)
+        self._record(st, unit, out)
+        self._set_rels(st, unit, rels if out.entries else [], d.plugins)
 
     def _stage_gateway_routes(self, st: _State, view: _View, d: _Dirty) -> None:
         """2c. Gateway API routes -> Kong routes, per kind (:data:`_GW_ROUTES`), and status.
@@ -2302,7 +2424,9 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_ingresses,  # Ingresses -> routes per Kong service, TLS claims
     Translator._stage_default_backend,  # the one default backend
     Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
-    Translator._stage_gateway_routes,  # HTTPRoute, GRPCRoute, L4 routes -> routes, status
+    Translator._stage_gw_l4grpc,  # GRPCRoute, TCP/UDP/TLSRoute -> their own Kong services
+    Translator._stage_gateway_routes,  # HTTPRoute -> routes (services below), status
+    Translator._stage_backend_tls_policies,  # their status (after the HTTPRoutes)
     Translator._stage_gateways,  # GatewayClass/Gateway status (attachedRoutes from the routes)
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,

@@ -83,6 +83,13 @@ class GatewayRouteUnit(NamedTuple):
     stage: Literal["gwroute"] = "gwroute"
 
 
+class BackendTLSPolicyUnit(NamedTuple):
+    """The status of one BackendTLSPolicy (``key``: namespace, name)."""
+
+    key: Key
+    stage: Literal["btls"] = "btls"
+
+
 class GatewayUnit(NamedTuple):
     """One Gateway's status (listeners, addresses, attachedRoutes): ``key`` namespace, name."""
 
@@ -136,6 +143,7 @@ Unit = (
     | BlockedUnit
     | StreamUnit
     | GatewayRouteUnit
+    | BackendTLSPolicyUnit
     | GlobalPluginsUnit
     | GatewayUnit
     | GatewayClassUnit
@@ -179,6 +187,7 @@ __all__ = [
     "CERTIFICATES",
     "GLOBAL_PLUGINS",
     "VAULTS",
+    "BackendTLSPolicyUnit",
     "BlockedUnit",
     "CACertificatesUnit",
     "CertificatesUnit",
