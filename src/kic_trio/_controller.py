@@ -269,6 +269,7 @@ async def _start_pipeline(
 
     # the data path
     fetcher, expected_kinds = await nursery.start(k8s.run_watchers, instance, kube, send)
+    enabled = set(k8s.enabled_kinds(cfg))
     gateways = await nursery.start(kong.run_gateways, instance, kube, controller._latest)
     controller._gateways = gateways
     if status is not None:
@@ -287,8 +288,19 @@ async def _start_pipeline(
             status,
             store=store,
             router_flavor=gateways.wait_router_flavor,
+            kong_listeners=gateways.kong_listeners,
         )
     )
+    if any(k in enabled for k in k8s.GATEWAY_STATUS_KINDS):
+        # written even with --update-status=false, as upstream (gateway-api.md §10)
+        gw_status = k8s.GatewayStatusWriter(
+            kube,
+            cfg.gateway_api_controller_name,
+            instance.log.getChild("status.gateway"),
+            leader=instance.leader,
+        )
+        await nursery.start(gw_status.run)
+        await nursery.start(gw_status.follow_pushes, instance.bus, controller._latest)
     if webhook_tls is not None:
         from .admission import run_admission_webhook
         from .translator import TranslatorOptions
@@ -317,6 +329,8 @@ async def translator_task(
     *,
     offload: bool = True,
     router_flavor: Callable[[], Awaitable[str]] | None = None,
+    kong_listeners: Callable[[], tuple[tuple[tuple[int, bool], ...], tuple[tuple[int, bool], ...]]]
+    | None = None,
     store: Store | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -401,7 +415,13 @@ async def translator_task(
         flavor = await router_flavor()
         # upstream: only "expressions" changes translation; any other value -> traditional
         known = flavor if flavor in ROUTER_FLAVORS else "traditional_compatible"
-        options = attrs.evolve(TranslatorOptions.from_config(cfg), router_flavor=known)
+        proxy, stream = kong_listeners() if kong_listeners is not None else ((), ())
+        options = attrs.evolve(
+            TranslatorOptions.from_config(cfg),
+            router_flavor=known,
+            kong_proxy_listeners=proxy,
+            kong_stream_listeners=stream,
+        )
         translator = TranslationWorker(Translator(options), offload=offload)
         log.info("translating for Kong's %s router", flavor)
     store.take_changes()  # a full translation covers them
@@ -464,7 +484,12 @@ async def _translate(
         instance.recorder.emit(failure.obj, "Warning", TRANSLATION_FAILED, failure.event_message)
     instance.diagnostics.translated(payload, snapshot)
     instance.bus.emit(
-        TranslationDone(config_hash=payload.sha, failures=payload.failures, duration=duration)
+        TranslationDone(
+            config_hash=payload.sha,
+            failures=payload.failures,
+            duration=duration,
+            status=payload.status,
+        )
     )
     previous = latest.peek()
     if previous is None or previous.sha != payload.sha or latest.has_new:

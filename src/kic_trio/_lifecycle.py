@@ -14,12 +14,12 @@ bounded) and never slows the controller down; ``EventsDropped`` tells it so.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import attrs
 import trio
 
-from .models import Failure, ObjectRef
+from .models import NO_STATUS, Failure, ObjectRef, ObjectStatus
 
 
 @attrs.frozen
@@ -42,6 +42,9 @@ class TranslationDone:
     config_hash: str
     failures: tuple[Failure, ...]
     duration: float
+    #: The per-object status the translation decided (``ConfigPayload.status``): the Gateway
+    #: API status edge writes GatewayClass/Gateway status from it without waiting for a push.
+    status: Mapping[ObjectRef, ObjectStatus] = attrs.field(default=NO_STATUS, repr=False)
 
 
 @attrs.frozen

@@ -38,7 +38,7 @@ from ._convert import parse_bool
 from .kong._dependencies import ref_of
 from .kong._fallback_parts import plan_for_snapshots
 from .kong._parse import CLUSTER_SCOPED, parse_rejection
-from .models import Failure, ObjectRef
+from .models import Failure, ObjectRef, ObjectStatus
 from .translator import (
     ManifestError,
     ManifestProblem,
@@ -172,6 +172,14 @@ def build_parser(prog: str = "kic-trio translate") -> argparse.ArgumentParser:
         help="print the fallback configuration for a Kong that refused this object "
         "(repeatable; KIND/NAME for cluster-scoped kinds)",
     )
+    p.add_argument(
+        "--assume-attached",
+        action="store_true",
+        help="take every Gateway API route as accepted by the Gateways its parentRefs name, "
+        "hostnames as written: what upstream's translator does with routes already in its "
+        "cache (its golden cases have no GatewayClass, often no Gateway). Without it, routes "
+        "attach as in the controller (GatewayClass controllerName, listeners, allowedRoutes)",
+    )
     p.add_argument("--no-fail", action="store_true", help="exit 0 even when there are failures")
     return p
 
@@ -199,7 +207,11 @@ def options_from_args(args: argparse.Namespace) -> tuple[TranslatorOptions, dict
     cfg = types.SimpleNamespace(
         ingress_class=args.ingress_class, cluster_domain=args.cluster_domain, feature_gates=gates
     )
-    opts = attrs.evolve(TranslatorOptions.from_config(cfg), router_flavor=args.router_flavor)
+    opts = attrs.evolve(
+        TranslatorOptions.from_config(cfg),
+        router_flavor=args.router_flavor,
+        gateway_attachment=not args.assume_attached,
+    )
     return opts, gates
 
 
@@ -240,6 +252,26 @@ def _refusal(refs: Sequence[ObjectRef]) -> bytes:
     )
 
 
+def status_lines(status: Mapping[ObjectRef, ObjectStatus]) -> list[str]:
+    """Gateway API route status as the controller would write it, one line per parent: a
+    ``note:`` when every condition holds, else a ``status:`` line naming the ones that do not
+    (e.g. ``ResolvedRefs=False RefNotPermitted: ...``). Ingress status is not printed."""
+    out = []
+    for ref in sorted(r for r, s in status.items() if s.parents):
+        for parent in status[ref].parents:
+            gw = f"{parent.gateway.namespace}/{parent.gateway.name}"
+            if parent.section_name:
+                gw += f" ({parent.section_name})"
+            bad = [c for c in parent.conditions if c.status != "True"]
+            shown = bad or parent.conditions
+            text = ", ".join(
+                f"{c.type}={c.status} {c.reason}" + (f": {c.message}" if c.message else "")
+                for c in shown
+            )
+            out.append(f"{'status' if bad else 'note'}: {ref} parent Gateway {gw}: {text}")
+    return out
+
+
 def run(argv: Sequence[str]) -> Outcome:
     """Parse ``argv`` (without ``translate``), read the manifests, translate, and (with
     ``--assume-refused``) plan the fallback. No printing: :func:`main` prints the outcome."""
@@ -270,6 +302,7 @@ def run(argv: Sequence[str]) -> Outcome:
     snapshot, _ = snapshot_of(objects)
     result = Translator(opts).translate(snapshot)
     messages += [f"failure: {failure}" for failure in result.failures]
+    messages += status_lines(result.status)
     failed = bool(problems) or bool(result.failures)
     body = result.body
     failures: tuple[Failure, ...] = ()

@@ -55,20 +55,7 @@ _EXPRESSIONS = (
     "done (issue 16)"
 )
 _GATEWAY_API = "Gateway API routes are not translated yet (issue 15)"
-NOT_YET: dict[str, str] = {
-    "kic-golden-next/grpcroute-example/default": _GATEWAY_API,
-    "kic-golden-next/grpcroute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/httproute-example/default": _GATEWAY_API,
-    "kic-golden-next/httproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/httproute-url-rewrite-path-prefix/default": _GATEWAY_API,
-    "kic-golden-next/httproute-url-rewrite-path-prefix/expression-routes-on": _GATEWAY_API
-    + "; "
-    + _EXPRESSIONS,
-    "kic-golden-next/tcproute-example/default": _GATEWAY_API,
-    "kic-golden-next/tcproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-    "kic-golden-next/udproute-example/default": _GATEWAY_API,
-    "kic-golden-next/udproute-example/expression-routes-on": _GATEWAY_API + "; " + _EXPRESSIONS,
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _upstream_variants() -> Iterator[tuple[str, Path, Path | None]]:
@@ -94,11 +81,12 @@ def upstream_argv(case: Path, settings: Path | None) -> list[str]:
     """The ``kic-trio translate`` flags for an upstream case: upstream's golden settings
     (class ``kong``, FillIDs, ``cluster.local``), the variant's ``feature_flags`` (
     ``ExpressionRoutes`` is Kong's router flavor, which upstream learns from ``GET /``; the
-    rest are feature gates), and ``--assume-refused`` for every object annotated broken."""
+    rest are feature gates), ``--assume-attached`` (upstream loads routes straight into its
+    cache) and ``--assume-refused`` for every object annotated broken."""
     flags: Mapping[str, Any] = (
         (yaml.safe_load(settings.read_text()) or {}).get("feature_flags") or {} if settings else {}
     )
-    argv = ["-f", str(case / "in.yaml"), "-o", "json", "--no-fail"]
+    argv = ["-f", str(case / "in.yaml"), "-o", "json", "--no-fail", "--assume-attached"]
     argv += ["--ingress-class", "kong", "--cluster-domain", "cluster.local"]
     if flags.get("ExpressionRoutes"):
         argv += ["--router-flavor", "expressions"]

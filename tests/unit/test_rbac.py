@@ -81,21 +81,28 @@ WATCHED_ONLY = [
         )
     ),
     ("incubator.ingress-controller.konghq.com", "kongservicefacades"),
-    *(
-        ("gateway.networking.k8s.io", r)
-        for r in (
-            "gatewayclasses",
-            "gateways",
-            "httproutes",
-            "grpcroutes",
-            "referencegrants",
-            "tcproutes",
-            "udproutes",
-            "tlsroutes",
-            "backendtlspolicies",
-        )
-    ),
+    ("gateway.networking.k8s.io", "referencegrants"),
 ]
+#: Gateway API kinds whose status k8s/_gwstatus.py writes: read (get), compare, PUT /status.
+GW_STATUS_RESOURCES = (
+    "gatewayclasses",
+    "gateways",
+    "httproutes",
+    "grpcroutes",
+    "tcproutes",
+    "udproutes",
+    "tlsroutes",
+    "backendtlspolicies",
+)
+for _r in GW_STATUS_RESOURCES:
+    USED[("gateway.networking.k8s.io", _r)] = {
+        "get": ("_gwstatus.py", 'current = (await self.kube.request("GET", path)).json()'),
+        "list": ("_reflector.py", "collection_path"),
+        "watch": ("_reflector.py", '"watch"'),
+    }
+    USED[("gateway.networking.k8s.io", _r + "/status")] = {
+        "update": ("_gwstatus.py", 'self.kube.request("PUT", path + "/status", json=body)'),
+    }
 
 
 def _granted() -> dict[tuple[str, str], set[str]]:

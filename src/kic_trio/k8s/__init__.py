@@ -4,11 +4,13 @@
   :class:`~kic_trio._errors.KubernetesError`).
 * :func:`run_watchers` / :class:`Reflector` / :class:`SecretFetcher`: list+watch per kind
   with reflector semantics, class and Secret filtering, deltas to the store.
-* Leader election, Events and status updates (``_leader``, ``_events``, ``_status``).
+* Leader election, Events and status updates (``_leader``, ``_events``, ``_status``;
+  Gateway API status: ``_gwstatus``).
 """
 
 from ._client import KubeClient, open_kube_client
 from ._events import EventRecorder, make_event_recorder
+from ._gwstatus import GATEWAY_STATUS_KINDS, GatewayStatusWriter
 from ._leader import LeaderElector, run_leader_election
 from ._reflector import Backoff, KindNotServed, NullObserver, Reflector, WatchSink, collection_path
 from ._status import StatusUpdater, make_status_updater
@@ -25,9 +27,11 @@ from ._watchers import (
 )
 
 __all__ = [
+    "GATEWAY_STATUS_KINDS",
     "KIND_SWITCHES",
     "Backoff",
     "EventRecorder",
+    "GatewayStatusWriter",
     "KindHandler",
     "KindNotServed",
     "KubeClient",

@@ -746,6 +746,14 @@ class GatewaySet:
         self.router_flavor_in_use = flavor
         return flavor
 
+    def kong_listeners(self) -> tuple[tuple[tuple[int, bool], ...], tuple[tuple[int, bool], ...]]:
+        """Kong's (proxy, stream) listeners as the first gateway that answered ``GET /`` says
+        (call after :meth:`wait_router_flavor`): Gateway listener protocols come from them."""
+        for g in self:
+            if g.info is not None:
+                return g.info.proxy_listeners, g.info.stream_listeners
+        return (), ()
+
     def applied_hashes(self) -> Mapping[str, str]:
         """URL -> SHA of the configuration each gateway last accepted from this instance."""
         return {

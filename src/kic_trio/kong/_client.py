@@ -166,6 +166,21 @@ class KongInfo:
     router_flavor: str
     node_id: str = ""
     edition: str = ""
+    #: ``configuration.proxy_listeners`` / ``stream_listeners`` as (port, ssl): which ports
+    #: carry HTTP, HTTPS and TLS (Gateway listener protocols, gateway-api.md §3.2)
+    proxy_listeners: tuple[tuple[int, bool], ...] = ()
+    stream_listeners: tuple[tuple[int, bool], ...] = ()
+
+
+def _listeners(raw: object) -> tuple[tuple[int, bool], ...]:
+    """``[{port, ssl, ...}]`` from ``GET /`` as sorted (port, ssl) pairs; junk is skipped."""
+    out: set[tuple[int, bool]] = set()
+    for item in raw if isinstance(raw, list) else ():
+        if isinstance(item, Mapping):
+            port, ssl = item.get("port"), item.get("ssl")
+            if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536:
+                out.add((port, ssl is True))
+    return tuple(sorted(out))
 
 
 @attrs.frozen
@@ -350,6 +365,8 @@ class AdminClient:
             router_flavor=self._router_flavor(conf),
             node_id=str(data.get("node_id", "")),
             edition=str(data.get("edition", "")),
+            proxy_listeners=_listeners(conf.get("proxy_listeners")),
+            stream_listeners=_listeners(conf.get("stream_listeners")),
         )
         parsed = parse_version(version)
         if parsed is None:

@@ -33,6 +33,37 @@ class Condition:
 
 
 @attrs.frozen(slots=True)
+class RouteParentStatus:
+    """One ``status.parents`` entry of a Gateway API route: our conditions about one parent.
+
+    ``gateway`` is the parent Gateway (namespace always set, as upstream writes it);
+    ``section_name`` only when the parentRef had one (port is never written, as upstream).
+    ``generation`` is the route's ``metadata.generation`` (``observedGeneration``).
+    """
+
+    gateway: ObjectRef
+    section_name: str
+    controller_name: str
+    conditions: tuple[Condition, ...]
+    generation: int = 0
+
+
+@attrs.frozen(slots=True)
+class ListenerStatus:
+    """One Gateway ``status.listeners[]`` entry as the translator decides it."""
+
+    name: str
+    #: supportedKinds as (group, kind)
+    supported_kinds: tuple[tuple[str, str], ...]
+    attached_routes: int
+    conditions: tuple[Condition, ...]
+
+    @property
+    def programmed(self) -> bool:
+        return any(c.type == "Programmed" and c.status == "True" for c in self.conditions)
+
+
+@attrs.frozen(slots=True)
 class ObjectStatus:
     """What the status edge should write on one object.
 
@@ -44,6 +75,14 @@ class ObjectStatus:
     conditions: tuple[Condition, ...] = ()
     publish_addresses: bool = False
     parent: ObjectRef | None = None
+    #: Gateway API routes: one entry per parent that is one of our Gateways (``conditions``
+    #: and ``parent`` repeat the first one, for readers that know a single parent).
+    parents: tuple[RouteParentStatus, ...] = ()
+    #: Gateway: ``status.listeners`` and ``status.addresses`` (type, value); GatewayClass and
+    #: Gateway: ``generation`` is the ``observedGeneration`` of ``conditions``.
+    listeners: tuple[ListenerStatus, ...] = ()
+    addresses: tuple[tuple[str, str], ...] = ()
+    generation: int = 0
 
 
 #: The status of a configured Ingress: one record shared by every Ingress (cheap at 10k).

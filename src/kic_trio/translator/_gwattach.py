@@ -2,7 +2,7 @@
 
 Pure functions over the translator's view. Everything they read is recorded as a dependency
 (``("Gateway", ns, name)``, ``("GatewayClass", "", name)``, ``("Namespace", "", ns)`` for
-selectors, ``("ReferenceGrant", ns, "")`` for "any grant in that namespace"), so a route unit
+selectors, ``("ReferenceGrant", ns, ANY)`` for "any grant in that namespace"), so a route unit
 that calls :func:`attach` is recomputed when one of them changes and only then.
 
 Semantics are upstream's (``internal/controllers/gateway/route_utils.go``,
@@ -44,6 +44,9 @@ from ..models._gateway_api import (
 from ._units import Dep
 
 DEFAULT_CONTROLLER_NAME = "konghq.com/kic-gateway-controller"
+#: Dependency name meaning "every object of the kind in that namespace" (the translator's
+#: ``_on_namespaced_read`` marks it; same value as ``_httproute.ANY``, a test checks).
+ANY = "\0*"
 
 #: Route kind -> listener protocols it may attach to (upstream ``routeTypeMatchesListenerType``).
 _LISTENER_TYPES: dict[str, tuple[str, ...]] = {
@@ -239,13 +242,13 @@ def grant_allows(
     Same namespace: always. Otherwise a ReferenceGrant in the *target* namespace must list the
     referrer (``from``: group, kind, namespace, exactly) and the target (``to``: group, kind,
     and name unset or equal). Groups ``""`` and ``core`` are the same. ``deps`` (when given)
-    gets ``("ReferenceGrant", to_namespace, "")``: any grant there appearing or changing
+    gets ``("ReferenceGrant", to_namespace, ANY)``: any grant there appearing or changing
     recomputes the caller.
     """
     if from_namespace == to_namespace:
         return True
     if deps is not None:
-        deps.add(("ReferenceGrant", to_namespace, ""))
+        deps.add(("ReferenceGrant", to_namespace, ANY))
     want_to = _group(to_group)
     for grant in view.snap.list("ReferenceGrant"):
         if grant.ref.namespace != to_namespace or not isinstance(grant, ReferenceGrant):

@@ -16,6 +16,7 @@ import attrs
 from ..models import Failure, Ingress, IngressBackend, IngressPath, ObjectRef, split_list
 from ._expressions import route_field_annotations, to_default_backend_route, to_expression_route
 from ._model import Backend as Backend
+from ._model import GwService
 from ._model import PortDef as PortDef
 from ._util import (
     entity_id,
@@ -104,6 +105,8 @@ class RouteOut:
     #: ``"tcp"``/``"udp"`` for a stream route (TCPIngress, UDPIngress): its Kong service
     #: gets that protocol; ``""`` for HTTP routes.
     stream: str = ""
+    #: Gateway API routes: how their Kong service is built (``None``: Ingress-style service).
+    gw: GwService | None = None
 
     @property
     def backends(self) -> tuple[Backend, ...]:

@@ -34,3 +34,29 @@ class Backend(NamedTuple):
     service: str
     port: PortDef
     weight: int | None = None
+
+
+class GwService(NamedTuple):
+    """What a Gateway API route unit says about the Kong service one of its rule groups makes.
+
+    Upstream builds Gateway-API-owned Kong services differently from Ingress ones (name = host
+    = upstream name, no ``path``, the port of the last backend that resolved, timeouts from the
+    rule): the service stage reads this instead of the Ingress rules. Kind-neutral: HTTPRoute,
+    GRPCRoute and the L4 routes all hand one over on their :class:`RouteOut` records.
+
+    ``backends`` are the references that resolved (kind, Service present, grant); ``dropped``
+    says some were given but none resolved, which upstream answers with a
+    ``request-termination`` 500 on the service (HTTP/gRPC) instead of an empty upstream.
+    """
+
+    #: The route object (failures, and the service/upstream tags when several backends).
+    parent: Any
+    #: Its Kong tags (``k8s-*``), used when more than one Kubernetes Service is behind it.
+    parent_tags: tuple[str, ...]
+    backends: tuple[Backend, ...]
+    protocol: str = "http"
+    #: ``rules[].timeouts.backendRequest`` in ms (sets the three timeouts), ``None`` = 60 s.
+    timeout_ms: int | None = None
+    dropped: bool = False
+    #: False for L4 services (no ``request-termination``: Kong refuses HTTP plugins there).
+    terminate_when_dropped: bool = True

@@ -59,6 +59,15 @@ class TranslatorOptions:
     #: ``--gateway-to-reconcile`` as ``ns/name`` ("" = every Gateway of our classes).
     gateway_to_reconcile: str = ""
 
+    #: ``--publish-service`` / ``--publish-service-udp`` (``ns/name``): Gateway listeners
+    publish_services: tuple[str, ...] = ()
+    #: ``--publish-status-address`` + ``-udp``: Gateway ``status.addresses`` when set
+    publish_addresses: tuple[str, ...] = ()
+    #: Kong's ``proxy_listeners`` / ``stream_listeners`` (port, ssl) from ``GET /``: which
+    #: publish Service ports carry HTTP, HTTPS, TLS (the controller learns them at start-up)
+    kong_proxy_listeners: tuple[tuple[int, bool], ...] = ()
+    kong_stream_listeners: tuple[tuple[int, bool], ...] = ()
+
     @classmethod
     def from_config(cls, cfg: Any) -> TranslatorOptions:
         """Read ``ingress_class``, ``cluster_domain``, ``feature_gates``, ``enable_drain_support``
@@ -80,4 +89,19 @@ class TranslatorOptions:
                 getattr(cfg, "gateway_api_controller_name", "") or _CONTROLLER
             ),
             gateway_to_reconcile=str(getattr(cfg, "gateway_to_reconcile", "") or ""),
+            publish_services=tuple(
+                str(s)
+                for s in (
+                    getattr(cfg, "publish_service", None),
+                    getattr(cfg, "publish_service_udp", None),
+                )
+                if s
+            ),
+            publish_addresses=tuple(
+                str(a)
+                for a in (
+                    *(getattr(cfg, "publish_status_address", ()) or ()),
+                    *(getattr(cfg, "publish_status_address_udp", ()) or ()),
+                )
+            ),
         )

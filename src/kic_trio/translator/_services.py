@@ -9,7 +9,7 @@ Rules: kic-behaviour.md §3.4, §3.7, §3.12 (upstream ``translate_upstreams.go`
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -24,8 +24,9 @@ from ..models import (
     split_list,
 )
 from ..store import Snapshot
+from ._backendtls import service_with_backend_tls
 from ._ingress import FACADE_PORT, VALID_PROTOCOLS, RouteOut, port_token
-from ._model import Backend, PortDef
+from ._model import Backend, GwService, PortDef
 from ._util import (
     entity_id,
     go_bool,
@@ -252,6 +253,205 @@ def _kong_ingress(
     upstream.update(fields)
 
 
+def _service_annotations(
+    service: dict[str, Any],
+    upstream: dict[str, Any],
+    k8s: Service,
+    ann: Mapping[str, str],
+    ref: ObjectRef,
+    snap: Snapshot,
+    deps: set[Dep],
+    failures: list[Failure],
+    configured: list[ObjectRef],
+    *,
+    kong_ingress: bool = True,
+) -> tuple[str, str] | None:
+    """Lay a Kubernetes Service's ``konghq.com/*`` annotations over its Kong service/upstream
+    (upstream's ``overrideByAnnotation``); returns the client-certificate Secret, if any.
+
+    Shared by Ingress-owned and Gateway-API-owned Kong services; ``kong_ingress=False`` skips
+    ``konghq.com/override`` (upstream ignores KongIngress for Gateway API parents).
+    """
+    ns = k8s.ref.namespace
+    client_cert = None
+    # client certificate
+    cert_name = ann.get("konghq.com/client-cert")
+    protocol = ann.get("konghq.com/protocol") or "http"
+    if cert_name:
+        deps.add(("Secret", ns, cert_name))
+        secret = snap.get("Secret", ns, cert_name)
+        if secret is None:
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/client-cert",
+                    f"Failed to fetch secret '{ns}/{cert_name}'",
+                )
+            )
+        elif protocol in _NON_TLS:
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/client-cert",
+                    f"Client certificate requested for incompatible service protocol '{protocol}'",
+                )
+            )
+        elif secret.tls_pair_valid is not True:
+            # upstream references it anyway and Kong refuses the dangling reference (and
+            # with it the whole configuration); without the certificate the backend
+            # refuses the connection, so nothing is served with less protection
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/client-cert",
+                    f"Secret '{ns}/{cert_name}' holds no valid TLS key pair; "
+                    "client certificate not set",
+                )
+            )
+        else:
+            client_cert = (ns, cert_name)
+            # decK's file format (what upstream POSTs) flattens the reference to the ID
+            service["client_certificate"] = secret.ref.uid
+    # CA certificates
+    ca_names = split_list(ann.get("konghq.com/ca-certificates-secrets"))
+    if ca_names:
+        verify = go_bool(ann.get("konghq.com/tls-verify", ""))
+        if not verify:
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/ca-certificates-secrets",
+                    "CA certificates requested for service without TLS verification enabled",
+                )
+            )
+        elif protocol in _NON_TLS:
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/ca-certificates-secrets",
+                    f"CA certificates requested for incompatible service protocol '{protocol}'",
+                )
+            )
+        else:
+            ids = []
+            for ca in ca_names:
+                deps.add(("Secret", ns, ca))
+                secret = snap.get("Secret", ns, ca)
+                if secret is None:
+                    failures.append(
+                        Failure(
+                            ref,
+                            "metadata.annotations.konghq.com/ca-certificates-secrets",
+                            f"Failed to fetch secret for CA Certificate '{ns}/{ca}'",
+                        )
+                    )
+                elif "id" not in secret.data:
+                    failures.append(
+                        Failure(
+                            ref,
+                            "metadata.annotations.konghq.com/ca-certificates-secrets",
+                            f"Invalid CA certificate '{ns}/{ca}': missing 'id' field in data",
+                        )
+                    )
+                else:
+                    ids.append(secret.text("id"))
+            if ids:
+                service["ca_certificates"] = ids
+    # service annotations (overrideByAnnotation)
+    proto = ann.get("konghq.com/protocol")
+    if proto:
+        if proto in VALID_PROTOCOLS:
+            service["protocol"] = proto
+        else:
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/protocol",
+                    f"konghq.com/protocol annotation has invalid value: {proto}",
+                )
+            )
+    path = ann.get("konghq.com/path")
+    if path and has_control_char(path):
+        failures.append(
+            Failure(
+                ref,
+                "metadata.annotations.konghq.com/path",
+                "contains a control character (NUL, CR, LF, ...); ignored",
+            )
+        )
+    elif path and path.startswith("/"):
+        service["path"] = path
+    elif path:
+        failures.append(
+            Failure(ref, "metadata.annotations.konghq.com/path", "must start with /; ignored")
+        )
+    for key, field, low, high in _INT_FIELDS:
+        if (v := ann.get(key)) is not None:
+            n = go_int(v)
+            if n is None:
+                failures.append(
+                    Failure(
+                        ref,
+                        f"metadata.annotations.{key}",
+                        f"{shown(v)} is not an integer; ignored",
+                    )
+                )
+            elif not low <= n <= high:
+                failures.append(
+                    Failure(
+                        ref,
+                        f"metadata.annotations.{key}",
+                        f"must be between {low} and {high}; ignored",
+                    )
+                )
+            else:
+                service[field] = n
+    if (v := ann.get("konghq.com/tls-verify")) is not None:
+        b = go_bool(v)
+        if b is None:
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/tls-verify",
+                    f"{shown(v)} is not a boolean; ignored",
+                )
+            )
+        else:
+            service["tls_verify"] = b
+    if service["protocol"] in ("grpc", "grpcs"):
+        service.pop("path", None)
+    # upstream overrides: KongIngress (deprecated), host-header, KongUpstreamPolicy (wins)
+    if kong_ingress:
+        _kong_ingress(snap, k8s, upstream, deps, failures, configured)
+    host_header = ann.get("konghq.com/host-header")
+    if host_header and not valid_host_header(host_header):
+        failures.append(
+            Failure(
+                ref,
+                "metadata.annotations.konghq.com/host-header",
+                "not a host name (with an optional port) Kong accepts; ignored",
+            )
+        )
+    elif host_header:
+        upstream["host_header"] = host_header
+    policy_name = ann.get("konghq.com/upstream-policy")
+    if policy_name:
+        deps.add(("KongUpstreamPolicy", ns, policy_name))
+        policy = snap.get("KongUpstreamPolicy", ns, policy_name)
+        if policy is None:
+            failures.append(
+                Failure(
+                    ref,
+                    "metadata.annotations.konghq.com/upstream-policy",
+                    f"failed fetching KongUpstreamPolicy: KongUpstreamPolicy {ns}/{policy_name} not found",
+                )
+            )
+        else:
+            upstream.update(policy.upstream)
+            configured.append(policy.ref)
+    return client_cert
+
+
 def translate_service(
     name: str,
     backends: Sequence[Backend],
@@ -349,89 +549,6 @@ def translate_service(
             ref = facade.ref
             if "konghq.com/plugins" in facade.annotations:
                 plugins = tuple(plugin_names(facade))
-        # client certificate
-        cert_name = ann.get("konghq.com/client-cert")
-        protocol = ann.get("konghq.com/protocol") or "http"
-        if cert_name:
-            deps.add(("Secret", ns, cert_name))
-            secret = snap.get("Secret", ns, cert_name)
-            if secret is None:
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/client-cert",
-                        f"Failed to fetch secret '{ns}/{cert_name}'",
-                    )
-                )
-            elif protocol in _NON_TLS:
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/client-cert",
-                        f"Client certificate requested for incompatible service protocol '{protocol}'",
-                    )
-                )
-            elif secret.tls_pair_valid is not True:
-                # upstream references it anyway and Kong refuses the dangling reference (and
-                # with it the whole configuration); without the certificate the backend
-                # refuses the connection, so nothing is served with less protection
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/client-cert",
-                        f"Secret '{ns}/{cert_name}' holds no valid TLS key pair; "
-                        "client certificate not set",
-                    )
-                )
-            else:
-                client_cert = (ns, cert_name)
-                # decK's file format (what upstream POSTs) flattens the reference to the ID
-                service["client_certificate"] = secret.ref.uid
-        # CA certificates
-        ca_names = split_list(ann.get("konghq.com/ca-certificates-secrets"))
-        if ca_names:
-            verify = go_bool(ann.get("konghq.com/tls-verify", ""))
-            if not verify:
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/ca-certificates-secrets",
-                        "CA certificates requested for service without TLS verification enabled",
-                    )
-                )
-            elif protocol in _NON_TLS:
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/ca-certificates-secrets",
-                        f"CA certificates requested for incompatible service protocol '{protocol}'",
-                    )
-                )
-            else:
-                ids = []
-                for ca in ca_names:
-                    deps.add(("Secret", ns, ca))
-                    secret = snap.get("Secret", ns, ca)
-                    if secret is None:
-                        failures.append(
-                            Failure(
-                                ref,
-                                "metadata.annotations.konghq.com/ca-certificates-secrets",
-                                f"Failed to fetch secret for CA Certificate '{ns}/{ca}'",
-                            )
-                        )
-                    elif "id" not in secret.data:
-                        failures.append(
-                            Failure(
-                                ref,
-                                "metadata.annotations.konghq.com/ca-certificates-secrets",
-                                f"Invalid CA certificate '{ns}/{ca}': missing 'id' field in data",
-                            )
-                        )
-                    else:
-                        ids.append(secret.text("id"))
-                if ids:
-                    service["ca_certificates"] = ids
         # port and targets
         port, err = _find_port(k8s, pd)
         if port is None:
@@ -450,97 +567,9 @@ def translate_service(
                 )  # fmt: skip
             if targets:
                 upstream["targets"] = targets
-        # service annotations (overrideByAnnotation)
-        proto = ann.get("konghq.com/protocol")
-        if proto:
-            if proto in VALID_PROTOCOLS:
-                service["protocol"] = proto
-            else:
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/protocol",
-                        f"konghq.com/protocol annotation has invalid value: {proto}",
-                    )
-                )
-        path = ann.get("konghq.com/path")
-        if path and has_control_char(path):
-            failures.append(
-                Failure(
-                    ref,
-                    "metadata.annotations.konghq.com/path",
-                    "contains a control character (NUL, CR, LF, ...); ignored",
-                )
-            )
-        elif path and path.startswith("/"):
-            service["path"] = path
-        elif path:
-            failures.append(
-                Failure(ref, "metadata.annotations.konghq.com/path", "must start with /; ignored")
-            )
-        for key, field, low, high in _INT_FIELDS:
-            if (v := ann.get(key)) is not None:
-                n = go_int(v)
-                if n is None:
-                    failures.append(
-                        Failure(
-                            ref,
-                            f"metadata.annotations.{key}",
-                            f"{shown(v)} is not an integer; ignored",
-                        )
-                    )
-                elif not low <= n <= high:
-                    failures.append(
-                        Failure(
-                            ref,
-                            f"metadata.annotations.{key}",
-                            f"must be between {low} and {high}; ignored",
-                        )
-                    )
-                else:
-                    service[field] = n
-        if (v := ann.get("konghq.com/tls-verify")) is not None:
-            b = go_bool(v)
-            if b is None:
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/tls-verify",
-                        f"{shown(v)} is not a boolean; ignored",
-                    )
-                )
-            else:
-                service["tls_verify"] = b
-        if service["protocol"] in ("grpc", "grpcs"):
-            service.pop("path", None)
-        # upstream overrides: KongIngress (deprecated), host-header, KongUpstreamPolicy (wins)
-        _kong_ingress(snap, k8s, upstream, deps, failures, configured)
-        host_header = ann.get("konghq.com/host-header")
-        if host_header and not valid_host_header(host_header):
-            failures.append(
-                Failure(
-                    ref,
-                    "metadata.annotations.konghq.com/host-header",
-                    "not a host name (with an optional port) Kong accepts; ignored",
-                )
-            )
-        elif host_header:
-            upstream["host_header"] = host_header
-        policy_name = ann.get("konghq.com/upstream-policy")
-        if policy_name:
-            deps.add(("KongUpstreamPolicy", ns, policy_name))
-            policy = snap.get("KongUpstreamPolicy", ns, policy_name)
-            if policy is None:
-                failures.append(
-                    Failure(
-                        ref,
-                        "metadata.annotations.konghq.com/upstream-policy",
-                        f"failed fetching KongUpstreamPolicy: KongUpstreamPolicy {ns}/{policy_name} not found",
-                    )
-                )
-            else:
-                upstream.update(policy.upstream)
-                configured.append(policy.ref)
+        client_cert = _service_annotations(
+            service, upstream, k8s, ann, ref, snap, deps, failures, configured
+        )
     if stream:
         _stream_service(service, stream, pd, port_found=port_found)
     upstream["tags"] = tags
@@ -609,3 +638,185 @@ def _stream_service(service: dict[str, Any], stream: str, pd: PortDef, *, port_f
             service.pop(key, None)
         if not port_found and pd[0] == "number":
             service["port"] = pd[1]
+
+
+# --- Gateway-API-owned Kong services ---------------------------------------------------------
+
+#: upstream's answer when every backendRef of a rule was dropped (conformance wants a 500)
+_NO_BACKEND_CONFIG: Mapping[str, Any] = {
+    "status_code": 500,
+    "message": "no existing backendRef provided",
+}
+
+
+def _kong_annotations(svc: Service) -> dict[str, str]:
+    return {k: v for k, v in svc.annotations.items() if k.startswith("konghq.com/")}
+
+
+def _gw_targets(
+    snap: Snapshot,
+    resolved: Sequence[tuple[Backend, Service, ServicePort]],
+    deps: set[Dep],
+    service_upstream: bool,
+    cluster_domain: str,
+    drain: bool,
+) -> list[dict[str, Any]]:
+    """Targets of weighted backends, upstream's way (gateway-api.md §5.4).
+
+    A backend's weight is split over its serving endpoints (``weight // n``, at least 1; weight
+    0 keeps 0), unset weight gives targets without ``weight`` (Kong's 100), identical targets of
+    several backends are merged summing their weights, draining targets keep 0.
+    """
+    seen: dict[str, dict[str, Any]] = {}
+    for b, svc, port in resolved:
+        targets = _targets(snap, svc, port, deps, service_upstream, cluster_domain, drain)
+        live = [t for t in targets if t.get("weight") != 0]
+        share = None
+        if b.weight is not None:
+            share = 0 if b.weight == 0 else max(1, b.weight // max(1, len(live)))
+        for t in targets:
+            w = t.get("weight")
+            if w != 0 and share is not None:
+                w = share
+            old = seen.get(t["target"])
+            if old is None:
+                seen[t["target"]] = {"target": t["target"]} if w is None else {**t, "weight": w}
+            elif w is not None:
+                old["weight"] = old.get("weight", 100) + w
+    return [seen[k] for k in sorted(seen)]
+
+
+def translate_gw_service(
+    name: str,
+    spec: GwService,
+    routes: Sequence[RouteOut],
+    snap: Snapshot,
+    *,
+    service_upstream: bool,
+    cluster_domain: str,
+    drain: bool,
+    fill_ids: bool,
+) -> ServiceOut:
+    """A Kong service owned by a Gateway API route (upstream's ``translate_upstreams.go``).
+
+    Name = host = upstream name; ``protocol`` from the route kind; no ``path``; ``port`` of the
+    last backend whose port resolved; timeouts from the rule; the Kubernetes Services'
+    ``konghq.com/*`` annotations (which must be the same on every backend, else the service is
+    left out with a failure on each Service: serving it with one backend's TLS or plugin
+    settings would treat the others wrongly), KongUpstreamPolicy, weighted targets. No
+    backend resolved (but some were given) -> ``request-termination`` 500, as upstream and
+    the Gateway API conformance tests want.
+
+    Advice: route kinds hand over a :class:`GwService` on their routes; nothing here is
+    HTTPRoute-specific, so GRPCRoute and the L4 routes build their services here too.
+    """
+    deps: set[Dep] = set()
+    failures: list[Failure] = []
+    configured: list[ObjectRef] = []
+    timeout = spec.timeout_ms if spec.timeout_ms is not None else 60000
+    service: dict[str, Any] = {
+        "name": name,
+        "host": name,
+        "protocol": spec.protocol,
+        "connect_timeout": timeout,
+        "read_timeout": timeout,
+        "write_timeout": timeout,
+        "retries": 5,
+    }
+    upstream: dict[str, Any] = {"name": name, "algorithm": "round-robin"}
+    parents = list(dict.fromkeys(r.ingress for r in routes))
+    resolved: list[tuple[Backend, Service, ServicePort]] = []
+    found: list[Service] = []
+    for b in spec.backends:
+        deps.add(("Service", b.namespace, b.service))
+        svc: Service | None = snap.get("Service", b.namespace, b.service)
+        if svc is None:
+            for parent in parents:
+                failures.append(
+                    Failure(
+                        parent,
+                        "spec.rules",
+                        f"backend Service {b.namespace}/{b.service} not found; it gets no traffic",
+                    )
+                )
+            continue
+        if spec.protocol in ("http", "https"):
+            # BackendTLSPolicy: a copy of the Service with the TLS annotations it implies
+            tls = service_with_backend_tls(svc, snap, deps)
+            svc = tls.service
+            failures.extend(tls.failures)
+        found.append(svc)
+        port, err = _find_port(svc, b.port) if b.port[1] is not None else (None, "no port given")
+        if port is None:
+            for obj in [svc.ref, *parents]:
+                failures.append(
+                    Failure(obj, "", f"can't find port for backend kubernetes service: {err}")
+                )
+            continue
+        resolved.append((b, svc, port))
+        service["port"] = port.port
+    distinct = list({s.ref: s for s in found}.values())
+    if len(distinct) == 1:
+        tags: Sequence[str] = tags_for(distinct[0])
+    elif distinct:
+        tags = spec.parent_tags
+    else:
+        tags = _UNKNOWN_TAGS
+    plugins: tuple[tuple[str, str], ...] = ()
+    client_cert = None
+    first = distinct[0] if distinct else None
+    out_service: dict[str, Any] | None = service
+    if first is not None:
+        ann = _kong_annotations(first)
+        if any(_kong_annotations(s) != ann for s in distinct[1:]):
+            for s in distinct:
+                failures.append(
+                    Failure(
+                        s.ref,
+                        "metadata.annotations",
+                        f"the backends of Kong service {name!r} carry different konghq.com/* "
+                        "annotations; they must be the same on every Service of a rule, "
+                        "service left out",
+                    )
+                )
+            out_service = None
+        else:
+            configured.extend(s.ref for s in distinct)
+            plugins = tuple(plugin_names(first))
+            client_cert = _service_annotations(
+                service, upstream, first, ann, first.ref, snap, deps, failures, configured,
+                kong_ingress=False,
+            )  # fmt: skip
+            policies = {s.annotations.get("konghq.com/upstream-policy", "") for s in distinct}
+            if len(policies) > 1:
+                for s in distinct:
+                    failures.append(
+                        Failure(
+                            s.ref,
+                            "metadata.annotations.konghq.com/upstream-policy",
+                            "inconsistent KongUpstreamPolicy configuration for services "
+                            f"behind Kong service {name!r}",
+                        )
+                    )
+        service.pop("path", None)
+        targets = _gw_targets(snap, resolved, deps, service_upstream, cluster_domain, drain)
+        if targets:
+            upstream["targets"] = targets
+    if spec.dropped and not resolved and spec.terminate_when_dropped:
+        service["plugins"] = [{"name": "request-termination", "config": dict(_NO_BACKEND_CONFIG)}]
+    upstream["tags"] = tags
+    service["tags"] = tags
+    if fill_ids:
+        service["id"] = entity_id("services", name)
+    service["routes"] = [r.route for r in routes]
+    return ServiceOut(
+        name=name,
+        service=out_service,
+        upstream=upstream,
+        failures=tuple(dict.fromkeys(failures)),
+        plugins=plugins if out_service is not None else (),
+        client_cert=client_cert if out_service is not None else None,
+        client_cert_parent=first.ref if first is not None and client_cert else None,
+        configured=tuple(configured),
+        deps=frozenset(deps),
+    )

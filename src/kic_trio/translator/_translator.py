@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -59,14 +59,30 @@ from ..models import (
     class_annotation_of,
     ingress_class_of,
 )
+from ..models._gateway_api import BackendTLSPolicy, Gateway, GatewayClass, HTTPRoute
 from ..store import Snapshot
+from ._backendtls import policy_status
 from ._certs import KeyPairChecker, build_certificates, ca_certificate
 from ._consumers import ConsumerOut, translate_consumer, translate_consumer_group
 from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
+from ._gateways import (
+    GatewayInputs,
+    gateway_addresses,
+    gateway_status,
+    gatewayclass_status,
+    kong_listens,
+    listener_certificates,
+    listener_check,
+    listener_statuses,
+    our_class,
+)
+from ._gwattach import RouteAttachment, attach
+from ._gwl4grpc_stage import GwRouteState, stage_gw_l4grpc
+from ._httproute import ANY, GwRouteOut, Reads, translate_httproute
 from ._ingress import FACADE_PORT, IngressOut, RouteOut, translate_ingress
-from ._model import Backend
+from ._model import Backend, GwService
 from ._options import TranslatorOptions
 from ._plugins import (
     NO_CONSUMER_PLUGINS,
@@ -76,19 +92,24 @@ from ._plugins import (
     missing_plugin_failures,
     plugin_config,
 )
-from ._services import ServiceOut, translate_service
+from ._services import ServiceOut, translate_gw_service, translate_service
 from ._stream import StreamOut, translate_stream
 from ._units import (
     CA_CERTIFICATES,
     CERTIFICATES,
     GLOBAL_PLUGINS,
     VAULTS,
+    BackendTLSPolicyUnit,
     BlockedUnit,
     CertificatesUnit,
     ConsumerGroupUnit,
     ConsumerUnit,
     CustomEntityUnit,
     Dep,
+    GatewayAttachUnit,
+    GatewayClassUnit,
+    GatewayRouteUnit,
+    GatewayUnit,
     GlobalPluginsUnit,
     IngressUnit,
     Key,
@@ -103,6 +124,63 @@ from ._util import plugin_names
 from ._vaults import translate_vaults
 
 _CLASSED = ANNOTATION_CLASSED_KINDS
+#: expressions router: bits 0-11 of a Gateway API route's priority order equal priorities
+_RELATIVE_ORDER_MAX = 4095
+#: ``(order key, Kong route dict, Kong service name)`` of one expression route
+_Prio = tuple[dict[str, Any], str]
+
+
+@attrs.define(slots=True, eq=False)
+class _PrioGroup:
+    """Expression routes of one base priority, in upstream's order (oldest first): the
+    relative-order bits are ``4095 - rank``. Kept sorted, so one route joining or leaving
+    re-serialises only the routes whose rank moved (not the whole group)."""
+
+    #: sort keys ``(*order, route name, route object key)``, sorted
+    keys: list[tuple[Any, ...]] = attrs.field(factory=list)
+    #: sort key -> (Kong route dict, Kong service name)
+    items: dict[tuple[Any, ...], _Prio] = attrs.field(factory=dict)
+    #: this translation: lowest touched rank, highest, number of joins/leaves, size before
+    lo: int = -1
+    hi: int = -1
+    ops: int = 0
+    size: int = 0
+
+    def touch(self, i: int) -> None:
+        if self.lo < 0:
+            self.size = len(self.keys)
+            self.lo = self.hi = i
+        self.lo, self.hi = min(self.lo, i), max(self.hi, i)
+        self.ops += 1
+
+    def remove(self, key: tuple[Any, ...]) -> None:
+        if self.items.pop(key, None) is None:
+            return
+        i = bisect.bisect_left(self.keys, key)
+        self.touch(i)
+        del self.keys[i]
+
+    def add(self, key: tuple[Any, ...], item: _Prio) -> None:
+        if key in self.items:
+            self.remove(key)
+        i = bisect.bisect_left(self.keys, key)
+        self.touch(i)
+        self.keys.insert(i, key)
+        self.items[key] = item
+
+    def settle(self, base: int, dirty_svc: set[str]) -> None:
+        """Set the priority of every route whose rank may have moved; dirty their services."""
+        if self.lo < 0:
+            return
+        end = len(self.keys) if len(self.keys) != self.size else self.hi + self.ops + 1
+        for i in range(self.lo, min(end, len(self.keys))):
+            route, service = self.items[self.keys[i]]
+            prio = base + max(_RELATIVE_ORDER_MAX - i, 0)  # floored at 0, as upstream
+            if route.get("priority") != prio:
+                route["priority"] = prio
+                dirty_svc.add(service)
+        self.lo = self.hi = -1
+        self.ops = 0
 
 
 #: Plugin-unit namespace prefix of a cross-namespace reference without a grant: no object
@@ -294,6 +372,15 @@ class _State:
         self.default: RouteOut | None = None
         # TCPIngress/UDPIngress: (kind, ns, name) -> its stream routes
         self.stream: dict[tuple[str, str, str], StreamOut] = {}
+        # GRPCRoute/TCPRoute/UDPRoute/TLSRoute (``_gwl4grpc_stage``)
+        self.gw_l4grpc = GwRouteState()
+        # BackendTLSPolicies with a status unit
+        self.btls_units: set[Key] = set()
+        # Gateway API routes: (kind, ns, name) -> what the route made
+        self.gw: dict[tuple[str, str, str], GwRouteOut] = {}
+        # expressions router: base priority -> {(route key, Kong route name): (order, route
+        # dict, Kong service)}: equal priorities get relative-order bits across all routes
+        self.gw_prio: dict[int, _PrioGroup] = {}
         # kong services
         self.svc_routes: dict[str, dict[str, RouteOut]] = {}
         # Kong route name -> Ingresses making it (names join parts with "." and can collide)
@@ -335,6 +422,16 @@ class _State:
         self.out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
         #: status decided by units (``UnitOut.status``), merged over the kind defaults
         self.unit_status: dict[Unit, Mapping[ObjectRef, ObjectStatus]] = {}
+        #: per object: the units deciding its status, and the merged result (last unit in
+        #: ``repr`` order wins), kept incrementally so one change never re-sorts every unit
+        self.status_of: dict[ObjectRef, dict[Unit, ObjectStatus]] = {}
+        self.status_merged: dict[ObjectRef, ObjectStatus] = {}
+        # Gateway API: route -> {gateway key: attached listener names}; gateway -> listener ->
+        # attached route count (attachedRoutes, kept incrementally from dirty routes only)
+        self.gw_attached: dict[tuple[str, str, str], dict[Key, tuple[str, ...]]] = {}
+        self.gw_counts: dict[Key, dict[str, int]] = {}
+        # Gateway listener certificates: gateway -> ((created, ns, name), gateway ref, claims)
+        self.gw_tls: dict[Key, tuple[tuple[str, str, str], ObjectRef, tuple[Any, ...]]] = {}
 
 
 @attrs.define(slots=True, eq=False)
@@ -353,6 +450,15 @@ class _Dirty:
     groups: set[Key] = attrs.field(factory=set)
     #: TCPIngress/UDPIngress objects: (kind, namespace, name)
     stream: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: GRPCRoute/TCPRoute/UDPRoute/TLSRoute objects: (kind, namespace, name)
+    gw_l4grpc: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: some BackendTLSPolicy changed (their status is recomputed)
+    btls: bool = False
+    #: Gateway API routes: (kind, namespace, name)
+    gw: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: Gateway status units (namespace, name) and GatewayClass status units (name)
+    gateways: set[Key] = attrs.field(factory=set)
+    gclasses: set[str] = attrs.field(factory=set)
     #: Kong route names whose holders changed (arbitrated after the Ingress stage).
     names: set[str] = attrs.field(factory=set)
     global_: bool = False
@@ -382,6 +488,15 @@ class _Dirty:
                 self.certs = True
             elif isinstance(unit, CustomEntityUnit):
                 self.custom.add(unit.key)
+            elif isinstance(unit, GatewayRouteUnit | GatewayAttachUnit):
+                if unit.key[0] == "HTTPRoute":
+                    self.gw.add(unit.key)
+                else:
+                    self.gw_l4grpc.add(unit.key)
+            elif isinstance(unit, GatewayUnit):
+                self.gateways.add(unit.key)
+            elif isinstance(unit, GatewayClassUnit):
+                self.gclasses.add(unit.name)
             else:  # pragma: no cover - a stage recorded dependencies nobody follows
                 raise TypeError(f"unit {unit!r} has dependencies but no dirty set")
 
@@ -456,20 +571,61 @@ def _on_stream(
     d.stream.add((kind, ns, name))
 
 
+def _on_gw_l4grpc(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """GRPCRoute/TCPRoute/UDPRoute/TLSRoute: its own unit (and whatever else read it)."""
+    d.gw_l4grpc.add((kind, ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_gw_route(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A Gateway API route: its own unit (the route stage dispatches per kind)."""
+    d.gw.add((kind, ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_gateway(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A Gateway: its status unit and the routes (and certificates) that read it."""
+    d.gateways.add((ns, name))
+    d.mark((kind, ns, name))
+
+
+def _on_gatewayclass(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A GatewayClass: its status unit, and the Gateways and routes that read it."""
+    d.gclasses.add(name)
+    d.mark((kind, ns, name))
+
+
+def _on_namespaced_read(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A kind read by name and as "all of them in a namespace" (ReferenceGrant)."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ANY))
+
+
+def _on_backend_tls_policy(
+    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
+) -> None:
+    """A BackendTLSPolicy: the Kong services that asked "any policy in ``ns``?" and the
+    policies' status."""
+    d.mark((kind, ns, name))
+    d.mark((kind, ns, ""))
+    d.btls = True
+
+
 def _on_read(
     st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
 ) -> None:
     """A kind only read by units (Service, KongUpstreamPolicy): dirty its readers."""
     d.mark((kind, ns, name))
-
-
-def _on_grant(
-    st: _State, prev: Snapshot | None, d: _Dirty, kind: str, ns: str, name: str, obj: Any
-) -> None:
-    """A ReferenceGrant: its readers, and every unit that asked "any grant in ``ns``?"
-    (``_gwattach.grant_allows`` records ``("ReferenceGrant", ns, "")``)."""
-    d.mark((kind, ns, name))
-    d.mark((kind, ns, ""))
 
 
 def _on_context(
@@ -511,16 +667,16 @@ _ON_CHANGE: Mapping[str, OnChange] = {
     "UDPIngress": _on_stream,
     # Gateway API: read by the units that consumed them (route, gateway-status and certificate
     # units record ``(kind, ns, name)`` dependencies); the route stages add their own sets.
-    "GatewayClass": _on_read,
-    "Gateway": _on_read,
-    "HTTPRoute": _on_read,
-    "GRPCRoute": _on_read,
-    "TCPRoute": _on_read,
-    "UDPRoute": _on_read,
-    "TLSRoute": _on_read,
-    "ReferenceGrant": _on_grant,
+    "GatewayClass": _on_gatewayclass,
+    "Gateway": _on_gateway,
+    "HTTPRoute": _on_gw_route,
+    "GRPCRoute": _on_gw_l4grpc,
+    "TCPRoute": _on_gw_l4grpc,
+    "UDPRoute": _on_gw_l4grpc,
+    "TLSRoute": _on_gw_l4grpc,
+    "ReferenceGrant": _on_namespaced_read,
     "Namespace": _on_read,  # read by route units whose listeners select namespaces
-    "BackendTLSPolicy": _on_read,
+    "BackendTLSPolicy": _on_backend_tls_policy,
 }
 #: Suffix of UDPIngress Kong service names (``translator/_stream.py``).
 _UDP = ".udp"
@@ -551,10 +707,10 @@ _STATUS_OF: Mapping[str, tuple[ObjectStatus, ObjectStatus]] = {
 def _object_status(
     configured: frozenset[ObjectRef],
     failed: frozenset[ObjectRef],
-    by_units: Mapping[Unit, Mapping[ObjectRef, ObjectStatus]] | None = None,
+    by_units: Mapping[ObjectRef, ObjectStatus] | None = None,
 ) -> Mapping[ObjectRef, ObjectStatus]:
     """The status of every configured or failed object of a kind in :data:`_STATUS_OF`, then
-    what units decided themselves (``UnitOut.status``, in unit order: deterministic).
+    what units decided themselves (``UnitOut.status`` merged per object: ``_State.status_merged``).
 
     Rebuilt only when the configured set changes (never on a plain EndpointSlice change).
     """
@@ -565,9 +721,8 @@ def _object_status(
             pair = table.get(r.kind)
             if pair is not None:
                 out[r] = pair[i]
-    units = by_units or {}
-    for unit in sorted(units, key=repr):
-        out.update(units[unit])
+    if by_units:
+        out.update(by_units)
     return out
 
 
@@ -649,7 +804,7 @@ class Translator:
             st.configured_changed = True
         if st.configured_changed or st.out_configured is None:
             st.out_configured = frozenset(st.conf_count) - st.failed
-            st.out_status = _object_status(st.out_configured, st.failed, st.unit_status)
+            st.out_status = _object_status(st.out_configured, st.failed, st.status_merged)
         st.failures_changed = st.configured_changed = False
         return TranslationResult(
             body=body,
@@ -967,6 +1122,180 @@ class Translator:
             self._set_configured(st, unit, (new.ref,) if new is not None else ())
         self._route_names(st, names, d.svc)
 
+    def _stage_gw_l4grpc(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2c. GRPCRoute, TCPRoute, UDPRoute, TLSRoute: one unit per route (``_gwl4grpc_stage``)."""
+        if not d.gw_l4grpc:
+            return
+        opts = self.options
+        stage_gw_l4grpc(
+            st.gw_l4grpc,
+            view.snap,
+            d.gw_l4grpc,
+            lambda unit, out, routes: self._record_gw_route(st, d, unit, out, routes),
+            _crashed,
+            expressions=opts.router_flavor == "expressions",
+            fill_ids=opts.fill_ids,
+            cluster_domain=opts.cluster_domain,
+            drain=opts.enable_drain_support,
+            attached=self._gw_attach(view) if opts.gateway_attachment else None,
+            controller_name=opts.gateway_controller_name,
+        )
+
+    def _gw_attach(self, view: _View) -> Callable[[Any, set[Dep]], RouteAttachment | None]:
+        """The controller's attachment of one route (``_gwattach.attach``), deps recorded."""
+
+        def attached(route: Any, deps: set[Dep]) -> RouteAttachment | None:
+            att = self.gateway_attachment(route, view)  # listener readiness as gw-core says
+            deps.update(att.deps)
+            return att
+
+        return attached
+
+    def _stage_backend_tls_policies(self, st: _State, view: _View, d: _Dirty) -> None:
+        """BackendTLSPolicy status: one ancestor per Gateway that accepted an HTTPRoute whose
+        backends include a target Service (upstream keeps a policy without ancestors out and
+        writes nothing). Recomputed when a policy or an HTTPRoute changed, only while policies
+        exist (they are few; the scan is over the HTTPRoute outputs kept in ``st.gw``)."""
+        snap = view.snap
+        if not (d.btls or (d.gw and snap.count("BackendTLSPolicy"))):
+            return
+        policies = [p for p in snap.list("BackendTLSPolicy") if isinstance(p, BackendTLSPolicy)]
+        seen: set[Key] = set()
+        for policy in policies:
+            key = policy.ref.key
+            seen.add(key)
+            targets = {
+                (key[0], t.name)
+                for t in policy.target_refs
+                if t.group in ("", "core") and t.kind == "Service"
+            }
+            ancestors: dict[ObjectRef, None] = {}
+            for out in st.gw.values():
+                if not any(
+                    r.gw is not None
+                    and any((b.namespace, b.service) in targets for b in r.gw.backends)
+                    for r in out.routes
+                ):
+                    continue
+                for status in out.status.values():
+                    for parent in status.parents:
+                        if any(
+                            c.type == "Accepted" and c.status == "True" for c in parent.conditions
+                        ):
+                            ancestors[parent.gateway] = None
+            try:
+                status_map = policy_status(
+                    policy, snap, tuple(ancestors), set(), self.options.gateway_controller_name
+                )
+                failures: tuple[Failure, ...] = ()
+            except Exception as exc:  # unit guard: this policy only
+                status_map, failures = {}, (_crashed(policy.ref, exc),)
+            self._record(
+                st,
+                BackendTLSPolicyUnit(key),
+                UnitOut(failures=failures, configured=tuple(status_map), status=status_map),
+            )
+        for key in st.btls_units - seen:
+            self._record(st, BackendTLSPolicyUnit(key), UnitOut())
+        st.btls_units = seen
+
+    def _record_gw_route(
+        self, st: _State, d: _Dirty, unit: Unit, out: UnitOut, routes: Sequence[RouteOut]
+    ) -> None:
+        """Store a Gateway API route unit and bind ``konghq.com/plugins`` to each Kong route."""
+        failures = list(out.failures)
+        rels: list[tuple[Key, tuple[str, str, ObjectRef]]] = []
+        for r in routes:
+            rels.extend(self._plugin_rels(r.plugins, "route", r.name, r.ingress, failures))
+        if len(failures) != len(out.failures):
+            out = attrs.evolve(out, failures=failures)
+        self._record(st, unit, out)
+        self._set_rels(st, unit, rels if out.entries else [], d.plugins)
+
+    def _stage_gateway_routes(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2c. Gateway API routes -> Kong routes, per kind (:data:`_GW_ROUTES`), and status.
+
+        Route names share the arbitration with Ingress and stream routes (the oldest object
+        keeps a name); the service stage builds their Kong services from ``RouteOut.gw``.
+        Each route unit records what it read (Gateways, Services, ReferenceGrants...).
+        """
+        if not d.gw:
+            return
+        names: set[str] = set()
+        bases: set[int] = set()
+        for fk in d.gw:
+            kind, ns, name = fk
+            obj = view.snap.get(kind, ns, name)
+            old = st.gw.pop(fk, None)
+            new: GwRouteOut | None = None
+            deps: frozenset[Dep] = frozenset()
+            translate = _GW_ROUTES.get(kind)
+            if obj is not None and translate is not None:
+                reads = Reads(view)
+                try:
+                    new = translate(self, obj, reads)
+                except Exception as exc:  # unit guard: this route only
+                    new = GwRouteOut(obj.ref, str(obj.created), failures=(_crashed(obj.ref, exc),))
+                deps = frozenset(reads.deps)
+            holder: Key = (f"{kind} {ns}", name)  # never an Ingress key
+            if old is not None:
+                for r in old.routes:
+                    st.route_names.get(r.name, {}).pop(holder, None)
+                    names.add(r.name)
+                for base, order, route in old.priorities:
+                    group = st.gw_prio.get(base)
+                    if group is not None:
+                        group.remove((*order, str(route["name"]), fk))
+                        bases.add(base)
+            if new is not None:
+                st.gw[fk] = new
+                for r in new.routes:
+                    st.route_names.setdefault(r.name, {})[holder] = ((new.created, ns, name), r)
+                    names.add(r.name)
+                services = {r.name: r.service for r in new.routes}
+                for base, order, route in new.priorities:
+                    rname = str(route["name"])
+                    if rname in services:
+                        group = st.gw_prio.get(base)
+                        if group is None:
+                            group = st.gw_prio[base] = _PrioGroup()
+                        group.add((*order, rname, fk), (route, services[rname]))
+                        bases.add(base)
+            self._record(
+                st,
+                GatewayRouteUnit(fk),
+                UnitOut(
+                    failures=new.failures if new is not None else (),
+                    configured=(new.ref,) if new is not None and new.routes else (),
+                    deps=deps,
+                    status=new.status if new is not None else NO_STATUS,
+                ),
+            )
+        self._route_names(st, names, d.svc)
+        for base in bases:
+            group = st.gw_prio.get(base)
+            if group is None:
+                continue
+            if not group.keys:
+                del st.gw_prio[base]
+                continue
+            group.settle(base, d.svc)
+
+    def _gw_httproute(self, obj: Any, reads: Reads) -> GwRouteOut:
+        if not isinstance(obj, HTTPRoute):
+            return GwRouteOut(obj.ref, str(getattr(obj, "created", "")))
+        opts = self.options
+        att = self.gateway_attachment(obj, reads)
+        reads.deps.update(att.deps)
+        return translate_httproute(
+            obj,
+            att,
+            reads,
+            controller_name=opts.gateway_controller_name,
+            expressions=opts.router_flavor == "expressions",
+            fill_ids=opts.fill_ids,
+        )
+
     def _stage_services(self, st: _State, view: _View, d: _Dirty) -> None:
         """3. Kong services (+ upstreams, targets)."""
         opts = self.options
@@ -1008,6 +1337,7 @@ class Translator:
                 if old_svc is not None and old_svc[0]:
                     d.certs = True
                 continue
+            gw = next((r.gw for r in sroutes if r.gw is not None), None)
             backends = st.svc_backend.get(name) or sroutes[0].backends
             service_args: dict[str, Any] = {
                 "service_upstream": service_upstream,
@@ -1015,13 +1345,20 @@ class Translator:
                 "drain": opts.enable_drain_support,
                 "fill_ids": opts.fill_ids,
             }
-            if backends[0].port == FACADE_PORT:  # read class-filtered, recorded by the unit
-                b0 = backends[0]
-                service_args["facade"] = view.get("KongServiceFacade", b0.namespace, b0.service)
-            try:
-                sout = translate_service(name, backends, sroutes, view.snap, **service_args)
-            except Exception as exc:  # unit guard: this Kong service (and its routes) only
-                sout = self._crashed_service(name, backends, sroutes, view, service_args, exc)
+            if gw is not None:  # a Gateway-API-owned Kong service
+                sroutes = [r for r in sroutes if r.gw is not None]
+                try:
+                    sout = translate_gw_service(name, gw, sroutes, view.snap, **service_args)
+                except Exception as exc:  # unit guard: this Kong service (and its routes) only
+                    sout = _crashed_gw_service(name, gw, sroutes, view, exc)
+            else:
+                if backends[0].port == FACADE_PORT:  # read class-filtered, recorded by the unit
+                    b0 = backends[0]
+                    service_args["facade"] = view.get("KongServiceFacade", b0.namespace, b0.service)
+                try:
+                    sout = translate_service(name, backends, sroutes, view.snap, **service_args)
+                except Exception as exc:  # unit guard: this Kong service (and its routes) only
+                    sout = self._crashed_service(name, backends, sroutes, view, service_args, exc)
             svc_deps = sout.deps
             st.svc[name] = (sout.client_cert, sout.client_cert_parent)
             # a service dropped for konghq.com/rewrite takes its upstream along (as upstream)
@@ -1750,6 +2087,15 @@ class Translator:
                         seen_hosts.add(h)
                         entry[0].append(h)
                 entry[1][sout.ref] = True
+        # Gateway listener certificates after Ingress and TCPIngress ones (upstream's
+        # mergeCerts: an SNI an Ingress claimed stays the Ingress's), oldest Gateway first
+        for _, gw_ref, gw_claims in sorted(st.gw_tls.values(), key=lambda t: t[0]):
+            for secret_key, host in gw_claims:
+                entry = claims.setdefault(secret_key, ([], {}))
+                if host not in seen_hosts:
+                    seen_hosts.add(host)
+                    entry[0].append(host)
+                entry[1][gw_ref] = True
         for svc_name in sorted(st.svc):
             cert_key, parent = st.svc[svc_name]
             if cert_key is not None and parent is not None:
@@ -1915,6 +2261,135 @@ class Translator:
             failures = [_crashed(v.ref, exc) for v in vaults]
         self._record(st, VAULTS, UnitOut(entries, failures, configured))
 
+    # --- Gateway API: attachment and Gateway / GatewayClass status (gw-core) ---------------
+
+    def gateway_inputs(self) -> GatewayInputs:
+        """What Gateway status and listener readiness need from the options."""
+        o = self.options
+        return GatewayInputs(
+            controller_name=o.gateway_controller_name,
+            publish_services=o.publish_services,
+            publish_addresses=o.publish_addresses,
+            proxy_listeners=o.kong_proxy_listeners,
+            stream_listeners=o.kong_stream_listeners,
+            gateway_to_reconcile=o.gateway_to_reconcile,
+        )
+
+    def gateway_attachment(self, route: Any, view: Any) -> RouteAttachment:
+        """The attachment of one Gateway API route, as the options say (controller: real
+        attachment with listener readiness computed here; golden/offline with
+        ``gateway_attachment=False``: assumed). ``view``: the translator's view or a
+        recording wrapper of it (``get`` + ``snap``): what it reads are the route's deps."""
+        o = self.options
+        return attach(
+            route,
+            view,
+            o.gateway_controller_name,
+            attachment=o.gateway_attachment,
+            listener_state=listener_check(view, self.gateway_inputs()),
+            gateway_to_reconcile=o.gateway_to_reconcile,
+        )
+
+    def _stage_gateways(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2d. GatewayClass and Gateway status (``_gateways.py``), after the route stages.
+
+        attachedRoutes is kept incrementally: each recomputed route's accepting listeners are
+        re-derived here and only the Gateways whose counts changed are recomputed.
+        """
+        inputs = self.gateway_inputs()
+        for fk in d.gw:
+            obj = view.snap.get(*fk)
+            new: dict[Key, tuple[str, ...]] = {}
+            att = RouteAttachment()
+            if obj is not None and hasattr(obj, "parent_refs") and self.options.gateway_attachment:
+                with contextlib.suppress(Exception):  # the route unit already failed it
+                    att = self.gateway_attachment(obj, view)
+            self._record(st, GatewayAttachUnit(fk), UnitOut(deps=att.deps))
+            if att.parents:
+                for p in att.parents:
+                    if p.accepted:
+                        key = p.gateway.key
+                        names = tuple(lst.name for lst in p.listeners)
+                        new[key] = tuple(dict.fromkeys((*new.get(key, ()), *names)))
+            old = st.gw_attached.pop(fk, {})
+            if new:
+                st.gw_attached[fk] = new
+            if old == new:
+                continue
+            for key, names in old.items():
+                counts = st.gw_counts.get(key, {})
+                for n in names:
+                    counts[n] = counts.get(n, 1) - 1
+                    if counts[n] <= 0:
+                        counts.pop(n, None)
+                if not counts:
+                    st.gw_counts.pop(key, None)
+                d.gateways.add(key)
+            for key, names in new.items():
+                counts = st.gw_counts.setdefault(key, {})
+                for n in names:
+                    counts[n] = counts.get(n, 0) + 1
+                d.gateways.add(key)
+        for cname in d.gclasses:
+            gclass = view.snap.get("GatewayClass", "", cname)
+            status = None
+            if isinstance(gclass, GatewayClass):
+                status = gatewayclass_status(gclass, inputs.controller_name)
+            self._record(
+                st,
+                GatewayClassUnit(cname),
+                UnitOut(status={gclass.ref: status} if status is not None else NO_STATUS),
+            )
+        for key in d.gateways:
+            gw_obj = view.snap.get("Gateway", *key)
+            deps: set[Dep] = {("Gateway", *key)}
+            out_status: Mapping[ObjectRef, ObjectStatus] = NO_STATUS
+            failures: list[Failure] = []
+            tls: tuple[Any, ...] = ()
+            if isinstance(gw_obj, Gateway):
+                try:
+                    out_status, tls, problems = self._gateway_status(view, gw_obj, inputs, st, deps)
+                    failures = [Failure(gw_obj.ref, "", why) for why in problems]
+                except Exception as exc:  # unit guard: this Gateway only
+                    failures = [_crashed(gw_obj.ref, exc)]
+                    out_status, tls = NO_STATUS, ()
+            old_tls = st.gw_tls.pop(key, None)
+            if tls and isinstance(gw_obj, Gateway):
+                st.gw_tls[key] = ((gw_obj.created, *key), gw_obj.ref, tls)
+            if st.gw_tls.get(key) != old_tls:
+                d.certs = True
+            self._record(
+                st,
+                GatewayUnit(key),
+                UnitOut(failures=failures, deps=frozenset(deps), status=out_status),
+            )
+
+    def _gateway_status(
+        self, view: _View, gateway: Gateway, inputs: GatewayInputs, st: _State, deps: set[Dep]
+    ) -> tuple[Mapping[ObjectRef, ObjectStatus], tuple[Any, ...], list[str]]:
+        """(status, listener certificate claims, failure reasons) of one Gateway."""
+        key = gateway.ref.key
+        if inputs.gateway_to_reconcile and f"{key[0]}/{key[1]}" != inputs.gateway_to_reconcile:
+            return NO_STATUS, (), []
+        gclass = our_class(view, gateway, inputs.controller_name, deps)
+        if gclass is None:
+            return NO_STATUS, (), []
+        if not gclass.unmanaged:
+            # a managed class: another component writes status; listeners in its status count
+            if not gateway.accepted_by_status():
+                return NO_STATUS, (), []
+            ready = dict.fromkeys(gateway.status_listener_names, True)
+            claims, problems = listener_certificates(view, gateway, gclass, ready, deps)
+            return NO_STATUS, tuple(claims), problems
+        listens, services = kong_listens(view, inputs, deps)
+        listeners = listener_statuses(view, gateway, listens, deps, st.gw_counts.get(key, {}))
+        ready = {lst.name: lst.programmed for lst in listeners}
+        claims, problems = listener_certificates(view, gateway, gclass, ready, deps)
+        status = gateway_status(
+            gateway, listeners, gateway_addresses(services, inputs), bool(services)
+        )
+        return {gateway.ref: status}, tuple(claims), problems
+
     def _record(self, st: _State, unit: Unit, out: UnitOut) -> None:
         """Store one unit's output (:class:`UnitOut`), the same way for every stage.
 
@@ -1926,11 +2401,30 @@ class Translator:
             st.deps.set(unit, out.deps)
         self._set_failures(st, unit, [*out.failures, *bad])
         self._set_configured(st, unit, () if bad else out.configured)
-        if out.status or unit in st.unit_status:
-            if out.status and not bad:
-                st.unit_status[unit] = out.status
+        old = st.unit_status.get(unit)
+        new = out.status if out.status and not bad else None
+        if (old or new) and old != new:
+            touched: set[ObjectRef] = set()
+            if old:
+                for ref in old:
+                    by = st.status_of.get(ref)
+                    if by is not None:
+                        by.pop(unit, None)
+                        touched.add(ref)
+            if new:
+                st.unit_status[unit] = new
+                for ref, status in new.items():
+                    st.status_of.setdefault(ref, {})[unit] = status
+                    touched.add(ref)
             else:
                 st.unit_status.pop(unit, None)
+            for ref in touched:
+                by = st.status_of.get(ref)
+                if by:
+                    st.status_merged[ref] = by[max(by, key=repr)]
+                else:
+                    st.status_of.pop(ref, None)
+                    st.status_merged.pop(ref, None)
             st.configured_changed = True  # status is rebuilt with the configured set
 
 
@@ -1940,6 +2434,10 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_ingresses,  # Ingresses -> routes per Kong service, TLS claims
     Translator._stage_default_backend,  # the one default backend
     Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
+    Translator._stage_gw_l4grpc,  # GRPCRoute, TCP/UDP/TLSRoute -> their own Kong services
+    Translator._stage_gateway_routes,  # HTTPRoute -> routes (services below), status
+    Translator._stage_backend_tls_policies,  # their status (after the HTTPRoutes)
+    Translator._stage_gateways,  # GatewayClass/Gateway status (attachedRoutes from the routes)
     Translator._stage_services,  # Kong services, upstreams, targets
     Translator._stage_consumer_groups,
     Translator._stage_consumers,
@@ -1950,3 +2448,35 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_custom_entities,  # after plugins: their attachments fill foreign fields
     Translator._stage_vaults,
 )
+
+
+def _crashed_gw_service(
+    name: str, gw: GwService, sroutes: list[RouteOut], view: _View, exc: Exception
+) -> ServiceOut:
+    """A Gateway-API-owned Kong service whose translation raised: left out with its routes,
+    with the failure on each route object; it depends on its backends (re-run when they
+    change)."""
+    deps: set[Dep] = set()
+    for b in gw.backends:
+        deps.add(("Service", b.namespace, b.service))
+        deps.add(("eps", b.namespace, b.service))
+    owners = dict.fromkeys(r.ingress for r in sroutes)
+    return ServiceOut(
+        name=name,
+        service=None,
+        upstream={},
+        failures=tuple(_crashed(o, exc) for o in owners),
+        plugins=(),
+        client_cert=None,
+        client_cert_parent=None,
+        configured=(),
+        deps=frozenset(deps),
+    )
+
+
+#: Gateway API route kinds -> the translator method making one route's :class:`GwRouteOut`
+#: (``(translator, object, reads)``). Advice: a new route kind adds one entry here and
+#: ``_on_gw_route`` as its change handler; the stage does the rest.
+_GW_ROUTES: Mapping[str, Callable[[Translator, Any, Reads], GwRouteOut]] = {
+    "HTTPRoute": Translator._gw_httproute,
+}

@@ -76,6 +76,42 @@ class StreamUnit(NamedTuple):
     stage: Literal["stream"] = "stream"
 
 
+class GatewayRouteUnit(NamedTuple):
+    """One Gateway API route (``key``: kind, namespace, name): HTTPRoute, GRPCRoute, L4 routes."""
+
+    key: tuple[str, str, str]
+    stage: Literal["gwroute"] = "gwroute"
+
+
+class BackendTLSPolicyUnit(NamedTuple):
+    """The status of one BackendTLSPolicy (``key``: namespace, name)."""
+
+    key: Key
+    stage: Literal["btls"] = "btls"
+
+
+class GatewayUnit(NamedTuple):
+    """One Gateway's status (listeners, addresses, attachedRoutes): ``key`` namespace, name."""
+
+    key: Key
+    stage: Literal["gateway"] = "gateway"
+
+
+class GatewayAttachUnit(NamedTuple):
+    """What one route's attachment read (Gateways, classes, listener Secrets, Namespaces...):
+    a change there recomputes the route and its Gateways' attachedRoutes."""
+
+    key: tuple[str, str, str]
+    stage: Literal["gwattach"] = "gwattach"
+
+
+class GatewayClassUnit(NamedTuple):
+    """One GatewayClass's status (``Accepted`` when ours)."""
+
+    name: str
+    stage: Literal["gatewayclass"] = "gatewayclass"
+
+
 class GlobalPluginsUnit(NamedTuple):
     stage: Literal["global"] = "global"
 
@@ -106,7 +142,12 @@ Unit = (
     | PluginUnit
     | BlockedUnit
     | StreamUnit
+    | GatewayRouteUnit
+    | BackendTLSPolicyUnit
     | GlobalPluginsUnit
+    | GatewayUnit
+    | GatewayClassUnit
+    | GatewayAttachUnit
     | CertificatesUnit
     | CACertificatesUnit
     | CustomEntityUnit
@@ -146,6 +187,7 @@ __all__ = [
     "CERTIFICATES",
     "GLOBAL_PLUGINS",
     "VAULTS",
+    "BackendTLSPolicyUnit",
     "BlockedUnit",
     "CACertificatesUnit",
     "CertificatesUnit",
@@ -153,6 +195,10 @@ __all__ = [
     "ConsumerUnit",
     "CustomEntityUnit",
     "Dep",
+    "GatewayAttachUnit",
+    "GatewayClassUnit",
+    "GatewayRouteUnit",
+    "GatewayUnit",
     "GlobalPluginsUnit",
     "IngressUnit",
     "Key",

@@ -11,12 +11,14 @@ from kic_trio._deltas import Upsert
 from kic_trio.models import parse
 from kic_trio.store import Store
 from kic_trio.translator._gwattach import (
+    ANY,
     RouteAttachment,
     attach,
     grant_allows,
     hostnames_intersect,
     minimum_intersection,
 )
+from kic_trio.translator._httproute import ANY as HTTPROUTE_ANY
 
 GW = "gateway.networking.k8s.io"
 OURS = "konghq.com/kic-gateway-controller"
@@ -325,7 +327,8 @@ def test_grants() -> None:
     v = View([_grant("b", "HTTPRoute", "a", "Service", "svc")])
     deps: set[tuple[str, str, str]] = set()
     assert grant_allows(v, GW, "HTTPRoute", "a", "", "Service", "b", "svc", deps)
-    assert deps == {("ReferenceGrant", "b", "")}
+    assert deps == {("ReferenceGrant", "b", ANY)}
+    assert ANY == HTTPROUTE_ANY  # the translator marks this name for any grant change
     assert not grant_allows(v, GW, "HTTPRoute", "a", "", "Service", "b", "other")
     assert not grant_allows(v, GW, "GRPCRoute", "a", "", "Service", "b", "svc")
     assert not grant_allows(v, GW, "HTTPRoute", "c", "", "Service", "b", "svc")

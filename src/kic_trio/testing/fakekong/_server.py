@@ -138,8 +138,14 @@ class FakeKong:
         reject_tags: frozenset[str] | set[str] = frozenset(),
         admin_token: str | None = None,
         ca: TestCA | None = None,
+        proxy_listeners: tuple[tuple[int, bool], ...] = ((8000, False),),
+        stream_listeners: tuple[tuple[int, bool], ...] = (),
     ) -> None:
         self.host = host
+        #: What ``GET /`` reports as ``proxy_listeners``/``stream_listeners`` (port, ssl):
+        #: the controller derives Gateway listener protocols from them.
+        self.proxy_listeners = proxy_listeners
+        self.stream_listeners = stream_listeners
         self.port = port
         self.tls = tls
         self.require_client_cert = require_client_cert
@@ -491,8 +497,12 @@ class FakeKong:
                 "database": self.database,
                 **({} if self._router_flavor is None else {"router_flavor": self._router_flavor}),
                 "role": "traditional",
-                "proxy_listeners": [{"ip": "0.0.0.0", "port": 8000, "ssl": False}],
-                "stream_listeners": [],
+                "proxy_listeners": [
+                    {"ip": "0.0.0.0", "port": p, "ssl": ssl} for p, ssl in self.proxy_listeners
+                ],
+                "stream_listeners": [
+                    {"ip": "0.0.0.0", "port": p, "ssl": ssl} for p, ssl in self.stream_listeners
+                ],
                 "nginx_admin_client_max_body_size": f"{self.max_body_size}",
             },
             "pids": {"master": 1, "workers": [2]},
