@@ -691,6 +691,12 @@ def _traditional_routes(
                     kong["headers"] = headers
                 if methods:
                     kong["methods"] = methods
+            if not any(kong.get(f) for f in ("hosts", "paths", "headers", "methods")):
+                # no hostname and no match field (a rule without matches, or an empty match,
+                # as objects not defaulted by the API server have): the spec's default match
+                # is PathPrefix "/". Upstream sends the route bare and Kong refuses the whole
+                # configuration ("must set one of 'methods', 'hosts', 'headers', 'paths'").
+                kong["paths"] = ["/"]
             kong["path_handling"] = "v0"
             match_path = m0.path.value if m0 is not None and m0.path is not None else ""
             plugins, ext = _filters(
