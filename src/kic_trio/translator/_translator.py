@@ -309,6 +309,18 @@ class _View:
         return self.snap.endpoint_slices(namespace, service)
 
 
+class _SnapView:
+    """A snapshot as a ``GatewayView`` (``get`` + ``snap``), for reads recorded elsewhere."""
+
+    __slots__ = ("snap",)
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+    def get(self, kind: str, namespace: str, name: str) -> Any:
+        return self.snap.get(kind, namespace, name)
+
+
 class _Deps:
     """Reverse index: input key -> the units that read it."""
 
@@ -741,6 +753,9 @@ class Translator:
         self._checker = KeyPairChecker()
         self._st = _State()
         self._last: TranslationResult | None = None
+        #: (snapshot, listener check) of the current translation: listener readiness of a
+        #: Gateway is computed once per snapshot, not once per route attached to it
+        self._gw_check: tuple[Any, Any] | None = None
 
     # --- public ---------------------------------------------------------------------------
 
@@ -2271,12 +2286,17 @@ class Translator:
         ``gateway_attachment=False``: assumed). ``view``: the translator's view or a
         recording wrapper of it (``get`` + ``snap``): what it reads are the route's deps."""
         o = self.options
+        snap = view.snap
+        memo = self._gw_check
+        if memo is None or memo[0] is not snap:
+            # reads through the bare snapshot: ListenerState.deps carries what they read
+            memo = self._gw_check = (snap, listener_check(_SnapView(snap), self.gateway_inputs()))
         return attach(
             route,
             view,
             o.gateway_controller_name,
             attachment=o.gateway_attachment,
-            listener_state=listener_check(view, self.gateway_inputs()),
+            listener_state=memo[1],
             gateway_to_reconcile=o.gateway_to_reconcile,
         )
 
