@@ -338,19 +338,41 @@ def listener_certificates(
 # --- the route side -----------------------------------------------------------------------------
 
 
+#: The dependency a route records on "the listener readiness of Gateway ns/name": the
+#: translator marks it only when that readiness changed (not on every Secret rotation).
+LISTENERS_DEP = "GatewayListeners"
+
+#: gateway key -> (the Gateway object it was computed for, listener name -> state)
+Readiness = Mapping[tuple[str, str], tuple[Gateway, Mapping[str, ListenerState]]]
+
+
+def listener_readiness(
+    view: GatewayView, gateway: Gateway, inputs: GatewayInputs, deps: set[Dep]
+) -> dict[str, ListenerState]:
+    """Listener name -> readiness of an unmanaged Gateway; what it read goes into ``deps``,
+    the states carry only the :data:`LISTENERS_DEP` dependency."""
+    listens, _ = kong_listens(view, inputs, deps)
+    states = listener_statuses(view, gateway, listens, deps)
+    dep = frozenset({(LISTENERS_DEP, *gateway.ref.key)})
+    return {s.name: ListenerState(s.supported_kinds, s.programmed, dep) for s in states}
+
+
 def listener_check(
-    view: GatewayView, inputs: GatewayInputs
+    view: GatewayView, inputs: GatewayInputs, precomputed: Readiness | None = None
 ) -> Callable[[Gateway, GatewayClass | None, Listener], ListenerState]:
     """A ``ListenerCheck`` for :func:`_gwattach.attach`: unmanaged classes from this module's
-    computation (memoised per Gateway object within one translation), managed ones from the
-    Gateway's status as read."""
-    memo: dict[int, tuple[Gateway, dict[str, ListenerState]]] = {}
+    computation (``precomputed`` by the translator's listener stage, else computed here and
+    memoised per Gateway object), managed ones from the Gateway's status as read."""
+    memo: dict[int, tuple[Gateway, Mapping[str, ListenerState]]] = {}
 
     def check(gateway: Gateway, gclass: GatewayClass | None, listener: Listener) -> ListenerState:
         if gclass is None or not gclass.unmanaged:
             from ._gwattach import status_listener_state
 
             return status_listener_state(gateway, gclass, listener)
+        pre = precomputed.get(gateway.ref.key) if precomputed is not None else None
+        if pre is not None and pre[0] is gateway:
+            return pre[1].get(listener.name, ListenerState((), False))
         hit = memo.get(id(gateway))
         if hit is None or hit[0] is not gateway:
             deps: set[Dep] = set()
@@ -376,6 +398,7 @@ __all__ = [
     "kong_listens",
     "listener_certificates",
     "listener_check",
+    "listener_readiness",
     "listener_statuses",
     "our_class",
     "supported_kinds",

@@ -68,6 +68,7 @@ from ._custom_entities import Attached, translate_custom_entity
 from ._failclosed import BlockingFragments, Ent
 from ._fragments import dumps
 from ._gateways import (
+    LISTENERS_DEP,
     GatewayInputs,
     gateway_addresses,
     gateway_status,
@@ -75,6 +76,7 @@ from ._gateways import (
     kong_listens,
     listener_certificates,
     listener_check,
+    listener_readiness,
     listener_statuses,
     our_class,
 )
@@ -316,6 +318,18 @@ class _View:
         return self.snap.endpoint_slices(namespace, service)
 
 
+class _SnapView:
+    """A snapshot as a ``GatewayView`` (``get`` + ``snap``), for reads recorded elsewhere."""
+
+    __slots__ = ("snap",)
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+    def get(self, kind: str, namespace: str, name: str) -> Any:
+        return self.snap.get(kind, namespace, name)
+
+
 class _Deps:
     """Reverse index: input key -> the units that read it."""
 
@@ -432,6 +446,8 @@ class _State:
         self.gw_counts: dict[Key, dict[str, int]] = {}
         # Gateway listener certificates: gateway -> ((created, ns, name), gateway ref, claims)
         self.gw_tls: dict[Key, tuple[tuple[str, str, str], ObjectRef, tuple[Any, ...]]] = {}
+        # unmanaged Gateways' listener readiness (before the route stages): key -> (Gateway, states)
+        self.gw_ready: dict[Key, tuple[Any, Mapping[str, Any]]] = {}
 
 
 @attrs.define(slots=True, eq=False)
@@ -750,6 +766,9 @@ class Translator:
         self._checker = KeyPairChecker()
         self._st = _State()
         self._last: TranslationResult | None = None
+        #: (snapshot, listener check) of the current translation: listener readiness of a
+        #: Gateway is computed once per snapshot, not once per route attached to it
+        self._gw_check: tuple[Any, Any] | None = None
 
     # --- public ---------------------------------------------------------------------------
 
@@ -2281,14 +2300,48 @@ class Translator:
         ``gateway_attachment=False``: assumed). ``view``: the translator's view or a
         recording wrapper of it (``get`` + ``snap``): what it reads are the route's deps."""
         o = self.options
+        snap = view.snap
+        memo = self._gw_check
+        if memo is None or memo[0] is not snap:
+            # reads through the bare snapshot: ListenerState.deps carries what they read
+            memo = self._gw_check = (
+                snap,
+                listener_check(_SnapView(snap), self.gateway_inputs(), self._st.gw_ready),
+            )
         return attach(
             route,
             view,
             o.gateway_controller_name,
             attachment=o.gateway_attachment,
-            listener_state=listener_check(view, self.gateway_inputs()),
+            listener_state=memo[1],
             gateway_to_reconcile=o.gateway_to_reconcile,
         )
+
+    def _stage_gateway_listeners(self, st: _State, view: _View, d: _Dirty) -> None:
+        """2c'. Listener readiness of the dirty unmanaged Gateways, before the route stages.
+
+        Routes record ``("GatewayListeners", ns, name)`` instead of the Secrets, Services and
+        grants readiness reads: a certificate rotation recomputes the Gateway, and its routes
+        only when a listener's readiness (Programmed, supportedKinds) actually changed.
+        """
+        inputs = self.gateway_inputs()
+        for key in d.gateways:
+            gw_obj = view.snap.get("Gateway", *key)
+            old = st.gw_ready.pop(key, None)
+            new: Mapping[str, Any] | None = None
+            if isinstance(gw_obj, Gateway):
+                gclass = view.snap.get("GatewayClass", "", gw_obj.class_name)
+                if isinstance(gclass, GatewayClass) and gclass.unmanaged:
+                    with contextlib.suppress(Exception):  # the Gateway unit reports it
+                        new = listener_readiness(view, gw_obj, inputs, set())
+            if new is not None and isinstance(gw_obj, Gateway):
+                st.gw_ready[key] = (gw_obj, new)
+            before = {
+                n: (s.supported_kinds, s.programmed) for n, s in (old[1] if old else {}).items()
+            }
+            after = {n: (s.supported_kinds, s.programmed) for n, s in (new or {}).items()}
+            if before != after:
+                d.mark((LISTENERS_DEP, *key))
 
     def _stage_gateways(self, st: _State, view: _View, d: _Dirty) -> None:
         """2d. GatewayClass and Gateway status (``_gateways.py``), after the route stages.
@@ -2434,6 +2487,7 @@ _STAGES: tuple[Callable[[Translator, _State, _View, _Dirty], None], ...] = (
     Translator._stage_ingresses,  # Ingresses -> routes per Kong service, TLS claims
     Translator._stage_default_backend,  # the one default backend
     Translator._stage_streams,  # TCPIngress/UDPIngress -> stream routes
+    Translator._stage_gateway_listeners,  # unmanaged Gateways' listener readiness
     Translator._stage_gw_l4grpc,  # GRPCRoute, TCP/UDP/TLSRoute -> their own Kong services
     Translator._stage_gateway_routes,  # HTTPRoute -> routes (services below), status
     Translator._stage_backend_tls_policies,  # their status (after the HTTPRoutes)
