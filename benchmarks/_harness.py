@@ -521,9 +521,16 @@ async def start_controller(
     extra: Sequence[str] = (),
     profile: Path | None = None,
     env: dict[str, str] | None = None,
+    controller_cmd: Sequence[str] = (),
 ) -> ControllerProcess:
+    """Spawn the controller with the benchmark's flags.
+
+    ``controller_cmd`` replaces ``python -m kic_trio run`` (``--controller-cmd`` of the scripts):
+    another build or another controller that takes the same flags (upstream's
+    ``manager`` binary does: ``--kubeconfig``, ``--kong-admin-url``, ...) runs the very same
+    scenario, so the numbers compare side by side. pyinstrument applies only to ours.
+    """
     args = [
-        "run",
         f"--kubeconfig={kubeconfig}",
         f"--kong-admin-url={kong_url}",
         "--update-status=false",
@@ -532,22 +539,13 @@ async def start_controller(
         "--log-level=info",
         *extra,
     ]
-    if profile is not None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pyinstrument",
-            "-r",
-            "text",
-            "--show-all",
-            "-o",
-            str(profile),
-            "-m",
-            "kic_trio",
-            *args,
-        ]
+    if controller_cmd:
+        cmd = [*controller_cmd, *args]
+    elif profile is not None:
+        cmd = [sys.executable, "-m", "pyinstrument", "-r", "text", "--show-all", "-o"]
+        cmd += [str(profile), "-m", "kic_trio", "run", *args]
     else:
-        cmd = [sys.executable, "-m", "kic_trio", *args]
+        cmd = [sys.executable, "-m", "kic_trio", "run", *args]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     logf = open(log_path, "wb")  # noqa: SIM115, ASYNC230 - the child keeps it; a local file
     started_at = trio.current_time()

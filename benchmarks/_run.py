@@ -14,11 +14,20 @@ For each N (ascending, sets added to the same control plane):
    so the applier's rate limit never holds it back;
 4. **burst** — ``burst`` Ingresses created with 32 writes in flight: time until every one is
    in Kong's config, and how many pushes that took (then they are deleted again);
-5. **push size** — the body size of the full config.
+5. **push size** — the body size of the full config;
+6. **churn** — ``churn`` create/update/delete cycles of one Ingress, back to back (each write
+   waits for the API server's answer, not for Kong), the controller's RSS read every
+   ``churn_every`` cycles once the last delete reached Kong: the RSS curve of a controller that
+   runs for months (``churn.py``).
+
+``idle`` CPU (the controller's CPU seconds while nothing changes, over the memory family's
+quiet window) and the request counts FakeKong saw are recorded with every run, so another
+controller (``--controller-cmd``) can be compared on the same table.
 """
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -68,6 +77,11 @@ class Options:
     profile_cycles: int = 10
     startup_limit: float = 600.0
     extra_args: tuple[str, ...] = ()
+    #: replaces ``python -m kic_trio run`` (another build, or another controller's binary)
+    controller_cmd: tuple[str, ...] = ()
+    churn: int = 1000
+    churn_every: int = 100
+    idle_seconds: float = 10.0
 
 
 async def isolate(kong: FakeKong, gap: float) -> None:
@@ -229,10 +243,15 @@ async def measure_n(
         run["fakekong_schema_validation"] = kong._schema is not None
         log(f"N={n}: starting the controller")
         ctl = await start_controller(
-            cp.kubeconfig, kong.url, logs / f"controller-{n}.log", extra=opts.extra_args
+            cp.kubeconfig,
+            kong.url,
+            logs / f"controller-{n}.log",
+            extra=opts.extra_args,
+            controller_cmd=opts.controller_cmd,
         )
         try:
             await _measure(ctl, cluster, kong, n, opts, run)
+            run["requests"] = request_counts(kong)
         finally:
             rc = await ctl.stop()
             run["exit_code"] = rc
@@ -280,20 +299,9 @@ async def _measure(
         f"{mib(complete.body_size)} MiB"
     )
 
-    if "memory" in opts.families or "e2e" in opts.families:
+    if opts.families & {"memory", "e2e", "churn"}:
         await wait_quiet(kong, 3.0, 60)
-        await trio.sleep(5)
-        readings = []
-        for _ in range(5):
-            readings.append(ctl.rss())
-            await trio.sleep(1)
-        readings.sort()
-        run["memory"] = {
-            "rss_bytes": readings[2],
-            "rss_mib": mib(readings[2]),
-            "peak_rss_mib": mib(ctl.hwm()),
-            "readings_mib": [mib(r) for r in readings],
-        }
+        run["memory"] = await steady_rss(ctl, kong, opts.idle_seconds)
         log(
             f"N={n}: steady RSS {run['memory']['rss_mib']} MiB (peak {run['memory']['peak_rss_mib']})"
         )
@@ -310,12 +318,122 @@ async def _measure(
         log(f"N={n}: e2e p50 {a['p50_ms']} p95 {a['p95_ms']} p99 {a['p99_ms']} ms")
         run["memory_after_e2e"] = {"rss_mib": mib(ctl.rss()), "peak_rss_mib": mib(ctl.hwm())}
 
+    if "churn" in opts.families and opts.churn > 0:
+        run["churn"] = await churn(cluster, kong, ctl, n, opts, run["memory"])
+
     if "burst" in opts.families and opts.burst > 0:
         run["burst"] = await burst(cluster, kong, opts.burst, opts)
         b = run["burst"]
         log(
             f"N={n}: burst of {b['ingresses']}: all live after {b['all_live_s']}s in {b['pushes']} pushes"
         )
+
+
+async def steady_rss(ctl: ControllerProcess, kong: FakeKong, idle: float) -> dict[str, Any]:
+    """RSS once quiet: ``idle - 5`` s more, then 5 readings 1 s apart (median); idle CPU meanwhile.
+
+    ``idle_cpu_s`` is the controller's CPU over that whole window with no change in the cluster
+    (resyncs, timers, the Lease): scaled to 60 s as the issue's table reports it.
+    """
+    cpu0, t0, posts0 = ctl.cpu_seconds(), trio.current_time(), len(config_posts(kong))
+    await trio.sleep(max(0.0, idle - 5))
+    readings = []
+    for _ in range(5):
+        readings.append(ctl.rss())
+        await trio.sleep(1)
+    readings.sort()
+    window = trio.current_time() - t0
+    idle_cpu = ctl.cpu_seconds() - cpu0
+    return {
+        "rss_bytes": readings[2],
+        "rss_mib": mib(readings[2]),
+        "peak_rss_mib": mib(ctl.hwm()),
+        "readings_mib": [mib(r) for r in readings],
+        "idle_window_s": round(window, 1),
+        "idle_cpu_s": round(idle_cpu, 3),
+        "idle_cpu_s_per_60s": round(idle_cpu * 60 / window, 3),
+        "idle_pushes": len(config_posts(kong)) - posts0,
+    }
+
+
+def request_counts(kong: FakeKong) -> dict[str, int]:
+    """How many requests of each ``METHOD path`` the controller sent FakeKong (whole run)."""
+    out: dict[str, int] = {}
+    for r in kong.requests:
+        key = f"{r.method} {r.path.split('?')[0]}"
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))
+
+
+async def churn(
+    cluster: Cluster,
+    kong: FakeKong,
+    ctl: ControllerProcess,
+    n: int,
+    opts: Options,
+    before: dict[str, Any],
+) -> dict[str, Any]:
+    """``opts.churn`` create/update/delete cycles of one Ingress; the RSS curve every few cycles.
+
+    Each create is waited for at Kong, then the update and the delete follow at once (the
+    controller may batch those two). Run with a short ``--proxy-sync-seconds`` (churn.py does)
+    or every cycle waits out the push interval. Every
+    ``churn_every`` cycles, once the config without the probe reached Kong and no push came for
+    3 s, the RSS is read (median of 3). The last point is read as the steady RSS is (same
+    window), so ``growth_pct`` compares like with like.
+    """
+    client = cluster.client
+    path = object_path("Ingress", "churn", PROBE_NS)
+    curve = [{"cycles": 0, "rss_mib": before["rss_mib"]}]
+    t0, cpu0 = trio.current_time(), ctl.cpu_seconds()
+    posts0 = len(config_posts(kong))
+    for k in range(opts.churn):
+        host, moved = f"churn-{k}.example.com", f"churn-{k}-moved.example.com"
+        r = await client.post(
+            f"/apis/networking.k8s.io/v1/namespaces/{PROBE_NS}/ingresses",
+            json=probe_ingress("churn", host),
+        )
+        if r.status_code >= 400:
+            raise RuntimeError(f"churn create: {r.status_code} {r.text[:300]}")
+        # the create reaches Kong before the update and delete follow: every cycle is
+        # translated and pushed (back-to-back writes would mostly cancel out in one debounce)
+        with trio.fail_after(120):
+            await wait_config(kong, lambda c, h=host: h in route_hosts(c))
+        body = probe_ingress("churn", moved)
+        body["metadata"]["resourceVersion"] = r.json()["metadata"]["resourceVersion"]
+        r = await client.put(path, json=body)
+        if r.status_code >= 400:
+            raise RuntimeError(f"churn update: {r.status_code} {r.text[:300]}")
+        r = await client.delete(path)
+        if r.status_code >= 400:
+            raise RuntimeError(f"churn delete: {r.status_code} {r.text[:300]}")
+        done = k + 1
+        if done % opts.churn_every == 0 or done == opts.churn:
+            with trio.fail_after(120):
+                await wait_config(kong, lambda c, h=moved: h not in route_hosts(c))
+            await wait_quiet(kong, 3.0, 60)
+            if done == opts.churn:
+                last = await steady_rss(ctl, kong, opts.idle_seconds)
+                rss = last["rss_mib"]
+            else:
+                rss = mib(sorted(ctl.rss() for _ in range(3))[1])
+            curve.append({"cycles": done, "rss_mib": rss, "s": round(trio.current_time() - t0, 1)})
+            log(f"  churn N={n}: {done}/{opts.churn} cycles, RSS {rss} MiB")
+    growth = (last["rss_bytes"] - before["rss_bytes"]) / before["rss_bytes"] * 100
+    return {
+        "cycles": opts.churn,
+        "writes": 3 * opts.churn,
+        "wall_s": round(trio.current_time() - t0, 1),
+        "controller_cpu_s": round(ctl.cpu_seconds() - cpu0, 2),
+        "pushes": len(config_posts(kong)) - posts0,
+        "rss_before_mib": before["rss_mib"],
+        "rss_after": last,
+        "rss_after_mib": last["rss_mib"],
+        "growth_mib": mib(last["rss_bytes"] - before["rss_bytes"]),
+        "growth_pct": round(growth, 2),
+        "peak_rss_mib": mib(ctl.hwm()),
+        "curve": curve,
+    }
 
 
 async def profile_n(
@@ -330,6 +448,7 @@ async def profile_n(
             logs / f"controller-{n}-profiled.log",
             extra=opts.extra_args,
             profile=out,
+            controller_cmd=opts.controller_cmd,
         )
         try:
             with trio.fail_after(opts.startup_limit * 2):
@@ -372,6 +491,7 @@ async def bench(plan: dict[int, frozenset[str]], opts: Options) -> dict[str, Any
             "proxy_sync_seconds": PROXY_SYNC_SECONDS,
             "fakekong_max_body_size": MAX_BODY,
             "controller_args": list(opts.extra_args),
+            "controller_cmd": list(opts.controller_cmd) or None,
         },
         "load": load_log,
         "runs": runs,
@@ -440,11 +560,25 @@ def parse_args(doc: str, default_sets: str, families: set[str]) -> Any:
         default=[],
         help="extra flag for `kic_trio run` (repeatable)",
     )
+    ap.add_argument(
+        "--controller-cmd",
+        default="",
+        help="the controller to run instead of `python -m kic_trio run`, one shell-quoted "
+        "string (e.g. '/opt/kic/manager' or '/other/venv/bin/python -m kic_trio run'); "
+        "it gets the same flags",
+    )
+    ap.add_argument("--churn", type=int, default=1000, help="churn cycles (churn.py)")
+    ap.add_argument("--churn-every", type=int, default=100, help="RSS reading every N cycles")
+    ap.add_argument(
+        "--idle-seconds", type=float, default=10.0, help="quiet window for RSS and idle CPU"
+    )
     args = ap.parse_args()
     if args.quick:
         args.sets = "0,100"
         args.cycles = min(args.cycles, 3)
         args.burst = min(args.burst, 50)
+        args.churn = min(args.churn, 20)
+        args.churn_every = min(args.churn_every, 10)
     return args
 
 
@@ -456,6 +590,10 @@ def options(args: Any) -> Options:
         profile=args.profile or args.profile_only,
         profile_only=args.profile_only,
         extra_args=tuple(args.controller_arg),
+        controller_cmd=tuple(shlex.split(args.controller_cmd)),
+        churn=args.churn,
+        churn_every=max(1, args.churn_every),
+        idle_seconds=max(5.0, args.idle_seconds),
     )
 
 
@@ -463,7 +601,13 @@ def save_parts(data: dict[str, Any]) -> None:
     """Write each family's runs to its own file (merged by N with what is there)."""
     from _harness import merge_by_sets, write_json
 
-    for name, key in (("startup.json", "startup"), ("memory.json", "memory"), ("e2e.json", "e2e")):
+    parts = (
+        ("startup.json", "startup"),
+        ("memory.json", "memory"),
+        ("e2e.json", "e2e"),
+        ("churn.json", "churn"),
+    )
+    for name, key in parts:
         part = dict(data, runs=[r for r in data["runs"] if key in r])
         if not part["runs"]:
             continue

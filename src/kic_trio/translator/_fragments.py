@@ -47,6 +47,11 @@ class SortedList:
     are cached: changing one entity re-joins one chunk, and the body is assembled from the
     chunks with a single copy. (Inserting or deleting shifts positions, so it invalidates the
     chunks from that position on.)
+
+    The cached chunks are not copies: :meth:`Fragments.assemble` points each one at its place
+    in the body it just built (a ``memoryview``), and the body is kept anyway (the last result,
+    the applier's push). So each entity's bytes exist twice (its fragment, and the body), not
+    three times (~30 MB saved at 10k sets).
     """
 
     __slots__ = ("_chunks", "_data", "_digs", "_hashes", "_index", "_keys", "_pending")
@@ -57,7 +62,7 @@ class SortedList:
         self._data: list[bytes] = []
         self._digs: list[bytes] = []
         self._pending: dict[Any, None] = {}
-        self._chunks: list[bytes] = []
+        self._chunks: list[bytes | memoryview] = []
         self._hashes: list[bytes] = []
 
     def __len__(self) -> int:
@@ -132,7 +137,7 @@ class SortedList:
         self._settle()
         return self._keys
 
-    def chunks(self) -> tuple[list[bytes], bytes]:
+    def chunks(self) -> tuple[list[bytes | memoryview], bytes]:
         """The joined chunks (comma-separated inside), and a hash over the entities' digests."""
         self._settle()
         data, digs = self._data, self._digs
@@ -210,7 +215,9 @@ class Fragments:
 
     def assemble(self) -> tuple[bytes, str, bool]:
         """``(body, sha, empty)``; an empty config gets upstream's stub upstream ``kong``."""
-        parts = [b'{"_format_version":"3.0"']
+        parts: list[bytes | memoryview] = [b'{"_format_version":"3.0"']
+        placed: list[tuple[list[bytes | memoryview], int, int, int]] = []
+        pos = len(parts[0])
         h = hashlib.sha256(b"3.0")
         empty = True
         for name in sorted(self.lists):
@@ -219,16 +226,26 @@ class Fragments:
                 continue
             empty = False
             chunks, digest = lst.chunks()
-            parts.append(b',"' + name.encode() + b'":[')
+            head = b',"' + name.encode() + b'":['
+            parts.append(head)
+            pos += len(head)
             for i, chunk in enumerate(chunks):
                 if i:
                     parts.append(b",")
+                    pos += 1
                 parts.append(chunk)
+                placed.append((chunks, i, pos, len(chunk)))
+                pos += len(chunk)
             parts.append(b"]")
+            pos += 1
             h.update(b"\0" + name.encode() + b"\0" + digest)
         if empty:
             stub = b'[{"name":"kong"}]'
             parts.append(b',"upstreams":' + stub)
             h.update(b"\0stub\0" + stub)
         parts.append(b"}")
-        return b"".join(parts), h.hexdigest(), empty
+        body = b"".join(parts)
+        view = memoryview(body)
+        for chunks, i, at, size in placed:
+            chunks[i] = view[at : at + size]  # the same bytes, now held once (by the body)
+        return body, h.hexdigest(), empty

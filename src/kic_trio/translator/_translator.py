@@ -835,6 +835,29 @@ class Translator:
             parts=st.frags.parts(),
         )
 
+    def bookkeeping(self) -> dict[str, int]:
+        """Entries in each of the translator's caches and indexes (counts, not bytes).
+
+        Each must be bounded by what the last snapshot holds: after an object is created,
+        changed and deleted again, every count is back where it was
+        (``tests/unit/test_churn_bookkeeping.py``). When chasing memory growth, compare two
+        calls: a count that only rises is the leak.
+        """
+        st = self._st
+        out: dict[str, int] = {}
+        for name, value in vars(st).items():
+            if isinstance(value, (dict, set, frozenset, list, tuple)):
+                out[name] = len(value)
+        out["deps.readers"] = len(st.deps.readers)
+        out["deps.reads"] = len(st.deps.reads)
+        frags = st.frags
+        for list_name, lst in frags.lists.items():
+            out[f"frags.{list_name}"] = len(lst)
+        for name, value in vars(frags).items():
+            if isinstance(value, (dict, set, list)) and name != "lists":
+                out[f"frags.{name.lstrip('_')}"] = len(value)
+        return out
+
     # --- context --------------------------------------------------------------------------
 
     def _context(self, snap: Snapshot) -> tuple[Any, ...]:
