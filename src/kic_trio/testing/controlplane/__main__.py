@@ -1,7 +1,8 @@
 """``python -m kic_trio.testing.controlplane build|up``.
 
 * ``build``: compile etcd and kube-apiserver into the cache folder and fetch the assets
-  (no-op when present; ``--force`` rebuilds).
+  (no-op when present; ``--force`` rebuilds; ``--workloads`` also builds
+  kube-controller-manager, kube-scheduler and KWOK for ``ControlPlane(workloads=True)``).
 * ``assets``: fetch only the assets — Kong's CRDs, the Gateway API CRDs, decK's schema — by
   pinned version from the Go module proxy into the cache; prints the folder. This is what a
   library user runs once so FakeKong validates against Kong's schema.
@@ -53,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         "build", help="build etcd and kube-apiserver, fetch the assets (when absent)"
     )
     b.add_argument("--force", action="store_true", help="rebuild even when present")
+    b.add_argument(
+        "--workloads",
+        action="store_true",
+        help="also build kube-controller-manager, kube-scheduler and kwok (Gateway API conformance)",
+    )
     a = sub.add_parser("assets", help="fetch the CRDs and Kong's schema (when absent)")
     a.add_argument("--force", action="store_true", help="fetch again even when present")
     u = sub.add_parser("up", help="run a control plane until SIGINT/SIGTERM")
@@ -62,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.cmd == "build":
-            print(ensure_binaries(force=args.force))
+            print(ensure_binaries(force=args.force, workloads=args.workloads))
             print(ensure_assets(force=args.force))
         elif args.cmd == "assets":
             print(ensure_assets(force=args.force))
