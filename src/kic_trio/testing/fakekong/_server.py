@@ -153,6 +153,13 @@ class FakeKong:
         self.admin_token = admin_token
         self._rules = v.Rules(enabled_plugins=enabled_plugins, reject_tags=frozenset(reject_tags))
         self.router_flavor = router_flavor
+        #: What ``GET /`` reports as ``configuration.proxy_listeners``: Kong's default is one
+        #: plain-HTTP listener on 8000; set e.g. ``[{"ip": "0.0.0.0", "port": 8000, "ssl":
+        #: False}, {"ip": "0.0.0.0", "port": 8443, "ssl": True}]`` to look like a Kong with
+        #: ``proxy_listen = 0.0.0.0:8000, 0.0.0.0:8443 ssl`` (Gateway listeners are matched
+        #: against these). ``stream_listeners`` likewise (Kong's default: none).
+        self.proxy_listeners: list[dict[str, Any]] = [{"ip": "0.0.0.0", "port": 8000, "ssl": False}]
+        self.stream_listeners: list[dict[str, Any]] = []
         self._schema: v.SchemaChecker | None = None
         #: The decK schema file in use (``None``: only Kong's own rules are checked).
         self.schema_path: Path | None = None
@@ -491,8 +498,8 @@ class FakeKong:
                 "database": self.database,
                 **({} if self._router_flavor is None else {"router_flavor": self._router_flavor}),
                 "role": "traditional",
-                "proxy_listeners": [{"ip": "0.0.0.0", "port": 8000, "ssl": False}],
-                "stream_listeners": [],
+                "proxy_listeners": [dict(listener) for listener in self.proxy_listeners],
+                "stream_listeners": [dict(listener) for listener in self.stream_listeners],
                 "nginx_admin_client_max_body_size": f"{self.max_body_size}",
             },
             "pids": {"master": 1, "workers": [2]},
