@@ -11,6 +11,8 @@ skips and says how to build them, so the normal suite neither builds nor starts 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -149,3 +151,49 @@ async def test_workload_processes_stop_with_the_plane() -> None:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert not await trio.Path(folder).exists()
+
+
+def _pids_mentioning(folder: str) -> dict[int, str]:
+    """PID -> program name of every live process whose arguments mention ``folder``."""
+    found: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and any(folder.encode() in arg for arg in argv[1:]):
+            found[int(entry)] = os.path.basename(argv[0].decode(errors="replace"))
+    return found
+
+
+async def test_guard_stops_workload_processes_when_the_owner_is_killed() -> None:
+    """SIGKILL of ``up --workloads``: the guard still stops kcm, scheduler and KWOK too."""
+    with trio.fail_after(120):
+        proc = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "kic_trio.testing.controlplane", "up", "--workloads"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        buf = b""
+        while b"ETCD_URL=" not in buf:
+            chunk = await proc.stdout.receive_some()
+            assert chunk, f"`up --workloads` exited before it was ready: {buf!r}"
+            buf += chunk
+        kubeconfig = buf.split(b"KUBECONFIG=", 1)[1].split(b"\n", 1)[0].decode()
+        folder = os.path.dirname(kubeconfig)
+        names = set(_pids_mentioning(folder).values())
+        assert {"kube-controller-manager", "kube-scheduler", "kwok"} <= names, names
+        proc.kill()
+        await proc.wait()
+        await proc.stdout.aclose()
+
+        def all_gone() -> bool:
+            return not _pids_mentioning(folder) and not os.path.exists(folder)
+
+        await eventually(all_gone, interval=0.2, what=f"every process of {folder} stopped")
