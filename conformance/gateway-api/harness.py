@@ -692,11 +692,10 @@ async def run(args: argparse.Namespace) -> int:
                     f"/api/v1/namespaces/{PUBLISH_NAMESPACE}/services", json=proxy_service()
                 )
                 r.raise_for_status()
-            fake = FakeKong(router_flavor=args.router_flavor)
-            fake.proxy_listeners = [
-                {"ip": "0.0.0.0", "port": 8000, "ssl": False},
-                {"ip": "0.0.0.0", "port": 8443, "ssl": True},
-            ]
+            # Kong's proxy_listen = 0.0.0.0:8000, 0.0.0.0:8443 ssl (as upstream's conformance run).
+            fake = FakeKong(
+                router_flavor=args.router_flavor, proxy_listeners=((8000, False), (8443, True))
+            )
             async with trio.open_nursery() as nursery:
                 admin_url: str = await nursery.start(fake.serve)
                 kic_cmd = [

@@ -18,12 +18,9 @@ async def test_default_is_kongs_single_http_listener() -> None:
 
 async def test_configured_http_and_https_listeners_are_reported() -> None:
     with trio.fail_after(10):
-        fk = FakeKong()
-        fk.proxy_listeners = [
-            {"ip": "0.0.0.0", "port": 8000, "ssl": False},
-            {"ip": "0.0.0.0", "port": 8443, "ssl": True},
-        ]
-        fk.stream_listeners = [{"ip": "0.0.0.0", "port": 9000, "ssl": False}]
+        fk = FakeKong(
+            proxy_listeners=((8000, False), (8443, True)), stream_listeners=((9000, False),)
+        )
         async with fk, httpx.AsyncClient(base_url=fk.url) as c:
             conf = (await c.get("/")).json()["configuration"]
             assert [(x["port"], x["ssl"]) for x in conf["proxy_listeners"]] == [

@@ -138,8 +138,14 @@ class FakeKong:
         reject_tags: frozenset[str] | set[str] = frozenset(),
         admin_token: str | None = None,
         ca: TestCA | None = None,
+        proxy_listeners: tuple[tuple[int, bool], ...] = ((8000, False),),
+        stream_listeners: tuple[tuple[int, bool], ...] = (),
     ) -> None:
         self.host = host
+        #: What ``GET /`` reports as ``proxy_listeners``/``stream_listeners`` (port, ssl):
+        #: the controller derives Gateway listener protocols from them.
+        self.proxy_listeners = proxy_listeners
+        self.stream_listeners = stream_listeners
         self.port = port
         self.tls = tls
         self.require_client_cert = require_client_cert
@@ -153,13 +159,6 @@ class FakeKong:
         self.admin_token = admin_token
         self._rules = v.Rules(enabled_plugins=enabled_plugins, reject_tags=frozenset(reject_tags))
         self.router_flavor = router_flavor
-        #: What ``GET /`` reports as ``configuration.proxy_listeners``: Kong's default is one
-        #: plain-HTTP listener on 8000; set e.g. ``[{"ip": "0.0.0.0", "port": 8000, "ssl":
-        #: False}, {"ip": "0.0.0.0", "port": 8443, "ssl": True}]`` to look like a Kong with
-        #: ``proxy_listen = 0.0.0.0:8000, 0.0.0.0:8443 ssl`` (Gateway listeners are matched
-        #: against these). ``stream_listeners`` likewise (Kong's default: none).
-        self.proxy_listeners: list[dict[str, Any]] = [{"ip": "0.0.0.0", "port": 8000, "ssl": False}]
-        self.stream_listeners: list[dict[str, Any]] = []
         self._schema: v.SchemaChecker | None = None
         #: The decK schema file in use (``None``: only Kong's own rules are checked).
         self.schema_path: Path | None = None
@@ -498,8 +497,12 @@ class FakeKong:
                 "database": self.database,
                 **({} if self._router_flavor is None else {"router_flavor": self._router_flavor}),
                 "role": "traditional",
-                "proxy_listeners": [dict(listener) for listener in self.proxy_listeners],
-                "stream_listeners": [dict(listener) for listener in self.stream_listeners],
+                "proxy_listeners": [
+                    {"ip": "0.0.0.0", "port": p, "ssl": ssl} for p, ssl in self.proxy_listeners
+                ],
+                "stream_listeners": [
+                    {"ip": "0.0.0.0", "port": p, "ssl": ssl} for p, ssl in self.stream_listeners
+                ],
                 "nginx_admin_client_max_body_size": f"{self.max_body_size}",
             },
             "pids": {"master": 1, "workers": [2]},
