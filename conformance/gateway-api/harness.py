@@ -810,6 +810,8 @@ async def run(args: argparse.Namespace) -> int:
         f"in {durations['total']:.0f} s -> {out}",
         flush=True,
     )
+    if args.strict and c[FAILED]:
+        return 1
     return 0
 
 
@@ -853,6 +855,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--allow-unclassified",
         action="store_true",
         help="run even if the suite has tests the tables do not name (they are skipped)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a claimed status test failed (for CI; the report is written first)",
     )
     args = parser.parse_args(argv)
     args.work_dir = str(Path(args.work_dir or tempfile.mkdtemp(prefix="kic-gwconf-")).absolute())
