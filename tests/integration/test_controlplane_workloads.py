@@ -125,6 +125,24 @@ async def test_deployment_becomes_ready_pods_with_endpoints(workload_plane: Cont
             )
 
 
+async def test_fake_node_lease_is_renewed(workload_plane: ControlPlane) -> None:
+    """Without a renewed Lease the node lifecycle controller flaps the Node and unreadies Pods."""
+    path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/kwok-node-0"
+    with trio.fail_after(60):
+        async with workload_plane.admin_client() as client:
+
+            async def renew_time() -> str:
+                r = await client.get(path)
+                return str(r.json()["spec"]["renewTime"]) if r.status_code == 200 else ""
+
+            first = await eventually(renew_time, interval=0.5, what="the fake Node's Lease")
+
+            async def renewed() -> bool:
+                return await renew_time() not in ("", first)
+
+            await eventually(renewed, interval=0.5, what="the Lease renewed")
+
+
 async def test_namespace_deletion_completes(workload_plane: ControlPlane) -> None:
     with trio.fail_after(90):
         async with workload_plane.admin_client() as client:

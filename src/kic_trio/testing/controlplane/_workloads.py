@@ -81,7 +81,11 @@ def kwok_args(binary: Path, kubeconfig: Path, config: Path) -> list[str]:
     """KWOK managing only Nodes annotated ``kwok.x-k8s.io/node=fake`` (never a real one).
 
     ``config`` is our own file (:func:`write_kwok_config`), so a ``~/.kwok/kwok.yaml`` of the
-    user's never changes what the harness does.
+    user's never changes what the harness does. ``--node-lease-duration-seconds`` must be set
+    here: without a renewed Node Lease, kube-controller-manager's node lifecycle controller
+    marks the Node NotReady every 50 s, which sets every Pod's Ready to False, and KWOK's
+    "fast" stages only make *Pending* Pods Ready, so they stay NotReady (the conformance
+    suite then waits for its namespaces forever).
     """
     return [
         str(binary),
@@ -90,6 +94,7 @@ def kwok_args(binary: Path, kubeconfig: Path, config: Path) -> list[str]:
         f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
         f"--cidr={POD_CIDR}",
         "--node-ip=127.0.0.1",
+        "--node-lease-duration-seconds=40",
         "--server-address=",
     ]
 
