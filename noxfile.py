@@ -42,7 +42,7 @@ def unit(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over everything."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "conformance", "noxfile.py")
 
 
 @nox.session(python=PY)
@@ -50,6 +50,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over src/."""
     _install(session, "dev")
     session.run("mypy", "--strict", "src/kic_trio")
+    session.run("mypy", "--strict", "conformance/gateway-api/harness.py", env={"MYPYPATH": "src"})
 
 
 @nox.session(python=PY)
@@ -80,3 +81,26 @@ def soak(session: nox.Session) -> None:
     _install(session, "test")
     session.run("python", "-m", "kic_trio.testing.controlplane", "build")
     session.run("pytest", "tests/reliability", *session.posargs, env={"KIC_TRIO_RELIABILITY": "long"})
+
+
+@nox.session(python=PY)
+def gateway_conformance(session: nox.Session) -> None:
+    """The official Gateway API conformance suite against kic-trio (not in CI: see below).
+
+    Builds the workload extras once (kube-controller-manager, kube-scheduler, KWOK: minutes
+    more on 2 cores after kube-apiserver), checks them, then runs
+    ``conformance/gateway-api/harness.py`` (a control plane with a fake Node, FakeKong as Kong,
+    kic-trio, the Go suite) and writes ``benchmarks/results/gateway-conformance.{json,md}``:
+    passed / failed / not runnable here (traffic tests: no data plane) by test name. Arguments
+    go to the harness, e.g. ``-- --router-flavor expressions`` or ``-- --run-test NAME``.
+    Timings and why it is not in .ci/run: docs/gateway-conformance.md.
+    """
+    _install(session, "test")
+    session.run("python", "-m", "kic_trio.testing.controlplane", "build", "--workloads")
+    session.run(
+        "pytest",
+        "-q",
+        "tests/integration/test_controlplane_workloads.py",
+        "tests/unit/test_gwconf_harness.py",
+    )
+    session.run("python", "conformance/gateway-api/harness.py", *session.posargs)

@@ -5,7 +5,7 @@ the assets) / fetches only the assets (CRDs, Kong's schema) / runs one.
 """
 
 from ._assets import assets_present, ensure_assets, schema_file
-from ._build import BuildError, binaries_present, ensure_binaries
+from ._build import WORKLOAD_BINARIES, BuildError, binaries_present, ensure_binaries
 from ._plane import ControlPlane, ControlPlaneError, free_port, wait_crds_established
 from ._versions import (
     ASSETS_DIR_ENV,
@@ -15,6 +15,7 @@ from ._versions import (
     GATEWAY_API_VERSION,
     K8S_VERSION,
     KONG_CONFIGURATION_VERSION,
+    KWOK_VERSION,
     assets_dir,
     bin_dir,
 )
@@ -27,6 +28,8 @@ __all__ = [
     "GATEWAY_API_VERSION",
     "K8S_VERSION",
     "KONG_CONFIGURATION_VERSION",
+    "KWOK_VERSION",
+    "WORKLOAD_BINARIES",
     "BuildError",
     "ControlPlane",
     "ControlPlaneError",

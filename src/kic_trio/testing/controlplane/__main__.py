@@ -1,12 +1,14 @@
 """``python -m kic_trio.testing.controlplane build|up``.
 
 * ``build``: compile etcd and kube-apiserver into the cache folder and fetch the assets
-  (no-op when present; ``--force`` rebuilds).
+  (no-op when present; ``--force`` rebuilds; ``--workloads`` also builds
+  kube-controller-manager, kube-scheduler and KWOK for ``ControlPlane(workloads=True)``).
 * ``assets``: fetch only the assets — Kong's CRDs, the Gateway API CRDs, decK's schema — by
   pinned version from the Go module proxy into the cache; prints the folder. This is what a
   library user runs once so FakeKong validates against Kong's schema.
 * ``up``: build when absent, start a control plane, print ``KUBECONFIG=<path>`` on its own
   line once ready (and ``ETCD_URL=...``), run until SIGINT/SIGTERM, then clean up.
+  ``up --workloads`` adds kube-controller-manager, kube-scheduler and KWOK (Pods get Ready).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ._plane import ControlPlane, ControlPlaneError
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-async def _up(crd_dir: Path | None) -> None:
+async def _up(crd_dir: Path | None, workloads: bool = False) -> None:
     """Run until a stop signal; a signal during start-up cancels the start (still cleaned up)."""
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         with trio.CancelScope() as scope:
@@ -39,7 +41,7 @@ async def _up(crd_dir: Path | None) -> None:
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(stop_on_signal)
-                async with ControlPlane(crd_dir=crd_dir) as cp:
+                async with ControlPlane(crd_dir=crd_dir, workloads=workloads) as cp:
                     print(f"KUBECONFIG={cp.kubeconfig}", flush=True)
                     print(f"ETCD_URL={cp.etcd_url}", flush=True)
                     await trio.sleep_forever()
@@ -53,22 +55,32 @@ def main(argv: list[str] | None = None) -> int:
         "build", help="build etcd and kube-apiserver, fetch the assets (when absent)"
     )
     b.add_argument("--force", action="store_true", help="rebuild even when present")
+    b.add_argument(
+        "--workloads",
+        action="store_true",
+        help="also build kube-controller-manager, kube-scheduler and kwok (Gateway API conformance)",
+    )
     a = sub.add_parser("assets", help="fetch the CRDs and Kong's schema (when absent)")
     a.add_argument("--force", action="store_true", help="fetch again even when present")
     u = sub.add_parser("up", help="run a control plane until SIGINT/SIGTERM")
     u.add_argument("--crd-dir", type=Path, default=None, help="folder of CRD YAML to install")
+    u.add_argument(
+        "--workloads",
+        action="store_true",
+        help="also run kube-controller-manager, kube-scheduler and KWOK with a fake Node",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.cmd == "build":
-            print(ensure_binaries(force=args.force))
+            print(ensure_binaries(force=args.force, workloads=args.workloads))
             print(ensure_assets(force=args.force))
         elif args.cmd == "assets":
             print(ensure_assets(force=args.force))
         else:
-            ensure_binaries()
-            trio.run(_up, args.crd_dir)
+            ensure_binaries(workloads=args.workloads)
+            trio.run(_up, args.crd_dir, args.workloads)
     except (BuildError, ControlPlaneError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -14,9 +14,14 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from ._versions import BIN_DIR_ENV, ETCD_VERSION, K8S_VERSION, bin_dir, work_dir
+from ._versions import BIN_DIR_ENV, ETCD_VERSION, K8S_VERSION, KWOK_VERSION, bin_dir, work_dir
 
 BINARIES = ("etcd", "kube-apiserver")
+#: The opt-in extras that make Deployments become Pods that are Ready (no kubelet runs here):
+#: built only when asked (``build --workloads``), so the normal suite never pays for them.
+WORKLOAD_BINARIES = ("kube-controller-manager", "kube-scheduler", "kwok")
+#: KWOK's "fast" stages (YAML from its pinned module), written beside the binaries.
+KWOK_STAGES = "kwok-stages.yaml"
 SCRIPT = Path(__file__).with_name("build-bins.sh")
 
 
@@ -24,14 +29,24 @@ class BuildError(RuntimeError):
     """The Go build failed or Go is missing; the message says what to look at."""
 
 
-def binaries_present(where: Path | None = None) -> bool:
-    """True when both binaries exist and are executable in ``where`` (default: :func:`bin_dir`)."""
+def binaries_present(where: Path | None = None, *, workloads: bool = False) -> bool:
+    """True when both binaries exist and are executable in ``where`` (default: :func:`bin_dir`).
+
+    ``workloads``: the :data:`WORKLOAD_BINARIES` must be there too.
+    """
     where = where or bin_dir()
-    return all(os.access(where / name, os.X_OK) for name in BINARIES)
+    names = BINARIES + (WORKLOAD_BINARIES if workloads else ())
+    if workloads and not (where / KWOK_STAGES).is_file():
+        return False
+    return all(os.access(where / name, os.X_OK) for name in names)
 
 
 #: Measured cold build on two cores, shown so a first run does not look hung.
 USUAL_DURATION = "about 7 min on 2 cores (etcd ~1 min, kube-apiserver ~6 min)"
+#: The same for the workload extras, after kube-apiserver (they share its build cache).
+WORKLOAD_USUAL_DURATION = (
+    "about 5 min more on 2 cores after kube-apiserver (controller-manager, scheduler, kwok)"
+)
 
 #: How often a still-running build says it is alive.
 PROGRESS_EVERY = 15.0
@@ -70,8 +85,14 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
-def ensure_binaries(*, force: bool = False, log: TextIO | None = None) -> Path:
+def ensure_binaries(
+    *, force: bool = False, log: TextIO | None = None, workloads: bool = False
+) -> Path:
     """Return the folder with both binaries, building them first when absent.
+
+    ``workloads`` also builds kube-controller-manager, kube-scheduler (the same Kubernetes
+    build) and KWOK's controller (:data:`WORKLOAD_BINARIES`, for
+    ``ControlPlane(workloads=True)``): minutes more, once, so only ask when you need Pods.
 
     A cold build compiles kube-apiserver (minutes on two cores); afterwards this is a stat
     call. ``force`` rebuilds even when present. The Go build's output goes to
@@ -81,7 +102,7 @@ def ensure_binaries(*, force: bool = False, log: TextIO | None = None) -> Path:
     to try is in the :class:`BuildError`.
     """
     out = bin_dir()
-    if binaries_present(out) and not force:
+    if binaries_present(out, workloads=workloads) and not force:
         return out
     if shutil.which("go") is None:
         raise BuildError(
@@ -90,7 +111,7 @@ def ensure_binaries(*, force: bool = False, log: TextIO | None = None) -> Path:
             "that already holds both binaries"
         )
     if force:
-        for name in BINARIES:
+        for name in BINARIES + ((*WORKLOAD_BINARIES, KWOK_STAGES) if workloads else ()):
             (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     work_dir().mkdir(parents=True, exist_ok=True)
@@ -101,14 +122,24 @@ def ensure_binaries(*, force: bool = False, log: TextIO | None = None) -> Path:
         OUT=str(out),
         WORK=str(work_dir()),
     )
+    if workloads:
+        env["KWOK_VERSION"] = KWOK_VERSION
+    else:
+        env.pop("KWOK_VERSION", None)
     stream = log if log is not None else sys.stderr
     log_path = build_log_path()
 
     def say(message: str) -> None:
         print(f"controlplane build: {message}", file=stream, flush=True)
 
+    extra = (
+        f" + kube-controller-manager, kube-scheduler, kwok {KWOK_VERSION} "
+        f"({WORKLOAD_USUAL_DURATION})"
+        if workloads
+        else ""
+    )
     say(
-        f"building etcd {ETCD_VERSION} and kube-apiserver {K8S_VERSION} into {out} "
+        f"building etcd {ETCD_VERSION} and kube-apiserver {K8S_VERSION}{extra} into {out} "
         f"(once; {USUAL_DURATION})"
     )
     say(f"full output: {log_path}")
@@ -133,7 +164,7 @@ def ensure_binaries(*, force: bool = False, log: TextIO | None = None) -> Path:
             if step != shown or now - last >= PROGRESS_EVERY:
                 say(f"[{_elapsed(now - started)}] {step}")
                 shown, last = step, now
-    if returncode != 0 or not binaries_present(out):
+    if returncode != 0 or not binaries_present(out, workloads=workloads):
         raise BuildError(
             f"build-bins.sh failed (exit {returncode}) after {_elapsed(time.monotonic() - started)} "
             f"at step {current_step(log_path)!r}; last lines of {log_path}:\n{_tail(log_path)}\n"

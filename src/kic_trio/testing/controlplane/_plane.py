@@ -16,6 +16,9 @@ still wait for them.
 
 What a bare control plane does not do (no controller-manager): namespaces stay
 ``Terminating`` after deletion, nothing is garbage-collected, Services get no EndpointSlices.
+``ControlPlane(workloads=True)`` adds kube-controller-manager, kube-scheduler and KWOK with a
+fake Node (see :mod:`._workloads`): opt-in, for the Gateway API conformance run, whose echo
+Deployments must become Ready Pods.
 """
 
 from __future__ import annotations
@@ -40,9 +43,17 @@ import trio
 import yaml
 
 from ._assets import crd_dirs, ensure_assets
-from ._build import BuildError, ensure_binaries
+from ._build import KWOK_STAGES, BuildError, ensure_binaries
 from ._certs import CertAuthority, CertPair, service_account_keys
 from ._guard import Guard
+from ._workloads import (
+    controller_manager_args,
+    create_fake_node,
+    kwok_args,
+    scheduler_args,
+    wait_workloads_ready,
+    write_kwok_config,
+)
 
 log = logging.getLogger("kic_trio.testing.controlplane")
 
@@ -162,6 +173,7 @@ class ControlPlane:
         start_timeout: float = 90.0,
         stop_timeout: float = 20.0,
         apiserver_args: Sequence[str] = (),
+        workloads: bool = False,
     ) -> None:
         self._crd_dir = Path(crd_dir) if crd_dir is not None else None
         self._install_crds = install_crds
@@ -169,6 +181,9 @@ class ControlPlane:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._extra_args = tuple(apiserver_args)
+        #: Also run kube-controller-manager, kube-scheduler and KWOK (opt-in; :mod:`._workloads`).
+        self.workloads = workloads
+        self._workload_children: list[_Child] = []
         self._etcd: _Child | None = None
         self._apiserver: _Child | None = None
         self._dir: Path | None = None
@@ -232,7 +247,10 @@ class ControlPlane:
         """Start etcd, then kube-apiserver; wait until ready; install the CRDs."""
         if self._dir is not None:
             raise ControlPlaneError("already started")
-        bins = self._bin_dir or await trio.to_thread.run_sync(ensure_binaries)
+        workloads = self.workloads
+        bins = self._bin_dir or await trio.to_thread.run_sync(
+            lambda: ensure_binaries(workloads=workloads)
+        )
         self._bin_dir = bins
         # Read (fetching on first use) before the start timeout runs: a cold fetch is a download.
         crd_docs = await trio.to_thread.run_sync(self._crd_documents) if self._install_crds else []
@@ -262,6 +280,8 @@ class ControlPlane:
                 await self.start_apiserver()
                 if crd_docs:
                     await self._install_crds_now(crd_docs)
+                if self.workloads:
+                    await self._start_workloads()
         except BaseException:
             with trio.CancelScope(shield=True):
                 await self.astop()
@@ -270,9 +290,11 @@ class ControlPlane:
     async def astop(self) -> None:
         """Stop kube-apiserver, then etcd (SIGTERM, SIGKILL after ``stop_timeout``); remove the folder."""
         with trio.CancelScope(shield=True):
-            for child in (self._apiserver, self._etcd):
+            # The workload controllers first: they talk to kube-apiserver, never the reverse.
+            for child in (*reversed(self._workload_children), self._apiserver, self._etcd):
                 if child is not None:
                     await child.stop(self.stop_timeout)
+            self._workload_children = []
             self._apiserver = self._etcd = None
             if self._dir is not None:
                 shutil.rmtree(self._dir, ignore_errors=True)
@@ -440,6 +462,58 @@ class ControlPlane:
             yield path
         finally:
             await child.stop(self.stop_timeout)
+
+    # ------------------------------------------------------------------ workloads (opt-in)
+
+    async def _start_workloads(self) -> None:
+        """kube-controller-manager, kube-scheduler, KWOK + its fake Node; wait until they work."""
+        assert self._ca is not None and self._sa is not None
+        bins = self.bin_dir
+        specs = [
+            (
+                "kube-controller-manager",
+                controller_manager_args(
+                    bins / "kube-controller-manager",
+                    self.kubeconfig,
+                    self._sa.key,
+                    self._ca.cert_path,
+                    "10.244.0.0/16",
+                ),
+            ),
+            ("kube-scheduler", scheduler_args(bins / "kube-scheduler", self.kubeconfig)),
+            (
+                "kwok",
+                kwok_args(
+                    bins / "kwok",
+                    self.kubeconfig,
+                    write_kwok_config(self.dir / "kwok.yaml", bins / KWOK_STAGES),
+                ),
+            ),
+        ]
+        for name, args in specs:
+            child = await _Child.spawn(name, args, self.dir / f"{name}.log", self._guard)
+            self._workload_children.append(child)
+        async with self.admin_client() as client:
+            await create_fake_node(client)
+            async with trio.open_nursery() as nursery:
+
+                async def watchdog() -> None:
+                    while True:
+                        for child in self._workload_children:
+                            child.check_alive()
+                        await trio.sleep(0.2)
+
+                nursery.start_soon(watchdog)
+                await wait_workloads_ready(client)
+                nursery.cancel_scope.cancel()
+
+    def workload_logs(self) -> dict[str, Path]:
+        """The log file of each workload controller (for a harness that reports failures)."""
+        return {child.name: child.log_path for child in self._workload_children}
+
+    def workload_pids(self) -> dict[str, int]:
+        """The PID of each running workload controller (empty unless ``workloads=True``)."""
+        return {child.name: child.proc.pid for child in self._workload_children}
 
     # ------------------------------------------------------------------ users and kubeconfigs
 

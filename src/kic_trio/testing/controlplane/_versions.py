@@ -10,6 +10,10 @@ K8S_VERSION = "v1.37.2"
 #: etcd version; upstream envtest pairs Kubernetes 1.37 with etcd 3.7.
 ETCD_VERSION = "v3.7.3"
 
+#: KWOK (``sigs.k8s.io/kwok``), only for the opt-in workload extras (Gateway API conformance):
+#: its ``kwok`` controller makes Pods on a fake Node Running/Ready with an IP, with no kubelet.
+KWOK_VERSION = "v0.8.0"
+
 #: Kong's CRDs: the ``github.com/kong/kubernetes-configuration/v2`` version Kong's controller
 #: pins (its go.mod and config/crd kustomization at main 1fa68f864, the v3.5 line).
 KONG_CONFIGURATION_VERSION = "v2.0.0-alpha.1"
