@@ -24,7 +24,7 @@ import attrs
 import trio
 
 from ._config import Config
-from ._deltas import Delta, Synced
+from ._deltas import Delta, SchemasLearned, Synced
 from ._errors import ConfigError, ControllerError
 from ._instance import Instance
 from ._latest import LatestValue
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from ._translate_worker import TranslationWorker
     from .k8s import KubeClient, StatusUpdater
+    from .kong._schemas import EntitySchemaCache
     from .store import Store
 
 log = logging.getLogger("kic_trio.controller")
@@ -271,6 +272,13 @@ async def _start_pipeline(
     fetcher, expected_kinds = await nursery.start(k8s.run_watchers, instance, kube, send)
     gateways = await nursery.start(kong.run_gateways, instance, kube, controller._latest)
     controller._gateways = gateways
+    # Kong's schemas of the KongCustomEntity types: asked in their own task, never waited for
+    from .kong._schemas import EntitySchemaCache
+
+    learned = send.clone()
+    schemas = await nursery.start(
+        EntitySchemaCache(gateways).run, lambda: learned.send_nowait(SchemasLearned())
+    )
     if status is not None:
         await nursery.start(status.follow_pushes, instance.bus, controller._latest)
     from .store import Store
@@ -287,6 +295,7 @@ async def _start_pipeline(
             status,
             store=store,
             router_flavor=gateways.wait_router_flavor,
+            entity_schemas=schemas,
         )
     )
     if webhook_tls is not None:
@@ -317,6 +326,7 @@ async def translator_task(
     *,
     offload: bool = True,
     router_flavor: Callable[[], Awaitable[str]] | None = None,
+    entity_schemas: EntitySchemaCache | None = None,
     store: Store | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -336,6 +346,11 @@ async def translator_task(
     after the initial sync, before the first translation (the gateways' ``GET /`` runs
     meanwhile): Kong's router flavor decides how routes are written
     (``TranslatorOptions.router_flavor``). Without it: the default flavor.
+
+    ``entity_schemas`` (Kong's schemas of the KongCustomEntity types) is told the types the
+    store holds before each translation and is never waited for: a type Kong has not answered
+    for yet is translated from the built-in table or left out; when an answer changes what is
+    known, a ``SchemasLearned`` arrives on ``receive`` and everything is translated again.
     """
     from ._translate_worker import TranslationWorker
     from .store import Store
@@ -348,11 +363,39 @@ async def translator_task(
 
     pending_kinds = set(expected_kinds)
     first_seen: float | None = None
+    options = TranslatorOptions.from_config(cfg)
+    schemas_changed = False
+
+    def with_schemas(
+        changed: set[tuple[str, str, str]] | None,
+    ) -> set[tuple[str, str, str]] | None:
+        """Tell ``entity_schemas`` the types held; a changed answer means a new translator
+        (and a full translation: ``None``)."""
+        nonlocal translator, options
+        if entity_schemas is None:
+            return changed
+        from .models import KongCustomEntity
+
+        entity_schemas.want(
+            o.entity_type
+            for o in store.snapshot().list("KongCustomEntity")
+            if isinstance(o, KongCustomEntity) and o.entity_type
+        )
+        learned = entity_schemas.current()
+        if learned == options.entity_schemas:
+            return changed
+        options = attrs.evolve(options, entity_schemas=learned)
+        translator = TranslationWorker(Translator(options), offload=offload)
+        log.info("Kong's schemas of custom entity types: %s", _describe_schemas(learned))
+        return None
 
     # The store records what changed; every translation takes that record (take_changes), so
     # it holds at most the objects changed within one debounce window.
     def apply(delta: Delta) -> None:
-        nonlocal first_seen
+        nonlocal first_seen, schemas_changed
+        if isinstance(delta, SchemasLearned):
+            schemas_changed = True
+            return
         if isinstance(delta, Synced):
             pending_kinds.discard(delta.kind)
             return
@@ -401,10 +444,12 @@ async def translator_task(
         flavor = await router_flavor()
         # upstream: only "expressions" changes translation; any other value -> traditional
         known = flavor if flavor in ROUTER_FLAVORS else "traditional_compatible"
-        options = attrs.evolve(TranslatorOptions.from_config(cfg), router_flavor=known)
+        options = attrs.evolve(options, router_flavor=known)
         translator = TranslationWorker(Translator(options), offload=offload)
         log.info("translating for Kong's %s router", flavor)
     store.take_changes()  # a full translation covers them
+    schemas_changed = False
+    with_schemas(None)
     await _translate(instance, store, translator, latest, None, first_seen, fetcher)
     first_seen = None
 
@@ -420,8 +465,11 @@ async def translator_task(
                 if scope.cancelled_caught:
                     break
             changed = store.take_changes()
-            if changed:
-                await _translate(instance, store, translator, latest, changed, first_seen, fetcher)
+            if changed or schemas_changed:
+                schemas_changed = False
+                todo = with_schemas(changed)
+                if todo is None or todo:
+                    await _translate(instance, store, translator, latest, todo, first_seen, fetcher)
             first_seen = None
 
 
@@ -471,6 +519,18 @@ async def _translate(
         latest.put(payload)
     elif previous is not None and previous.sha == payload.sha:
         log.debug("translation unchanged (%s), nothing to push", payload.sha[:12])
+
+
+def _describe_schemas(schemas: Iterable[Any]) -> str:
+    """``type (fields)`` / ``type (Kong has no such type)`` for the log."""
+    parts = []
+    for s in schemas:
+        if not s.exists:
+            parts.append(f"{s.entity_type} (Kong has no such type)")
+        else:
+            fks = ", ".join(f"{f}->{r}" for f, r in s.foreign) or "no foreign fields"
+            parts.append(f"{s.entity_type} ({fks})")
+    return "; ".join(parts) or "none"
 
 
 def _over_budget(instance: Instance, budget: float, *, full: bool, changes: int) -> None:
