@@ -14,9 +14,10 @@ never waits for Kong:
 * when what the gateways say changes, a :class:`~kic_trio._deltas.SchemasLearned` goes to the
   translator task, which translates again with :meth:`EntitySchemaCache.current`.
 
-Several gateways: a type one ready gateway does not have counts as missing (that gateway
+Several gateways: a type one listed gateway does not have counts as missing (that gateway
 would refuse the whole configuration); otherwise the answer of the first gateway (by URL)
-that has it is used. Advice: answers are kept for the life of a gateway's entry; a Kong
+that has it is used. Questions go to ready gateways only; answers are dropped with their
+gateway (discovery removed it). Advice: answers are kept for the life of a gateway's entry; a Kong
 upgraded in place with a new plugin is seen after a controller restart or a new gateway URL.
 """
 
@@ -62,7 +63,9 @@ class EntitySchemaCache:
         return self._learned
 
     def _merge(self) -> tuple[EntitySchema, ...]:
-        urls = sorted(g.url for g in self._gateways if g.ready)
+        # every listed gateway's answers, ready or not: a gateway whose status check flaps
+        # must not flip the schemas (each change is a full translation)
+        urls = sorted(g.url for g in self._gateways)
         out: list[EntitySchema] = []
         for etype in sorted(self._wanted):
             said = [self._answers[(u, etype)] for u in urls if (u, etype) in self._answers]
