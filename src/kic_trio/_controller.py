@@ -348,7 +348,8 @@ async def translator_task(
     (``TranslatorOptions.router_flavor``). Without it: the default flavor.
 
     ``entity_schemas`` (Kong's schemas of the KongCustomEntity types) is told the types the
-    store holds before each translation and is never waited for: a type Kong has not answered
+    store holds before each translation; only the first translation waits for it, at most
+    ``FIRST_SCHEMAS_WAIT`` and only for types the built-in table lacks. A type Kong has not answered
     for yet is translated from the built-in table or left out; when an answer changes what is
     known, a ``SchemasLearned`` arrives on ``receive`` and everything is translated again.
     """
@@ -447,6 +448,21 @@ async def translator_task(
         options = attrs.evolve(options, router_flavor=known)
         translator = TranslationWorker(Translator(options), offload=offload)
         log.info("translating for Kong's %s router", flavor)
+    if entity_schemas is not None:
+        # the gateways answered GET / by now: give Kong a moment to answer for the custom
+        # entity types the built-in table lacks, so the first configuration has them and
+        # they get no "not known yet" Warning (bounded: translation never waits on Kong)
+        from .models import KongCustomEntity
+        from .translator import BUILTIN_SCHEMAS
+
+        unknown = {
+            o.entity_type
+            for o in store.snapshot().list("KongCustomEntity")
+            if isinstance(o, KongCustomEntity) and o.entity_type not in BUILTIN_SCHEMAS
+        } - {""}
+        if unknown:
+            with trio.move_on_after(FIRST_SCHEMAS_WAIT):
+                await entity_schemas.wait_known(unknown)
     store.take_changes()  # a full translation covers them
     schemas_changed = False
     with_schemas(None)
@@ -519,6 +535,10 @@ async def _translate(
         latest.put(payload)
     elif previous is not None and previous.sha == payload.sha:
         log.debug("translation unchanged (%s), nothing to push", payload.sha[:12])
+
+
+#: How long the first translation waits for Kong's schemas of custom entity types (seconds).
+FIRST_SCHEMAS_WAIT = 2.0
 
 
 def _describe_schemas(schemas: Iterable[Any]) -> str:

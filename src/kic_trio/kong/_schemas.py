@@ -50,6 +50,7 @@ class EntitySchemaCache:
         self._wanted: frozenset[str] = frozenset()
         self._wake = trio.Event()
         self._learned: tuple[EntitySchema, ...] = ()
+        self._learned_changed = trio.Event()
 
     def want(self, types: Iterable[str]) -> None:
         """The custom entity types the store holds now (cheap: call before each translation)."""
@@ -61,6 +62,14 @@ class EntitySchemaCache:
     def current(self) -> tuple[EntitySchema, ...]:
         """What the ready gateways said about the wanted types (types none answered: absent)."""
         return self._learned
+
+    async def wait_known(self, types: Iterable[str]) -> None:
+        """Return once some gateway answered for each of ``types`` (bound it with a timeout:
+        a gateway that never answers keeps it waiting)."""
+        wanted = frozenset(types)
+        self.want(wanted)
+        while not wanted <= {s.entity_type for s in self._learned}:
+            await self._learned_changed.wait()
 
     def _merge(self) -> tuple[EntitySchema, ...]:
         # every listed gateway's answers, ready or not: a gateway whose status check flaps
@@ -117,6 +126,8 @@ class EntitySchemaCache:
             learned = self._merge()
             if learned != self._learned:
                 self._learned = learned
+                self._learned_changed.set()
+                self._learned_changed = trio.Event()
                 on_learned()
             failures = 0 if complete else failures + 1
             deadline = trio.current_time() + (_RETRY.delay(failures) if failures else 1e9)

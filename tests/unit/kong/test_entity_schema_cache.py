@@ -82,3 +82,18 @@ async def test_each_type_is_asked_once_and_a_new_type_when_it_appears() -> None:
                     "/schemas/routes",
                 ]
                 nursery.cancel_scope.cancel()
+
+
+async def test_wait_known_returns_once_kong_answered_for_each_type() -> None:
+    """What the first translation waits for (bounded by the controller's FIRST_SCHEMAS_WAIT)."""
+    with trio.fail_after(20):
+        async with FakeKong() as fk, _gateways([fk.url]) as gs:
+            await gs.wait_for(lambda g: all(x.ready for x in g))
+            async with trio.open_nursery() as nursery:
+                cache: EntitySchemaCache = await nursery.start(
+                    EntitySchemaCache(gs).run, lambda: None
+                )
+                await cache.wait_known(["other_things", "routes"])
+                known = {s.entity_type: s.exists for s in cache.current()}
+                assert known == {"other_things": False, "routes": True}
+                nursery.cancel_scope.cancel()
