@@ -24,7 +24,7 @@ import attrs
 import trio
 
 from ._config import Config
-from ._deltas import Delta, Synced
+from ._deltas import Delta, SchemasLearned, Synced
 from ._errors import ConfigError, ControllerError
 from ._instance import Instance
 from ._latest import LatestValue
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from ._translate_worker import TranslationWorker
     from .k8s import KubeClient, StatusUpdater
+    from .kong._schemas import EntitySchemaCache
     from .store import Store
 
 log = logging.getLogger("kic_trio.controller")
@@ -272,6 +273,13 @@ async def _start_pipeline(
     enabled = set(k8s.enabled_kinds(cfg))
     gateways = await nursery.start(kong.run_gateways, instance, kube, controller._latest)
     controller._gateways = gateways
+    # Kong's schemas of the KongCustomEntity types: asked in their own task, never waited for
+    from .kong._schemas import EntitySchemaCache
+
+    learned = send.clone()
+    schemas = await nursery.start(
+        EntitySchemaCache(gateways).run, lambda: learned.send_nowait(SchemasLearned())
+    )
     if status is not None:
         await nursery.start(status.follow_pushes, instance.bus, controller._latest)
     from .store import Store
@@ -289,6 +297,7 @@ async def _start_pipeline(
             store=store,
             router_flavor=gateways.wait_router_flavor,
             kong_listeners=gateways.kong_listeners,
+            entity_schemas=schemas,
         )
     )
     if any(k in enabled for k in k8s.GATEWAY_STATUS_KINDS):
@@ -331,6 +340,7 @@ async def translator_task(
     router_flavor: Callable[[], Awaitable[str]] | None = None,
     kong_listeners: Callable[[], tuple[tuple[tuple[int, bool], ...], tuple[tuple[int, bool], ...]]]
     | None = None,
+    entity_schemas: EntitySchemaCache | None = None,
     store: Store | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -350,6 +360,12 @@ async def translator_task(
     after the initial sync, before the first translation (the gateways' ``GET /`` runs
     meanwhile): Kong's router flavor decides how routes are written
     (``TranslatorOptions.router_flavor``). Without it: the default flavor.
+
+    ``entity_schemas`` (Kong's schemas of the KongCustomEntity types) is told the types the
+    store holds before each translation; only the first translation waits for it, at most
+    ``FIRST_SCHEMAS_WAIT`` and only for types the built-in table lacks. A type Kong has not answered
+    for yet is translated from the built-in table or left out; when an answer changes what is
+    known, a ``SchemasLearned`` arrives on ``receive`` and everything is translated again.
     """
     from ._translate_worker import TranslationWorker
     from .store import Store
@@ -362,11 +378,39 @@ async def translator_task(
 
     pending_kinds = set(expected_kinds)
     first_seen: float | None = None
+    options = TranslatorOptions.from_config(cfg)
+    schemas_changed = False
+
+    def with_schemas(
+        changed: set[tuple[str, str, str]] | None,
+    ) -> set[tuple[str, str, str]] | None:
+        """Tell ``entity_schemas`` the types held; a changed answer means a new translator
+        (and a full translation: ``None``)."""
+        nonlocal translator, options
+        if entity_schemas is None:
+            return changed
+        from .models import KongCustomEntity
+
+        entity_schemas.want(
+            o.entity_type
+            for o in store.snapshot().list("KongCustomEntity")
+            if isinstance(o, KongCustomEntity) and o.entity_type
+        )
+        learned = entity_schemas.current()
+        if learned == options.entity_schemas:
+            return changed
+        options = attrs.evolve(options, entity_schemas=learned)
+        translator = TranslationWorker(Translator(options), offload=offload)
+        log.info("Kong's schemas of custom entity types: %s", _describe_schemas(learned))
+        return None
 
     # The store records what changed; every translation takes that record (take_changes), so
     # it holds at most the objects changed within one debounce window.
     def apply(delta: Delta) -> None:
-        nonlocal first_seen
+        nonlocal first_seen, schemas_changed
+        if isinstance(delta, SchemasLearned):
+            schemas_changed = True
+            return
         if isinstance(delta, Synced):
             pending_kinds.discard(delta.kind)
             return
@@ -417,14 +461,31 @@ async def translator_task(
         known = flavor if flavor in ROUTER_FLAVORS else "traditional_compatible"
         proxy, stream = kong_listeners() if kong_listeners is not None else ((), ())
         options = attrs.evolve(
-            TranslatorOptions.from_config(cfg),
+            options,
             router_flavor=known,
             kong_proxy_listeners=proxy,
             kong_stream_listeners=stream,
         )
         translator = TranslationWorker(Translator(options), offload=offload)
         log.info("translating for Kong's %s router", flavor)
+    if entity_schemas is not None:
+        # the gateways answered GET / by now: give Kong a moment to answer for the custom
+        # entity types the built-in table lacks, so the first configuration has them and
+        # they get no "not known yet" Warning (bounded: translation never waits on Kong)
+        from .models import KongCustomEntity
+        from .translator import BUILTIN_SCHEMAS
+
+        unknown = {
+            o.entity_type
+            for o in store.snapshot().list("KongCustomEntity")
+            if isinstance(o, KongCustomEntity) and o.entity_type not in BUILTIN_SCHEMAS
+        } - {""}
+        if unknown:
+            with trio.move_on_after(FIRST_SCHEMAS_WAIT):
+                await entity_schemas.wait_known(unknown)
     store.take_changes()  # a full translation covers them
+    schemas_changed = False
+    with_schemas(None)
     await _translate(instance, store, translator, latest, None, first_seen, fetcher)
     first_seen = None
 
@@ -440,8 +501,11 @@ async def translator_task(
                 if scope.cancelled_caught:
                     break
             changed = store.take_changes()
-            if changed:
-                await _translate(instance, store, translator, latest, changed, first_seen, fetcher)
+            if changed or schemas_changed:
+                schemas_changed = False
+                todo = with_schemas(changed)
+                if todo is None or todo:
+                    await _translate(instance, store, translator, latest, todo, first_seen, fetcher)
             first_seen = None
 
 
@@ -496,6 +560,22 @@ async def _translate(
         latest.put(payload)
     elif previous is not None and previous.sha == payload.sha:
         log.debug("translation unchanged (%s), nothing to push", payload.sha[:12])
+
+
+#: How long the first translation waits for Kong's schemas of custom entity types (seconds).
+FIRST_SCHEMAS_WAIT = 2.0
+
+
+def _describe_schemas(schemas: Iterable[Any]) -> str:
+    """``type (fields)`` / ``type (Kong has no such type)`` for the log."""
+    parts = []
+    for s in schemas:
+        if not s.exists:
+            parts.append(f"{s.entity_type} (Kong has no such type)")
+        else:
+            fks = ", ".join(f"{f}->{r}" for f, r in s.foreign) or "no foreign fields"
+            parts.append(f"{s.entity_type} ({fks})")
+    return "; ".join(parts) or "none"
 
 
 def _over_budget(instance: Instance, budget: float, *, full: bool, changes: int) -> None:

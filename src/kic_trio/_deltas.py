@@ -1,4 +1,5 @@
-"""What the watch layer tells the store: one object changed, one went away, one kind is synced."""
+"""What the watch layer tells the store: one object changed, one went away, one kind is synced
+(and, from the Kong side, that Kong's schemas of custom entity types changed)."""
 
 from __future__ import annotations
 
@@ -34,4 +35,10 @@ class Synced:
     kind: str
 
 
-Delta = Upsert | Delete | Synced
+@attrs.frozen(slots=True)
+class SchemasLearned:
+    """Kong's answer about a KongCustomEntity type changed (``kong._schemas``): not an object
+    change, but the translation of custom entities depends on it, so translate again."""
+
+
+Delta = Upsert | Delete | Synced | SchemasLearned

@@ -92,6 +92,8 @@ class Gateway:
         self._latency_reported_for: str | None = None
         #: Why the last push failed (``None`` after a success).
         self.last_error: str | None = None
+        #: The Admin API client while the task runs (``kong._schemas`` asks through it).
+        self.client: AdminClient | None = None
 
     def __repr__(self) -> str:
         return f"<Gateway {self.shown} applied={self.applied_sha and self.applied_sha[:12]} ready={self.ready}>"
@@ -120,12 +122,14 @@ class Gateway:
             client = AdminClient(
                 self.url, self._set.options(instance.cfg), server_name=self.server_name
             )
+            self.client = client
             try:
                 await self._start_up(instance, client)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._status_loop, instance, client)
                     await self._push_loop(instance, client)
             finally:
+                self.client = None
                 with trio.CancelScope(shield=True), trio.move_on_after(2):
                     await client.aclose()
 
@@ -693,6 +697,10 @@ class GatewaySet:
         """Something changed (a gateway added, removed, or its applied config)."""
         self._changed.set()
         self._changed = trio.Event()
+
+    async def wait_changed(self) -> None:
+        """Return at the next change (see :meth:`notify`)."""
+        await self._changed.wait()
 
     async def wait_for(self, predicate: Callable[[GatewaySet], bool]) -> None:
         """Return once ``predicate(self)`` holds; re-checked on every change (handy in tests)."""

@@ -386,6 +386,19 @@ class AdminClient:
             )
         return info
 
+    async def entity_schema(
+        self, entity_type: str, *, timeout: float | None = None
+    ) -> Mapping[str, Any] | None:
+        """``GET /schemas/<entity_type>``: Kong's schema of that entity type, or ``None`` when
+        Kong has no such type (404). Any other outcome is a :class:`KongAdminError`."""
+        path = "/schemas/" + urllib.parse.quote(entity_type, safe="")
+        try:
+            return await self._get_json(path, timeout=timeout)
+        except KongAdminError as e:
+            if e.status == 404:
+                return None
+            raise
+
     async def post_config(self, body: bytes, *, timeout: float | None = None) -> PushResult:
         """``POST /config?check_hash=1&flatten_errors=1``; any HTTP status is a result."""
         kw: dict[str, Any] = {}

@@ -6,6 +6,7 @@ in) and ``parse_manifests`` (manifest text in) serve the offline command, ``kic-
 translate``, which lives outside this package (``kic_trio._translate_cli``) with its I/O.
 """
 
+from ._custom_entities import BUILTIN_SCHEMAS, EntitySchema
 from ._expressions import ROUTER_FLAVORS
 from ._manifests import ManifestError, ManifestProblem, parse_manifests
 from ._objects import snapshot_of, translate_objects
@@ -13,7 +14,9 @@ from ._options import TranslatorOptions
 from ._translator import TranslationResult, Translator
 
 __all__ = [
+    "BUILTIN_SCHEMAS",
     "ROUTER_FLAVORS",
+    "EntitySchema",
     "ManifestError",
     "ManifestProblem",
     "TranslationResult",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from ._custom_entities import EntitySchema
 from ._expressions import ROUTER_FLAVORS
 
 #: Upstream's feature gates that change translation, with upstream's defaults.
@@ -19,6 +20,10 @@ DEFAULT_GATES: Mapping[str, bool] = {
 
 
 _CONTROLLER = "konghq.com/kic-gateway-controller"
+
+
+def _sorted_schemas(schemas: Iterable[EntitySchema]) -> tuple[EntitySchema, ...]:
+    return tuple(sorted(schemas, key=lambda s: s.entity_type))
 
 
 @attrs.frozen(slots=True)
@@ -48,6 +53,10 @@ class TranslatorOptions:
     router_flavor: str = attrs.field(
         default="traditional_compatible", validator=attrs.validators.in_(ROUTER_FLAVORS)
     )
+    #: Kong's schemas of the KongCustomEntity types (the controller learns them from
+    #: ``GET /schemas/<type>``), sorted by type. A type not listed uses the built-in table,
+    #: or is left out with a Failure ("not known yet"): see ``_custom_entities.schema_for``.
+    entity_schemas: tuple[EntitySchema, ...] = attrs.field(default=(), converter=_sorted_schemas)
 
     #: Gateway API attachment as the controller does it (GatewayClass controllerName, listeners,
     #: allowedRoutes, hostnames...). ``False``: what upstream's translator does with routes

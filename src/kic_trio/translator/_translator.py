@@ -2248,7 +2248,9 @@ class Translator:
     def _custom_entity(self, st: _State, view: _View, kce: KongCustomEntity) -> UnitOut:
         parent = kce.parent
         if parent is None:
-            entries, failures = translate_custom_entity(kce, None, self.options.fill_ids)
+            entries, failures = translate_custom_entity(
+                kce, None, self.options.fill_ids, self.options.entity_schemas
+            )
             return UnitOut(entries, failures, [kce.ref] if entries else [], frozenset())
         where = f"{parent.kind} {parent.namespace or kce.namespace}/{parent.name}"
         if parent.namespace not in ("", kce.namespace):
@@ -2280,7 +2282,9 @@ class Translator:
             tuple(sorted(route_services)),
             tuple(sorted(consumers)),
         )
-        entries, failures = translate_custom_entity(kce, attached, self.options.fill_ids)
+        entries, failures = translate_custom_entity(
+            kce, attached, self.options.fill_ids, self.options.entity_schemas
+        )
         return UnitOut(entries, failures, [kce.ref] if entries else [], frozenset({dep}))
 
     def _stage_vaults(self, st: _State, view: _View, d: _Dirty) -> None:

@@ -3,7 +3,8 @@
 Kong itself cannot run in our test environments, so every test that needs "a Kong" talks to
 this: a real HTTP server (hypercorn, on loopback, port 0) with Kong's DB-less contract —
 ``GET /``, ``GET /status``, ``POST /config`` (validated like Kong, answering Kong's bodies),
-``GET /config`` — plus knobs to make it misbehave the ways real gateways do.
+``GET /config``, ``GET /schemas/<type>`` (the entity types it validates; 404 for the others)
+— plus knobs to make it misbehave the ways real gateways do.
 """
 
 from __future__ import annotations
@@ -462,6 +463,12 @@ class FakeKong:
             return _json(200, self._root())
         if rec.method == "GET" and path == "/status":
             return _json(200, self._status())
+        if rec.method == "GET" and path.startswith("/schemas/") and path.count("/") == 2:
+            etype = path.removeprefix("/schemas/")  # ASGI paths are decoded
+            answer = v.entity_schema(etype, self._schema)
+            if answer is None:
+                return _json(404, {"message": f"No entity named '{etype}'"})
+            return _json(200, answer)
         if path == "/config":
             if self.database != "off":
                 return _json(

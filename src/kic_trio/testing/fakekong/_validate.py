@@ -248,6 +248,72 @@ def kong_leniency(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+#: Entity types FakeKong validates when it has no decK schema (Kong's core DAOs it knows).
+_CORE_TYPES = frozenset(
+    {
+        "services",
+        "routes",
+        "upstreams",
+        "targets",
+        "consumers",
+        "consumer_groups",
+        "consumer_group_consumers",
+        "plugins",
+        "certificates",
+        "ca_certificates",
+        "snis",
+        "vaults",
+        "keys",
+        "key_sets",
+        "acls",
+        "keyauth_credentials",
+        "basicauth_credentials",
+        "hmacauth_credentials",
+        "jwt_secrets",
+        "oauth2_credentials",
+        "mtls_auth_credentials",
+        "degraphql_routes",
+    }
+)
+#: degraphql_routes as the degraphql plugin's DAO declares it (and as the leniency accepts).
+_DEGRAPHQL_FIELDS: tuple[dict[str, Any], ...] = (
+    {"service": {"type": "foreign", "reference": "services", "required": True}},
+    {"methods": {"type": "set", "elements": {"type": "string"}}},
+    {"uri": {"type": "string", "required": True}},
+    {"query": {"type": "string", "required": True}},
+)
+
+
+def entity_schema(etype: str, checker: SchemaChecker | None) -> dict[str, Any] | None:
+    """Kong's ``GET /schemas/<etype>`` answer for a type FakeKong validates, else ``None``
+    (Kong answers 404 ``No entity named '<etype>'``).
+
+    The types are the top-level lists of the decK schema in use (with Kong's leniencies), or
+    Kong's core DAOs without one. Only what a controller reads is described faithfully: the
+    ``id`` and the ``foreign`` fields with their ``reference`` and ``required`` (Kong's
+    ``fields`` array of one-key objects); ``degraphql_routes`` gets its full field list.
+    """
+    if checker is not None:
+        props = checker.schema.get("properties", {})
+        known = {k for k, v in props.items() if isinstance(v, Mapping) and v.get("type") == "array"}
+    else:
+        known = set(_CORE_TYPES)
+    if etype not in known:
+        return None
+    fields: list[dict[str, Any]] = [{"id": {"type": "string", "uuid": True, "auto": True}}]
+    if etype == "degraphql_routes":
+        fields.extend(json.loads(json.dumps(_DEGRAPHQL_FIELDS)))
+    else:
+        foreign = dict(REFERENCES.get(etype, {}))
+        for parent, children in CHILDREN.items():
+            if etype in children:
+                foreign.setdefault(PARENT_FK[parent], parent)
+        optional = etype in ("routes", "plugins")  # a route's service, a plugin's scopes
+        for name, ref in sorted(foreign.items()):
+            fields.append({name: {"type": "foreign", "reference": ref, "required": not optional}})
+    return {"fields": fields}
+
+
 class SchemaChecker:
     """The decK JSON schema (with Kong's leniencies), compiled once per FakeKong, lazily.
 
@@ -262,6 +328,11 @@ class SchemaChecker:
         self._full: Any = None
         self._fast: tuple[Any, dict[str, Any]] | None = None
         self._fast_tried = False
+
+    @property
+    def schema(self) -> Mapping[str, Any]:
+        """The decK schema in use, with Kong's leniencies (read-only by convention)."""
+        return self._schema
 
     def _full_validator(self) -> Any:
         if self._full is None:
