@@ -411,6 +411,7 @@ _ETCD_PREFIX = {
     "Ingress": "/registry/ingress",
     "KongPlugin": "/registry/configuration.konghq.com/kongplugins",
     "KongConsumer": "/registry/configuration.konghq.com/kongconsumers",
+    "HTTPRoute": "/registry/gateway.networking.k8s.io/httproutes",
 }
 
 

@@ -1,11 +1,15 @@
 """HTTPRoute end to end: one HTTPRoute edited through kube-apiserver -> its change in Kong.
 
     python benchmarks/httproute_e2e.py --sets 1000 --samples 30
-    python benchmarks/httproute_e2e.py --sets 10000        # minutes of loading through the API
+    python benchmarks/httproute_e2e.py --sets 10000        # background sets written into etcd
+    python benchmarks/httproute_e2e.py --sets 1000 --load api   # every object through the API
 
 The sets of ``httproute_latency.py`` (Service, EndpointSlice, HTTPRoute with two rules) plus one
 GatewayClass (managed: the Gateway's status is written here, as the component that provisions
-Kong would) and its Gateway, all created through kube-apiserver; the controller runs in its own
+Kong would) and its Gateway, created through kube-apiserver; the background sets are written
+straight into etcd by default (``--load etcd``, as ``_harness.Cluster`` does for the Ingress
+benchmarks: through the API, 30k creates at 10k sets take longer than our shared 2-core machine
+gives them), and the probe HTTPRoute is then edited through the API like any other; the controller runs in its own
 process (``python -m kic_trio run``, defaults: ``--proxy-sync-seconds=3``) against FakeKong. Each
 sample waits until the last push is answered and its sync interval is over (an *isolated*
 change), PUTs the probe HTTPRoute with a new path and times the API write -> the POST /config
@@ -38,7 +42,7 @@ from _harness import (
     wait_config,
 )
 from _run import Options, isolate
-from httproute_latency import _gateway, _set
+from httproute_latency import GW, _gateway, _set
 
 from kic_trio.testing._apply import object_path
 
@@ -55,7 +59,30 @@ def _paths(config: dict[str, Any], route_prefix: str) -> set[str]:
     }
 
 
-async def run(n: int, samples: int) -> dict[str, Any]:
+def _with_cluster_ip(obj: dict[str, Any], i: int) -> dict[str, Any]:
+    """Objects written into etcd skip kube-apiserver's allocator: give each Service its own
+    address in the /16 the benchmark's control plane serves (as ``_sets`` does)."""
+    if obj["kind"] != "Service":
+        return obj
+    return {
+        **obj,
+        "spec": {**obj["spec"], "clusterIP": f"10.96.{(i + 16) // 256 % 256}.{(i + 16) % 256}"},
+    }
+
+
+async def _wait_routes(client: Any, n: int) -> None:
+    """Until kube-apiserver serves all ``n`` HTTPRoutes (its watch cache caught up with etcd)."""
+    with trio.fail_after(600):
+        while True:
+            r = await client.get(f"/apis/{GW}/v1/httproutes", params={"limit": 1})
+            r.raise_for_status()
+            meta = r.json()["metadata"]
+            if len(r.json()["items"]) + int(meta.get("remainingItemCount") or 0) >= n:
+                return
+            await trio.sleep(0.5)
+
+
+async def run(n: int, samples: int, load: str = "etcd") -> dict[str, Any]:
     async with (
         ControlPlane(apiserver_args=APISERVER_ARGS) as cp,
         cp.admin_client() as client,
@@ -75,9 +102,13 @@ async def run(n: int, samples: int) -> dict[str, Any]:
         stored["status"] = status  # managed class: "someone else" accepted the Gateway
         r = await client.put(object_path("Gateway", "kong", "gw") + "/status", json=stored)
         r.raise_for_status()
-        log(f"loading {n} HTTPRoute sets through the API")
+        log(f"loading {n} HTTPRoute sets ({'into etcd' if load == 'etcd' else 'through the API'})")
         t0 = trio.current_time()
-        await cluster.create_many((o for i in range(n) for o in _set(i)), 32)
+        if load == "etcd":
+            await cluster._put_etcd(_with_cluster_ip(o, i) for i in range(n) for o in _set(i))
+            await _wait_routes(client, n)
+        else:
+            await cluster.create_many((o for i in range(n) for o in _set(i)), 32)
         load_s = trio.current_time() - t0
         probe = _set(PROBE)[2]
         ns, name = probe["metadata"]["namespace"], probe["metadata"]["name"]
@@ -110,6 +141,7 @@ async def run(n: int, samples: int) -> dict[str, Any]:
                 await ctl.stop()
     return {
         "httproutes": n,
+        "load": load,
         "load_s": round(load_s, 1),
         "startup_s": round(startup_s, 1),
         "controller_rss_mib": mib(rss),
@@ -122,8 +154,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default="1000")
     ap.add_argument("--samples", type=int, default=30)
+    ap.add_argument("--load", choices=("etcd", "api"), default="etcd")
     args = ap.parse_args()
-    rows = [trio.run(run, int(n), args.samples) for n in args.sets.split(",")]
+    rows = [trio.run(run, int(n), args.samples, args.load) for n in args.sets.split(",")]
     out = RESULTS / "httproute_e2e.json"
     old = json.loads(out.read_text()).get("runs", []) if out.exists() else []
     fresh = {r["httproutes"] for r in rows}
