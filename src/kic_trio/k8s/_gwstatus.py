@@ -272,16 +272,27 @@ class GatewayStatusWriter:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """GatewayClass/Gateway status from every translation; routes' from the newest payload
-        each time a gateway reports it applied."""
+        each time a gateway reports it applied.
+
+        A translation whose configuration is the one a gateway already applied is never
+        pushed again (nothing reports it applied), yet its route status may be new: a route
+        that attaches nowhere (``NotAllowedByListeners``, ``NoMatchingParent``) changes no
+        Kong entity. Its route status is written straight from the translation then, since
+        what Kong runs is exactly that configuration."""
+        applied: str | None = None
+        route_kinds = GATEWAY_STATUS_KINDS - TRANSLATION_KINDS
         async with bus.subscribe() as events:
             task_status.started()
             async for event in events:
                 if isinstance(event, TranslationDone):
                     self.submit(event.status, TRANSLATION_KINDS)
+                    if applied is not None and event.config_hash == applied:
+                        self.submit(event.status, route_kinds)
                 elif isinstance(event, ConfigApplied):
+                    applied = event.config_hash
                     payload = latest.peek()
                     if payload is not None and payload.sha == event.config_hash:
-                        self.submit(payload.status, GATEWAY_STATUS_KINDS - TRANSLATION_KINDS)
+                        self.submit(payload.status, route_kinds)
 
     async def wait_idle(self) -> None:
         """Return once everything submitted so far was written (for tests)."""
