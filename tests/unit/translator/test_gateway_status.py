@@ -337,3 +337,20 @@ def test_infrastructure_parameters_ref_is_invalid_parameters() -> None:
     assert g.generation == 5
     reason = next(c for c in g.conditions if c.type == "Accepted")
     assert "invalid.io/InvalidParameters" in reason.message
+
+
+def test_listener_with_unresolved_certificate_still_counts_its_routes() -> None:
+    # conformance GatewayWithAttachedRoutes: attachedRoutes counts routes selected by the
+    # listener's allowedRoutes and the route's parentRefs, whether or not it is Programmed;
+    # nothing is served on that listener meanwhile.
+    gw = gateway([https("tls", "does-not-exist")])
+    result = translate_objects([CLASS, PROXY, gw, route("r1", "tls")], OPTS)
+    st = {(r.kind, r.name): s for r, s in result.status.items()}
+    lst = by_listener(st[("Gateway", "gw")])["tls"]
+    assert lst.attached_routes == 1
+    assert ("ResolvedRefs", "False", "InvalidCertificateRef") in conds(lst)
+    assert ("Programmed", "False", "Invalid") in conds(lst)
+    assert ("Accepted", "True", "ListenersNotValid") in conds(st[("Gateway", "gw")])
+    # the route reason stays upstream's (sectionName set, no ready listener matched it)
+    assert ("Accepted", "False", "NoMatchingParent") in conds(st[("HTTPRoute", "r1")])
+    assert not result.config.get("services")
