@@ -272,16 +272,35 @@ class GatewayStatusWriter:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """GatewayClass/Gateway status from every translation; routes' from the newest payload
-        each time a gateway reports it applied."""
+        each time a gateway reports it applied.
+
+        A translation whose configuration is the one a gateway already applied is never
+        pushed again (nothing reports it applied), yet its route status may be new: a route
+        that attaches nowhere (``NotAllowedByListeners``, ``NoMatchingParent``) changes no
+        Kong entity. Its route status is written straight from the translation then, since
+        what Kong runs is exactly that configuration."""
+        applied: str | None = None
+        #: the newest translation: its hash and status. A newer translation with the same
+        #: hash as the payload being pushed does not replace that payload, so when the push
+        #: reports, the newest status for that hash is this one, not the payload's.
+        newest: tuple[str, Mapping[ObjectRef, ObjectStatus]] | None = None
+        route_kinds = GATEWAY_STATUS_KINDS - TRANSLATION_KINDS
         async with bus.subscribe() as events:
             task_status.started()
             async for event in events:
                 if isinstance(event, TranslationDone):
+                    newest = (event.config_hash, event.status)
                     self.submit(event.status, TRANSLATION_KINDS)
+                    if applied is not None and event.config_hash == applied:
+                        self.submit(event.status, route_kinds)
                 elif isinstance(event, ConfigApplied):
+                    applied = event.config_hash
+                    if newest is not None and newest[0] == event.config_hash:
+                        self.submit(newest[1], route_kinds)
+                        continue
                     payload = latest.peek()
                     if payload is not None and payload.sha == event.config_hash:
-                        self.submit(payload.status, GATEWAY_STATUS_KINDS - TRANSLATION_KINDS)
+                        self.submit(payload.status, route_kinds)
 
     async def wait_idle(self) -> None:
         """Return once everything submitted so far was written (for tests)."""

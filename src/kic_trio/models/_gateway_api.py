@@ -283,6 +283,9 @@ class Gateway(Model):
     listeners: tuple[Listener, ...] = ()
     #: spec.addresses as (type, value)
     addresses: tuple[tuple[str, str], ...] = ()
+    #: spec.infrastructure.parametersRef as (group, kind, name); None when unset. kic-trio
+    #: supports no infrastructure parameters kind, so any ref is ``InvalidParameters``.
+    parameters_ref: tuple[str, str, str] | None = None
     #: status.conditions as read: (type, status, reason, observedGeneration) — managed
     #: (non-unmanaged) classes: upstream only ingests Gateways another component accepted.
     status_conditions: tuple[ReadCondition, ...] = ()

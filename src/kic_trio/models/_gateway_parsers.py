@@ -742,12 +742,19 @@ def parse_gateway(raw: Mapping[str, Any]) -> Gateway:
     status = raw.get("status") if isinstance(raw.get("status"), Mapping) else {}
     assert isinstance(status, Mapping)
     listeners_read = _status_listeners(raw)
+    infra = spec.get("infrastructure")
+    params = infra.get("parametersRef") if isinstance(infra, Mapping) else None
+    parameters_ref: tuple[str, str, str] | None = None
+    if isinstance(params, Mapping):
+        group, kind, name = (str(params.get(k) or "") for k in ("group", "kind", "name"))
+        parameters_ref = (group, kind, name)
     return Gateway(
         **base,
         generation=_generation(r, raw),
         class_name=class_name,
         listeners=_listeners(r, spec),
         addresses=_addresses(r.as_list(spec.get("addresses"), "spec.addresses")),
+        parameters_ref=parameters_ref,
         status_conditions=_read_conditions(status.get("conditions")),
         status_listener_names=tuple(s.name for s in listeners_read),
         status_listeners=listeners_read,

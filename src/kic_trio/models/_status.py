@@ -62,6 +62,10 @@ class ListenerStatus:
     def programmed(self) -> bool:
         return any(c.type == "Programmed" and c.status == "True" for c in self.conditions)
 
+    @property
+    def accepted(self) -> bool:
+        return any(c.type == "Accepted" and c.status == "True" for c in self.conditions)
+
 
 @attrs.frozen(slots=True)
 class ObjectStatus:

@@ -110,6 +110,10 @@ class ParentAttachment:
     #: Upstream's "parent listeners": the sectionName listener, else every listener of the
     #: Gateway (route ``protocols``, L4 destination ports, TLS passthrough come from these).
     parent_listeners: tuple[Listener, ...] = ()
+    #: Listeners the route would be accepted by were they Programmed (e.g. an HTTPS listener
+    #: whose certificate is missing): nothing is served there, but the spec counts the route
+    #: in their ``attachedRoutes`` ("based solely on allowedRoutes and parentRefs").
+    unready_listeners: tuple[Listener, ...] = ()
 
 
 @attrs.frozen(slots=True)
@@ -394,6 +398,7 @@ def _attach_one(
     deps: set[Dep],
 ) -> ParentAttachment:
     accepted: list[Listener] = []
+    unready: list[Listener] = []
     allowed_seen = ready_seen = section_seen = port_seen = hostname_mismatch = False
     route_hosts = _route_hostnames(route)
     for lst in gateway.listeners:
@@ -408,17 +413,17 @@ def _attach_one(
         if (GW_GROUP, kind) not in state.supported_kinds:
             continue
         allowed_seen = True
-        # 3. Programmed
-        if not state.programmed:
-            continue
-        ready_seen = True
+        # 3. Programmed (a listener that is not: the route is not served there, but it is
+        # attached in the spec's sense and counts in that listener's attachedRoutes)
+        ready = state.programmed
+        ready_seen = ready_seen or ready
         # 4. sectionName, 5. port
         if ref.section_name and ref.section_name != lst.name:
             continue
-        section_seen = True
+        section_seen = section_seen or ready
         if ref.port is not None and ref.port != lst.port:
             continue
-        port_seen = True
+        port_seen = port_seen or ready
         # 6. listener type
         if not _type_matches(lst, kind):
             continue
@@ -428,9 +433,9 @@ def _attach_one(
             and lst.hostname
             and not any(hostnames_intersect(lst.hostname, h) for h in route_hosts)
         ):
-            hostname_mismatch = True
+            hostname_mismatch = hostname_mismatch or ready
             continue
-        accepted.append(lst)
+        (accepted if ready else unready).append(lst)
     if accepted:
         reason = "Accepted"
     elif hostname_mismatch:
@@ -446,7 +451,13 @@ def _attach_one(
     else:
         reason = "NoMatchingParent"
     return ParentAttachment(
-        ref, gateway.ref, bool(accepted), reason, tuple(accepted), _parent_listeners(gateway, ref)
+        ref,
+        gateway.ref,
+        bool(accepted),
+        reason,
+        tuple(accepted),
+        _parent_listeners(gateway, ref),
+        tuple(unready),
     )
 
 

@@ -2387,9 +2387,10 @@ class Translator:
             self._record(st, GatewayAttachUnit(fk), UnitOut(deps=att.deps))
             if att.parents:
                 for p in att.parents:
-                    if p.accepted:
+                    # attachedRoutes: accepting listeners and those not Programmed yet
+                    names = tuple(lst.name for lst in (*p.listeners, *p.unready_listeners))
+                    if names:
                         key = p.gateway.key
-                        names = tuple(lst.name for lst in p.listeners)
                         new[key] = tuple(dict.fromkeys((*new.get(key, ()), *names)))
             old = st.gw_attached.pop(fk, {})
             if new:

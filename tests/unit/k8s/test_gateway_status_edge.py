@@ -200,3 +200,77 @@ async def test_writer_writes_once_retries_conflicts_and_only_when_leading() -> N
             await writer.wait_idle()
             assert len(kube.puts) == 2 and kube.objects[ROUTE_PATH]["status"]["parents"] == []
             nursery.cancel_scope.cancel()
+
+
+async def test_route_status_of_an_unchanged_configuration_is_written() -> None:
+    # A route that attaches nowhere changes no Kong entity: the translation has the sha a
+    # gateway already applied, nothing is pushed, no ConfigApplied comes. Its status must
+    # still be written (conformance HTTPRouteInvalidParentRefNotMatchingSectionName).
+    from kic_trio._latest import LatestValue
+    from kic_trio._lifecycle import ConfigApplied, LifecycleBus, TranslationDone
+    from kic_trio._payload import ConfigPayload
+
+    kube = _kube()
+    bus = LifecycleBus()
+    latest: LatestValue[ConfigPayload] = LatestValue()
+    latest.put(ConfigPayload(body=b"{}", sha="applied"))
+    writer = GatewayStatusWriter(kube, OURS)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            await nursery.start(writer.follow_pushes, bus, latest)
+            refused = {ROUTE: _route_status("False")}
+            # the translation being pushed: the route does not exist yet
+            bus.emit(TranslationDone(config_hash="applied", failures=(), duration=0, status={}))
+            await trio.testing.wait_all_tasks_blocked()
+            await writer.wait_idle()
+            assert kube.puts == []
+            bus.emit(ConfigApplied("kong", "applied", 0.0, 2))
+            await trio.testing.wait_all_tasks_blocked()
+            await writer.wait_idle()
+            assert kube.puts == []  # the applied translation had no route status
+            # the same configuration again, now with the route's refusal: written at once
+            bus.emit(
+                TranslationDone(config_hash="applied", failures=(), duration=0, status=refused)
+            )
+            await trio.testing.wait_all_tasks_blocked()
+            await writer.wait_idle()
+            assert kube.puts == [ROUTE_PATH + "/status"]
+            parent = kube.objects[ROUTE_PATH]["status"]["parents"][0]
+            assert parent["conditions"][0]["reason"] == "NotAllowedByListeners"
+            # a configuration not applied yet: the route waits for its push
+            bus.emit(TranslationDone(config_hash="new", failures=(), duration=0, status={}))
+            await trio.testing.wait_all_tasks_blocked()
+            await writer.wait_idle()
+            assert len(kube.puts) == 1
+            nursery.cancel_scope.cancel()
+
+
+async def test_push_reports_the_newest_status_of_its_configuration() -> None:
+    # A translation with the same hash as the payload already taken for pushing does not
+    # replace that payload; when the push reports, the newer translation's route status wins.
+    from kic_trio._latest import LatestValue
+    from kic_trio._lifecycle import ConfigApplied, LifecycleBus, TranslationDone
+    from kic_trio._payload import ConfigPayload
+
+    kube = _kube()
+    bus = LifecycleBus()
+    latest: LatestValue[ConfigPayload] = LatestValue()
+    latest.put(ConfigPayload(body=b"{}", sha="x"))  # being pushed, no route status
+    writer = GatewayStatusWriter(kube, OURS)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            await nursery.start(writer.follow_pushes, bus, latest)
+            refused = {ROUTE: _route_status("False")}
+            bus.emit(TranslationDone(config_hash="x", failures=(), duration=0, status=refused))
+            await trio.testing.wait_all_tasks_blocked()
+            await writer.wait_idle()
+            assert kube.puts == []  # x not applied yet
+            bus.emit(ConfigApplied("kong", "x", 0.0, 2))
+            await trio.testing.wait_all_tasks_blocked()
+            await writer.wait_idle()
+            assert kube.puts == [ROUTE_PATH + "/status"]
+            parent = kube.objects[ROUTE_PATH]["status"]["parents"][0]
+            assert parent["conditions"][0]["reason"] == "NotAllowedByListeners"
+            nursery.cancel_scope.cancel()

@@ -296,3 +296,61 @@ def test_more_than_one_certificate_ref_is_a_failure_on_the_gateway() -> None:
         "listener '%s' has more than one certificateRef, it's not supported"
     ]
     assert "certificates" not in result.config or not result.config["certificates"]
+
+
+def test_gateway_with_no_accepted_listener_is_not_accepted() -> None:
+    # conformance GatewayListenerUnsupportedProtocol: the spec's ListenersNotValid reasons
+    only_bad = gateway([{"name": "invalid", "port": 1111, "protocol": "INVALID"}], name="bad")
+    mixed = gateway(
+        [
+            {"name": "http", "port": 80, "protocol": "HTTP"},
+            {"name": "invalid", "port": 1111, "protocol": "INVALID"},
+        ],
+        name="mixed",
+    )
+    st = statuses([CLASS, PROXY, only_bad, mixed])
+    assert conds(st[("Gateway", "bad")]) == {
+        ("Accepted", "False", "ListenersNotValid"),
+        ("Programmed", "False", "Invalid"),
+    }
+    assert conds(st[("Gateway", "mixed")]) == {
+        ("Accepted", "True", "ListenersNotValid"),
+        ("Programmed", "True", "Programmed"),
+    }
+    listeners = by_listener(st[("Gateway", "mixed")])
+    assert conds(listeners["http"]) == PROGRAMMED
+    assert ("Accepted", "False", "UnsupportedProtocol") in conds(listeners["invalid"])
+    assert listeners["invalid"].supported_kinds == ()
+
+
+def test_infrastructure_parameters_ref_is_invalid_parameters() -> None:
+    # conformance GatewayInvalidParametersRef: kic-trio supports no parameters kind
+    gw = gateway([{"name": "http", "port": 80, "protocol": "HTTP"}])
+    gw["spec"]["infrastructure"] = {
+        "parametersRef": {"group": "invalid.io", "kind": "InvalidParameters", "name": "invalid"}
+    }
+    g = statuses([CLASS, PROXY, gw])[("Gateway", "gw")]
+    assert conds(g) == {
+        ("Accepted", "False", "InvalidParameters"),
+        ("Programmed", "False", "Invalid"),
+    }
+    assert g.generation == 5
+    reason = next(c for c in g.conditions if c.type == "Accepted")
+    assert "invalid.io/InvalidParameters" in reason.message
+
+
+def test_listener_with_unresolved_certificate_still_counts_its_routes() -> None:
+    # conformance GatewayWithAttachedRoutes: attachedRoutes counts routes selected by the
+    # listener's allowedRoutes and the route's parentRefs, whether or not it is Programmed;
+    # nothing is served on that listener meanwhile.
+    gw = gateway([https("tls", "does-not-exist")])
+    result = translate_objects([CLASS, PROXY, gw, route("r1", "tls")], OPTS)
+    st = {(r.kind, r.name): s for r, s in result.status.items()}
+    lst = by_listener(st[("Gateway", "gw")])["tls"]
+    assert lst.attached_routes == 1
+    assert ("ResolvedRefs", "False", "InvalidCertificateRef") in conds(lst)
+    assert ("Programmed", "False", "Invalid") in conds(lst)
+    assert ("Accepted", "True", "ListenersNotValid") in conds(st[("Gateway", "gw")])
+    # the route reason stays upstream's (sectionName set, no ready listener matched it)
+    assert ("Accepted", "False", "NoMatchingParent") in conds(st[("HTTPRoute", "r1")])
+    assert not result.config.get("services")
