@@ -650,6 +650,10 @@ class GatewaySet:
         #: (``--use-last-valid-config-for-fallback`` only).
         self.last_valid: tuple[bytes, Snapshot | None] | None = None
         self.backfill = False
+        #: Plan fallbacks in a worker thread (a big configuration takes seconds to plan).
+        #: ``False`` plans on the Trio thread: for tests on a virtual clock, which would jump
+        #: past a thread's real-time work (as ``TranslationWorker(offload=False)``).
+        self.offload = True
         for u in urls:
             self.add(u)
 
@@ -813,16 +817,11 @@ class GatewaySet:
         self._plan = (key, done, box)
         try:
             last_valid = self.last_valid if self.backfill else None
-            box.append(
-                await trio.to_thread.run_sync(
-                    plan_for_snapshots,
-                    payload.body,
-                    rejections,
-                    payload.snapshot,
-                    last_valid,
-                    payload.parts,
-                )
-            )
+            args = (payload.body, rejections, payload.snapshot, last_valid, payload.parts)
+            if self.offload:
+                box.append(await trio.to_thread.run_sync(plan_for_snapshots, *args))
+            else:
+                box.append(plan_for_snapshots(*args))
         finally:
             done.set()
         return box[0]

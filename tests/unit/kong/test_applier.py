@@ -86,6 +86,7 @@ def make_instance(urls: list[str], **kw: Any) -> tuple[Instance, Recorder]:
 async def applier(inst: Instance, gateways: GatewaySet | None = None) -> AsyncIterator[tuple[LatestValue[ConfigPayload], GatewaySet]]:
     latest: LatestValue[ConfigPayload] = LatestValue()
     gs = gateways if gateways is not None else GatewaySet.from_config(inst.cfg)
+    gs.offload = False  # virtual clock: plan fallbacks on the Trio thread
     async with trio.open_nursery() as nursery:
         await nursery.start(run_applier, inst, latest, gs)
         yield latest, gs

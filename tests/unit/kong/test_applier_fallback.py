@@ -125,9 +125,20 @@ async def running(
                 got.append(e)
 
         nursery.start_soon(collect)
-        await nursery.start(run_applier, inst, latest, GatewaySet.from_config(inst.cfg))
+        gateways = GatewaySet.from_config(inst.cfg)
+        gateways.offload = False  # virtual clock: plan on the Trio thread
+        await nursery.start(run_applier, inst, latest, gateways)
         yield latest, got, rec
         nursery.cancel_scope.cancel()
+
+
+async def until_push_failed(got: list[LifecycleEvent]) -> None:
+    """Until the applier reported the refused push: the event that proves it had its chance,
+    before a test checks that nothing more happens (bounded by a virtual deadline)."""
+    with trio.fail_after(120):
+        while not any(isinstance(e, PushFailed) for e in got):
+            await trio.testing.wait_all_tasks_blocked()
+            await trio.sleep(0.5)
 
 
 BAD = ("plugins", {"name": "key-auth", "config.key_names": ["bad key"]})
@@ -217,7 +228,8 @@ async def test_refused_global_plugin_keeps_the_last_good_config(
             kong.enabled_plugins = (kong.enabled_plugins or frozenset()) - {"prometheus"}
             latest.put(payload(kong_config(key_names=["apikey"], global_plugin=True)))
             await kong.wait_for(lambda k: any(r.status == 400 for r in k.config_posts()))
-            await trio.sleep(30)
+            await until_push_failed(got)
+            await trio.sleep(30)  # and nothing more is pushed in the next 30 s
             assert [r.status for r in kong.config_posts()] == [201, 400]
             assert kong.configuration_hash == hashlib.md5(good.body).hexdigest()
             [failed] = [e for e in got if isinstance(e, PushFailed)]
@@ -241,7 +253,8 @@ async def test_fallback_off_keeps_the_last_good_config(
             kong.reject_entities = [BAD]
             latest.put(payload(kong_config(key_names=["bad key"])))
             await kong.wait_for(lambda k: any(r.status == 400 for r in k.config_posts()))
-            await trio.sleep(30)
+            await until_push_failed(got)
+            await trio.sleep(30)  # and nothing more is pushed in the next 30 s
             assert [r.status for r in kong.config_posts()] == [201, 400]
             assert kong.configuration_hash == hashlib.md5(good.body).hexdigest()
             [failed] = [e for e in got if isinstance(e, PushFailed)]
