@@ -406,7 +406,11 @@ class _State:
         # (the serialised entities live in ``frags``; the dicts are not kept)
         self.svc: dict[str, tuple[Key | None, ObjectRef | None]] = {}
         # plugins: plugin key -> {(kind, identifier, referrer): True}
-        self.rels: dict[Key, dict[tuple[str, str, ObjectRef], bool]] = {}
+        #: plugin -> its relations, each with how many units hold it: two units can hold the
+        #: same one (a rule's route and a default backend's route of one name, while the
+        #: change that moves the name between Kong services is applied), and one giving it up
+        #: must not take it from the other (the plugin would stop blocking a route it guards).
+        self.rels: dict[Key, dict[tuple[str, str, ObjectRef], int]] = {}
         self.rels_of: dict[Unit, list[tuple[Key, tuple[str, str, ObjectRef]]]] = {}
         # consumers
         self.cons: dict[Key, ConsumerOut] = {}
@@ -926,13 +930,16 @@ class Translator:
             return
         for pkey, rel in old:
             d = st.rels.get(pkey)
-            if d is not None:
-                d.pop(rel, None)
+            if d is not None and rel in d:
+                d[rel] -= 1
+                if d[rel] <= 0:
+                    del d[rel]
                 if not d:
                     del st.rels[pkey]
             dirty_plugins.add(pkey)
         for pkey, rel in rels:
-            st.rels.setdefault(pkey, {})[rel] = True
+            d = st.rels.setdefault(pkey, {})
+            d[rel] = d.get(rel, 0) + 1
             dirty_plugins.add(pkey)
         if rels:
             st.rels_of[unit] = rels
