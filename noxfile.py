@@ -24,9 +24,13 @@ def _install(session: nox.Session, extras: str) -> None:
 
 @nox.session(python=PY)
 def tests(session: nox.Session) -> None:
-    """Unit, conformance, integration (real kube-apiserver + etcd) and short reliability tests."""
+    """Unit, conformance, integration (real kube-apiserver + etcd) and short reliability tests.
+
+    Builds the workload extras too (kube-controller-manager, kube-scheduler, KWOK: ~2 min more
+    on 2 cores), so that the tests of ``ControlPlane(workloads=True)`` run rather than skip.
+    """
     _install(session, "test")
-    session.run("python", "-m", "kic_trio.testing.controlplane", "build")
+    session.run("python", "-m", "kic_trio.testing.controlplane", "build", "--workloads")
     args = session.posargs or ["tests"]
     session.run("pytest", *args, env={"KIC_TRIO_RELIABILITY": os.environ.get("KIC_TRIO_RELIABILITY", "short")})
 
@@ -85,7 +89,7 @@ def soak(session: nox.Session) -> None:
 
 @nox.session(python=PY)
 def gateway_conformance(session: nox.Session) -> None:
-    """The official Gateway API conformance suite against kic-trio (not in CI: see below).
+    """The official Gateway API conformance suite against kic-trio (.ci/run runs it, both flavors).
 
     Builds the workload extras once (kube-controller-manager, kube-scheduler, KWOK: minutes
     more on 2 cores after kube-apiserver), checks them, then runs
@@ -93,7 +97,7 @@ def gateway_conformance(session: nox.Session) -> None:
     kic-trio, the Go suite) and writes ``benchmarks/results/gateway-conformance.{json,md}``:
     passed / failed / not runnable here (traffic tests: no data plane) by test name. Arguments
     go to the harness, e.g. ``-- --router-flavor expressions`` or ``-- --run-test NAME``.
-    Timings and why it is not in .ci/run: docs/gateway-conformance.md.
+    Timings: docs/gateway-conformance.md.
     """
     _install(session, "test")
     session.run("python", "-m", "kic_trio.testing.controlplane", "build", "--workloads")
