@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._config import FEATURE_GATES, Config
 from ._errors import (
     ConfigError,
     ControllerError,
@@ -25,6 +24,7 @@ from ._errors import (
     KubernetesError,
     UnsupportedKongError,
 )
+from .config import FEATURE_GATES, Config
 from .models import Failure, ObjectRef
 
 if TYPE_CHECKING:

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 import trio
 
-from ._config import Config
 from ._deltas import Delta, SchemasLearned, Synced
 from ._errors import ConfigError, ControllerError
 from ._instance import Instance
 from ._latest import LatestValue
 from ._lifecycle import CachesSynced, LifecycleEvent, Started, TranslationDone
 from ._payload import ConfigPayload
+from .config import Config
 from .k8s._events import TRANSLATION_FAILED
 from .models import SPECS
 

@@ -13,10 +13,10 @@ from typing import Protocol
 import attrs
 import trio
 
-from ._config import Config
 from ._leadership import LeaderState
 from ._lifecycle import LifecycleBus
 from ._metrics import Metrics
+from .config import Config
 from .diagnostics._collector import DiagnosticsSink, NullDiagnostics
 from .models import ObjectRef
 

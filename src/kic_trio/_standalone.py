@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 
 import trio
 
-from ._config import Config
 from ._controller import Controller, run
 from ._errors import KicTrioError
 from ._lifecycle import TranslationDone
 from ._logging import configure_logging
+from .config import Config
 
 log = logging.getLogger("kic_trio")
 

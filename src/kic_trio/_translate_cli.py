@@ -33,8 +33,7 @@ import attrs
 import orjson
 import yaml
 
-from ._config import FEATURE_GATES
-from ._convert import parse_bool
+from .config import FEATURE_GATES, parse_bool
 from .kong._dependencies import ref_of
 from .kong._fallback_parts import plan_for_snapshots
 from .kong._parse import CLUSTER_SCOPED, parse_rejection

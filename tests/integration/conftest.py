@@ -80,7 +80,7 @@ class WatchHarness:
 @pytest.fixture
 def watch_harness(control_plane: ControlPlane) -> Callable[..., Any]:
     """``async with watch_harness(watch_namespace=[ns], ...) as h:`` -- watchers running and synced."""
-    from kic_trio._config import Config
+    from kic_trio.config import Config
     from kic_trio.k8s import open_kube_client, run_watchers
 
     @contextlib.asynccontextmanager

@@ -11,8 +11,8 @@ import attrs
 import pytest
 
 from kic_trio import Config, ConfigError
-from kic_trio._cli import config_from_args, config_from_mapping, flags_markdown, main
-from kic_trio._config import config_fields, env_of, flag_of
+from kic_trio._cli import flags_markdown, main
+from kic_trio.config import config_fields, config_from_args, config_from_mapping, env_of, flag_of
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 
 import kic_trio
 from kic_trio import Config, ConfigError
-from kic_trio._config import FEATURE_GATES, parse_duration
+from kic_trio.config import FEATURE_GATES, parse_duration
 
 
 def test_upstream_go_example_builds_and_validates() -> None:

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from kic_trio import Config, ConfigError
-from kic_trio._cli import config_from_args, config_from_mapping
-from kic_trio._config import redact_url
+from kic_trio.config import config_from_args, config_from_mapping, redact_url
 
 SECRET = "s3cr3t-t0ken"
 

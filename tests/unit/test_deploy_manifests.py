@@ -20,8 +20,7 @@ import pytest
 import yaml
 
 import kic_trio
-from kic_trio._cli import config_from_args
-from kic_trio._config import Config, config_fields, env_of
+from kic_trio.config import Config, config_fields, config_from_args, env_of
 from kic_trio.testing.controlplane import (
     GATEWAY_API_VERSION,
     KONG_CONFIGURATION_VERSION,

@@ -11,8 +11,8 @@ import trio
 import trio.testing
 
 from kic_trio import Config, ConfigError
-from kic_trio._cli import config_from_args
 from kic_trio._payload import ConfigPayload
+from kic_trio.config import config_from_args
 from kic_trio.diagnostics import (
     REDACTED,
     Diagnostics,

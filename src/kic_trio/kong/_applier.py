@@ -30,12 +30,12 @@ import attrs
 import trio
 
 from .._backoff import BackoffPolicy
-from .._config import Config
 from .._errors import ControllerError, KongAdminError, UnsupportedKongError
 from .._instance import Instance
 from .._latest import LatestValue
 from .._lifecycle import ConfigApplied, PushFailed
 from .._payload import ConfigPayload
+from ..config import Config
 from ..models import Failure, ObjectRef
 from ..store import Snapshot
 from ._client import EMPTY_HASH, AdminAPIOptions, AdminClient, KongInfo, PushResult, redact_url

@@ -25,8 +25,8 @@ import httpx
 import orjson
 import trio
 
-from .._config import Config
 from .._errors import KongAdminError, UnsupportedKongError
+from ..config import Config
 
 EMPTY_HASH = "0" * 32
 MIN_VERSION = (3, 4, 1)

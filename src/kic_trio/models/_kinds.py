@@ -72,7 +72,7 @@ def _no_secrets(obj: Model) -> Iterable[tuple[str, str]]:
 class KindSpec:
     """One watched kind, declared once.
 
-    ``switch`` is the name of the :class:`kic_trio._config.Config` field that enables the kind
+    ``switch`` is the name of the :class:`kic_trio.config.Config` field that enables the kind
     (``None``: always watched), as a string so that the pure core does not import the
     configuration layer; a unit test checks every name is a real field. ``secret_refs`` gives the
     ``(namespace, name)`` of the Secrets an object needs (the Secret fetcher asks for them).

@@ -14,8 +14,8 @@ import copy
 import uuid
 from typing import Any
 
-from kic_trio._config import Config
 from kic_trio._deltas import Delete, Upsert
+from kic_trio.config import Config
 from kic_trio.models import parse
 from kic_trio.store import Store
 from kic_trio.translator import Translator, TranslatorOptions, translate_objects

@@ -15,8 +15,8 @@ from strategies import any_object
 from test_hostile_properties import base_object
 
 from kic_trio import models
-from kic_trio._config import Config
 from kic_trio._deltas import Upsert
+from kic_trio.config import Config
 from kic_trio.k8s import KIND_SWITCHES, enabled_kinds
 from kic_trio.kong._parse import CLUSTER_SCOPED
 from kic_trio.models import (

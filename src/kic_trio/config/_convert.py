@@ -1,8 +1,8 @@
-"""String → value conversions for settings, shared by ``_config`` and the ``kic-trio`` command.
+"""String → value conversions for settings, shared by ``Config`` and its sources.
 
 Why a module of its own: ``Config.from_mapping`` (a library call) and the command line's flags,
 ``CONTROLLER_*`` variables and ``--config`` files all turn strings into typed values the same way.
-Keeping the conversions here, below both, means ``_config`` never imports ``_cli`` (that lazy
+Keeping the conversions here, below both, means ``_config`` never imports ``_sources`` (a lazy
 import was an import cycle). This module imports nothing else from the project but ``_errors``:
 keep it that way (``tests/unit/test_house_rules.py`` checks there is no cycle).
 
@@ -21,7 +21,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._errors import ConfigError
+from .._errors import ConfigError
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

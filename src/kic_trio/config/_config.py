@@ -18,207 +18,41 @@ Conventions:
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from ._convert import parse_bool, parse_duration, structure_settings
+from .._errors import ConfigError
+from .._names import name_problem, shown
+from ..models._gateway_parsers import valid_controller_name
 from ._convert import parse_tristate as _leader
-from ._errors import ConfigError
-from ._names import name_problem, shown
-from .models._gateway_parsers import valid_controller_name
-
-# ---------------------------------------------------------------------------------------------
-# converters
-
-
-def _duration(value: object) -> float:
-    # Keep the raw value when it cannot be parsed: validate() reports it with the others.
-    try:
-        return parse_duration(value)
-    except ValueError:
-        return value  # type: ignore[return-value]
-
-
-def _str_list(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, Sequence):
-        out: list[str] = []
-        for item in value:
-            out.extend(_str_list(item) if isinstance(item, str) else [item])
-        return tuple(out)
-    return value  # type: ignore[return-value]  # validate() reports the wrong type
-
-
-def _header_list(value: object) -> tuple[str, ...]:
-    # Header values may contain commas: only a str is split, on commas, as upstream's slice flags do.
-    return _str_list(value)
-
-
-#: Feature gates and their defaults (upstream's ``feature_gates_keys.go``), with one
-#: deliberate difference: ``FallbackConfiguration`` is on. When Kong refuses some objects,
-#: kic-trio pushes the configuration without them (and what depends on them) at once, so one
-#: broken object never holds back every other change; ``FallbackConfiguration=false`` gives
-#: upstream's behaviour (the last good configuration stays until the broken object is fixed).
-FEATURE_GATES: Mapping[str, bool] = {
-    "GatewayAlpha": False,
-    "FillIDs": True,
-    "RewriteURIs": False,
-    "KongServiceFacade": False,
-    "SanitizeKonnectConfigDumps": True,
-    "FallbackConfiguration": True,
-    "KongCustomEntity": True,
-}
-
-
-def _feature_gates(value: object) -> Mapping[str, bool]:
-    """Merge the given gates onto the defaults; accepts a mapping or ``"A=true,B=false"``."""
-    given: dict[str, Any] = {}
-    if value is None:
-        pass
-    elif isinstance(value, str):
-        for part in value.split(","):
-            if not part.strip():
-                continue
-            name, sep, raw = part.partition("=")
-            given[name.strip()] = raw.strip() if sep else "<missing value>"
-    elif isinstance(value, Mapping):
-        given = dict(value)
-    else:
-        return value  # type: ignore[return-value]
-    merged: dict[str, Any] = dict(FEATURE_GATES)
-    for name, raw in given.items():
-        try:
-            merged[name] = parse_bool(raw)
-        except ValueError:
-            merged[name] = raw  # validate() reports it
-    return _FrozenDict(merged)
-
-
-class _FrozenDict(dict[str, Any]):
-    """A dict that refuses mutation, so a frozen Config stays frozen (and hashable)."""
-
-    def _refuse(self, *_a: object, **_k: object) -> None:
-        raise TypeError("Config.feature_gates is read-only; build a new Config with attrs.evolve")
-
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))
-
-
-def _opt_str(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value if value != "" else None
-    return value  # type: ignore[return-value]
-
-
-def _secret_repr(value: object) -> str:
-    if value is None or value == ():
-        return repr(value)
-    return "'<redacted>'"
-
-
-def redact_url(url: object) -> str:
-    """``url`` with the password of its userinfo replaced by ``***`` (for messages and reprs).
-
-    Why by hand, not ``urlsplit``: the URL may be malformed (that is why it is in an error
-    message), and the password must go even then. Everything between ``scheme://`` and the last
-    ``@`` of the authority is userinfo; what follows its first ``:`` is the password. A
-    user name alone is kept (it helps to tell URLs apart and is not a credential).
-    """
-    if not isinstance(url, str):
-        return repr(url)
-    start = url.find("://")
-    start = start + 3 if start >= 0 else 0
-    end = len(url)
-    for sep in "/?#":
-        i = url.find(sep, start)
-        if i >= 0:
-            end = min(end, i)
-    at = url.rfind("@", start, end)
-    if at < 0:
-        return url
-    userinfo = url[start:at]
-    user, colon, _password = userinfo.partition(":")
-    return url[:start] + user + (":***" if colon else "") + url[at:]
-
-
-def _url_repr(value: object) -> str:
-    if isinstance(value, str):
-        return repr(redact_url(value))
-    if isinstance(value, tuple):
-        return repr(tuple(redact_url(v) for v in value))
-    return repr(value)
-
-
-# ---------------------------------------------------------------------------------------------
-# field declaration helpers: metadata drives the CLI, the env vars and the README table
-
-
-def _field(
-    default: Any,
-    help: str,
-    *,
-    kind: str,
-    converter: Any = None,
-    secret: bool = False,
-    group: str = "general",
-    ours: bool = False,
-    url: bool = False,
-) -> Any:
-    """One ``Config`` field. ``secret``: the value is never shown (repr, errors); ``url``: the
-    value is a URL (or list of them) whose password is never shown."""
-    meta = {"help": help, "kind": kind, "secret": secret, "group": group, "ours": ours, "url": url}
-    kwargs: dict[str, Any] = {"metadata": meta}
-    if secret:
-        kwargs["repr"] = _secret_repr
-    elif url:
-        kwargs["repr"] = _url_repr
-    if converter is not None:
-        kwargs["converter"] = converter
-    if isinstance(default, list | dict | tuple):
-        if converter is not None:
-            return attrs.field(default=attrs.Factory(lambda: converter(default)), **kwargs)
-        return attrs.field(default=attrs.Factory(lambda: type(default)(default)), **kwargs)
-    return attrs.field(default=default, **kwargs)
-
-
-def _s(default: str | None, help: str, **kw: Any) -> Any:
-    return _field(default, help, kind="str", converter=_opt_str if default is None else None, **kw)
-
-
-def _b(default: bool, help: str, **kw: Any) -> Any:
-    return _field(default, help, kind="bool", **kw)
-
-
-def _i(default: int, help: str, **kw: Any) -> Any:
-    return _field(default, help, kind="int", **kw)
-
-
-def _f(default: float, help: str, **kw: Any) -> Any:
-    return _field(default, help, kind="float", **kw)
-
-
-def _d(default: float, help: str, **kw: Any) -> Any:
-    return _field(default, help, kind="duration", converter=_duration, **kw)
-
-
-def _l(default: Sequence[str], help: str, **kw: Any) -> Any:
-    return _field(tuple(default), help, kind="list", converter=_str_list, **kw)
-
-
-LOG_LEVELS = ("trace", "debug", "info", "error")
-LOG_FORMATS = ("text", "console", "json")
+from ._convert import structure_settings
+from ._fields import (
+    FEATURE_GATES,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    _b,
+    _d,
+    _f,
+    _feature_gates,
+    _field,
+    _i,
+    _l,
+    _s,
+    _url_repr,
+    redact_url,
+)
+from ._validation import (
+    DNS_LABEL,
+    DNS_NAME,
+    EXPECTED,
+    bind_problem,
+    is_ip,
+    namespaced_name_problem,
+    type_ok,
+    url_problem,
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -623,37 +457,7 @@ def config_fields() -> tuple[attrs.Attribute[Any], ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# validation
-
-
-_EXPECTED = {
-    "str": "a string",
-    "bool": "true or false",
-    "int": "an integer",
-    "float": "a number",
-    "duration": "a duration (seconds, a timedelta or a Go duration such as 10s)",
-    "list": "a list of strings",
-    "gates": "a mapping of feature gate names to booleans",
-    "tristate": "true, false or unset (automatic)",
-}
-
-
-def _type_ok(kind: str, v: object) -> bool:
-    if kind == "str":
-        return v is None or isinstance(v, str)
-    if kind == "bool":
-        return isinstance(v, bool)
-    if kind == "int":
-        return isinstance(v, int) and not isinstance(v, bool)
-    if kind == "float":
-        return isinstance(v, int | float) and not isinstance(v, bool)
-    if kind == "duration":
-        return isinstance(v, float)
-    if kind == "list":
-        return isinstance(v, tuple) and all(isinstance(i, str) for i in v)
-    if kind == "gates":
-        return isinstance(v, Mapping)
-    return v is None or isinstance(v, bool)  # tristate
+# validation: the checks are in _validation.py; this applies them field by field
 
 
 def _problems(cfg: Config) -> list[tuple[str, str]]:
@@ -667,10 +471,10 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
     for f in config_fields():
         value = getattr(cfg, f.name)
         kind = f.metadata["kind"]
-        if not _type_ok(kind, value):
+        if not type_ok(kind, value):
             bad_type.add(f.name)
             value_text = "the value" if f.metadata["secret"] else _url_repr(value)
-            add(f.name, f"{value_text} is not {_EXPECTED[kind]}")
+            add(f.name, f"{value_text} is not {EXPECTED[kind]}")
     if f_required := [n for n in ("ingress_class",) if n not in bad_type and not getattr(cfg, n)]:
         for n in f_required:
             add(n, "must not be empty")
@@ -693,7 +497,7 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
                 "at least one Admin API URL is needed when --kong-admin-svc is not set",
             )
         for url in cfg.kong_admin_url:
-            why = _url_problem(url)
+            why = url_problem(url)
             if why:
                 add("kong_admin_url", f"{redact_url(url)!r}: {why}")
     for name in (
@@ -704,11 +508,11 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
     ):
         value = getattr(cfg, name)
         if ok(name) and value is not None:
-            why = _namespaced_name_problem(value)
+            why = namespaced_name_problem(value)
             if why:
                 add(name, f"{value!r}: {why}")
     if ok("apiserver_host") and cfg.apiserver_host is not None:
-        why = _url_problem(cfg.apiserver_host)
+        why = url_problem(cfg.apiserver_host)
         if why:
             add("apiserver_host", f"{redact_url(cfg.apiserver_host)!r}: {why}")
     if ok("kong_admin_header"):
@@ -808,23 +612,23 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
     if ok("diagnostic_server_port") and not 0 <= cfg.diagnostic_server_port <= 65535:
         add("diagnostic_server_port", "the port must be a number from 0 to 65535")
     if ok("diagnostic_bind_address") and cfg.diagnostic_bind_address is not None:
-        why = _bind_problem(cfg.diagnostic_bind_address)
+        why = bind_problem(cfg.diagnostic_bind_address)
         if why:
             add("diagnostic_bind_address", f"{cfg.diagnostic_bind_address!r}: {why}")
     # end of diagnostics
     for name in ("health_probe_bind_address", "metrics_bind_address"):
         if ok(name):
-            why = _bind_problem(getattr(cfg, name))
+            why = bind_problem(getattr(cfg, name))
             if why:
                 add(name, f"{getattr(cfg, name)!r}: {why}")
     if ok("admission_webhook_listen") and cfg.admission_webhook_listen != "off":
-        why = _bind_problem(cfg.admission_webhook_listen)
+        why = bind_problem(cfg.admission_webhook_listen)
         if why:
             add("admission_webhook_listen", f"{cfg.admission_webhook_listen!r}: {why} (or off)")
     for name in ("publish_status_address", "publish_status_address_udp"):
         if ok(name):
             for addr in getattr(cfg, name):
-                if not _is_ip(addr) and not _DNS_NAME.fullmatch(addr):
+                if not is_ip(addr) and not DNS_NAME.fullmatch(addr):
                     add(name, f"{addr!r} is neither an IP address nor a DNS name")
     if ok("gateway_api_controller_name") and not valid_controller_name(
         cfg.gateway_api_controller_name
@@ -854,66 +658,8 @@ def _problems(cfg: Config) -> list[tuple[str, str]]:
             add(name, f"{shown(value)} {why}")
     if ok("watch_namespace"):
         for ns in cfg.watch_namespace:
-            if not _DNS_LABEL.fullmatch(ns):
+            if not DNS_LABEL.fullmatch(ns):
                 add("watch_namespace", f"{ns!r} is not a valid namespace name")
-    if ok("ingress_class") and cfg.ingress_class and not _DNS_NAME.fullmatch(cfg.ingress_class):
+    if ok("ingress_class") and cfg.ingress_class and not DNS_NAME.fullmatch(cfg.ingress_class):
         add("ingress_class", f"{cfg.ingress_class!r} is not a valid IngressClass name")
     return out
-
-
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_NAME = re.compile(
-    r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _url_problem(url: str) -> str | None:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018  # raises on a bad port
-    except ValueError:
-        # not the exception's text: it may quote a part of the URL
-        return "not a valid URL (bad host or port)"
-    if parts.scheme not in ("http", "https"):
-        return "not a valid URL: the scheme must be http or https"
-    if not parts.hostname:
-        return "not a valid URL: it has no host"
-    return None
-
-
-def _namespaced_name_problem(value: str) -> str | None:
-    ns, sep, name = value.partition("/")
-    if not sep:
-        return "the expected format is namespace/name"
-    if not ns:
-        return "namespace cannot be empty"
-    if not name:
-        return "name cannot be empty"
-    if "/" in name:
-        return "the expected format is namespace/name"
-    # both go into API server URLs (kube edge): the Kubernetes name rules
-    if (why := name_problem(ns, label=True)) is not None:
-        return f"the namespace {why}"
-    if (why := name_problem(name)) is not None:
-        return f"the name {why}"
-    return None
-
-
-def _bind_problem(addr: str) -> str | None:
-    host, sep, port = addr.rpartition(":")
-    if not sep:
-        return "the expected format is [host]:port"
-    if not port.isdigit() or int(port) > 65535:
-        return "the port must be a number from 0 to 65535"
-    host = host.strip("[]")
-    if host and not _is_ip(host) and not _DNS_NAME.fullmatch(host) and host != "localhost":
-        return "the host must be an IP address or a host name"
-    return None
